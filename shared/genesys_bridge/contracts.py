@@ -1,0 +1,49 @@
+"""Names and shapes that the CDK stack, the Lambda runtime and the local runner must agree on.
+
+This module imports nothing heavy on purpose: the stack (at synth), the handlers (at cold start) and
+the local runner all read it, so a name is written once and a rename breaks loudly everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+# Environment variables set by the stack and validated by the handlers' settings models.
+BUFFER_TABLE_NAME: Final = "BUFFER_TABLE_NAME"
+QUARANTINE_QUEUE_URL: Final = "QUARANTINE_QUEUE_URL"
+BUFFER_TTL_HOURS: Final = "BUFFER_TTL_HOURS"
+RESULTS_BUCKET_NAME: Final = "RESULTS_BUCKET_NAME"
+GENESYS_REGION: Final = "GENESYS_REGION"
+GENESYS_API_BASE_URL: Final = "GENESYS_API_BASE_URL"
+GENESYS_LOGIN_BASE_URL: Final = "GENESYS_LOGIN_BASE_URL"
+GENESYS_CREDENTIALS_SECRET_ARN: Final = "GENESYS_CREDENTIALS_SECRET_ARN"
+GENESYS_MAX_REQUESTS_PER_MINUTE: Final = "GENESYS_MAX_REQUESTS_PER_MINUTE"
+GENESYS_IDS_PER_REQUEST: Final = "GENESYS_IDS_PER_REQUEST"
+NOT_READY_MAX_AGE_MINUTES: Final = "NOT_READY_MAX_AGE_MINUTES"
+# Powertools reads these itself.
+POWERTOOLS_SERVICE_NAME: Final = "POWERTOOLS_SERVICE_NAME"
+POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
+
+METRICS_NAMESPACE: Final = "GenesysAnalyticsBridge"
+INGEST_SERVICE: Final = "ingest"
+PROCESSOR_SERVICE: Final = "processor"
+
+# Buffer item attributes (partition key and fields, DESIGN.md "Contracts").
+ATTR_CONVERSATION_ID: Final = "conversationId"
+ATTR_STATUS: Final = "status"
+ATTR_FIRST_EVENT_AT: Final = "firstEventAt"
+ATTR_LAST_EVENT_AT: Final = "lastEventAt"
+ATTR_EXPIRES_AT: Final = "expiresAt"
+ATTR_RESULT_KEY: Final = "resultKey"
+ATTR_ERROR: Final = "error"
+STATUS_PENDING: Final = "PENDING"
+STATUS_FETCHED: Final = "FETCHED"
+STATUS_FAILED: Final = "FAILED"
+
+# The pipe between the buffer's stream and the work queue. The stack hands these to EventBridge
+# Pipes; the local runner applies the very same objects to moto's stream records.
+PIPE_FILTER_PATTERN: Final[dict[str, Any]] = {"eventName": ["INSERT"]}
+PIPE_INPUT_TEMPLATE: Final = '{"conversationId": "<$.dynamodb.NewImage.conversationId.S>"}'
+
+# Where landed details go in the results bucket.
+RESULTS_PREFIX: Final = "conversations/"
