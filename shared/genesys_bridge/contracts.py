@@ -20,6 +20,16 @@ GENESYS_CREDENTIALS_SECRET_ARN: Final = "GENESYS_CREDENTIALS_SECRET_ARN"
 GENESYS_MAX_REQUESTS_PER_MINUTE: Final = "GENESYS_MAX_REQUESTS_PER_MINUTE"
 GENESYS_IDS_PER_REQUEST: Final = "GENESYS_IDS_PER_REQUEST"
 NOT_READY_MAX_AGE_MINUTES: Final = "NOT_READY_MAX_AGE_MINUTES"
+# Extensions to DESIGN.md's table (added, nothing renamed):
+# how many processor invocations may call Genesys at once (the event source's MaximumConcurrency);
+# each process paces itself at GENESYS_MAX_REQUESTS_PER_MINUTE / GENESYS_CONCURRENT_CALLERS.
+GENESYS_CONCURRENT_CALLERS: Final = "GENESYS_CONCURRENT_CALLERS"
+# the work queue (to push a not-ready message's visibility out) and its DLQ (terminal failures).
+WORK_QUEUE_URL: Final = "WORK_QUEUE_URL"
+WORK_DLQ_URL: Final = "WORK_DLQ_URL"
+# first not-ready backoff; each further receive doubles it, capped at NOT_READY_RETRY_MAX_SECONDS.
+NOT_READY_RETRY_BASE_SECONDS: Final = "NOT_READY_RETRY_BASE_SECONDS"
+NOT_READY_RETRY_MAX_SECONDS: Final = "NOT_READY_RETRY_MAX_SECONDS"
 # Powertools reads these itself.
 POWERTOOLS_SERVICE_NAME: Final = "POWERTOOLS_SERVICE_NAME"
 POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
