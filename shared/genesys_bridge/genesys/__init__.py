@@ -1,0 +1,38 @@
+"""Genesys Cloud analytics client: tokens, pacing, retries and pagers done once, for every caller.
+
+    from genesys_bridge.genesys import GenesysClient, RateLimited
+    client = GenesysClient(region="mypurecloud.ie", client_id=..., client_secret=...)
+    conversations = client.get_conversation_details(ids, deadline=deadline)
+
+See DESIGN.md, "The Genesys client". Imports requests and tenacity only (no boto3): it ships in the layer.
+"""
+
+from __future__ import annotations
+
+from .client import GenesysClient
+from .errors import (
+    GenesysApiError,
+    GenesysError,
+    GenesysUnavailable,
+    JobFailed,
+    PagingError,
+    QueryTooLarge,
+    RateLimited,
+    RetryLater,
+)
+from .regions import REGIONS
+from .stats import GenesysStats
+
+__all__ = [
+    "REGIONS",
+    "GenesysApiError",
+    "GenesysClient",
+    "GenesysError",
+    "GenesysStats",
+    "GenesysUnavailable",
+    "JobFailed",
+    "PagingError",
+    "QueryTooLarge",
+    "RateLimited",
+    "RetryLater",
+]

@@ -1,0 +1,85 @@
+"""Analytics conversation-details jobs: submit, poll until FULFILLED, then read results by cursor.
+
+For anything the details query cannot return (more than 100,000 results). Polling is tenacity with a
+result predicate rather than a hand-rolled loop: the same deadline rule applies as for retries, a wait
+that would pass `poll_deadline` is not slept and raises RetryLater instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any, Final, NoReturn
+
+from tenacity import RetryCallState, Retrying, wait_exponential
+
+from .errors import GenesysError, JobFailed, RetryLater
+from .pagers import GetJson, iter_cursor_pages
+
+logger = logging.getLogger(__name__)
+
+JOBS_PATH: Final = "/api/v2/analytics/conversations/details/jobs"
+FAILED_STATES: Final = frozenset({"FAILED", "CANCELLED", "EXPIRED"})
+DONE_STATE: Final = "FULFILLED"
+MAX_POLLS: Final = 120  # at the 30 s cap, about an hour: beyond that, hand the job back to the caller
+
+
+def run_details_job(
+    *,
+    submit: Callable[[dict[str, Any]], dict[str, Any]],
+    get: GetJson,
+    poll_get: GetJson,
+    jobs_url: str,
+    body: dict[str, Any],
+    poll_deadline: float | None,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    max_polls: int = MAX_POLLS,
+) -> Iterator[dict[str, Any]]:
+    """Conversations of a details job. `submit` POSTs to `jobs_url`; `get(url, params)` GETs results;
+    `poll_get` GETs the job status (the client binds it to `poll_deadline`, so a 429 while polling
+    cannot sleep past it either)."""
+    job_id = submit(body).get("jobId")
+    if not isinstance(job_id, str) or not job_id:
+        raise GenesysError("details job submission returned no jobId")
+    job_url = f"{jobs_url}/{job_id}"
+
+    def poll() -> dict[str, Any]:
+        status = poll_get(job_url, None)
+        if not isinstance(status.get("state"), str):
+            raise GenesysError(f"details job {job_id} status carried no state")
+        return status
+
+    def still_running(retry_state: RetryCallState) -> bool:
+        outcome = retry_state.outcome
+        if outcome is None or outcome.failed:
+            return False  # errors from `get` propagate as they are
+        state = outcome.result()["state"]
+        # Anything not final counts as running (QUEUED, PENDING, or a state added later).
+        return state != DONE_STATE and state not in FAILED_STATES
+
+    def out_of_time(retry_state: RetryCallState) -> bool:
+        if retry_state.attempt_number >= max_polls:
+            return True
+        return poll_deadline is not None and clock() + retry_state.upcoming_sleep > poll_deadline
+
+    def give_up(retry_state: RetryCallState) -> NoReturn:
+        state = retry_state.outcome.result()["state"] if retry_state.outcome is not None else "unknown"
+        raise RetryLater(
+            f"details job {job_id} still {state} after {retry_state.attempt_number} polls",
+            retry_after=retry_state.upcoming_sleep,
+        )
+
+    status = Retrying(
+        sleep=sleep,
+        retry=still_running,
+        wait=wait_exponential(multiplier=1, min=1, max=30),  # 1, 2, 4 ... 30 s
+        stop=out_of_time,
+        retry_error_callback=give_up,
+    )(poll)
+    state = status["state"]
+    if state in FAILED_STATES:
+        detail = status.get("errorMessage")
+        raise JobFailed(job_id, state, detail if isinstance(detail, str) and detail else "no error message")
+    logger.info("details job %s fulfilled; reading results", job_id)
+    yield from iter_cursor_pages(get, f"{job_url}/results")
