@@ -1,0 +1,25 @@
+"""Where the benchmark reads the project from and keeps what it builds (never inside the layer)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO / "shared"
+LAMBDAS = REPO / "lambdas"
+# Scratch space for the benchmark only: the official SDK, the built layer. Ignored by git via its
+# own .gitignore (written on first use) so the project's .gitignore stays untouched.
+BENCH_DIR = REPO / ".bench"
+
+
+def bench_dir() -> Path:
+    BENCH_DIR.mkdir(exist_ok=True)
+    ignore = BENCH_DIR / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# scratch space of `make bench`\n*\n")
+    return BENCH_DIR
+
+
+def tree_size(root: Path) -> int:
+    """Bytes of every regular file under root (what a zip would hold, not disk blocks)."""
+    return sum(path.stat().st_size for path in root.rglob("*") if path.is_file() and not path.is_symlink())

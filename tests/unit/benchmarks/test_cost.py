@@ -1,0 +1,122 @@
+"""Cost per million conversations: checked by hand-computed figures from given counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from benchmarks.cost import (
+    DEFAULT_PRICES,
+    FunctionUsage,
+    Prices,
+    RunCounts,
+    cost_per_million,
+    load_prices,
+    parse_prices,
+)
+
+ROUND_PRICES = Prices(
+    region="test-1",
+    source="test",
+    lambda_request=0.20 / 1e6,
+    lambda_gb_second=0.0000133334,
+    dynamodb_write_unit=0.625 / 1e6,
+    dynamodb_read_unit=0.125 / 1e6,
+    partner_event=1.0 / 1e6,
+    pipes_request=0.40 / 1e6,
+    sqs_request=0.40 / 1e6,
+    s3_put=0.005 / 1000,
+    secrets_manager_call=0.05 / 10_000,
+)
+
+
+def _counts(conversations: int = 1000) -> RunCounts:
+    return RunCounts(
+        conversations=conversations,
+        partner_events=3000,  # three end events per conversation
+        ingest=FunctionUsage(invocations=3000, durations_ms=[10.0] * 3000, memory_mb=256),
+        processor=FunctionUsage(invocations=10, durations_ms=[1000.0] * 10, memory_mb=1024),
+        dynamodb_write_units=4000,  # three ingest writes + one "fetched" mark per conversation
+        dynamodb_read_units=0,
+        pipe_requests=1000,
+        sqs_requests=40,
+        s3_puts=1000,
+        secrets_manager_calls=1,
+    )
+
+
+def test_each_line_is_the_count_scaled_to_a_million_conversations_times_its_price() -> None:
+    # Given 1,000 conversations, When priced per million, Then every count is multiplied by 1,000
+    cost = cost_per_million(_counts(), ROUND_PRICES)
+    assert cost.usd("EventBridge partner events") == pytest.approx(3.00)  # 3M events x $1/M
+    assert cost.usd("Lambda requests") == pytest.approx(0.602)  # 3.01M requests x $0.20/M
+    assert cost.usd("DynamoDB write units") == pytest.approx(2.50)  # 4M WRU x $0.625/M
+    assert cost.usd("Pipes requests") == pytest.approx(0.40)
+    assert cost.usd("SQS requests") == pytest.approx(0.016)
+    assert cost.usd("S3 PUTs") == pytest.approx(5.00)  # 1M PUTs x $0.005/1000
+    assert cost.usd("Secrets Manager calls") == pytest.approx(0.005)
+
+
+def test_lambda_compute_is_billed_gb_seconds_from_measured_durations_and_memory() -> None:
+    cost = cost_per_million(_counts(), ROUND_PRICES)
+    # ingest: 3000 x 10 ms x 0.25 GB = 7.5 GB-s per 1,000 conversations -> 7,500 GB-s per million
+    assert cost.usd("Lambda GB-s (ingest)") == pytest.approx(7500 * 0.0000133334)
+    # processor: 10 x 1 s x 1 GB = 10 GB-s -> 10,000 GB-s per million
+    assert cost.usd("Lambda GB-s (processor)") == pytest.approx(10_000 * 0.0000133334)
+
+
+def test_each_invocation_is_rounded_up_to_the_next_millisecond() -> None:
+    usage = FunctionUsage(invocations=2, durations_ms=[0.2, 1.5], memory_mb=1024)
+    assert usage.billed_gb_seconds() == pytest.approx(0.003)  # 1 ms + 2 ms at 1 GB
+
+
+def test_total_is_the_sum_of_the_lines_and_does_not_depend_on_run_size() -> None:
+    small = cost_per_million(_counts(1000), ROUND_PRICES)
+    assert small.total == pytest.approx(sum(line.usd_per_million for line in small.lines))
+    doubled = RunCounts(
+        conversations=2000,
+        partner_events=6000,
+        ingest=FunctionUsage(6000, [10.0] * 6000, 256),
+        processor=FunctionUsage(20, [1000.0] * 20, 1024),
+        dynamodb_write_units=8000,
+        dynamodb_read_units=0,
+        pipe_requests=2000,
+        sqs_requests=80,
+        s3_puts=2000,
+        secrets_manager_calls=2,
+    )
+    assert cost_per_million(doubled, ROUND_PRICES).total == pytest.approx(small.total)
+
+
+def test_a_run_that_landed_nothing_cannot_be_priced() -> None:
+    empty = RunCounts(0, 0, FunctionUsage(0), FunctionUsage(0), 0, 0, 0, 0, 0, 0)
+    with pytest.raises(ValueError, match="nothing to price"):
+        cost_per_million(empty, ROUND_PRICES)
+
+
+def test_the_shipped_price_file_names_its_region_and_source_and_converts_units() -> None:
+    prices = load_prices(DEFAULT_PRICES)
+    assert prices.region
+    assert "editable" in prices.source
+    assert prices.s3_put == pytest.approx(0.005 / 1000)
+    assert prices.lambda_request == pytest.approx(0.20 / 1e6)
+
+
+def test_price_file_architecture_selects_the_gb_second_price() -> None:
+    document: dict[str, Any] = {
+        "region": "eu-west-1",
+        "lambda": {"requests_per_million": 0.2, "gb_second_arm64": 1.0, "gb_second_x86_64": 2.0},
+        "dynamodb": {"write_request_units_per_million": 1, "read_request_units_per_million": 1},
+        "eventbridge": {"partner_events_per_million": 1},
+        "pipes": {"requests_per_million": 1},
+        "sqs": {"requests_per_million": 1},
+        "s3": {"puts_per_thousand": 1},
+        "secrets_manager": {"api_calls_per_ten_thousand": 1},
+    }
+    assert parse_prices(document).lambda_gb_second == 1.0
+    document["lambda"]["architecture"] = "x86_64"
+    assert parse_prices(document).lambda_gb_second == 2.0
+    document["s3"]["puts_per_thousand"] = -1
+    with pytest.raises(ValueError, match="non-negative"):
+        parse_prices(document)
