@@ -1,0 +1,74 @@
+"""Figure 4: the Lambda layer's size, unzipped and zipped, beside the official SDK's installed size."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.paths import REPO, SHARED, tree_size
+
+# The same target the stack deploys: Lambda on Graviton with Python 3.13.
+PLATFORM = "manylinux2014_aarch64"
+PYTHON_VERSION = "3.13"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    unzipped: int
+    zipped: int
+
+
+def zip_size(root: Path, archive: Path) -> int:
+    """Deflate every file under root as Lambda's asset zip would hold it, and return the archive size."""
+    archive.unlink(missing_ok=True)
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                bundle.write(path, path.relative_to(root.parent))
+    return archive.stat().st_size
+
+
+def measure(root: Path, archive: Path) -> Sizes:
+    return Sizes(unzipped=tree_size(root), zipped=zip_size(root, archive))
+
+
+def pip_layer_build(out: Path) -> Path:
+    """The layer as a plain pip build for aarch64 / 3.13: the fallback when the stack's own bundling
+    function cannot be imported. Wheels only, so nothing is compiled for the wrong machine."""
+    python_dir = out / "python"
+    shutil.rmtree(out, ignore_errors=True)
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-compile",
+        "--platform",
+        PLATFORM,
+        "--python-version",
+        PYTHON_VERSION,
+        "--implementation",
+        "cp",
+        "--only-binary=:all:",
+        "--target",
+        str(python_dir),
+        "-r",
+        str(SHARED / "requirements.txt"),
+        "-c",
+        str(REPO / "constraints.txt"),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=900)
+    if result.returncode != 0:
+        raise RuntimeError(f"pip could not build the layer: {result.stderr[-500:]}")
+    shutil.copytree(
+        SHARED / "genesys_bridge",
+        python_dir / "genesys_bridge",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+    return python_dir
