@@ -47,7 +47,7 @@ class RetryPolicy:
         self.max_attempts = max_attempts
         self.max_retry_after = max_retry_after
         # 0.5, 1, 2, 4 ... s plus up to 0.5 s of jitter, so callers that failed together spread out.
-        self._backoff = backoff or wait_exponential_jitter(initial=0.5, max=30.0, jitter=0.5)
+        self._backoff = backoff or wait_exponential_jitter(multiplier=0.5, max=30.0, jitter=0.5)
 
     def call(self, fn: Callable[[], T], *, deadline: float | None, what: str) -> T:
         """`fn()` with retries; `what` names the request in log lines and errors (method and path only)."""
