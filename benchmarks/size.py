@@ -36,6 +36,22 @@ def measure(root: Path, archive: Path) -> Sizes:
     return Sizes(unzipped=tree_size(root), zipped=zip_size(root, archive))
 
 
+def build_layer(out: Path) -> tuple[Path, str]:
+    """The layer's python/ folder for Lambda arm64 / 3.13, and how it was built.
+
+    The stack's own bundling function (stacks.layer_build, engineer B) is preferred so the figure is
+    the size of what `cdk deploy` uploads; the plain pip build is the fallback while it is missing.
+    """
+    shutil.rmtree(out, ignore_errors=True)
+    try:
+        from stacks.layer_build import LAMBDA_ARM64, WheelPlatform
+        from stacks.layer_build import build_layer as stack_build_layer
+    except ImportError as missing:
+        return pip_layer_build(out), f"plain pip build (stacks.layer_build not importable: {missing})"
+    python_dir = stack_build_layer(out, WheelPlatform(platform=LAMBDA_ARM64, python_version=PYTHON_VERSION))
+    return python_dir, f"stacks.layer_build.build_layer for {LAMBDA_ARM64}, Python {PYTHON_VERSION}"
+
+
 def pip_layer_build(out: Path) -> Path:
     """The layer as a plain pip build for aarch64 / 3.13: the fallback when the stack's own bundling
     function cannot be imported. Wheels only, so nothing is compiled for the wrong machine."""
