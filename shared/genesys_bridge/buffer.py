@@ -1,0 +1,199 @@
+"""The buffer table: one item per conversation, written so that its stream carries one INSERT each.
+
+The pipe forwards only INSERT records to the work queue, so the table's write pattern *is* the
+deduplication: the first event of a conversation creates the item, every later event (EventBridge
+redelivery, the other end topics of the same conversation) only modifies it. Every write here is an
+UpdateItem: a PutItem would replace the item with a partial one and lose what others wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from genesys_bridge import contracts
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+# An item's error text is for people; keep it well inside DynamoDB's 400 KB item limit.
+MAX_ERROR_CHARS = 2000
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """ISO-8601 UTC with milliseconds and a Z, the form Genesys uses too (sortable as text)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_timestamp(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class BufferItem:
+    conversation_id: str
+    status: str
+    first_event_at: datetime | None
+    last_event_at: datetime | None
+    expires_at: int | None
+    result_key: str | None
+    error: str | None
+
+
+def _is_conditional_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class BufferTable:
+    """Reads and writes buffer items; the DynamoDB client is passed in (moto in tests)."""
+
+    def __init__(
+        self,
+        dynamodb_client: DynamoDBClient,
+        table_name: str,
+        ttl_hours: int = 48,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._client = dynamodb_client
+        self._table = table_name
+        self._ttl = timedelta(hours=ttl_hours)
+        self._clock = clock
+
+    @property
+    def table_name(self) -> str:
+        return self._table
+
+    def record_event(self, conversation_id: str, event_at: datetime | None = None) -> bool:
+        """Record one event of the conversation in a single write; True if it created the item.
+
+        `event_at` is when the bridge saw the event (default: now). It is not the event's own
+        timestamp on purpose: Genesys may redeliver for days, and the not-ready max age must count
+        from when the bridge first heard of the conversation.
+
+        if_not_exists keeps the first event's status, firstEventAt and expiresAt, so a later event
+        (even one arriving after the item was FETCHED) changes lastEventAt only: a MODIFY, never a
+        second INSERT while the item lives.
+        """
+        moment = event_at or self._clock()
+        expires_at = int((moment + self._ttl).timestamp())
+        response = self._client.update_item(
+            TableName=self._table,
+            Key={contracts.ATTR_CONVERSATION_ID: {"S": conversation_id}},
+            UpdateExpression=(
+                "SET #status = if_not_exists(#status, :pending), "
+                "#first = if_not_exists(#first, :now), "
+                "#expires = if_not_exists(#expires, :expires), "
+                "#last = :now"
+            ),
+            ExpressionAttributeNames={
+                "#status": contracts.ATTR_STATUS,
+                "#first": contracts.ATTR_FIRST_EVENT_AT,
+                "#expires": contracts.ATTR_EXPIRES_AT,
+                "#last": contracts.ATTR_LAST_EVENT_AT,
+            },
+            ExpressionAttributeValues={
+                ":pending": {"S": contracts.STATUS_PENDING},
+                ":now": {"S": format_timestamp(moment)},
+                ":expires": {"N": str(expires_at)},
+            },
+            # The old image tells, within the same single write, whether the item existed before.
+            ReturnValues="ALL_OLD",
+        )
+        return not response.get("Attributes")
+
+    def mark_fetched(self, conversation_id: str, result_key: str) -> bool:
+        """Mark the item FETCHED with where its details landed; False if the item no longer exists.
+
+        The condition matters: an UpdateItem on a missing key (the item's TTL ran out) would create
+        a new, partial item, whose stream INSERT the pipe would turn into yet another fetch.
+        """
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={contracts.ATTR_CONVERSATION_ID: {"S": conversation_id}},
+                UpdateExpression="SET #status = :fetched, #key = :key REMOVE #error",
+                ConditionExpression="attribute_exists(#id)",
+                ExpressionAttributeNames={
+                    "#id": contracts.ATTR_CONVERSATION_ID,
+                    "#status": contracts.ATTR_STATUS,
+                    "#key": contracts.ATTR_RESULT_KEY,
+                    "#error": contracts.ATTR_ERROR,
+                },
+                ExpressionAttributeValues={
+                    ":fetched": {"S": contracts.STATUS_FETCHED},
+                    ":key": {"S": result_key},
+                },
+            )
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def mark_failed(self, conversation_id: str, reason: str) -> bool:
+        """Mark the item FAILED with the reason; False if it is gone or already FETCHED.
+
+        A FETCHED item keeps its status: its details are in S3, whatever a later message says.
+        """
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={contracts.ATTR_CONVERSATION_ID: {"S": conversation_id}},
+                UpdateExpression="SET #status = :failed, #error = :error",
+                ConditionExpression="attribute_exists(#id) AND #status <> :fetched",
+                ExpressionAttributeNames={
+                    "#id": contracts.ATTR_CONVERSATION_ID,
+                    "#status": contracts.ATTR_STATUS,
+                    "#error": contracts.ATTR_ERROR,
+                },
+                ExpressionAttributeValues={
+                    ":failed": {"S": contracts.STATUS_FAILED},
+                    ":fetched": {"S": contracts.STATUS_FETCHED},
+                    ":error": {"S": reason[:MAX_ERROR_CHARS]},
+                },
+            )
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def get(self, conversation_id: str) -> BufferItem | None:
+        response = self._client.get_item(
+            TableName=self._table,
+            Key={contracts.ATTR_CONVERSATION_ID: {"S": conversation_id}},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if not item:
+            return None
+
+        def text(name: str) -> str | None:
+            value = item.get(name)
+            return value.get("S") if value else None
+
+        first, last, expires = (
+            text(contracts.ATTR_FIRST_EVENT_AT),
+            text(contracts.ATTR_LAST_EVENT_AT),
+            item.get(contracts.ATTR_EXPIRES_AT),
+        )
+        return BufferItem(
+            conversation_id=conversation_id,
+            status=text(contracts.ATTR_STATUS) or "",
+            first_event_at=parse_timestamp(first) if first else None,
+            last_event_at=parse_timestamp(last) if last else None,
+            expires_at=int(expires["N"]) if expires and "N" in expires else None,
+            result_key=text(contracts.ATTR_RESULT_KEY),
+            error=text(contracts.ATTR_ERROR),
+        )

@@ -1,0 +1,165 @@
+"""The Genesys conversation event as EventBridge hands it to the ingest function, and its validation.
+
+Everything that can be wrong with an input maps to one `InvalidReason`, so the ingest service chooses
+its outcome (and operators filter the quarantine queue) by a code, never by matching message text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+# EventBridge refuses entries above 256 KB, so anything larger did not come through a real bus.
+MAX_EVENT_BYTES = 256 * 1024
+
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+UUID_RE = re.compile(rf"^{_UUID}$")
+"""A conversation id as Genesys writes it (hyphenated; matched case-insensitively, stored lower-case)."""
+# detail-type is the topic template, e.g. "v2.detail.events.conversation.{id}.customer.end".
+_DETAIL_TYPE_RE = re.compile(r"^v2\.detail\.events\.conversation\.\{id\}\.(?P<topic>[A-Za-z0-9_.-]+)$")
+# detail.topicName is the concrete topic with the conversation id in place of "{id}".
+_TOPIC_NAME_RE = re.compile(r"^v2\.detail\.events\.conversation\.(?P<id>[^.]+)\.(?P<topic>[A-Za-z0-9_.-]+)$")
+
+
+class InvalidReason(StrEnum):
+    """Why an input was quarantined; the value is the machine-readable code written to the queue."""
+
+    NOT_AN_OBJECT = "not_an_object"
+    TOO_LARGE = "too_large"
+    NO_DETAIL = "no_detail"
+    WRONG_TYPES = "wrong_types"
+    UNKNOWN_DETAIL_TYPE = "unknown_detail_type"
+    UNKNOWN_TOPIC = "unknown_topic"
+    NO_CONVERSATION_ID = "no_conversation_id"
+    INVALID_CONVERSATION_ID = "invalid_conversation_id"
+    CONVERSATION_ID_MISMATCH = "conversation_id_mismatch"
+
+
+class InvalidEvent(Exception):
+    """The input is not a usable Genesys conversation event."""
+
+    def __init__(self, reason: InvalidReason, message: str) -> None:
+        super().__init__(f"{reason.value}: {message}")
+        self.reason = reason
+        self.message = message
+
+
+class _EventBody(BaseModel):
+    # Genesys adds fields over time; only the id matters here.
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    conversationId: str | None = None  # Genesys field name
+
+
+class _Detail(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    topicName: str | None = None  # Genesys field name
+    eventBody: _EventBody | None = None  # Genesys field name
+    timestamp: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class _EventBridgeEvent(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True, populate_by_name=True)
+
+    id: str | None = None
+    detail_type: str = Field(alias="detail-type")
+    source: str | None = None
+    time: str | None = None
+    detail: _Detail
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationEvent:
+    """A valid conversation event, reduced to what the bridge uses."""
+
+    conversation_id: str  # canonical lower-case UUID
+    topic: str  # the topic suffix, e.g. "customer.end" or "acw"
+    event_id: str | None  # EventBridge's id: the same for a redelivered event
+    timestamp: str | None  # detail.timestamp as Genesys sent it
+    correlation_id: str | None
+
+
+def event_size(event: Any) -> int:
+    """Size in bytes of the event as JSON, the measure EventBridge's 256 KB limit applies to."""
+    return len(json.dumps(event, separators=(",", ":"), default=str).encode("utf-8"))
+
+
+def _canonical_uuid(value: str, where: str) -> str:
+    if not UUID_RE.match(value):
+        raise InvalidEvent(InvalidReason.INVALID_CONVERSATION_ID, f"{where} is not a UUID")
+    return value.lower()
+
+
+def _describe_validation_error(error: ValidationError) -> str:
+    # For the operator reading the quarantine queue; the outcome is already decided (WRONG_TYPES).
+    parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:5]]
+    return "; ".join(parts)
+
+
+def parse_event(event: Any) -> ConversationEvent:
+    """Validate a raw EventBridge event and extract the conversation id, or raise InvalidEvent."""
+    if not isinstance(event, dict):
+        raise InvalidEvent(InvalidReason.NOT_AN_OBJECT, f"expected a JSON object, got {type(event).__name__}")
+    size = event_size(event)
+    if size > MAX_EVENT_BYTES:
+        raise InvalidEvent(InvalidReason.TOO_LARGE, f"event is {size} bytes, limit {MAX_EVENT_BYTES}")
+    if event.get("detail") is None:
+        raise InvalidEvent(InvalidReason.NO_DETAIL, "event has no detail")
+    try:
+        parsed = _EventBridgeEvent.model_validate(event)
+    except ValidationError as error:
+        raise InvalidEvent(InvalidReason.WRONG_TYPES, _describe_validation_error(error)) from None
+
+    type_match = _DETAIL_TYPE_RE.match(parsed.detail_type)
+    if type_match is None:
+        raise InvalidEvent(
+            InvalidReason.UNKNOWN_DETAIL_TYPE,
+            f"detail-type {parsed.detail_type[:200]!r} is not a conversation detail event",
+        )
+    topic = type_match.group("topic")
+
+    detail = parsed.detail
+    topic_id: str | None = None
+    if detail.topicName is not None:
+        topic_match = _TOPIC_NAME_RE.match(detail.topicName)
+        if topic_match is None:
+            raise InvalidEvent(
+                InvalidReason.UNKNOWN_TOPIC,
+                f"topicName {detail.topicName[:200]!r} is not a conversation detail topic",
+            )
+        topic_id = _canonical_uuid(topic_match.group("id"), "the id in detail.topicName")
+
+    body_id: str | None = None
+    if detail.eventBody is not None and detail.eventBody.conversationId is not None:
+        body_id = _canonical_uuid(detail.eventBody.conversationId, "detail.eventBody.conversationId")
+
+    if body_id is None and topic_id is None:
+        raise InvalidEvent(
+            InvalidReason.NO_CONVERSATION_ID,
+            "neither detail.eventBody.conversationId nor detail.topicName carries a conversation id",
+        )
+    if body_id is not None and topic_id is not None and body_id != topic_id:
+        raise InvalidEvent(
+            InvalidReason.CONVERSATION_ID_MISMATCH,
+            f"detail.eventBody.conversationId {body_id} differs from the topic's {topic_id}",
+        )
+    conversation_id = body_id or topic_id
+    assert conversation_id is not None  # narrowed by the checks above
+
+    correlation_id = None
+    if detail.metadata is not None and isinstance(detail.metadata.get("CorrelationId"), str):
+        correlation_id = detail.metadata["CorrelationId"]
+    return ConversationEvent(
+        conversation_id=conversation_id,
+        topic=topic,
+        event_id=parsed.id,
+        timestamp=detail.timestamp,
+        correlation_id=correlation_id,
+    )

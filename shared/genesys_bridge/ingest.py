@@ -1,0 +1,136 @@
+"""The ingest service: one EventBridge event in, one buffer write (or one quarantine message) out.
+
+Bad input never raises and is never dropped: it goes to the quarantine queue with its reason code,
+because EventBridge would otherwise retry it for hours and then bury it in the on-failure destination
+with no reason attached. AWS errors (throttling, timeouts) do raise: those are worth Lambda's retries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from genesys_bridge.buffer import BufferTable
+from genesys_bridge.events import InvalidEvent, InvalidReason, parse_event
+from genesys_bridge.metrics import COUNT, MetricName, MetricsSink
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+logger = logging.getLogger(__name__)
+
+# SQS's classic message size limit. Queues may now allow more, but the quarantine queue's own
+# MaximumMessageSize might still be this, and a quarantine that cannot take the message would turn
+# bad input into an ingest failure.
+SQS_MAX_MESSAGE_BYTES = 256 * 1024
+# Room for SQS's own accounting and for message attributes someone may add later.
+_QUARANTINE_HEADROOM_BYTES = 1024
+
+
+class IngestOutcome(StrEnum):
+    CREATED = "created"  # first event of the conversation: the item (and its one INSERT) is new
+    DUPLICATE = "duplicate"  # the item existed: only lastEventAt changed
+    QUARANTINED = "quarantined"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    outcome: IngestOutcome
+    conversation_id: str | None = None
+    reason: InvalidReason | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome.value,
+            "conversationId": self.conversation_id,
+            "reason": self.reason.value if self.reason else None,
+        }
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def quarantine_body(
+    reason: InvalidReason, message: str, event: Any, limit: int = SQS_MAX_MESSAGE_BYTES
+) -> str:
+    """`{"reason", "message", "event"}`; when that does not fit `limit` bytes, the event is replaced by
+    the longest prefix of its JSON text that fits, marked with eventTruncated and eventBytes."""
+    body = _dumps({"reason": reason.value, "message": message, "event": event})
+    budget = limit - _QUARANTINE_HEADROOM_BYTES
+    if len(body.encode("utf-8")) <= budget:
+        return body
+    event_text = _dumps(event)
+    event_bytes = len(event_text.encode("utf-8"))
+    keep = len(event_text)
+    while True:
+        envelope = {
+            "reason": reason.value,
+            "message": message,
+            "event": event_text[:keep],
+            "eventTruncated": True,
+            "eventBytes": event_bytes,
+        }
+        body = _dumps(envelope)
+        overflow = len(body.encode("utf-8")) - budget
+        if overflow <= 0:
+            return body
+        # JSON escaping can make the text longer than its character count: shrink by the overflow
+        # (at least one character) and measure again.
+        keep = max(0, keep - max(overflow, 1))
+
+
+class IngestService:
+    """Validates an event and buffers it; clients and metrics are passed in."""
+
+    def __init__(
+        self,
+        buffer: BufferTable,
+        sqs_client: SQSClient,
+        quarantine_queue_url: str,
+        metrics: MetricsSink,
+    ) -> None:
+        self._buffer = buffer
+        self._sqs = sqs_client
+        self._quarantine_url = quarantine_queue_url
+        self._metrics = metrics
+
+    def handle(self, event: Any) -> IngestResult:
+        self._metrics.add_metric(MetricName.EVENTS_RECEIVED, COUNT, 1)
+        try:
+            parsed = parse_event(event)
+        except InvalidEvent as invalid:
+            return self._quarantine(invalid, event)
+
+        created = self._buffer.record_event(parsed.conversation_id)
+        if not created:
+            self._metrics.add_metric(MetricName.DUPLICATE_EVENTS, COUNT, 1)
+        logger.info(
+            "conversation event buffered",
+            extra={
+                "conversation_id": parsed.conversation_id,
+                "topic": parsed.topic,
+                "first_event": created,
+                "event_id": parsed.event_id,
+                "correlation_id": parsed.correlation_id,
+            },
+        )
+        return IngestResult(
+            outcome=IngestOutcome.CREATED if created else IngestOutcome.DUPLICATE,
+            conversation_id=parsed.conversation_id,
+        )
+
+    def _quarantine(self, invalid: InvalidEvent, event: Any) -> IngestResult:
+        self._sqs.send_message(
+            QueueUrl=self._quarantine_url,
+            MessageBody=quarantine_body(invalid.reason, invalid.message, event),
+        )
+        self._metrics.add_metric(MetricName.EVENTS_QUARANTINED, COUNT, 1)
+        logger.warning(
+            "event quarantined",
+            extra={"reason": invalid.reason.value, "detail": invalid.message},
+        )
+        return IngestResult(outcome=IngestOutcome.QUARANTINED, reason=invalid.reason)

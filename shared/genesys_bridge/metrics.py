@@ -1,0 +1,52 @@
+"""Metric names of both functions, in one place, and the small interface the services emit through.
+
+The stack's alarms and dashboards, the local runner and the benchmarks read the same names from here.
+The services take any object with Powertools' `add_metric` signature, so tests pass a recorder and the
+handlers pass their Powertools `Metrics` (EMF, namespace contracts.METRICS_NAMESPACE).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from enum import StrEnum
+from typing import Protocol
+
+
+class MetricName(StrEnum):
+    # ingest
+    EVENTS_RECEIVED = "EventsReceived"
+    DUPLICATE_EVENTS = "DuplicateEvents"
+    EVENTS_QUARANTINED = "EventsQuarantined"
+    # processor
+    CONVERSATIONS_FETCHED = "ConversationsFetched"
+    CONVERSATIONS_NOT_READY = "ConversationsNotReady"
+    CONVERSATIONS_FAILED = "ConversationsFailed"
+    GENESYS_REQUESTS = "GenesysRequests"
+    GENESYS_THROTTLED = "GenesysThrottled"
+    GENESYS_ERRORS = "GenesysErrors"
+
+
+COUNT = "Count"
+
+
+class MetricsSink(Protocol):
+    """The part of aws_lambda_powertools.Metrics the services use."""
+
+    def add_metric(self, name: str, unit: str, value: float) -> None: ...
+
+
+class NullMetrics:
+    """Discards metrics (scripts that call a service directly)."""
+
+    def add_metric(self, name: str, unit: str, value: float) -> None:
+        return None
+
+
+class RecordingMetrics:
+    """Adds up counts by name: for tests and the local runner's report."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def add_metric(self, name: str, unit: str, value: float) -> None:
+        self.counts[name] += int(value)

@@ -1,0 +1,198 @@
+"""Per-process wiring for the Lambda handlers: settings, AWS clients, the Genesys client, the services.
+
+Everything here is created on first use and cached for the life of the process (a Lambda container),
+never at import: importing a handler must need no environment, make no network call and read no
+secret. The Genesys client (requests, tenacity) is imported only when the processor is first built, so
+the ingest function never loads it (and each service module loads only with its own handler). `reset()` forgets it all, for tests and the local runner, which call
+the handlers many times in one process, each time under a fresh moto.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from genesys_bridge.buffer import BufferTable
+from genesys_bridge.metrics import MetricsSink
+from genesys_bridge.settings import IngestSettings, ProcessorSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+
+    from genesys_bridge.genesys import GenesysClient
+    from genesys_bridge.ingest import IngestService
+    from genesys_bridge.processor import ProcessorService
+
+# Credentials are re-read at most this often; a rotated secret reaches a warm container within it.
+SECRET_MAX_AGE_SECONDS = 300
+
+# Short connect timeout (an AWS endpoint answers at once or not at all), a read timeout well inside a
+# Lambda invocation, botocore's standard retry mode (jittered backoff, retry quota) and enough pooled
+# connections for the processor's worker threads.
+BOTO_CONFIG = Config(
+    connect_timeout=2,
+    read_timeout=10,
+    retries={"mode": "standard", "max_attempts": 3},
+    max_pool_connections=32,
+)
+
+_lock = threading.RLock()
+_cache: dict[str, Any] = {}
+
+
+def reset() -> None:
+    """Forget settings, clients, credentials and services (tests, the local runner); next use rebuilds."""
+    with _lock:
+        genesys = _cache.get("genesys")
+        _cache.clear()
+    if genesys is not None:
+        genesys.close()
+    # Powertools caches the secret (and its boto3 client) in a module-level provider.
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()
+
+
+def _cached(name: str, build: Any) -> Any:
+    with _lock:
+        if name not in _cache:
+            _cache[name] = build()
+        return _cache[name]
+
+
+def _boto_client(service: str) -> Any:
+    return _cached(f"boto3:{service}", lambda: boto3.client(service, config=BOTO_CONFIG))  # type: ignore[call-overload]
+
+
+def dynamodb_client() -> DynamoDBClient:
+    client: DynamoDBClient = _boto_client("dynamodb")
+    return client
+
+
+def sqs_client() -> SQSClient:
+    client: SQSClient = _boto_client("sqs")
+    return client
+
+
+def s3_client() -> S3Client:
+    client: S3Client = _boto_client("s3")
+    return client
+
+
+def ingest_settings() -> IngestSettings:
+    settings: IngestSettings = _cached("ingest_settings", IngestSettings)
+    return settings
+
+
+def processor_settings() -> ProcessorSettings:
+    settings: ProcessorSettings = _cached("processor_settings", ProcessorSettings)
+    return settings
+
+
+def ingest_service(metrics: MetricsSink) -> IngestService:
+    """The ingest service, built on first call; `metrics` is bound then (the handler's Metrics)."""
+
+    def build() -> IngestService:
+        from genesys_bridge.ingest import IngestService
+
+        settings = ingest_settings()
+        return IngestService(
+            buffer=BufferTable(
+                dynamodb_client(), settings.buffer_table_name, ttl_hours=settings.buffer_ttl_hours
+            ),
+            sqs_client=sqs_client(),
+            quarantine_queue_url=settings.quarantine_queue_url,
+            metrics=metrics,
+        )
+
+    service: IngestService = _cached("ingest_service", build)
+    return service
+
+
+def genesys_client() -> GenesysClient:
+    """The process's Genesys client, with credentials from Secrets Manager (Powertools, cached)."""
+
+    def build() -> GenesysClient:
+        from aws_lambda_powertools.utilities import parameters
+
+        from genesys_bridge.genesys import GenesysClient
+
+        settings = processor_settings()
+        secret = parameters.get_secret(
+            settings.genesys_credentials_secret_arn, transform="json", max_age=SECRET_MAX_AGE_SECONDS
+        )
+        client_id, client_secret = _credentials(secret)
+        return GenesysClient(
+            region=settings.genesys_region,
+            client_id=client_id,
+            client_secret=client_secret,
+            api_base_url=settings.genesys_api_base_url,
+            login_base_url=settings.genesys_login_base_url,
+            max_requests_per_minute=settings.requests_per_minute_per_caller,
+            ids_per_request=settings.genesys_ids_per_request,
+        )
+
+    client: GenesysClient = _cached("genesys", build)
+    return client
+
+
+def _credentials(secret: Any) -> tuple[str, str]:
+    # The message names the keys, never the values.
+    if not isinstance(secret, dict):
+        raise ValueError("the Genesys credentials secret must be a JSON object")
+    client_id, client_secret = secret.get("client_id"), secret.get("client_secret")
+    if (
+        not isinstance(client_id, str)
+        or not client_id
+        or not isinstance(client_secret, str)
+        or not client_secret
+    ):
+        raise ValueError('the Genesys credentials secret must hold non-empty "client_id" and "client_secret"')
+    return client_id, client_secret
+
+
+def processor_service(metrics: MetricsSink) -> ProcessorService:
+    """The processor service, built on first call; reads the credentials secret then."""
+
+    def build() -> ProcessorService:
+        from genesys_bridge.processor import ProcessorConfig, ProcessorService
+        from genesys_bridge.results import ResultsWriter
+
+        settings = processor_settings()
+        genesys = genesys_client()
+        return ProcessorService(
+            genesys=genesys,
+            buffer=BufferTable(dynamodb_client(), settings.buffer_table_name),
+            results=ResultsWriter(s3_client(), settings.results_bucket_name),
+            sqs_client=sqs_client(),
+            config=ProcessorConfig.from_settings(settings),
+            metrics=metrics,
+            stats=genesys.stats.snapshot,
+        )
+
+    service: ProcessorService = _cached("processor_service", build)
+    return service
+
+
+def remaining_ms(context: LambdaContext | None) -> int:
+    """Time left in this invocation; scripts without a Lambda context get the processor's default."""
+    from genesys_bridge.processor import DEFAULT_REMAINING_MS
+
+    getter = getattr(context, "get_remaining_time_in_millis", None)
+    return int(getter()) if callable(getter) else DEFAULT_REMAINING_MS
+
+
+def process_batch(event: dict[str, Any], context: LambdaContext | None, metrics: MetricsSink) -> Any:
+    """The processor handler's one call: deadline from the invocation's remaining time, then the batch."""
+    from genesys_bridge.processor import invocation_deadline
+
+    service = processor_service(metrics)
+    deadline = invocation_deadline(remaining_ms(context), len(event.get("Records") or []), time.monotonic())
+    return service.process_batch(event, deadline=deadline, context=context)

@@ -1,0 +1,127 @@
+"""Environment settings of the two Lambda functions: the only module of the package that reads env vars.
+
+One model per handler, validated on the first invocation (not at import), so a missing or malformed
+variable fails loudly on the first event instead of being discovered on the thousandth. The variable
+names come from contracts.py, which the CDK stack uses to set them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from genesys_bridge import contracts
+
+# Genesys documents no maximum for the multi-get; 100 is what public integrations use and what
+# DESIGN.md fixes as the default, so anything above it is refused rather than risked.
+MAX_IDS_PER_REQUEST = 100
+# SQS caps a message's visibility timeout at 12 hours.
+MAX_VISIBILITY_SECONDS = 12 * 60 * 60
+
+
+def _env(name: str) -> Any:
+    # validation_alias makes pydantic-settings read exactly this variable; populate_by_name keeps the
+    # snake_case field names usable when tests and the local runner build settings in code.
+    return AliasChoices(name)
+
+
+class _BaseSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        case_sensitive=True,
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    buffer_table_name: str = Field(validation_alias=_env(contracts.BUFFER_TABLE_NAME), min_length=1)
+
+
+class IngestSettings(_BaseSettings):
+    """What the ingest function needs: where to buffer, where to quarantine, how long items live."""
+
+    quarantine_queue_url: str = Field(validation_alias=_env(contracts.QUARANTINE_QUEUE_URL), min_length=1)
+    # A day at least, so EventBridge's retries and a conversation's many end events fall into one
+    # item's lifetime; a year at most, as a guard against a typo in minutes or seconds.
+    buffer_ttl_hours: int = Field(
+        default=48, validation_alias=_env(contracts.BUFFER_TTL_HOURS), ge=1, le=8760
+    )
+
+
+class ProcessorSettings(_BaseSettings):
+    """What the processor function needs: Genesys access and pacing, results bucket, queues, backoff."""
+
+    results_bucket_name: str = Field(validation_alias=_env(contracts.RESULTS_BUCKET_NAME), min_length=1)
+    genesys_region: str = Field(validation_alias=_env(contracts.GENESYS_REGION), min_length=1)
+    genesys_api_base_url: str | None = Field(
+        default=None, validation_alias=_env(contracts.GENESYS_API_BASE_URL)
+    )
+    genesys_login_base_url: str | None = Field(
+        default=None, validation_alias=_env(contracts.GENESYS_LOGIN_BASE_URL)
+    )
+    genesys_credentials_secret_arn: str = Field(
+        validation_alias=_env(contracts.GENESYS_CREDENTIALS_SECRET_ARN), min_length=1
+    )
+    genesys_max_requests_per_minute: int = Field(
+        default=300, validation_alias=_env(contracts.GENESYS_MAX_REQUESTS_PER_MINUTE), ge=1, le=100_000
+    )
+    genesys_ids_per_request: int = Field(
+        default=MAX_IDS_PER_REQUEST,
+        validation_alias=_env(contracts.GENESYS_IDS_PER_REQUEST),
+        ge=1,
+        le=MAX_IDS_PER_REQUEST,
+    )
+    genesys_concurrent_callers: int = Field(
+        default=1, validation_alias=_env(contracts.GENESYS_CONCURRENT_CALLERS), ge=1, le=1000
+    )
+    not_ready_max_age_minutes: int = Field(
+        default=240, validation_alias=_env(contracts.NOT_READY_MAX_AGE_MINUTES), ge=1, le=7 * 24 * 60
+    )
+    not_ready_retry_base_seconds: int = Field(
+        default=60,
+        validation_alias=_env(contracts.NOT_READY_RETRY_BASE_SECONDS),
+        ge=1,
+        le=MAX_VISIBILITY_SECONDS,
+    )
+    not_ready_retry_max_seconds: int = Field(
+        default=900,
+        validation_alias=_env(contracts.NOT_READY_RETRY_MAX_SECONDS),
+        ge=1,
+        le=MAX_VISIBILITY_SECONDS,
+    )
+    work_queue_url: str = Field(validation_alias=_env(contracts.WORK_QUEUE_URL), min_length=1)
+    work_dlq_url: str = Field(validation_alias=_env(contracts.WORK_DLQ_URL), min_length=1)
+
+    @field_validator("genesys_api_base_url", "genesys_login_base_url", mode="before")
+    @classmethod
+    def _empty_override_is_none(cls, value: Any) -> Any:
+        # CloudFormation cannot omit a variable conditionally with ease; an empty value means "unset".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _genesys_endpoints_follow_client_rule(self) -> ProcessorSettings:
+        # The Genesys client owns the rule (known region; overrides https, or http on loopback only).
+        # Imported here, not at module level, so the ingest function never loads requests/tenacity.
+        from genesys_bridge.genesys.regions import resolve_endpoints
+
+        resolve_endpoints(self.genesys_region, self.genesys_api_base_url, self.genesys_login_base_url)
+        return self
+
+    @model_validator(mode="after")
+    def _backoff_is_ordered(self) -> ProcessorSettings:
+        if self.not_ready_retry_base_seconds > self.not_ready_retry_max_seconds:
+            base, cap = contracts.NOT_READY_RETRY_BASE_SECONDS, contracts.NOT_READY_RETRY_MAX_SECONDS
+            raise ValueError(f"{base} must not exceed {cap}")
+        return self
+
+    @property
+    def requests_per_minute_per_caller(self) -> int:
+        """This process's share of the deployment's Genesys budget (callers run at the same time).
+
+        Rounded down so the callers together never exceed the budget; at least 1 so a tiny budget
+        split many ways still makes progress.
+        """
+        return max(1, self.genesys_max_requests_per_minute // self.genesys_concurrent_callers)
