@@ -3,8 +3,9 @@
 Everything here is created on first use and cached for the life of the process (a Lambda container),
 never at import: importing a handler must need no environment, make no network call and read no
 secret. The Genesys client (requests, tenacity) is imported only when the processor is first built, so
-the ingest function never loads it (and each service module loads only with its own handler). `reset()` forgets it all, for tests and the local runner, which call
-the handlers many times in one process, each time under a fresh moto.
+the ingest function never loads it; each service module loads only with its own handler. `reset()`
+forgets it all, for tests and the local runner, which call the handlers many times in one process,
+each time under a fresh moto.
 """
 
 from __future__ import annotations
