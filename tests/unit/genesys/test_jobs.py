@@ -17,6 +17,7 @@ from .conftest import JOBS_URL, FakeClock, api_calls, conversation
 JOB_BODY = {"interval": "2026-10-01T00:00:00.000Z/2026-10-31T00:00:00.000Z"}
 JOB_URL = f"{JOBS_URL}/job-1"
 RESULTS_URL = f"{JOB_URL}/results"
+PACING_SLOT = 0.2  # 60 s / the default 300 requests per minute
 
 
 def _submit(mocked: responses.RequestsMock) -> None:
@@ -57,12 +58,14 @@ def test_job_is_polled_with_backoff_then_results_are_read_by_cursor(
     body = dict(JOB_BODY)
     # When the job is iterated
     result = list(make_client().iter_details_job(body))
-    # Then the body was submitted as given, the status polled three times with growing waits (after
-    # one 0.2 s pacing slot between submit and first poll, at 300 requests per minute),
+    # Then the body was submitted as given, the status polled three times with growing waits,
     # and every conversation from every cursor page came back
     assert json.loads(api_calls(mocked)[0].request.body) == JOB_BODY
-    assert clock.sleeps == [pytest.approx(0.2), 1.0, 2.0]
+    poll_waits = [s for s in clock.sleeps if s != pytest.approx(PACING_SLOT)]
+    assert poll_waits == [1.0, 2.0]
     assert [c["conversationId"] for c in result] == ["c1", "c2", "c3", "c4"]
+    # And requests sent back to back (submit -> first poll, results pages) were paced one slot apart
+    assert len(clock.sleeps) - len(poll_waits) == 4
     cursors = [
         parse_qs(urlsplit(call.request.url).query).get("cursor")
         for call in api_calls(mocked)
@@ -102,7 +105,7 @@ def test_a_job_still_running_at_the_poll_deadline_is_handed_back(
     with pytest.raises(RetryLater, match="job-1 still PENDING") as raised:
         list(make_client().iter_details_job(JOB_BODY, poll_deadline=clock() + 5))
     # Then (after one 0.2 s pacing slot) it waited 1 s and 2 s, but not the 4 s that would pass the deadline
-    assert clock.sleeps == [pytest.approx(0.2), 1.0, 2.0]
+    assert clock.sleeps == [pytest.approx(PACING_SLOT), 1.0, 2.0]
     assert raised.value.retry_after == 4.0
 
 
