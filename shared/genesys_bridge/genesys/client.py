@@ -102,7 +102,7 @@ class GenesysClient:
         url = api_url(self.endpoints.api_base_url, QUERY_PATH)
         return iter_query_pages(lambda page_body: self._request_json("POST", url, json=page_body), request)
 
-    def iter_entities(self, path: str, params: Mapping[str, str] | None = None) -> Iterator[dict[str, Any]]:
+    def iter_entities(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """`entities` of an entity listing (e.g. '/api/v2/users'), following `nextUri`."""
         api_url(self.endpoints.api_base_url, path)  # validate now, not at the first next()
         return iter_next_uri(self._get_json, self.endpoints.api_base_url, path, params)
@@ -150,7 +150,7 @@ class GenesysClient:
 
     # --- one API request ---------------------------------------------------------------------------
 
-    def _get_json(self, url: str, params: Mapping[str, str] | None) -> dict[str, Any]:
+    def _get_json(self, url: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
         return self._request_json("GET", url, params=params)
 
     def _request_json(
@@ -158,7 +158,7 @@ class GenesysClient:
         method: str,
         url: str,
         *,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
         json: Any = None,
         deadline: float | None = None,
     ) -> dict[str, Any]:
@@ -185,7 +185,7 @@ class GenesysClient:
         self,
         method: str,
         url: str,
-        params: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None,
         json: Any,
         deadline: float | None,
     ) -> tuple[requests.Response, str]:

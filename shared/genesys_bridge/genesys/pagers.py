@@ -24,7 +24,7 @@ DEFAULT_QUERY_PAGE_SIZE: Final = 100
 MAX_PAGES: Final = 10_000
 
 # (absolute URL, query params or None) -> the JSON object returned.
-GetJson = Callable[[str, Mapping[str, str] | None], dict[str, Any]]
+GetJson = Callable[[str, Mapping[str, Any] | None], dict[str, Any]]
 # (request body) -> the JSON object returned.
 PostJson = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -82,7 +82,7 @@ def iter_next_uri(
     get: GetJson,
     api_base_url: str,
     path: str,
-    params: Mapping[str, str] | None = None,
+    params: Mapping[str, Any] | None = None,
     *,
     max_pages: int = MAX_PAGES,
 ) -> Iterator[dict[str, Any]]:

@@ -85,7 +85,10 @@ def test_stats_count_requests_throttles_errors_and_token_fetches(
 
 
 def test_every_request_has_a_timeout_and_goes_through_one_pooled_session(
-    mocked: responses.RequestsMock, token_endpoint: Any, make_client: Callable[..., GenesysClient]
+    mocked: responses.RequestsMock,
+    token_endpoint: Any,
+    make_client: Callable[..., GenesysClient],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given a client and a record of what its session is asked to do
     mocked.add(responses.GET, DETAILS_URL, json={"conversations": []})
@@ -99,7 +102,7 @@ def test_every_request_has_a_timeout_and_goes_through_one_pooled_session(
         )
         return original(method, url, **kwargs)
 
-    client._session.request = spy  # type: ignore[method-assign]
+    monkeypatch.setattr(client._session, "request", spy)
     # When it fetches a token and calls the API twice
     client.get_conversation_details(["c1"])
     client.get_conversation_details(["c2"])
@@ -118,3 +121,19 @@ def test_unavailable_is_a_retry_later_with_a_hint(
         make_client().get_conversation_details(["c1"])
     assert raised.value.retry_after is not None
     assert "GET /api/v2/analytics/conversations/details" in str(raised.value)
+
+
+def test_an_injected_session_is_used_and_left_open(
+    mocked: responses.RequestsMock, token_endpoint: Any, make_client: Callable[..., GenesysClient]
+) -> None:
+    # Given a session the caller owns (e.g. shared with other code in the process)
+    mocked.add(responses.GET, DETAILS_URL, json={"conversations": []})
+    session = requests.Session()
+    closed: list[bool] = []
+    session.close = lambda: closed.append(True)  # type: ignore[method-assign]
+    # When a client uses it and is closed
+    with make_client(session=session) as client:
+        client.get_conversation_details(["c1"])
+    # Then the calls went through that session, and closing the client did not close it
+    assert client._session is session
+    assert closed == []
