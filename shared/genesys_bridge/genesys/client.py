@@ -105,7 +105,7 @@ class GenesysClient:
     def iter_entities(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """`entities` of an entity listing (e.g. '/api/v2/users'), following `nextUri`."""
         api_url(self.endpoints.api_base_url, path)  # validate now, not at the first next()
-        return iter_next_uri(self._get_json, self.endpoints.api_base_url, path, params)
+        return iter_next_uri(self._get_json, self.endpoints.api_base_url, path, dict(params or {}))
 
     def iter_details_job(
         self, body: Mapping[str, Any], *, poll_deadline: float | None = None
