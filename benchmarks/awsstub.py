@@ -51,9 +51,13 @@ class StubAws:
 
     def client(self, service: str) -> Any:
         client: BaseClient = self._session.client(service, config=Config(retries={"max_attempts": 1}))
-        # a before-send handler that returns a response short-circuits the HTTP send
-        client.meta.events.register("before-send", cast(Any, self._answer))
+        self.attach(client.meta.events)
         return client
+
+    def attach(self, events: Any) -> None:
+        """Answer every request of the clients that use this event emitter (a client's or a session's)."""
+        # a before-send handler that returns a response short-circuits the HTTP send
+        events.register("before-send", cast(Any, self._answer))
 
     def count(self, service: str) -> int:
         return sum(n for (name, _op), n in self.calls.items() if name == service)

@@ -73,8 +73,12 @@ def measure_imports(targets: Sequence[ImportTarget], runs: int) -> dict[str, lis
     for _ in range(runs):
         for target in targets:
             samples = outcome[target.label]
-            if isinstance(samples, list):
+            if not isinstance(samples, list):
+                continue
+            try:
                 samples.append(import_seconds(target))
+            except (RuntimeError, subprocess.TimeoutExpired, ValueError) as error:
+                outcome[target.label] = f"failed after {len(samples)} samples: {error}"
     return outcome
 
 

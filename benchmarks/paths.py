@@ -20,6 +20,16 @@ def bench_dir() -> Path:
     return BENCH_DIR
 
 
+def shipped_files(root: Path) -> list[Path]:
+    """Regular files under root that a package ships: bytecode caches are left out because the import
+    benchmark writes them into the SDK's folder, and a pip --target install has none to begin with."""
+    return sorted(
+        path
+        for path in root.rglob("*")
+        if path.is_file() and not path.is_symlink() and "__pycache__" not in path.parts
+    )
+
+
 def tree_size(root: Path) -> int:
-    """Bytes of every regular file under root (what a zip would hold, not disk blocks)."""
-    return sum(path.stat().st_size for path in root.rglob("*") if path.is_file() and not path.is_symlink())
+    """Bytes of the shipped files under root (what a zip would hold, not disk blocks)."""
+    return sum(path.stat().st_size for path in shipped_files(root))

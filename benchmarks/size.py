@@ -9,7 +9,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.paths import REPO, SHARED, tree_size
+from benchmarks.paths import REPO, SHARED, shipped_files, tree_size
 
 # The same target the stack deploys: Lambda on Graviton with Python 3.13.
 PLATFORM = "manylinux2014_aarch64"
@@ -26,9 +26,8 @@ def zip_size(root: Path, archive: Path) -> int:
     """Deflate every file under root as Lambda's asset zip would hold it, and return the archive size."""
     archive.unlink(missing_ok=True)
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-        for path in sorted(root.rglob("*")):
-            if path.is_file():
-                bundle.write(path, path.relative_to(root.parent))
+        for path in shipped_files(root):
+            bundle.write(path, path.relative_to(root.parent))
     return archive.stat().st_size
 
 

@@ -1,0 +1,107 @@
+"""Command line of `make bench`: runs every figure, prints one table, exits 0 unless it crashed.
+
+Missing targets do not fail the command: these are benchmark figures for people to read, not tests;
+`--strict` turns a missed or unmeasured target into exit status 1 for anyone who wants a gate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks.cost import DEFAULT_PRICES
+from benchmarks.paths import SHARED
+from benchmarks.table import Row, Verdict, render_table, summary
+
+FIGURES = ("pipeline", "imports", "size", "ingest")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Measure the bridge's figures (Genesys requests, goodput, cold start, size, ingest CPU,"
+        " latency, cost) and print them in one table beside their references and targets.",
+    )
+    parser.add_argument(
+        "--conversations",
+        type=int,
+        default=None,
+        help="conversations in the large local run (default 2000; 400 with --quick)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller runs and 3 import samples: a smoke run, not the figures"
+    )
+    parser.add_argument("--import-runs", type=int, default=None, help="import samples per module (default 7)")
+    parser.add_argument(
+        "--only",
+        default=",".join(FIGURES),
+        help=f"comma-separated subset of {','.join(FIGURES)} (default: all)",
+    )
+    parser.add_argument("--prices", type=Path, default=DEFAULT_PRICES, help="price file (TOML)")
+    parser.add_argument(
+        "--strict", action="store_true", help="exit 1 when a target is not met or not measured"
+    )
+    return parser
+
+
+def machine_line() -> str:
+    return (
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()},"
+        f" {platform.system()} {platform.release()}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+    unknown = only - set(FIGURES)
+    if unknown:
+        _parser().error(f"unknown figure(s) {', '.join(sorted(unknown))}; choose from {', '.join(FIGURES)}")
+    conversations = args.conversations or (400 if args.quick else 2000)
+    import_runs = args.import_runs or (3 if args.quick else 7)
+    if conversations < 1 or import_runs < 1:
+        _parser().error("--conversations and --import-runs must be positive")
+    # The handlers and the layer package import as `genesys_bridge` with shared/ on the path, as in Lambda.
+    if str(SHARED) not in sys.path:
+        sys.path.insert(0, str(SHARED))
+
+    # Imported late so `--help` stays instant and an import error of one part is a row, not a crash.
+    from benchmarks import figures, pipeline
+
+    started = time.monotonic()
+    rows: list[Row] = []
+    sdk = figures.prepare_sdk() if only & {"imports", "size"} else None
+
+    def progress(message: str) -> None:
+        print(f"[bench {time.monotonic() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    if "pipeline" in only:
+        progress(f"local pipeline runs ({conversations} conversations, pacing on and off)")
+        rows += pipeline.pipeline_rows(conversations, args.prices, quick=args.quick, progress=progress)
+    if "imports" in only and sdk is not None:
+        progress(f"cold imports ({import_runs} samples each)")
+        rows += figures.import_rows(import_runs, sdk)
+    if "size" in only and sdk is not None:
+        progress("layer build and sizes")
+        rows += figures.size_rows(sdk)
+    if "ingest" in only:
+        progress("ingest CPU")
+        rows += figures.ingest_rows(300 if args.quick else 2000)
+    rows.sort(key=lambda row: row.number)  # stable: keeps each figure's own row order
+
+    today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    options = " ".join(argv if argv is not None else sys.argv[1:]) or "(defaults)"
+    footer = [
+        machine_line(),
+        f"run: {today}, {time.monotonic() - started:.0f} s, options: {options}",
+        summary(rows),
+    ]
+    print(render_table(rows, title="Genesys Analytics Bridge: benchmark figures", footer=footer))
+    missed = any(row.verdict in (Verdict.NOT_MET, Verdict.NOT_MEASURED) for row in rows)
+    return 1 if args.strict and missed else 0

@@ -1,0 +1,152 @@
+"""Figures 3, 4 and 5: the ones that need no pipeline run (imports, sizes, ingest CPU).
+
+Each function returns table rows and never raises: a figure that cannot be measured becomes a row
+that says why, so one missing part never hides the others.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from benchmarks import targets
+from benchmarks.imports import ImportTarget, handler_target, import_profile, measure_imports, medians
+from benchmarks.ingest import measure_ingest
+from benchmarks.paths import LAMBDAS, SHARED, bench_dir
+from benchmarks.sdk import SDK_MODULE, SDK_VERSION, ensure_sdk
+from benchmarks.size import Sizes, build_layer, measure
+from benchmarks.table import Row, Verdict, fmt_mb, fmt_ms
+
+HANDLERS = ("ingest", "processor")
+
+
+@dataclass
+class SdkState:
+    """The official SDK's install, shared by figures 3 and 4 (installed once per run)."""
+
+    path: Path | None
+    error: str = ""
+
+
+def prepare_sdk() -> SdkState:
+    try:
+        return SdkState(ensure_sdk())
+    except (RuntimeError, OSError) as error:
+        return SdkState(None, f"official SDK not installed: {error}")
+
+
+def _host_layer() -> tuple[Path, str]:
+    """The layer built for this machine, so the handlers import exactly what Lambda would put in
+    /opt/python (the arm64 build cannot be imported on an x86_64 host). Falls back to shared/."""
+    try:
+        from stacks.layer_build import build_layer as stack_build_layer
+
+        out = bench_dir() / "layer-host"
+        shutil.rmtree(out, ignore_errors=True)
+        return stack_build_layer(out, None), "the layer built for this host by stacks.layer_build"
+    except Exception as error:  # noqa: BLE001 - any failure here just means "use the sources"
+        return SHARED, f"shared/ sources with the venv's packages (host layer build failed: {error})"
+
+
+def import_rows(runs: int, sdk: SdkState) -> list[Row]:
+    layer_dir, layer_how = _host_layer()
+    boto3 = ImportTarget("import boto3", "boto3")
+    sdk_target = ImportTarget(f"import {SDK_MODULE}", SDK_MODULE, (str(sdk.path),)) if sdk.path else None
+    handler_targets = [
+        handler_target(name, LAMBDAS, layer_dir)
+        for name in HANDLERS
+        if (LAMBDAS / name / "handler.py").exists()
+    ]
+    outcome = measure_imports([boto3, *handler_targets, *([sdk_target] if sdk_target else [])], runs)
+    times = medians(outcome)
+    boto3_s = times.get(boto3.label)
+    sdk_s = times.get(sdk_target.label) if sdk_target else None
+    sdk_text = f"SDK {SDK_VERSION} {fmt_ms(sdk_s)}" if sdk_s is not None else "SDK: not measured"
+    target_text = f"<= {targets.IMPORT_OVER_BOTO3_MAX} x boto3, SDK >= {targets.SDK_OVER_IMPORT_MIN:g} x"
+    rows: list[Row] = []
+    for name in HANDLERS:
+        label = f"lambdas/{name}/handler.py"
+        figure = f"Cold import {label} (median of {runs})"
+        found = next((t for t in handler_targets if t.label == label), None)
+        if found is None:
+            rows.append(Row.not_measured("3", figure, f"{label} does not exist yet", target=target_text))
+            continue
+        handler_s = times.get(label)
+        if handler_s is None or boto3_s is None:
+            reason = outcome.get(label) if handler_s is None else outcome.get(boto3.label)
+            rows.append(Row.not_measured("3", figure, str(reason), target=target_text))
+            continue
+        met = targets.import_met(handler_s, boto3_s, sdk_s)
+        reference = f"boto3 {fmt_ms(boto3_s)} (x{handler_s / boto3_s:.2f}); {sdk_text}"
+        if sdk_s is not None:
+            reference += f" (SDK is x{sdk_s / handler_s:.1f} slower)"
+        note = ""
+        if not met:
+            heavy = ", ".join(f"{pkg} {fmt_ms(sec)}" for pkg, sec in import_profile(found))
+            note = f"{label}: heaviest imports by self time (-X importtime): {heavy}"
+        rows.append(Row("3", figure, fmt_ms(handler_s), reference, target_text, Verdict.of(met), note))
+    if sdk_target is None:
+        rows.append(Row.not_measured("3", "Cold import of the official SDK", sdk.error))
+    elif sdk_s is None:
+        rows.append(Row.not_measured("3", "Cold import of the official SDK", str(outcome[sdk_target.label])))
+    method = (
+        f"each sample a fresh `python -I`, median of {runs} after 1 warm-up, targets interleaved; handlers"
+        f" imported as Lambda does (`handler` from lambdas/<fn>/, {layer_how} on sys.path, no environment"
+        " variables); boto3 from the venv, as Lambda's runtime provides it"
+    )
+    rows[0] = replace(rows[0], note="; ".join(filter(None, [method, rows[0].note])))
+    return rows
+
+
+def size_rows(sdk: SdkState) -> list[Row]:
+    out = bench_dir()
+    try:
+        layer_dir, how = build_layer(out / "layer-arm64")
+        layer = measure(layer_dir, out / "layer-arm64.zip")
+    except Exception as error:  # noqa: BLE001 - reported in the table instead of aborting the run
+        return [Row.not_measured("4", "Layer size", f"layer build failed: {error}")]
+    sdk_sizes: Sizes | None = None
+    if sdk.path is not None:
+        sdk_sizes = measure(sdk.path, out / "sdk.zip")
+    ref_unzipped = f"SDK + deps {fmt_mb(sdk_sizes.unzipped)}" if sdk_sizes else sdk.error
+    ref_zipped = f"SDK + deps {fmt_mb(sdk_sizes.zipped)}" if sdk_sizes else sdk.error
+    limit = f"<= {fmt_mb(targets.LAYER_UNZIPPED_MAX_BYTES)}"
+    return [
+        Row(
+            "4",
+            "Layer unzipped (arm64, py3.13)",
+            fmt_mb(layer.unzipped),
+            ref_unzipped,
+            limit,
+            Verdict.of(targets.layer_met(layer.unzipped)),
+            f"layer built with {how}; sizes are file bytes; the SDK reference is PureCloudPlatformClientV2"
+            f" {SDK_VERSION} installed with pip --target (its own dependencies included)",
+        ),
+        Row("4", "Layer zipped (deflate)", fmt_mb(layer.zipped), ref_zipped),
+    ]
+
+
+def ingest_rows(conversations: int) -> list[Row]:
+    figure = "Ingest CPU per event"
+    try:
+        result = measure_ingest(conversations)
+    except Exception as error:  # noqa: BLE001 - reported in the table instead of aborting the run
+        return [Row.not_measured("5", figure, f"ingest could not be driven: {error!r}")]
+    note = (
+        f"{result.events} events ({conversations} conversations x 3 end topics) through {result.path};"
+        " boto3 clients answered in-process at botocore's before-send hook (serialization and signing"
+        " measured, network not); process CPU time after a warm-up"
+    )
+    return [
+        Row("5", figure, f"{result.cpu_us_per_event:.0f} us", "Lambda bills in 1 ms steps", note=note),
+        Row(
+            "5",
+            "DynamoDB requests per event",
+            f"{result.dynamodb_requests_per_event:.2f}",
+            "1 (one UpdateItem per event, DESIGN.md)",
+            note=f"other AWS requests during the run: {result.other_aws_requests}"
+            if result.other_aws_requests
+            else "",
+        ),
+    ]

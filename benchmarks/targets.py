@@ -1,0 +1,32 @@
+"""The issue's targets as pure predicates, so the verdicts are unit-tested and never hand-written."""
+
+from __future__ import annotations
+
+# Issue 6's targets (benchmark figures, not timed tests).
+REQUESTS_OVER_FLOOR_MAX = 1.05
+GOODPUT_MIN = 0.90
+THROTTLED_SHARE_MAX = 0.02
+IMPORT_OVER_BOTO3_MAX = 2.5
+SDK_OVER_IMPORT_MIN = 5.0
+LAYER_UNZIPPED_MAX_BYTES = 25_000_000  # decimal MB, the stricter reading of "25 MB"
+
+
+def requests_met(per_conversation: float, floor: float) -> bool:
+    return per_conversation <= REQUESTS_OVER_FLOOR_MAX * floor
+
+
+def goodput_met(goodput: float, throttled_share: float) -> bool:
+    return goodput >= GOODPUT_MIN and throttled_share <= THROTTLED_SHARE_MAX
+
+
+def import_met(handler_s: float, boto3_s: float, sdk_s: float | None) -> bool:
+    """Both halves: cheap next to boto3 (which Lambda has to load anyway) and far below the SDK.
+
+    Without an SDK figure the second half cannot be shown, so the target is not met.
+    """
+    within_boto3 = handler_s <= IMPORT_OVER_BOTO3_MAX * boto3_s
+    return within_boto3 and sdk_s is not None and sdk_s >= SDK_OVER_IMPORT_MIN * handler_s
+
+
+def layer_met(unzipped_bytes: int) -> bool:
+    return unzipped_bytes <= LAYER_UNZIPPED_MAX_BYTES
