@@ -65,22 +65,28 @@ def quarantine_body(
         return body
     event_text = _dumps(event)
     event_bytes = len(event_text.encode("utf-8"))
-    keep = len(event_text)
-    while True:
-        envelope = {
-            "reason": reason.value,
-            "message": message,
-            "event": event_text[:keep],
-            "eventTruncated": True,
-            "eventBytes": event_bytes,
-        }
-        body = _dumps(envelope)
-        overflow = len(body.encode("utf-8")) - budget
-        if overflow <= 0:
-            return body
-        # JSON escaping can make the text longer than its character count: shrink by the overflow
-        # (at least one character) and measure again.
-        keep = max(0, keep - max(overflow, 1))
+
+    def envelope(keep: int) -> str:
+        return _dumps(
+            {
+                "reason": reason.value,
+                "message": message,
+                "event": event_text[:keep],
+                "eventTruncated": True,
+                "eventBytes": event_bytes,
+            }
+        )
+
+    # JSON escaping makes the embedded text grow by a factor that depends on its content, so the
+    # longest prefix that fits is found by bisection (about 20 encodings of at most `limit` bytes).
+    low, high = 0, len(event_text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(envelope(middle).encode("utf-8")) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return envelope(low)
 
 
 class IngestService:

@@ -1,0 +1,141 @@
+"""The buffer table: one item and one stream INSERT per conversation, and updates that never truncate it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from genesys_bridge import contracts
+from genesys_bridge.buffer import BufferTable
+from tests.unit.domain.builders import TABLE, Aws
+
+CONVERSATION = "0a5f8e21-9c43-4d7b-b612-3e8d4c7a9f10"
+T0 = datetime(2026, 11, 20, 14, 3, 27, 412000, tzinfo=UTC)
+
+
+class SteppingClock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_first_event_creates_a_pending_item_with_ttl(aws: Aws) -> None:
+    # Given an empty buffer with a 48-hour TTL
+    buffer = BufferTable(aws.dynamodb, TABLE, ttl_hours=48, clock=SteppingClock(T0))
+
+    # When the first event of a conversation is recorded
+    created = buffer.record_event(CONVERSATION)
+
+    # Then the item is new, PENDING, stamped with the time and expiring 48 hours later
+    assert created is True
+    assert aws.item(CONVERSATION) == {
+        contracts.ATTR_CONVERSATION_ID: CONVERSATION,
+        contracts.ATTR_STATUS: contracts.STATUS_PENDING,
+        contracts.ATTR_FIRST_EVENT_AT: "2026-11-20T14:03:27.412Z",
+        contracts.ATTR_LAST_EVENT_AT: "2026-11-20T14:03:27.412Z",
+        contracts.ATTR_EXPIRES_AT: str(int((T0 + timedelta(hours=48)).timestamp())),
+    }
+
+
+def test_three_events_of_one_conversation_give_one_item_and_one_insert(aws: Aws) -> None:
+    # Given a buffer and the first event of a conversation already recorded
+    clock = SteppingClock(T0)
+    buffer = BufferTable(aws.dynamodb, TABLE, ttl_hours=48, clock=clock)
+    buffer.record_event(CONVERSATION)
+    after_first = aws.stream_event_names()
+    # (moto emits two INSERT records for an UpdateItem that creates an item; DynamoDB emits one)
+    assert after_first
+    assert set(after_first) == {"INSERT"}
+
+    # When two more events arrive later (a redelivery and another end topic)
+    clock.now = T0 + timedelta(seconds=30)
+    second = buffer.record_event(CONVERSATION)
+    clock.now = T0 + timedelta(minutes=2)
+    third = buffer.record_event(CONVERSATION)
+
+    # Then they are reported as duplicates, there is still one item, and the stream got only MODIFYs
+    assert (second, third) == (False, False)
+    assert len(aws.items()) == 1
+    added = aws.stream_event_names()[len(after_first) :]
+    assert added == ["MODIFY", "MODIFY"]
+    # and only lastEventAt moved: the first sighting, status and TTL are the first event's
+    item = aws.item(CONVERSATION)
+    assert item is not None
+    assert item[contracts.ATTR_FIRST_EVENT_AT] == "2026-11-20T14:03:27.412Z"
+    assert item[contracts.ATTR_LAST_EVENT_AT] == "2026-11-20T14:05:27.412Z"
+    assert item[contracts.ATTR_EXPIRES_AT] == str(int((T0 + timedelta(hours=48)).timestamp()))
+
+
+def test_a_late_event_does_not_reopen_a_fetched_conversation(aws: Aws) -> None:
+    # Given a conversation already fetched
+    buffer = BufferTable(aws.dynamodb, TABLE, clock=SteppingClock(T0))
+    buffer.record_event(CONVERSATION)
+    buffer.mark_fetched(CONVERSATION, "conversations/conversation_date=2026-11-20/x.json")
+
+    # When one more event of it arrives
+    created = buffer.record_event(CONVERSATION)
+
+    # Then it stays FETCHED with its result key
+    item = buffer.get(CONVERSATION)
+    assert created is False
+    assert item is not None
+    assert item.status == contracts.STATUS_FETCHED
+    assert item.result_key == "conversations/conversation_date=2026-11-20/x.json"
+
+
+def test_mark_fetched_keeps_the_rest_of_the_item(aws: Aws) -> None:
+    # Given a PENDING item
+    buffer = BufferTable(aws.dynamodb, TABLE, ttl_hours=48, clock=SteppingClock(T0))
+    buffer.record_event(CONVERSATION)
+
+    # When it is marked fetched
+    assert buffer.mark_fetched(CONVERSATION, "conversations/conversation_date=2026-11-20/a.json") is True
+
+    # Then status and resultKey are set and the timestamps and TTL are untouched
+    item = buffer.get(CONVERSATION)
+    assert item is not None
+    assert item.status == contracts.STATUS_FETCHED
+    assert item.result_key == "conversations/conversation_date=2026-11-20/a.json"
+    assert item.first_event_at == T0
+    assert item.expires_at == int((T0 + timedelta(hours=48)).timestamp())
+
+
+def test_marking_a_vanished_item_creates_nothing(aws: Aws) -> None:
+    # Given no item for the conversation (its TTL ran out)
+    buffer = BufferTable(aws.dynamodb, TABLE)
+
+    # When it is marked fetched or failed
+    fetched = buffer.mark_fetched(CONVERSATION, "k")
+    failed = buffer.mark_failed(CONVERSATION, "why")
+
+    # Then nothing is written: no partial item, so no stream INSERT that would trigger another fetch
+    assert (fetched, failed) == (False, False)
+    assert aws.items() == []
+    assert aws.stream_event_names() == []
+
+
+def test_mark_failed_records_the_reason_but_never_undoes_a_fetch(aws: Aws) -> None:
+    # Given one pending and one fetched conversation
+    buffer = BufferTable(aws.dynamodb, TABLE, clock=SteppingClock(T0))
+    fetched_id = "7c1e4b52-0d3a-4f69-9e85-2b6a1d0c3f47"
+    buffer.record_event(CONVERSATION)
+    buffer.record_event(fetched_id)
+    buffer.mark_fetched(fetched_id, "k")
+
+    # When both are marked failed
+    pending_marked = buffer.mark_failed(CONVERSATION, "not_ready_max_age: gave up")
+    fetched_marked = buffer.mark_failed(fetched_id, "genesys_rejected: 400")
+
+    # Then the pending one is FAILED with the reason and the fetched one keeps its result
+    assert (pending_marked, fetched_marked) == (True, False)
+    pending, fetched = buffer.get(CONVERSATION), buffer.get(fetched_id)
+    assert pending is not None
+    assert fetched is not None
+    assert (pending.status, pending.error) == (contracts.STATUS_FAILED, "not_ready_max_age: gave up")
+    assert pending.first_event_at == T0
+    assert (fetched.status, fetched.result_key, fetched.error) == (contracts.STATUS_FETCHED, "k", None)
+
+
+def test_get_of_an_unknown_conversation_is_none(aws: Aws) -> None:
+    assert BufferTable(aws.dynamodb, TABLE).get(CONVERSATION) is None

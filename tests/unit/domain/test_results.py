@@ -1,0 +1,74 @@
+"""Result keys and objects: Athena-ready, idempotent, derived only from the conversation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from genesys_bridge.results import InvalidConversation, ResultsWriter, result_key
+from tests.unit.domain.builders import BUCKET, FIXTURE_CONVERSATION_ID, Aws, conversation, load_fixture
+
+
+def test_key_is_partitioned_by_the_utc_day_the_conversation_started() -> None:
+    # Given the fixture conversation, started 2026-11-20 13:59 UTC
+    details = load_fixture("conversation-details.json")
+
+    # Then its key is under that day's partition, named by the conversation id
+    assert result_key(details) == (
+        f"conversations/conversation_date=2026-11-20/{FIXTURE_CONVERSATION_ID}.json"
+    )
+
+
+def test_the_day_is_taken_in_utc_not_in_the_timestamps_offset() -> None:
+    # Given a start written with a +02:00 offset, 00:30 local = 22:30 UTC the day before
+    details = conversation(FIXTURE_CONVERSATION_ID, start="2026-11-21T00:30:00.000+02:00")
+
+    # Then the partition is the UTC day
+    assert "/conversation_date=2026-11-20/" in result_key(details)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"conversationStart": None},
+        {"conversationStart": "yesterday"},
+        {"conversationId": "../../etc/passwd"},
+        {"conversationId": None},
+    ],
+)
+def test_details_without_a_usable_id_or_start_are_refused(change: dict[str, object]) -> None:
+    details = {**conversation(FIXTURE_CONVERSATION_ID), **change}
+    with pytest.raises(InvalidConversation):
+        result_key(details)
+
+
+def test_put_writes_one_compact_json_line_and_returns_the_key(aws: Aws) -> None:
+    # Given the fixture conversation
+    details = load_fixture("conversation-details.json")
+
+    # When it is written
+    key = ResultsWriter(aws.s3, BUCKET).put(details)
+
+    # Then the object holds the conversation on one line of compact JSON, typed as JSON
+    stored = aws.s3.get_object(Bucket=BUCKET, Key=key)
+    body = stored["Body"].read().decode("utf-8")
+    assert key == result_key(details)
+    assert stored["ContentType"] == "application/json"
+    assert body.count("\n") == 1
+    assert body.endswith("\n")
+    assert body == json.dumps(details, separators=(",", ":"), ensure_ascii=False) + "\n"
+    assert json.loads(body) == details
+
+
+def test_writing_the_same_conversation_again_overwrites_the_same_object(aws: Aws) -> None:
+    # Given a conversation already landed
+    writer = ResultsWriter(aws.s3, BUCKET)
+    first = writer.put(conversation(FIXTURE_CONVERSATION_ID))
+
+    # When it is written again (a redelivered message)
+    second = writer.put(conversation(FIXTURE_CONVERSATION_ID))
+
+    # Then it is the same single object
+    assert first == second
+    assert aws.object_keys() == [first]

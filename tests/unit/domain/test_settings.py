@@ -1,0 +1,97 @@
+"""Settings: the names from contracts.py, defaults, and refusal of values that would misbehave later."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from genesys_bridge import contracts
+from genesys_bridge.settings import IngestSettings, ProcessorSettings
+
+PROCESSOR_ENV = {
+    contracts.BUFFER_TABLE_NAME: "buffer",
+    contracts.RESULTS_BUCKET_NAME: "results",
+    contracts.GENESYS_REGION: "mypurecloud.ie",
+    contracts.GENESYS_CREDENTIALS_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys",
+    contracts.WORK_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/work",
+    contracts.WORK_DLQ_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/work-dlq",
+}
+
+
+@pytest.fixture
+def processor_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name, value in PROCESSOR_ENV.items():
+        monkeypatch.setenv(name, value)
+    return monkeypatch
+
+
+def test_ingest_settings_read_the_contract_names_with_the_documented_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the two required variables only
+    monkeypatch.setenv(contracts.BUFFER_TABLE_NAME, "buffer")
+    monkeypatch.setenv(contracts.QUARANTINE_QUEUE_URL, "https://sqs/quarantine")
+
+    # When the settings load, then the TTL defaults to 48 hours
+    settings = IngestSettings()
+    assert (settings.buffer_table_name, settings.quarantine_queue_url, settings.buffer_ttl_hours) == (
+        "buffer",
+        "https://sqs/quarantine",
+        48,
+    )
+
+
+def test_a_missing_variable_is_named_in_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(contracts.BUFFER_TABLE_NAME, "buffer")
+    monkeypatch.delenv(contracts.QUARANTINE_QUEUE_URL, raising=False)
+    with pytest.raises(ValidationError, match=contracts.QUARANTINE_QUEUE_URL):
+        IngestSettings()
+
+
+def test_processor_defaults(processor_env: pytest.MonkeyPatch) -> None:
+    settings = ProcessorSettings()
+    assert settings.genesys_ids_per_request == 100
+    assert settings.genesys_concurrent_callers == 1
+    assert settings.not_ready_retry_base_seconds == 60
+    assert settings.not_ready_retry_max_seconds == 900
+    assert settings.genesys_api_base_url is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        (contracts.GENESYS_IDS_PER_REQUEST, "0"),
+        (contracts.GENESYS_IDS_PER_REQUEST, "101"),
+        (contracts.GENESYS_MAX_REQUESTS_PER_MINUTE, "0"),
+        (contracts.GENESYS_CONCURRENT_CALLERS, "0"),
+        (contracts.NOT_READY_MAX_AGE_MINUTES, "0"),
+        (contracts.NOT_READY_RETRY_BASE_SECONDS, "1000"),  # above the 900 s default cap
+        (contracts.NOT_READY_RETRY_MAX_SECONDS, "50000"),  # above SQS's 12-hour visibility limit
+        (contracts.GENESYS_REGION, "mypurecloud.xx"),
+        (contracts.GENESYS_API_BASE_URL, "http://genesys.example.com"),  # plain http off loopback
+        (contracts.GENESYS_LOGIN_BASE_URL, "ftp://127.0.0.1"),
+    ],
+)
+def test_values_out_of_range_are_refused_at_load(
+    processor_env: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    processor_env.setenv(name, value)
+    with pytest.raises(ValidationError):
+        ProcessorSettings()
+
+
+def test_loopback_http_overrides_are_accepted_for_the_simulator(processor_env: pytest.MonkeyPatch) -> None:
+    processor_env.setenv(contracts.GENESYS_API_BASE_URL, "http://127.0.0.1:8080")
+    processor_env.setenv(contracts.GENESYS_LOGIN_BASE_URL, "")  # empty means unset (CloudFormation)
+    settings = ProcessorSettings()
+    assert settings.genesys_api_base_url == "http://127.0.0.1:8080"
+    assert settings.genesys_login_base_url is None
+
+
+def test_the_budget_is_split_between_concurrent_callers(processor_env: pytest.MonkeyPatch) -> None:
+    # Given a 300/min budget shared by 4 concurrent processors
+    processor_env.setenv(contracts.GENESYS_MAX_REQUESTS_PER_MINUTE, "300")
+    processor_env.setenv(contracts.GENESYS_CONCURRENT_CALLERS, "4")
+
+    # Then each paces at 75/min, so together they stay within the budget
+    assert ProcessorSettings().requests_per_minute_per_caller == 75
