@@ -1,0 +1,117 @@
+"""Fixtures for the simulator tests: an injected clock, simulators on 127.0.0.1 and helpers to call them."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from genesys_simulator import GenesysSimulator, SimConversation, SimulatorConfig
+
+CLIENT_ID = "test-client"
+CLIENT_SECRET = "test-secret"
+DETAILS = "/api/v2/analytics/conversations/details"
+QUERY = "/api/v2/analytics/conversations/details/query"
+JOBS = "/api/v2/analytics/conversations/details/jobs"
+DAY = datetime(2026, 11, 20, tzinfo=UTC)
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand, so expiry and delays need no waiting."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._now = 5_000.0
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
+
+
+class Api:
+    """A requests session bound to one simulator, with the token flow done for the test."""
+
+    def __init__(self, simulator: GenesysSimulator) -> None:
+        self.simulator = simulator
+        self.base = simulator.base_url
+        self.session = requests.Session()
+        self.token: str | None = None
+
+    def fetch_token(
+        self, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET, grant: str = "client_credentials"
+    ) -> requests.Response:
+        response = self.session.post(
+            f"{self.base}/oauth/token", auth=(client_id, secret), data={"grant_type": grant}, timeout=5
+        )
+        if response.status_code == 200:
+            self.token = response.json()["access_token"]
+        return response
+
+    def _headers(self) -> dict[str, str]:
+        if self.token is None:
+            self.fetch_token()
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def get(self, path: str, **params: Any) -> requests.Response:
+        return self.session.get(f"{self.base}{path}", params=params, headers=self._headers(), timeout=5)
+
+    def post(self, path: str, body: dict[str, Any]) -> requests.Response:
+        return self.session.post(f"{self.base}{path}", json=body, headers=self._headers(), timeout=5)
+
+    def multi_get(self, ids: list[str]) -> requests.Response:
+        return self.get(DETAILS, id=",".join(ids))
+
+
+def conversation(
+    index: int, *, visible_after_s: float = 0.0, ended_after_s: float | None = 0.0
+) -> SimConversation:
+    return SimConversation(
+        conversation_id=str(uuid.UUID(int=index + 1, version=4)),
+        start=DAY + timedelta(minutes=index),
+        visible_after_s=visible_after_s,
+        ended_after_s=ended_after_s,
+    )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make_sim(clock: FakeClock) -> Iterator[Callable[..., GenesysSimulator]]:
+    """Start a simulator with the test's clock and credentials; every one is stopped at teardown."""
+    started: list[GenesysSimulator] = []
+
+    def make(**overrides: Any) -> GenesysSimulator:
+        settings: dict[str, Any] = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "clock": clock}
+        settings.update(overrides)
+        simulator = GenesysSimulator(SimulatorConfig(**settings))
+        simulator.start()
+        started.append(simulator)
+        return simulator
+
+    yield make
+    for simulator in started:
+        simulator.stop()
+
+
+@pytest.fixture
+def sim(make_sim: Callable[..., GenesysSimulator]) -> GenesysSimulator:
+    return make_sim()
+
+
+@pytest.fixture
+def api(sim: GenesysSimulator) -> Iterator[Api]:
+    client = Api(sim)
+    yield client
+    client.session.close()
