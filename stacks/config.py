@@ -1,0 +1,357 @@
+"""One environment's settings, read from its block in cdk.json's context and validated at synth time.
+
+This module must not import aws_cdk: the local runner reads the same blocks to run the dev environment
+on moto, without the CDK installed in its process.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CDK_JSON = REPO_ROOT / "cdk.json"
+
+# The event source prefix every Genesys partner event carries (GENESYS_API.md "EventBridge integration").
+GENESYS_PARTNER_SOURCE_PREFIX = "aws.partner/genesys.com"
+_PARTNER_BUS_NAME = re.compile(r"^aws\.partner/genesys\.com/cloud/[^/\s]+/[^/\s]+$")
+# Topic suffixes after `v2.detail.events.conversation.{id}.`, e.g. `customer.end`, `acw`.
+_TOPIC = re.compile(r"^[a-z]+(\.[a-z]+)*$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[^:]+-[A-Za-z0-9]{6}$")
+
+# Genesys Cloud domains (GENESYS_API.md "Regions and hosts").
+GENESYS_REGIONS = frozenset(
+    {
+        "mypurecloud.com",
+        "use2.us-gov-pure.cloud",
+        "usw2.pure.cloud",
+        "cac1.pure.cloud",
+        "sae1.pure.cloud",
+        "mxc1.pure.cloud",
+        "mypurecloud.ie",
+        "euw2.pure.cloud",
+        "mypurecloud.de",
+        "euc2.pure.cloud",
+        "mec1.pure.cloud",
+        "aps1.pure.cloud",
+        "mypurecloud.jp",
+        "apne2.pure.cloud",
+        "apne3.pure.cloud",
+        "mypurecloud.com.au",
+        "apse1.pure.cloud",
+    }
+)
+
+# The only retention periods CloudWatch Logs accepts.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+# SQS limits the validators lean on.
+SQS_MAX_DELIVERY_DELAY_SECONDS = 900
+SQS_MAX_VISIBILITY_SECONDS = 43_200
+WORK_QUEUE_RETENTION_DAYS = 4
+# Receives a message may spend on being handed back for rate limits or Genesys outages (RetryLater),
+# on top of the not-ready schedule; each costs one receive of the work queue's redrive budget.
+THROTTLE_RECEIVE_HEADROOM = 10
+
+
+class ConfigError(ValueError):
+    """An environment block in cdk.json is missing or invalid; the message names the key and range."""
+
+
+class ResultsLifecycle(BaseModel):
+    """Storage classes and expiry of the landed conversation details (and the bucket's access logs)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # S3 refuses Standard-IA transitions earlier than 30 days.
+    infrequent_access_after_days: Annotated[int, Field(ge=30, le=36_500)] | None = None
+    glacier_instant_retrieval_after_days: Annotated[int, Field(ge=30, le=36_500)] | None = None
+    expire_after_days: Annotated[int, Field(ge=1, le=36_500)] | None = None
+    # Writing a conversation again (a late duplicate) leaves a noncurrent version behind.
+    noncurrent_versions_expire_after_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    access_logs_expire_after_days: Annotated[int, Field(ge=1, le=3650)] = 90
+
+    @model_validator(mode="after")
+    def _transitions_in_order(self) -> ResultsLifecycle:
+        ia, glacier, expire = (
+            self.infrequent_access_after_days,
+            self.glacier_instant_retrieval_after_days,
+            self.expire_after_days,
+        )
+        if ia is not None and glacier is not None and glacier < ia + 30:
+            raise ValueError(
+                "results_lifecycle.glacier_instant_retrieval_after_days must be at least "
+                f"infrequent_access_after_days + 30 ({ia + 30}): S3 keeps objects 30 days in Standard-IA"
+            )
+        last_transition = max((d for d in (ia, glacier) if d is not None), default=0)
+        if expire is not None and expire <= last_transition:
+            raise ValueError(
+                f"results_lifecycle.expire_after_days must be greater than the last transition "
+                f"({last_transition} days)"
+            )
+        return self
+
+
+class EnvironmentConfig(BaseModel):
+    """One deployable environment (a block such as `dev` or `prod` in cdk.json's context)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    environment_name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,19}$")]
+    # Deploy target; both unset keeps the stack environment-agnostic (synth needs no credentials).
+    account: Annotated[str, Field(pattern=r"^\d{12}$")] | None = None
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")] | None = None
+
+    # Where events arrive. partner_event_source: the stack creates the partner bus for the Genesys
+    # event source of that name; existing: a bus that already exists is imported by name; create: a
+    # plain bus of this name (dev, synthetic events).
+    event_bus_mode: Literal["partner_event_source", "existing", "create"] = "partner_event_source"
+    event_bus_name: Annotated[str, Field(min_length=1, max_length=256)]
+    event_source_prefix: Annotated[str, Field(min_length=1, max_length=256)] = GENESYS_PARTNER_SOURCE_PREFIX
+    topics: Annotated[list[str], Field(min_length=1, max_length=20)] = ["customer.end"]
+
+    genesys_region: str = "mypurecloud.com"
+    genesys_api_base_url: Annotated[str, Field(pattern=r"^https://\S+$")] | None = None
+    genesys_login_base_url: Annotated[str, Field(pattern=r"^https://\S+$")] | None = None
+    credentials_secret_name: Annotated[str, Field(min_length=1, max_length=512)] | None = None
+    credentials_secret_arn: str | None = None
+    genesys_max_requests_per_minute: Annotated[int, Field(ge=1, le=6000)] = 240
+    genesys_ids_per_request: Annotated[int, Field(ge=1, le=100)] = 100
+
+    ingest_memory_mb: Annotated[int, Field(ge=128, le=10_240)] = 256
+    ingest_timeout_seconds: Annotated[int, Field(ge=3, le=60)] = 10
+    # EventBridge rule target retries (before Lambda accepts the event) and Lambda's async retries.
+    ingest_rule_retry_attempts: Annotated[int, Field(ge=0, le=185)] = 185
+    ingest_rule_max_event_age_hours: Annotated[int, Field(ge=1, le=24)] = 24
+    ingest_async_retry_attempts: Annotated[int, Field(ge=0, le=2)] = 2
+    ingest_async_max_event_age_hours: Annotated[int, Field(ge=1, le=6)] = 6
+
+    buffer_ttl_hours: Annotated[int, Field(ge=1, le=8760)] = 48
+    pipe_batch_size: Annotated[int, Field(ge=1, le=1000)] = 10
+    pipe_max_retry_attempts: Annotated[int, Field(ge=0, le=185)] = 10
+
+    settle_delay_seconds: Annotated[int, Field(ge=0, le=SQS_MAX_DELIVERY_DELAY_SECONDS)] = 120
+    work_queue_max_receive_count: Annotated[int, Field(ge=1, le=1000)] = 50
+    work_queue_age_alarm_minutes: Annotated[int, Field(ge=1, le=5760)] = 60
+
+    processor_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 100
+    processor_batching_window_seconds: Annotated[int, Field(ge=0, le=300)] = 10
+    processor_max_concurrency: Annotated[int, Field(ge=2, le=1000)] = 4
+    processor_timeout_seconds: Annotated[int, Field(ge=10, le=900)] = 120
+    processor_memory_mb: Annotated[int, Field(ge=128, le=10_240)] = 512
+
+    not_ready_max_age_minutes: Annotated[int, Field(ge=5, le=2880)] = 240
+    not_ready_retry_base_seconds: Annotated[int, Field(ge=1, le=900)] = 60
+    not_ready_retry_max_seconds: Annotated[int, Field(ge=1, le=SQS_MAX_VISIBILITY_SECONDS)] = 900
+
+    log_retention_days: int = 30
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    alarm_email: str | None = None
+    removal_policy: Literal["retain", "destroy"] = "retain"
+    results_lifecycle: ResultsLifecycle = ResultsLifecycle()
+
+    @property
+    def stack_name(self) -> str:
+        return f"GenesysAnalyticsBridge-{self.environment_name}"
+
+    @property
+    def retain_data(self) -> bool:
+        """Keep the buffer and results on stack deletion, with deletion protection on the table."""
+        return self.removal_policy == "retain"
+
+    @property
+    def work_queue_visibility_timeout_seconds(self) -> int:
+        # AWS guidance for SQS event sources: at least 6 x the function timeout plus the batching
+        # window, so a batch still in flight is not delivered to a second invocation.
+        return 6 * self.processor_timeout_seconds + self.processor_batching_window_seconds
+
+    @field_validator("topics")
+    @classmethod
+    def _topics_well_formed(cls, topics: list[str]) -> list[str]:
+        for topic in topics:
+            if not _TOPIC.match(topic):
+                raise ValueError(f"topic {topic!r} is not a topic suffix such as 'customer.end' or 'acw'")
+        if len(set(topics)) != len(topics):
+            raise ValueError("topics must not repeat")
+        return topics
+
+    @field_validator("genesys_region")
+    @classmethod
+    def _known_genesys_region(cls, region: str) -> str:
+        if region not in GENESYS_REGIONS:
+            raise ValueError(
+                f"unknown Genesys region {region!r}; allowed: {', '.join(sorted(GENESYS_REGIONS))}"
+            )
+        return region
+
+    @field_validator("credentials_secret_arn")
+    @classmethod
+    def _secret_arn_well_formed(cls, arn: str | None) -> str | None:
+        if arn is not None and not _SECRET_ARN.match(arn):
+            raise ValueError(
+                "must be the complete ARN of a Secrets Manager secret, ending in its 6-character suffix"
+            )
+        return arn
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention_cloudwatch_accepts(cls, days: int) -> int:
+        if days not in LOG_RETENTION_DAYS:
+            raise ValueError(f"allowed values: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return days
+
+    @field_validator("alarm_email")
+    @classmethod
+    def _email_well_formed(cls, email: str | None) -> str | None:
+        if email is not None and not _EMAIL.match(email):
+            raise ValueError(f"{email!r} is not an e-mail address")
+        return email
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EnvironmentConfig:
+        problems = [*self._event_bus_problems(), *self._timing_problems()]
+        if (self.credentials_secret_name is None) == (self.credentials_secret_arn is None):
+            problems.append("set exactly one of credentials_secret_name and credentials_secret_arn")
+        if problems:
+            raise ValueError("\n  ".join(problems))
+        return self
+
+    def _event_bus_problems(self) -> list[str]:
+        problems = []
+        if self.event_bus_mode == "partner_event_source" and not _PARTNER_BUS_NAME.match(self.event_bus_name):
+            problems.append(
+                "event_bus_name must be the Genesys partner event source name "
+                "'aws.partner/genesys.com/cloud/<orgId>/<suffix>' when event_bus_mode is partner_event_source"
+            )
+        if self.event_bus_mode == "create" and self.event_bus_name.startswith("aws."):
+            problems.append(
+                "event_bus_name of a bus the stack creates (event_bus_mode create) may not start with 'aws.'"
+            )
+        return problems
+
+    def _timing_problems(self) -> list[str]:
+        problems = []
+        if self.processor_batch_size > 10 and self.processor_batching_window_seconds < 1:
+            problems.append(
+                "processor_batching_window_seconds must be at least 1 when processor_batch_size is above 10 "
+                "(an SQS event source rule)"
+            )
+        if self.work_queue_visibility_timeout_seconds > SQS_MAX_VISIBILITY_SECONDS:
+            problems.append(
+                "6 x processor_timeout_seconds + processor_batching_window_seconds (the work queue's "
+                f"visibility timeout) must be at most {SQS_MAX_VISIBILITY_SECONDS}"
+            )
+        if self.not_ready_retry_max_seconds < self.not_ready_retry_base_seconds:
+            problems.append(
+                f"not_ready_retry_max_seconds must be at least not_ready_retry_base_seconds "
+                f"({self.not_ready_retry_base_seconds}..{SQS_MAX_VISIBILITY_SECONDS})"
+            )
+        if self.work_queue_age_alarm_minutes * 60 <= self.settle_delay_seconds:
+            problems.append(
+                "work_queue_age_alarm_minutes must exceed settle_delay_seconds: every message waits that long"
+            )
+        # An item that expires before the processor gives up on it could be written again by a late
+        # duplicate event and fetched twice.
+        longest_life_minutes = self.settle_delay_seconds / 60 + self.not_ready_max_age_minutes
+        if self.buffer_ttl_hours * 60 <= longest_life_minutes:
+            problems.append(
+                f"buffer_ttl_hours must exceed settle delay + not_ready_max_age_minutes "
+                f"({longest_life_minutes / 60:.1f} h)"
+            )
+        minimum_receives = self.minimum_work_queue_receive_count()
+        if self.work_queue_max_receive_count < minimum_receives:
+            problems.append(
+                f"work_queue_max_receive_count must be at least {minimum_receives} (allowed "
+                f"{minimum_receives}..1000): {self.not_ready_receives_needed()} receives for the not-ready "
+                f"backoff up to not_ready_max_age_minutes plus {THROTTLE_RECEIVE_HEADROOM} for rate limits"
+            )
+        return problems
+
+    def not_ready_receives_needed(self) -> int:
+        """Receives a never-ready conversation takes until the processor sees it past its max age.
+
+        The first receive comes after the settle delay; after the n-th the processor pushes the
+        message's visibility out by min(base * 2**(n-1), max). The receive that finds the conversation
+        older than not_ready_max_age_minutes sends it to the DLQ itself, so SQS's redrive must not
+        move it earlier.
+        """
+        elapsed = self.settle_delay_seconds
+        receives = 1
+        max_age_seconds = self.not_ready_max_age_minutes * 60
+        while elapsed < max_age_seconds:
+            exponent = min(receives - 1, 30)  # the cap is reached long before; keeps the power small
+            elapsed += min(self.not_ready_retry_base_seconds * 2**exponent, self.not_ready_retry_max_seconds)
+            receives += 1
+        return receives
+
+    def minimum_work_queue_receive_count(self) -> int:
+        return self.not_ready_receives_needed() + THROTTLE_RECEIVE_HEADROOM
+
+
+def _constraints(annotation: Any) -> list[Any]:
+    """Metadata of an Annotated type, also inside `Annotated[...] | None`."""
+    if get_origin(annotation) is Annotated:
+        found: list[Any] = []
+        for item in get_args(annotation)[1:]:
+            # Field(ge=..., le=...) inside Annotated keeps its bounds as annotated_types metadata.
+            found.extend(item.metadata if isinstance(item, FieldInfo) else [item])
+        return found
+    return [item for arg in get_args(annotation) for item in _constraints(arg)]
+
+
+def _allowed_range(model: type[BaseModel], field_name: str) -> str | None:
+    field = model.model_fields.get(field_name)
+    if field is None:
+        return None
+    lower = upper = None
+    for constraint in [*field.metadata, *_constraints(field.annotation)]:
+        lower = getattr(constraint, "ge", lower)
+        upper = getattr(constraint, "le", upper)
+    if lower is None and upper is None:
+        return None
+    return f"{'' if lower is None else lower}..{'' if upper is None else upper}"
+
+
+def _describe(error: Any) -> str:
+    location = [str(part) for part in error["loc"]]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not location:
+        return message
+    model: type[BaseModel] = ResultsLifecycle if location[0] == "results_lifecycle" else EnvironmentConfig
+    allowed = _allowed_range(model, location[-1])
+    suffix = f" (allowed range {allowed})" if allowed and "range" not in message else ""
+    return f"{'.'.join(location)}: {message}{suffix}"
+
+
+def parse_environment_config(name: str, block: Any) -> EnvironmentConfig:
+    """Validate one environment block; errors name the key and, for numbers, the allowed range."""
+    if not isinstance(block, dict):
+        raise ConfigError(
+            f"cdk.json context '{name}' must be an object of settings, got {type(block).__name__}"
+        )
+    try:
+        return EnvironmentConfig.model_validate({"environment_name": name, **block})
+    except ValidationError as error:
+        details = "\n  ".join(_describe(item) for item in error.errors())
+        raise ConfigError(f"invalid settings for environment '{name}' in cdk.json:\n  {details}") from None
+
+
+def load_environment_config(name: str, cdk_json_path: Path = DEFAULT_CDK_JSON) -> EnvironmentConfig:
+    """Read the block `name` (e.g. "dev") from cdk.json's context and validate it."""
+    context = json.loads(cdk_json_path.read_text(encoding="utf-8")).get("context", {})
+    if name not in context:
+        available = sorted(
+            key for key, value in context.items() if isinstance(value, dict) and ":" not in key
+        )
+        raise ConfigError(
+            f"no environment '{name}' in {cdk_json_path} context; available: {', '.join(available)}"
+        )
+    return parse_environment_config(name, context[name])
