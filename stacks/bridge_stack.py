@@ -1,0 +1,92 @@
+"""The one stack: composes the capability constructs in the order events flow through them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Duration, Environment, RemovalPolicy, Stack
+from constructs import Construct
+
+from stacks.buffer import Buffer
+from stacks.config import EnvironmentConfig
+from stacks.ingestion import Ingestion
+from stacks.lambda_functions import PythonFunctionFactory, shared_layer
+from stacks.observability import Observability
+from stacks.processing import Processing
+from stacks.storage import Storage
+
+
+class GenesysAnalyticsBridgeStack(Stack):
+    def __init__(self, scope: Construct, config: EnvironmentConfig, **kwargs: Any) -> None:
+        environment = (
+            Environment(account=config.account, region=config.region)
+            if config.account is not None or config.region is not None
+            else None  # environment-agnostic: synth needs no credentials
+        )
+        super().__init__(
+            scope,
+            config.stack_name,
+            description="Genesys Cloud conversation-end events -> analytics conversation details in S3",
+            env=environment,
+            termination_protection=config.retain_data,
+            **kwargs,
+        )
+        removal_policy = RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
+        functions = PythonFunctionFactory(
+            layer=shared_layer(self, "SharedLayer"),
+            log_retention_days=config.log_retention_days,
+            log_level=config.log_level,
+            removal_policy=removal_policy,
+        )
+
+        self.storage = Storage(
+            self, "Storage", lifecycle=config.results_lifecycle, removal_policy=removal_policy
+        )
+        self.buffer = Buffer(self, "Buffer", config=config, removal_policy=removal_policy)
+        self.ingestion = Ingestion(
+            self, "Ingestion", config=config, buffer_table=self.buffer.table, functions=functions
+        )
+        self.processing = Processing(
+            self,
+            "Processing",
+            config=config,
+            buffer_table=self.buffer.table,
+            work_queue=self.buffer.work_queue,
+            work_dead_letter_queue=self.buffer.work_dead_letter_queue,
+            results_bucket=self.storage.results_bucket,
+            functions=functions,
+        )
+        self.observability = Observability(
+            self,
+            "Observability",
+            alarm_email=config.alarm_email,
+            terminal_queues={
+                "QuarantineQueue": self.ingestion.quarantine_queue,
+                "RuleDeadLetterQueue": self.ingestion.rule_dead_letter_queue,
+                "FailedInvocationsQueue": self.ingestion.failed_invocations_queue,
+                "PipeDeadLetterQueue": self.buffer.pipe_dead_letter_queue,
+                "WorkDeadLetterQueue": self.buffer.work_dead_letter_queue,
+            },
+            functions={"Ingest": self.ingestion.function, "Processor": self.processing.function},
+            work_queue=self.buffer.work_queue,
+            work_queue_age_alarm=Duration.minutes(config.work_queue_age_alarm_minutes),
+            pipe=self.buffer.pipe,
+        )
+        self._outputs()
+
+    def _outputs(self) -> None:
+        outputs = {
+            "EventBusName": self.ingestion.event_bus.event_bus_name,
+            "BufferTableName": self.buffer.table.table_name,
+            "WorkQueueUrl": self.buffer.work_queue.queue_url,
+            "WorkDeadLetterQueueUrl": self.buffer.work_dead_letter_queue.queue_url,
+            "PipeDeadLetterQueueUrl": self.buffer.pipe_dead_letter_queue.queue_url,
+            "QuarantineQueueUrl": self.ingestion.quarantine_queue.queue_url,
+            "RuleDeadLetterQueueUrl": self.ingestion.rule_dead_letter_queue.queue_url,
+            "FailedInvocationsQueueUrl": self.ingestion.failed_invocations_queue.queue_url,
+            "ResultsBucketName": self.storage.results_bucket.bucket_name,
+            "CredentialsSecretArn": self.processing.credentials_secret.secret_arn,
+            "AlarmTopicArn": self.observability.alarm_topic.topic_arn,
+        }
+        for output_id, value in outputs.items():
+            CfnOutput(self, output_id, value=value)

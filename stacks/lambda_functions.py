@@ -1,0 +1,182 @@
+"""The shared layer and the one helper that builds every function of the stack."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jsii
+from aws_cdk import (
+    Acknowledgment,
+    BundlingOptions,
+    DockerImage,
+    Duration,
+    ILocalBundling,
+    RemovalPolicy,
+    Validations,
+)
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from genesys_bridge import contracts
+from stacks.layer_build import LAMBDA_ARM64, PACKAGE_NAME, SHARED_DIR, WheelPlatform, build_layer
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LAMBDAS_DIR = REPO_ROOT / "lambdas"
+
+# The newest Python runtime aws-cdk-lib offers; every layer dependency publishes cp314
+# manylinux2014_aarch64 wheels (pydantic-core, charset-normalizer and wrapt are the compiled ones).
+LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_14
+LAMBDA_PYTHON_VERSION = LAMBDA_RUNTIME.name.removeprefix("python")
+LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
+HANDLER = "handler.handler"
+_ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc"]
+
+_RETENTION_BY_DAYS = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+
+def log_retention(days: int) -> logs.RetentionDays:
+    """The RetentionDays member for a day count that stacks.config already validated."""
+    return _RETENTION_BY_DAYS[days]
+
+
+@jsii.implements(ILocalBundling)
+class _PipLayerBundling:
+    """Builds the layer with this machine's pip for Lambda's platform, so synth needs no Docker."""
+
+    def __init__(self, wheel_platform: WheelPlatform) -> None:
+        self._wheel_platform = wheel_platform
+
+    def try_bundle(self, output_dir: str, _options: BundlingOptions) -> bool:
+        # jsii passes the BundlingOptions as one positional struct; the image and command in it are
+        # for the Docker fallback only.
+        build_layer(Path(output_dir), self._wheel_platform)
+        return True
+
+
+def shared_layer(scope: Construct, construct_id: str) -> lambda_.LayerVersion:
+    """The layer with genesys_bridge and shared/requirements.txt, for arm64 and LAMBDA_RUNTIME."""
+    docker_fallback = (
+        "pip install --no-compile --only-binary=:all: -r requirements.txt -t /asset-output/python"
+        f" && cp -r {PACKAGE_NAME} /asset-output/python/"
+    )
+    return lambda_.LayerVersion(
+        scope,
+        construct_id,
+        description="genesys_bridge and its runtime dependencies (boto3 comes from the Lambda runtime)",
+        compatible_runtimes=[LAMBDA_RUNTIME],
+        compatible_architectures=[LAMBDA_ARCHITECTURE],
+        code=lambda_.Code.from_asset(
+            str(SHARED_DIR),
+            exclude=_ASSET_EXCLUDES,
+            bundling=BundlingOptions(
+                # Only used if local bundling declined, which it never does; kept so the asset is
+                # still buildable on a machine whose pip cannot reach the wheels.
+                image=LAMBDA_RUNTIME.bundling_image or DockerImage.from_registry("unused"),
+                command=["bash", "-c", docker_fallback],
+                local=_PipLayerBundling(WheelPlatform(LAMBDA_ARM64, LAMBDA_PYTHON_VERSION)),
+            ),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What differs between the stack's functions; everything else is decided by PythonFunctionFactory."""
+
+    handler_folder: str  # a folder under lambdas/ holding handler.py
+    service_name: str  # Powertools service: log field, metric dimension, trace annotation
+    description: str
+    memory_mb: int
+    timeout: Duration
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
+class PythonFunctionFactory:
+    """Builds every function the same way: runtime, arm64, the shared layer, an own log group with
+    retention, active tracing, Powertools settings and an own role that starts with no permissions."""
+
+    def __init__(
+        self,
+        *,
+        layer: lambda_.ILayerVersion,
+        log_retention_days: int,
+        log_level: str,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        self._layer = layer
+        self._log_retention = log_retention(log_retention_days)
+        self._log_level = log_level
+        self._removal_policy = removal_policy
+
+    def build(self, scope: Construct, construct_id: str, spec: FunctionSpec) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            scope,
+            f"{construct_id}Logs",
+            retention=self._log_retention,
+            removal_policy=self._removal_policy,
+        )
+        # An own role instead of the default one: the default attaches the AWSLambdaBasicExecutionRole
+        # managed policy, which may write to every log group of the account.
+        role = iam.Role(
+            scope,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{spec.service_name} function of the Genesys Analytics Bridge",
+        )
+        log_group.grant_write(role)
+        Validations.of(role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which "
+                "support no resource-level permissions; every other statement of this role names its "
+                "resource.",
+            )
+        )
+        return lambda_.Function(
+            scope,
+            construct_id,
+            description=spec.description,
+            runtime=LAMBDA_RUNTIME,
+            architecture=LAMBDA_ARCHITECTURE,
+            handler=HANDLER,
+            code=lambda_.Code.from_asset(str(LAMBDAS_DIR / spec.handler_folder), exclude=_ASSET_EXCLUDES),
+            layers=[self._layer],
+            memory_size=spec.memory_mb,
+            timeout=spec.timeout,
+            role=role,
+            log_group=log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment={
+                contracts.POWERTOOLS_SERVICE_NAME: spec.service_name,
+                contracts.POWERTOOLS_METRICS_NAMESPACE: contracts.METRICS_NAMESPACE,
+                "POWERTOOLS_LOG_LEVEL": self._log_level,
+                **spec.environment,
+            },
+        )

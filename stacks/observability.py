@@ -1,0 +1,105 @@
+"""Observability: alarms on everything that means a conversation may be late or lost, to one SNS topic."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_pipes_alpha as pipes
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+PIPES_NAMESPACE = "AWS/EventBridge/Pipes"
+ALARM_PERIOD = Duration.minutes(5)
+
+
+class Observability(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        alarm_email: str | None,
+        terminal_queues: Mapping[str, sqs.IQueue],
+        functions: Mapping[str, lambda_.IFunction],
+        work_queue: sqs.IQueue,
+        work_queue_age_alarm: Duration,
+        pipe: pipes.IPipe,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.alarm_topic = sns.Topic(
+            self, "AlarmTopic", display_name="Genesys Analytics Bridge alarms", enforce_ssl=True
+        )
+        if alarm_email is not None:
+            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+        self._action = cloudwatch_actions.SnsAction(self.alarm_topic)
+        self.alarms: list[cloudwatch.Alarm] = []
+
+        for name, queue in terminal_queues.items():
+            self._alarm(
+                f"{name}NotEmpty",
+                f"{name} holds messages: conversations are waiting for an operator",
+                queue.metric_approximate_number_of_messages_visible(
+                    period=Duration.minutes(1), statistic="Maximum"
+                ),
+                threshold=0,
+            )
+        for name, function in functions.items():
+            self._alarm(
+                f"{name}Errors",
+                f"{name} function invocations failed",
+                function.metric_errors(period=ALARM_PERIOD, statistic="Sum"),
+                threshold=0,
+            )
+        self._alarm(
+            "WorkQueueBacklog",
+            "The oldest work queue message waits longer than expected: the processor is not keeping up",
+            work_queue.metric_approximate_age_of_oldest_message(period=ALARM_PERIOD, statistic="Maximum"),
+            threshold=work_queue_age_alarm.to_seconds(),
+        )
+        self._alarm(
+            "PipeFailures",
+            "The buffer-to-work-queue pipe failed executions",
+            cloudwatch.MathExpression(
+                expression="failed + partiallyFailed",
+                using_metrics={
+                    "failed": self._pipe_metric(pipe, "ExecutionFailed"),
+                    "partiallyFailed": self._pipe_metric(pipe, "ExecutionPartiallyFailed"),
+                },
+                period=ALARM_PERIOD,
+                label="pipe execution failures",
+            ),
+            threshold=0,
+        )
+
+    @staticmethod
+    def _pipe_metric(pipe: pipes.IPipe, metric_name: str) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=PIPES_NAMESPACE,
+            metric_name=metric_name,
+            dimensions_map={"PipeName": pipe.pipe_name},
+            statistic="Sum",
+            period=ALARM_PERIOD,
+        )
+
+    def _alarm(
+        self, alarm_id: str, description: str, metric: cloudwatch.IMetric, *, threshold: float
+    ) -> None:
+        alarm = cloudwatch.Alarm(
+            self,
+            alarm_id,
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(self._action)
+        alarm.add_ok_action(self._action)
+        self.alarms.append(alarm)

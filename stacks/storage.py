@@ -1,0 +1,78 @@
+"""Storage: the results bucket where each conversation's details land, and its access-log bucket."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.config import ResultsLifecycle
+
+
+class Storage(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        lifecycle: ResultsLifecycle,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.access_logs_bucket = s3.Bucket(
+            self,
+            "AccessLogsBucket",
+            # S3 server access logging delivers only to buckets with S3-managed keys.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            removal_policy=removal_policy,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-access-logs",
+                    expiration=Duration.days(lifecycle.access_logs_expire_after_days),
+                )
+            ],
+        )
+        self.results_bucket = s3.Bucket(
+            self,
+            "ResultsBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            # A late duplicate rewrites a conversation's object; versions keep the earlier copy a while.
+            versioned=True,
+            server_access_logs_bucket=self.access_logs_bucket,
+            server_access_logs_prefix="results-bucket/",
+            removal_policy=removal_policy,
+            lifecycle_rules=[_results_lifecycle_rule(lifecycle)],
+        )
+
+
+def _results_lifecycle_rule(lifecycle: ResultsLifecycle) -> s3.LifecycleRule:
+    transitions = []
+    if lifecycle.infrequent_access_after_days is not None:
+        transitions.append(
+            s3.Transition(
+                storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                transition_after=Duration.days(lifecycle.infrequent_access_after_days),
+            )
+        )
+    if lifecycle.glacier_instant_retrieval_after_days is not None:
+        transitions.append(
+            s3.Transition(
+                storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+                transition_after=Duration.days(lifecycle.glacier_instant_retrieval_after_days),
+            )
+        )
+    return s3.LifecycleRule(
+        id="results-lifecycle",
+        transitions=transitions or None,
+        expiration=(
+            Duration.days(lifecycle.expire_after_days) if lifecycle.expire_after_days is not None else None
+        ),
+        noncurrent_version_expiration=Duration.days(lifecycle.noncurrent_versions_expire_after_days),
+        abort_incomplete_multipart_upload_after=Duration.days(7),
+    )
