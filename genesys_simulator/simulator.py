@@ -64,7 +64,8 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class RecordedRequest:
-    """One answered request. ``at`` is the simulator clock, ``duration_s`` real time spent serving."""
+    """One answered request: ``at`` on the simulator clock, ``duration_s`` the real time from reading
+    the request to the encoded answer (slow faults included, the socket write not)."""
 
     at: float
     method: str
@@ -91,7 +92,11 @@ class _Response:
 
 
 class _BadRequest(Exception):
-    """A request Genesys would refuse with 400."""
+    """A request Genesys would refuse with 400; ``ids`` is how many ids it asked for (for the records)."""
+
+    def __init__(self, message: str, ids: int = 0) -> None:
+        super().__init__(message)
+        self.ids = ids
 
 
 @dataclass(slots=True)
@@ -414,7 +419,7 @@ class GenesysSimulator:
             else:
                 response = self._api(endpoint, params, query, headers, body, cid)
         except _BadRequest as exc:
-            response = _Response(400, _error(400, "bad.request", str(exc), cid))
+            response = _Response(400, _error(400, "bad.request", str(exc), cid), ids=exc.ids)
         except Exception:  # the server must keep answering whatever a handler bug does
             logger.exception("simulator failed on %s %s", method, target)
             response = _Response(500, _error(500, "internal.server.error", "Simulator error", cid))
@@ -626,13 +631,14 @@ class GenesysSimulator:
         if len(raw) > self.config.max_ids_per_request:
             raise _BadRequest(
                 f"Too many conversation ids: {len(raw)} requested, at most "
-                f"{self.config.max_ids_per_request} allowed per request"
+                f"{self.config.max_ids_per_request} allowed per request",
+                ids=len(raw),
             )
         ids: list[str] = []
         for value in raw:
             parsed = _parse_uuid(value)
             if parsed is None:
-                raise _BadRequest(f"Invalid conversation id: {value}")
+                raise _BadRequest(f"Invalid conversation id: {value}", ids=len(raw))
             ids.append(parsed)
         unique = list(dict.fromkeys(ids))
         visible = self._visible(unique, self._clock())
@@ -645,7 +651,7 @@ class GenesysSimulator:
     def _single_get(self, raw_id: str, cid: str) -> _Response:
         parsed = _parse_uuid(raw_id)
         if parsed is None:
-            raise _BadRequest(f"Invalid conversation id: {raw_id}")
+            raise _BadRequest(f"Invalid conversation id: {raw_id}", ids=1)
         visible = self._visible([parsed], self._clock())
         if not visible:
             return _Response(404, _error(404, "not.found", f"Conversation {parsed} not found", cid), ids=1)
@@ -885,6 +891,10 @@ class _Server(ThreadingHTTPServer):
         self.server_name = HOST
         self.server_port = int(self.server_address[1])
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client hanging up mid-answer is normal under chaos runs; anything else deserves a trace.
+        logger.debug("connection from %s ended with an error", client_address, exc_info=True)
+
     def track(self, connection: socket.socket, add: bool) -> None:
         with self._connections_lock:
             if add:
@@ -907,6 +917,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
     timeout = 30  # seconds an idle kept-alive connection may hold a thread
+    # Headers and body leave in two writes; with Nagle on, the body waits for the client's delayed
+    # ACK (~40 ms a request), which would make the simulator, not the client, the bottleneck.
+    disable_nagle_algorithm = True
 
     def setup(self) -> None:
         super().setup()
@@ -923,6 +936,11 @@ class _Handler(BaseHTTPRequestHandler):
         simulator = self.server.simulator
         response = simulator.handle(self.command, self.path, dict(self.headers.items()), body)
         payload = b"" if response.body is None else json.dumps(response.body).encode()
+        # Recorded before the answer leaves: once a client has its response, stats() includes it.
+        cid = response.headers.get("ININ-Correlation-Id", "")
+        simulator._record(
+            self.command, urlsplit(self.path).path, response, time.perf_counter() - started, cid
+        )
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
@@ -931,10 +949,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
-        cid = response.headers.get("ININ-Correlation-Id", "")
-        simulator._record(
-            self.command, urlsplit(self.path).path, response, time.perf_counter() - started, cid
-        )
 
     do_GET = _serve
     do_POST = _serve

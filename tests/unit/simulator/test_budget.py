@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from genesys_simulator import GenesysSimulator
 from tests.unit.simulator.conftest import Api, FakeClock
@@ -84,3 +85,23 @@ def test_no_budget_means_no_429(make_sim: Callable[..., GenesysSimulator]) -> No
     statuses = {api.multi_get(IDS).status_code for _ in range(20)}
 
     assert statuses == {200}
+
+
+def test_concurrent_callers_never_exceed_a_shared_budget(make_sim: Callable[..., GenesysSimulator]) -> None:
+    # Given one client-wide budget of 30 requests and four threads with their own tokens
+    sim = make_sim(requests_per_minute=30, budget_scope="client")
+    callers = [Api(sim) for _ in range(4)]
+    for caller in callers:
+        caller.fetch_token()
+
+    # When each thread makes 15 requests at once
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda api: [api.multi_get(IDS).status_code for _ in range(15)], callers))
+
+    # Then exactly the budget was served and the rest throttled, and every request was counted
+    statuses = [status for result in results for status in result]
+    assert statuses.count(200) == 30
+    assert statuses.count(429) == 30
+    stats = sim.stats()
+    assert stats["budget_used"] == 30
+    assert stats["requests_total"] == 64
