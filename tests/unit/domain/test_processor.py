@@ -1,0 +1,578 @@
+"""The processor service: fetch once per batch, land ended conversations, back off, give up loudly."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import responses
+from botocore.exceptions import ClientError
+
+from genesys_bridge import contracts
+from genesys_bridge.buffer import BufferTable
+from genesys_bridge.genesys import (
+    GenesysApiError,
+    GenesysClient,
+    GenesysStats,
+    GenesysUnavailable,
+    RateLimited,
+)
+from genesys_bridge.metrics import MetricName, RecordingMetrics
+from genesys_bridge.processor import (
+    ProcessorConfig,
+    ProcessorService,
+    invocation_deadline,
+    not_ready_backoff,
+)
+from genesys_bridge.results import ResultsWriter, result_key
+from tests.unit.domain.builders import (
+    BUCKET,
+    TABLE,
+    Aws,
+    capture_calls,
+    conversation,
+    new_ids,
+    sqs_event,
+    sqs_record,
+    work_message,
+)
+
+NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+API = "https://api.mypurecloud.ie"
+DETAILS_URL = f"{API}/api/v2/analytics/conversations/details"
+TOKEN_URL = "https://login.mypurecloud.ie/oauth/token"
+
+
+class FakeGenesys:
+    """Stands in for GenesysClient: answers from `known`, refuses `rejected` ids with a 400 (as Genesys
+    does for the whole request), and raises the queued errors on the given call numbers."""
+
+    def __init__(
+        self,
+        known: Iterable[dict[str, Any]] = (),
+        *,
+        rejected: Iterable[str] = (),
+        errors: dict[int, Exception] | None = None,
+    ) -> None:
+        self.known = {c["conversationId"]: c for c in known}
+        self.rejected = set(rejected)
+        self.errors = errors or {}
+        self.calls: list[list[str]] = []
+        self.stats = GenesysStats()
+
+    def get_conversation_details(
+        self, ids: Iterable[str], deadline: float | None = None
+    ) -> list[dict[str, Any]]:
+        chunk = list(ids)
+        self.calls.append(chunk)
+        self.stats.increment("requests")
+        error = self.errors.get(len(self.calls))
+        if error is not None:
+            raise error
+        if self.rejected & set(chunk):
+            self.stats.increment("errors")
+            raise GenesysApiError(400, "bad.request", "Invalid conversation id", "corr-1")
+        return [self.known[i] for i in chunk if i in self.known]
+
+
+def make_service(
+    aws: Aws,
+    genesys: Any,
+    metrics: RecordingMetrics | None = None,
+    *,
+    buffer: BufferTable | None = None,
+    results: ResultsWriter | None = None,
+    **config: Any,
+) -> ProcessorService:
+    return ProcessorService(
+        genesys=genesys,
+        buffer=buffer or BufferTable(aws.dynamodb, TABLE, clock=lambda: NOW),
+        results=results or ResultsWriter(aws.s3, BUCKET),
+        sqs_client=aws.sqs,
+        config=ProcessorConfig(work_queue_url=aws.work_url, dlq_url=aws.dlq_url, **config),
+        metrics=metrics or RecordingMetrics(),
+        clock=lambda: NOW,
+        stats=genesys.stats.snapshot,
+    )
+
+
+def buffered(aws: Aws, ids: Iterable[str], first_seen: datetime = NOW - timedelta(minutes=5)) -> None:
+    """The items the ingest function would have written for these conversations."""
+    buffer = BufferTable(aws.dynamodb, TABLE, clock=lambda: first_seen)
+    for conversation_id in ids:
+        buffer.record_event(conversation_id)
+
+
+def failed_ids(response: dict[str, Any]) -> list[str]:
+    return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
+
+
+def statuses(aws: Aws) -> dict[str, str]:
+    return {item[contracts.ATTR_CONVERSATION_ID]: item[contracts.ATTR_STATUS] for item in aws.items()}
+
+
+def deadline_in(seconds: float) -> float:
+    return time.monotonic() + seconds
+
+
+# -- landing -------------------------------------------------------------------------------------------
+
+
+def test_ended_conversations_land_in_s3_and_their_items_become_fetched(aws: Aws) -> None:
+    # Given three buffered conversations that Genesys reports as ended
+    ids = new_ids(3)
+    buffered(aws, ids)
+    genesys = FakeGenesys([conversation(i) for i in ids])
+    metrics = RecordingMetrics()
+    records = [work_message(i) for i in ids]
+
+    # When their batch is processed
+    response = make_service(aws, genesys, metrics).process_batch(sqs_event(records), deadline=deadline_in(30))
+
+    # Then one request fetched them, each landed under its key, each item is FETCHED with that key
+    assert response == {"batchItemFailures": []}
+    assert genesys.calls == [ids]
+    expected_keys = sorted(result_key(conversation(i)) for i in ids)
+    assert aws.object_keys() == expected_keys
+    for conversation_id in ids:
+        item = aws.item(conversation_id)
+        assert item is not None
+        assert item[contracts.ATTR_STATUS] == contracts.STATUS_FETCHED
+        assert item[contracts.ATTR_RESULT_KEY] == result_key(conversation(conversation_id))
+    assert metrics.counts == {MetricName.CONVERSATIONS_FETCHED: 3, MetricName.GENESYS_REQUESTS: 1}
+
+
+def test_duplicate_ids_in_a_batch_are_fetched_once_and_every_message_is_acknowledged(aws: Aws) -> None:
+    # Given a batch with the same conversation three times (and one other)
+    first, other = new_ids(2)
+    buffered(aws, [first, other])
+    genesys = FakeGenesys([conversation(first), conversation(other)])
+    records = [work_message(first), work_message(other), work_message(first), work_message(first)]
+
+    # When it is processed
+    response = make_service(aws, genesys).process_batch(sqs_event(records), deadline=deadline_in(30))
+
+    # Then the id was asked for once, landed once, and no message is left to retry
+    assert genesys.calls == [[first, other]]
+    assert failed_ids(response) == []
+    assert len(aws.object_keys()) == 2
+
+
+def test_extra_body_fields_are_allowed(aws: Aws) -> None:
+    [conversation_id] = new_ids(1)
+    buffered(aws, [conversation_id])
+    record = sqs_record({"conversationId": conversation_id, "source": "pipe", "attempt": 2})
+    response = make_service(aws, FakeGenesys([conversation(conversation_id)])).process_batch(
+        sqs_event([record]), deadline=deadline_in(30)
+    )
+    assert failed_ids(response) == []
+    assert statuses(aws) == {conversation_id: contracts.STATUS_FETCHED}
+
+
+# -- not ready -----------------------------------------------------------------------------------------
+
+
+def test_a_conversation_not_yet_in_analytics_is_retried_later_with_backoff(aws: Aws) -> None:
+    # Given a buffered conversation Genesys does not know yet, on its first delivery
+    [conversation_id] = new_ids(1)
+    buffered(aws, [conversation_id])
+    visibility_calls = capture_calls(aws.sqs, "ChangeMessageVisibility")
+    metrics = RecordingMetrics()
+    record = work_message(conversation_id, receive_count=1)
+
+    # When it is processed
+    response = make_service(aws, FakeGenesys(), metrics).process_batch(
+        sqs_event([record]), deadline=deadline_in(30)
+    )
+
+    # Then the message is reported failed, comes back after the base backoff, and nothing else changed
+    assert failed_ids(response) == [record["messageId"]]
+    assert visibility_calls == [
+        {"QueueUrl": aws.work_url, "ReceiptHandle": record["receiptHandle"], "VisibilityTimeout": 60}
+    ]
+    assert statuses(aws) == {conversation_id: contracts.STATUS_PENDING}
+    assert aws.object_keys() == []
+    assert aws.messages("work-dlq") == []
+    assert metrics.counts[MetricName.CONVERSATIONS_NOT_READY] == 1
+
+
+def test_a_conversation_without_conversation_end_is_not_ready(aws: Aws) -> None:
+    # Given a conversation Genesys returns, but still in progress (no conversationEnd)
+    [conversation_id] = new_ids(1)
+    buffered(aws, [conversation_id])
+    record = work_message(conversation_id)
+
+    # When it is processed, then it is retried later and not landed
+    response = make_service(aws, FakeGenesys([conversation(conversation_id, ended=False)])).process_batch(
+        sqs_event([record]), deadline=deadline_in(30)
+    )
+    assert failed_ids(response) == [record["messageId"]]
+    assert aws.object_keys() == []
+    assert statuses(aws) == {conversation_id: contracts.STATUS_PENDING}
+
+
+@pytest.mark.parametrize(
+    ("receive_count", "first_seen_minutes_ago", "expected_visibility"),
+    [
+        (2, 5, 120),  # doubles per delivery
+        (4, 5, 480),
+        (9, 5, 900),  # capped at NOT_READY_RETRY_MAX_SECONDS
+        (9, 235, 300),  # capped at the 5 minutes left before the max age of 240
+    ],
+)
+def test_backoff_grows_per_delivery_and_is_capped(
+    aws: Aws, receive_count: int, first_seen_minutes_ago: int, expected_visibility: int
+) -> None:
+    [conversation_id] = new_ids(1)
+    buffered(aws, [conversation_id], first_seen=NOW - timedelta(minutes=first_seen_minutes_ago))
+    visibility_calls = capture_calls(aws.sqs, "ChangeMessageVisibility")
+    record = work_message(conversation_id, receive_count=receive_count)
+
+    make_service(aws, FakeGenesys()).process_batch(sqs_event([record]), deadline=deadline_in(30))
+
+    assert [call["VisibilityTimeout"] for call in visibility_calls] == [expected_visibility]
+
+
+def test_past_the_max_age_the_conversation_fails_and_goes_to_the_dlq(aws: Aws) -> None:
+    # Given a conversation first seen 241 minutes ago (max age 240) that still is not in analytics
+    [conversation_id] = new_ids(1)
+    buffered(aws, [conversation_id], first_seen=NOW - timedelta(minutes=241))
+    metrics = RecordingMetrics()
+    record = work_message(conversation_id, receive_count=12)
+
+    # When its message comes back once more
+    response = make_service(aws, FakeGenesys(), metrics).process_batch(
+        sqs_event([record]), deadline=deadline_in(30)
+    )
+
+    # Then the item is FAILED with the reason, the DLQ holds the message with the reason, and it is acked
+    assert failed_ids(response) == []
+    item = aws.item(conversation_id)
+    assert item is not None
+    assert item[contracts.ATTR_STATUS] == contracts.STATUS_FAILED
+    assert item[contracts.ATTR_ERROR].startswith("not_ready_max_age: ")
+    [dead] = aws.messages("work-dlq")
+    assert dead["reason"] == "not_ready_max_age"
+    assert dead["conversationId"] == conversation_id
+    assert json.loads(dead["body"]) == {"conversationId": conversation_id}
+    assert metrics.counts[MetricName.CONVERSATIONS_FAILED] == 1
+
+
+def test_without_a_buffer_item_the_message_age_decides(aws: Aws) -> None:
+    # Given two conversations with no buffer item (TTL ran out): one sent 5 hours ago, one 5 minutes ago
+    old, recent = new_ids(2)
+    old_record = work_message(old, sent_at=NOW - timedelta(hours=5))
+    recent_record = work_message(recent, sent_at=NOW - timedelta(minutes=5))
+
+    # When they are processed
+    response = make_service(aws, FakeGenesys()).process_batch(
+        sqs_event([old_record, recent_record]), deadline=deadline_in(30)
+    )
+
+    # Then the old one is given up (DLQ, acked) and the recent one retried; no item is created for either
+    assert failed_ids(response) == [recent_record["messageId"]]
+    assert [dead["conversationId"] for dead in aws.messages("work-dlq")] == [old]
+    assert aws.items() == []
+
+
+# -- Genesys errors ------------------------------------------------------------------------------------
+
+
+def test_a_400_chunk_is_bisected_to_isolate_the_rejected_id(aws: Aws) -> None:
+    # Given ten ended conversations, one of which Genesys rejects (failing any request that includes it)
+    ids = new_ids(10)
+    bad = ids[6]
+    buffered(aws, ids)
+    genesys = FakeGenesys([conversation(i) for i in ids], rejected=[bad])
+    metrics = RecordingMetrics()
+    records = [work_message(i) for i in ids]
+
+    # When the batch is processed
+    response = make_service(aws, genesys, metrics).process_batch(sqs_event(records), deadline=deadline_in(30))
+
+    # Then the nine others land, the bad one is FAILED with Genesys's error and dead-lettered, all acked
+    assert failed_ids(response) == []
+    assert statuses(aws) == {
+        i: contracts.STATUS_FAILED if i == bad else contracts.STATUS_FETCHED for i in ids
+    }
+    item = aws.item(bad)
+    assert item is not None
+    assert "400" in item[contracts.ATTR_ERROR]
+    assert "Invalid conversation id" in item[contracts.ATTR_ERROR]
+    [dead] = aws.messages("work-dlq")
+    assert (dead["reason"], dead["conversationId"]) == ("genesys_rejected", bad)
+    assert len(aws.object_keys()) == 9
+    # and bisection stays logarithmic: the whole chunk, then halves down to the single id
+    assert [bad] in genesys.calls
+    assert len(genesys.calls) <= 1 + 2 * 4
+    assert metrics.counts[MetricName.CONVERSATIONS_FAILED] == 1
+    assert metrics.counts[MetricName.CONVERSATIONS_FETCHED] == 9
+
+
+def test_rate_limited_midway_keeps_what_landed_and_fails_the_rest_without_more_requests(aws: Aws) -> None:
+    # Given 250 conversations in chunks of 100, and Genesys rate limiting the second request
+    ids = new_ids(250)
+    buffered(aws, ids)
+    genesys = FakeGenesys([conversation(i) for i in ids], errors={2: RateLimited("429", retry_after=40)})
+    records = [work_message(i) for i in ids]
+    visibility_calls = capture_calls(aws.sqs, "ChangeMessageVisibility")
+
+    # When the batch is processed
+    response = make_service(aws, genesys).process_batch(sqs_event(records), deadline=deadline_in(30))
+
+    # Then the first 100 landed and were acked; the other 150 are failures, untouched; no third request
+    assert len(genesys.calls) == 2
+    assert sorted(failed_ids(response)) == sorted(r["messageId"] for r in records[100:])
+    assert len(aws.object_keys()) == 100
+    assert {s for i, s in statuses(aws).items() if i in ids[100:]} == {contracts.STATUS_PENDING}
+    assert visibility_calls == []
+    assert aws.messages("work-dlq") == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [GenesysUnavailable("503 after retries"), GenesysApiError(403, "missing.permissions", "no", "c-9")],
+    ids=["unavailable", "forbidden"],
+)
+def test_errors_not_about_particular_ids_fail_the_messages_and_mark_nothing(
+    aws: Aws, error: Exception
+) -> None:
+    ids = new_ids(3)
+    buffered(aws, ids)
+    records = [work_message(i) for i in ids]
+
+    response = make_service(aws, FakeGenesys(errors={1: error})).process_batch(
+        sqs_event(records), deadline=deadline_in(30)
+    )
+
+    assert sorted(failed_ids(response)) == sorted(r["messageId"] for r in records)
+    assert set(statuses(aws).values()) == {contracts.STATUS_PENDING}
+    assert aws.messages("work-dlq") == []
+
+
+# -- bad bodies and per-message AWS errors -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ("not json", "body is not JSON"),
+        ('["a list"]', "body is not a JSON object"),
+        ("{}", "conversationId is missing or not a string"),
+        ('{"conversationId": 7}', "conversationId is missing or not a string"),
+        ('{"conversationId": "abc"}', "conversationId is not a UUID"),
+    ],
+)
+def test_a_body_that_is_not_the_contract_goes_to_the_dlq_with_its_reason(
+    aws: Aws, body: str, why: str
+) -> None:
+    # Given a batch with one contract-violating body next to a good one
+    [good] = new_ids(1)
+    buffered(aws, [good])
+    genesys = FakeGenesys([conversation(good)])
+    bad_record = sqs_record(body)
+
+    # When it is processed
+    response = make_service(aws, genesys).process_batch(
+        sqs_event([bad_record, work_message(good)]), deadline=deadline_in(30)
+    )
+
+    # Then the bad message is dead-lettered with its reason and original body, acked, never sent to Genesys
+    assert failed_ids(response) == []
+    [dead] = aws.messages("work-dlq")
+    assert dead == {"reason": "invalid_body", "message": why, "conversationId": None, "body": body}
+    assert genesys.calls == [[good]]
+
+
+class FailingResults(ResultsWriter):
+    def __init__(self, inner: ResultsWriter, failing_id: str) -> None:
+        super().__init__(inner._s3, inner.bucket)
+        self.failing_id = failing_id
+
+    def put(self, conversation: dict[str, Any]) -> str:
+        if conversation["conversationId"] == self.failing_id:
+            raise ClientError(
+                {"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."}}, "PutObject"
+            )
+        return super().put(conversation)
+
+
+class FailingBuffer(BufferTable):
+    def __init__(self, inner: BufferTable, failing_id: str) -> None:
+        super().__init__(inner._client, inner.table_name)
+        self.failing_id = failing_id
+
+    def mark_fetched(self, conversation_id: str, result_key: str) -> bool:
+        if conversation_id == self.failing_id:
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+                "UpdateItem",
+            )
+        return super().mark_fetched(conversation_id, result_key)
+
+
+@pytest.mark.parametrize("failing", ["s3", "dynamodb"])
+def test_an_aws_error_for_one_conversation_fails_that_message_only(aws: Aws, failing: str) -> None:
+    # Given three ended conversations and S3 (or DynamoDB) failing for the second
+    ids = new_ids(3)
+    buffered(aws, ids)
+    records = [work_message(i) for i in ids]
+    results: ResultsWriter | None = None
+    buffer: BufferTable | None = None
+    if failing == "s3":
+        results = FailingResults(ResultsWriter(aws.s3, BUCKET), ids[1])
+    else:
+        buffer = FailingBuffer(BufferTable(aws.dynamodb, TABLE), ids[1])
+
+    # When the batch is processed
+    response = make_service(
+        aws, FakeGenesys([conversation(i) for i in ids]), buffer=buffer, results=results
+    ).process_batch(sqs_event(records), deadline=deadline_in(30))
+
+    # Then only that message is reported failed (SQS redelivers it); the others are FETCHED
+    assert failed_ids(response) == [records[1]["messageId"]]
+    assert statuses(aws)[ids[0]] == contracts.STATUS_FETCHED
+    assert statuses(aws)[ids[2]] == contracts.STATUS_FETCHED
+    assert statuses(aws)[ids[1]] == contracts.STATUS_PENDING
+
+
+def test_a_batch_redelivered_after_a_crash_writes_the_same_keys_again_and_nothing_else(aws: Aws) -> None:
+    # Given a batch that was fully processed, but whose invocation died before SQS heard of it
+    ids = new_ids(5)
+    buffered(aws, ids)
+    genesys = FakeGenesys([conversation(i) for i in ids])
+    records = [work_message(i) for i in ids]
+    puts = capture_calls(aws.s3, "PutObject")
+    make_service(aws, genesys).process_batch(sqs_event(records), deadline=deadline_in(30))
+    keys_before, items_before = aws.object_keys(), sorted(aws.items(), key=str)
+    first_run_keys = sorted(call["Key"] for call in puts)
+    puts.clear()
+
+    # When SQS delivers the same messages again
+    redelivered = [{**r, "attributes": {**r["attributes"], "ApproximateReceiveCount": "2"}} for r in records]
+    response = make_service(aws, genesys).process_batch(sqs_event(redelivered), deadline=deadline_in(30))
+
+    # Then the same keys are written again, and nothing else changes: no new object, item or DLQ message
+    assert failed_ids(response) == []
+    assert sorted(call["Key"] for call in puts) == first_run_keys
+    assert aws.object_keys() == keys_before
+    assert sorted(aws.items(), key=str) == items_before
+    assert aws.messages("work-dlq") == []
+
+
+# -- with the real Genesys client ------------------------------------------------------------------------
+
+
+def real_client(**kwargs: Any) -> GenesysClient:
+    return GenesysClient(
+        region="mypurecloud.ie",
+        client_id="client",
+        client_secret="secret",
+        max_requests_per_minute=kwargs.pop("max_requests_per_minute", 6000),
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def genesys_api() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add(
+            responses.POST,
+            TOKEN_URL,
+            json={"access_token": "token-1", "token_type": "bearer", "expires_in": 86400},
+        )
+        yield mock
+
+
+def serve_details(mock: responses.RequestsMock, known: dict[str, dict[str, Any]]) -> None:
+    def callback(request: Any) -> tuple[int, dict[str, str], str]:
+        ids = request.params["id"].split(",")
+        body = {"conversations": [known[i] for i in ids if i in known]}
+        return 200, {"Content-Type": "application/json"}, json.dumps(body)
+
+    mock.add_callback(responses.GET, DETAILS_URL, callback=callback)
+
+
+def details_requests(mock: responses.RequestsMock) -> list[Any]:
+    return [call for call in mock.calls if call.request.url.startswith(DETAILS_URL)]
+
+
+def test_250_messages_with_240_unique_ids_make_3_requests_and_240_objects(
+    aws: Aws, genesys_api: responses.RequestsMock
+) -> None:
+    # Given 240 ended conversations and 250 messages (10 of them duplicates), with the real client
+    ids = new_ids(240)
+    buffered(aws, ids)
+    serve_details(genesys_api, {i: conversation(i) for i in ids})
+    records = [work_message(i) for i in ids] + [work_message(i) for i in ids[:10]]
+    metrics = RecordingMetrics()
+
+    # When the batch is processed
+    response = make_service(aws, real_client(), metrics).process_batch(
+        sqs_event(records), deadline=deadline_in(60)
+    )
+
+    # Then ceil(240 / 100) = 3 multi-get requests, 240 objects, every message acknowledged
+    assert failed_ids(response) == []
+    assert len(details_requests(genesys_api)) == 3
+    assert len(aws.object_keys()) == 240
+    assert set(statuses(aws).values()) == {contracts.STATUS_FETCHED}
+    assert metrics.counts[MetricName.GENESYS_REQUESTS] == 3
+    assert metrics.counts[MetricName.CONVERSATIONS_FETCHED] == 240
+
+
+def test_a_429_beyond_the_deadline_fails_the_batch_and_marks_nothing(
+    aws: Aws, genesys_api: responses.RequestsMock
+) -> None:
+    # Given Genesys answering 429 with a Retry-After longer than the invocation has left
+    ids = new_ids(20)
+    buffered(aws, ids)
+    genesys_api.add(
+        responses.GET,
+        DETAILS_URL,
+        status=429,
+        headers={"Retry-After": "30"},
+        json={"message": "Rate limit exceeded", "code": "too.many.requests.retry.after", "status": 429},
+    )
+    records = [work_message(i) for i in ids]
+    metrics = RecordingMetrics()
+    visibility_calls = capture_calls(aws.sqs, "ChangeMessageVisibility")
+
+    # When the batch is processed with 5 s left
+    started = time.monotonic()
+    response = make_service(aws, real_client(), metrics).process_batch(
+        sqs_event(records), deadline=deadline_in(5)
+    )
+
+    # Then every message is a failure (SQS retries them), nothing is marked, landed or dead-lettered,
+    # and the function did not sit out the Retry-After
+    assert sorted(failed_ids(response)) == sorted(r["messageId"] for r in records)
+    assert set(statuses(aws).values()) == {contracts.STATUS_PENDING}
+    assert aws.object_keys() == []
+    assert aws.messages("work-dlq") == []
+    assert visibility_calls == []
+    assert time.monotonic() - started < 5
+    assert len(details_requests(genesys_api)) == 1
+    assert metrics.counts[MetricName.GENESYS_THROTTLED] == 1
+
+
+# -- pure rules ----------------------------------------------------------------------------------------
+
+
+def test_the_deadline_leaves_a_margin_for_the_work_after_the_fetch() -> None:
+    # 60 s left, 100 records: margin 5 + 0.02 * 100 = 7 s
+    assert invocation_deadline(60_000, 100, now=1000.0) == pytest.approx(1053.0)
+    # never more than half of what is left
+    assert invocation_deadline(4_000, 1000, now=0.0) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize(
+    ("receive_count", "seconds_left", "expected"),
+    [(1, 10_000, 60), (2, 10_000, 120), (5, 10_000, 900), (100, 10_000, 900), (3, 100.2, 101), (1, 0.1, 1)],
+)
+def test_not_ready_backoff(receive_count: int, seconds_left: float, expected: int) -> None:
+    assert not_ready_backoff(receive_count, 60, 900, seconds_left) == expected
