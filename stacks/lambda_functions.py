@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jsii
 from aws_cdk import (
-    Acknowledgment,
     BundlingOptions,
     DockerImage,
     Duration,
     ILocalBundling,
     RemovalPolicy,
-    Validations,
 )
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -23,6 +22,7 @@ from constructs import Construct
 
 from genesys_bridge import contracts
 from stacks.layer_build import LAMBDA_ARM64, PACKAGE_NAME, SHARED_DIR, WheelPlatform, build_layer
+from stacks.nag import acknowledge_nag_finding
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = REPO_ROOT / "lambdas"
@@ -73,9 +73,10 @@ class _PipLayerBundling:
     def __init__(self, wheel_platform: WheelPlatform) -> None:
         self._wheel_platform = wheel_platform
 
-    def try_bundle(self, output_dir: str, _options: BundlingOptions) -> bool:
-        # jsii passes the BundlingOptions as one positional struct; the image and command in it are
-        # for the Docker fallback only.
+    def try_bundle(self, output_dir: str, *_options: Any, **_keyword_options: Any) -> bool:
+        # The jsii runtime passes BundlingOptions as one positional struct while the generated
+        # protocol spells its fields as keywords; accepting both satisfies each. The options only
+        # describe the Docker fallback.
         build_layer(Path(output_dir), self._wheel_platform)
         return True
 
@@ -151,13 +152,12 @@ class PythonFunctionFactory:
             description=f"{spec.service_name} function of the Genesys Analytics Bridge",
         )
         log_group.grant_write(role)
-        Validations.of(role).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which "
-                "support no resource-level permissions; every other statement of this role names its "
-                "resource.",
-            )
+        acknowledge_nag_finding(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which "
+            "support no resource-level permissions; every other statement of this role names its "
+            "resource.",
         )
         return lambda_.Function(
             scope,

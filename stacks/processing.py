@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from aws_cdk import Acknowledgment, Duration, Stack, Validations
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -16,6 +16,7 @@ from constructs import Construct
 from genesys_bridge import contracts
 from stacks.config import EnvironmentConfig
 from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
+from stacks.nag import acknowledge_nag_finding
 
 
 class Processing(Construct):
@@ -93,12 +94,11 @@ class Processing(Construct):
             Stack.of(results_bucket).get_logical_id(cast(s3.CfnBucket, results_bucket.node.default_child))
         )
         assert self.function.role is not None  # the function factory always gives one
-        Validations.of(self.function.role).acknowledge(
-            Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::<{bucket_logical_id}.Arn>/{objects_pattern}]",
-                reason="One object per conversation, keyed by its date and id, so the keys cannot be listed "
-                "in advance; the grant is s3:PutObject alone and only under the results prefix.",
-            )
+        acknowledge_nag_finding(
+            self.function.role,
+            f"AwsSolutions-IAM5[Resource::<{bucket_logical_id}.Arn>/{objects_pattern}]",
+            "One object per conversation, keyed by its date and id, so the keys cannot be listed "
+            "in advance; the grant is s3:PutObject alone and only under the results prefix.",
         )
 
     def _credentials_secret(self, config: EnvironmentConfig) -> secretsmanager.ISecret:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import Duration
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
+from stacks.nag import acknowledge_nag_finding
 
 # Long enough for an operator to notice the alarm, read the reason and redrive after a weekend.
 DEAD_LETTER_RETENTION = Duration.days(14)
@@ -28,11 +30,10 @@ def dead_letter_queue(
     )
     if is_redrive_target:
         return queue
-    Validations.of(queue).acknowledge(
-        Acknowledgment(
-            id="AwsSolutions-SQS3",
-            reason=f"This queue is itself the end of the line ({holds}); an alarm fires on its first "
-            "message and an operator redrives or inspects it, so it has no DLQ of its own.",
-        )
+    acknowledge_nag_finding(
+        queue,
+        "AwsSolutions-SQS3",
+        f"This queue is itself the end of the line ({holds}); an alarm fires on its first "
+        "message and an operator redrives or inspects it, so it has no DLQ of its own.",
     )
     return queue
