@@ -15,7 +15,7 @@ from benchmarks.imports import ImportTarget, handler_target, import_profile, mea
 from benchmarks.ingest import measure_ingest
 from benchmarks.paths import LAMBDAS, SHARED, bench_dir
 from benchmarks.sdk import SDK_MODULE, SDK_VERSION, ensure_sdk
-from benchmarks.size import Sizes, build_layer, measure
+from benchmarks.size import Sizes, build_layer, lambda_python_version, measure
 from benchmarks.table import Row, Verdict, fmt_mb, fmt_ms
 
 HANDLERS = ("ingest", "processor")
@@ -115,7 +115,7 @@ def size_rows(sdk: SdkState) -> list[Row]:
     return [
         Row(
             "4",
-            "Layer unzipped (arm64, py3.13)",
+            f"Layer unzipped (arm64, Python {lambda_python_version()})",
             fmt_mb(layer.unzipped),
             ref_unzipped,
             limit,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -11,9 +12,21 @@ from pathlib import Path
 
 from benchmarks.paths import REPO, SHARED, shipped_files, tree_size
 
-# The same target the stack deploys: Lambda on Graviton with Python 3.13.
+# The same target the stack deploys: Lambda on Graviton.
 PLATFORM = "manylinux2014_aarch64"
-PYTHON_VERSION = "3.13"
+FALLBACK_PYTHON_VERSION = "3.13"
+_RUNTIME = re.compile(r"Runtime\.PYTHON_(\d+)_(\d+)")
+
+
+def lambda_python_version() -> str:
+    """The Python version of the stack's Lambda runtime, read from its source.
+
+    Read as text because importing stacks.lambda_functions would start aws_cdk (jsii and Node) just to
+    learn one constant; 3.13 (the version INTERFACES.md names) if the file is not there yet.
+    """
+    source = REPO / "stacks" / "lambda_functions.py"
+    match = _RUNTIME.search(source.read_text(encoding="utf-8")) if source.exists() else None
+    return f"{match.group(1)}.{match.group(2)}" if match else FALLBACK_PYTHON_VERSION
 
 
 @dataclass(frozen=True)
@@ -36,22 +49,25 @@ def measure(root: Path, archive: Path) -> Sizes:
 
 
 def build_layer(out: Path) -> tuple[Path, str]:
-    """The layer's python/ folder for Lambda arm64 / 3.13, and how it was built.
+    """The layer's python/ folder for Lambda arm64 and the stack's Python version, and how it was built.
 
     The stack's own bundling function (stacks.layer_build, engineer B) is preferred so the figure is
     the size of what `cdk deploy` uploads; the plain pip build is the fallback while it is missing.
     """
     shutil.rmtree(out, ignore_errors=True)
+    version = lambda_python_version()
     try:
         from stacks.layer_build import LAMBDA_ARM64, WheelPlatform
         from stacks.layer_build import build_layer as stack_build_layer
     except ImportError as missing:
-        return pip_layer_build(out), f"plain pip build (stacks.layer_build not importable: {missing})"
-    python_dir = stack_build_layer(out, WheelPlatform(platform=LAMBDA_ARM64, python_version=PYTHON_VERSION))
-    return python_dir, f"stacks.layer_build.build_layer for {LAMBDA_ARM64}, Python {PYTHON_VERSION}"
+        return pip_layer_build(
+            out, version
+        ), f"plain pip build (stacks.layer_build not importable: {missing})"
+    python_dir = stack_build_layer(out, WheelPlatform(platform=LAMBDA_ARM64, python_version=version))
+    return python_dir, f"stacks.layer_build.build_layer for {LAMBDA_ARM64}, Python {version}"
 
 
-def pip_layer_build(out: Path) -> Path:
+def pip_layer_build(out: Path, python_version: str) -> Path:
     """The layer as a plain pip build for aarch64 / 3.13: the fallback when the stack's own bundling
     function cannot be imported. Wheels only, so nothing is compiled for the wrong machine."""
     python_dir = out / "python"
@@ -67,7 +83,7 @@ def pip_layer_build(out: Path) -> Path:
         "--platform",
         PLATFORM,
         "--python-version",
-        PYTHON_VERSION,
+        python_version,
         "--implementation",
         "cp",
         "--only-binary=:all:",
