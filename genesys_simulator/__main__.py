@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     def _stop(signum: int, frame: FrameType | None) -> None:
         stopping.set()
 
+    # Both set explicitly: a shell starting us in the background hands SIGINT down as ignored.
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     with GenesysSimulator(config) as simulator:
         simulator.add_conversations(conversations)
         print(simulator.base_url, flush=True)
@@ -82,10 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if conversations:
             print(f"e.g. conversation {conversations[0].conversation_id}", file=sys.stderr, flush=True)
-        try:
-            while not stopping.wait(0.5):
-                pass
-        except KeyboardInterrupt:
+        while not stopping.wait(0.5):
             pass
         if args.stats_on_exit:
             print(json.dumps(simulator.stats(), indent=2, default=str), file=sys.stderr)
