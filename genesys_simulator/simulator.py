@@ -324,7 +324,13 @@ class GenesysSimulator:
             return list(self._records)
 
     def stats(self) -> dict[str, Any]:
-        """Counters since start (or reset_stats()); see the README section for the keys."""
+        """Counters since start (or reset_stats()). Statuses are int keys.
+
+        ``budget_used`` counts API requests admitted by the budget (authenticated, not throttled),
+        whatever their outcome; ``successful_fetch_requests`` the multi-get/single-get 200s among
+        them, so goodput = successful_fetch_requests / budget_used. ``conversations_returned`` and
+        ``ended_conversations_returned`` count details in those 200s (ended = with conversationEnd).
+        """
         with self._lock:
             c = self._counters
             return {
@@ -490,6 +496,8 @@ class GenesysSimulator:
         body: bytes,
         cid: str,
     ) -> _Response:
+        # The order of a real gateway: credentials, then throttling, then the backend (which may be
+        # slow or fail). So a 401 or 429 costs no budget, while a 503 after admission does.
         scheme, _, token = headers.get("authorization", "").partition(" ")
         token = token.strip()
         limit = self.config.requests_per_minute or 0
@@ -567,13 +575,16 @@ class GenesysSimulator:
             f"Rate limit exceeded the maximum. Retry the request in [{retry_after}] seconds",
             cid,
         )
-        body["messageParams"] = {"retryAfterSeconds": str(retry_after)}
-        headers = {
-            "Retry-After": str(retry_after),
-            "inin-ratelimit-count": str(count),
-            "inin-ratelimit-allowed": str(limit),
-            "inin-ratelimit-reset": str(reset),
-        }
+        del body["messageParams"]  # the 429 body Genesys sends has none (GENESYS_API.md)
+        headers = {"Retry-After": str(retry_after)}
+        if limit:  # a storm without a configured budget has no limit to report
+            headers.update(
+                {
+                    "inin-ratelimit-count": str(count),
+                    "inin-ratelimit-allowed": str(limit),
+                    "inin-ratelimit-reset": str(reset),
+                }
+            )
         return _Response(429, body, headers, fault=fault)
 
     def _dispatch(

@@ -36,7 +36,6 @@ def test_exhausted_budget_answers_429_until_the_window_resets(
         "message": "Rate limit exceeded the maximum. Retry the request in [40] seconds",
         "code": "too.many.requests.retry.after",
         "status": 429,
-        "messageParams": {"retryAfterSeconds": "40"},
         "contextId": throttled.headers["ININ-Correlation-Id"],
         "details": [],
         "errors": [],

@@ -50,6 +50,7 @@ def test_storms_answer_429_regardless_of_budget(make_sim: Callable[..., GenesysS
     throttled = [i + 1 for i, r in enumerate(responses) if r.status_code == 429]
     assert throttled == [5, 6, 10, 11]
     assert responses[4].headers["Retry-After"] == "3"
+    assert responses[4].headers["inin-ratelimit-allowed"] == "300"
     assert responses[4].json()["code"] == "too.many.requests.retry.after"
     stats = sim.stats()
     assert stats["storm_429"] == 4
