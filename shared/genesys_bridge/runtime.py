@@ -10,6 +10,7 @@ each time under a fresh moto.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,11 @@ BOTO_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
     max_pool_connections=32,
 )
+
+# The package's modules log through the standard library, as children of this logger. Registering it
+# at import lets the handlers give it their Powertools JSON format (copy_config_to_registered_loggers
+# configures the top-level loggers that exist at that moment) before any child logger is created.
+PACKAGE_LOGGER = logging.getLogger("genesys_bridge")
 
 _lock = threading.RLock()
 _cache: dict[str, Any] = {}

@@ -83,6 +83,31 @@ def sqs_record(
     }
 
 
+def delivered(aws: Aws, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Send the bodies to the work queue and receive them back as Lambda records (real receipt handles,
+    so ChangeMessageVisibility works), in the order of `bodies`."""
+    for body in bodies:
+        aws.sqs.send_message(QueueUrl=aws.work_url, MessageBody=json.dumps(body))
+    received: dict[str, dict[str, Any]] = {}
+    while len(received) < len(bodies):
+        response = aws.sqs.receive_message(
+            QueueUrl=aws.work_url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=30
+        )
+        for message in response.get("Messages", []):
+            received[message["Body"]] = {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message["Attributes"],
+                "messageAttributes": {},
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:work",
+                "awsRegion": REGION,
+            }
+    return [received[json.dumps(body)] for body in bodies]
+
+
 def work_message(conversation_id: str, **kwargs: Any) -> dict[str, Any]:
     return sqs_record({"conversationId": conversation_id}, **kwargs)
 
@@ -206,6 +231,18 @@ def capture_calls(client: Any, operation: str) -> list[dict[str, Any]]:
         f"provide-client-params.{client.meta.service_model.service_name}.{operation}", hook
     )
     return calls
+
+
+def capture_errors(client: Any, operation: str) -> list[str]:
+    """Error codes of `operation` calls made with `client` that AWS (moto) refused."""
+    errors: list[str] = []
+
+    def hook(parsed: dict[str, Any], **_: Any) -> None:
+        if "Error" in parsed:
+            errors.append(parsed["Error"].get("Code", "?"))
+
+    client.meta.events.register(f"after-call.{client.meta.service_model.service_name}.{operation}", hook)
+    return errors
 
 
 def iter_chunks(items: list[str], size: int) -> Iterator[list[str]]:

@@ -34,7 +34,9 @@ from tests.unit.domain.builders import (
     TABLE,
     Aws,
     capture_calls,
+    capture_errors,
     conversation,
+    delivered,
     new_ids,
     sqs_event,
     sqs_record,
@@ -176,13 +178,16 @@ def test_extra_body_fields_are_allowed(aws: Aws) -> None:
 # -- not ready -----------------------------------------------------------------------------------------
 
 
-def test_a_conversation_not_yet_in_analytics_is_retried_later_with_backoff(aws: Aws) -> None:
-    # Given a buffered conversation Genesys does not know yet, on its first delivery
+def test_a_conversation_not_yet_in_analytics_is_retried_later_with_backoff(
+    aws: Aws,
+) -> None:
+    # Given a buffered conversation Genesys does not know yet, on its first delivery from the work queue
     [conversation_id] = new_ids(1)
     buffered(aws, [conversation_id])
     visibility_calls = capture_calls(aws.sqs, "ChangeMessageVisibility")
+    refused = capture_errors(aws.sqs, "ChangeMessageVisibility")
     metrics = RecordingMetrics()
-    record = work_message(conversation_id, receive_count=1)
+    [record] = delivered(aws, [{"conversationId": conversation_id}])
 
     # When it is processed
     response = make_service(aws, FakeGenesys(), metrics).process_batch(
@@ -194,6 +199,7 @@ def test_a_conversation_not_yet_in_analytics_is_retried_later_with_backoff(aws: 
     assert visibility_calls == [
         {"QueueUrl": aws.work_url, "ReceiptHandle": record["receiptHandle"], "VisibilityTimeout": 60}
     ]
+    assert refused == []  # SQS accepted the change
     assert statuses(aws) == {conversation_id: contracts.STATUS_PENDING}
     assert aws.object_keys() == []
     assert aws.messages("work-dlq") == []

@@ -1,0 +1,175 @@
+"""The processor Lambda handler end to end: moto for AWS, `responses` for Genesys, the real client."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import responses
+
+from genesys_bridge import contracts, runtime
+from genesys_bridge.buffer import BufferTable
+from lambdas.processor import handler as processor
+from tests.unit.domain.builders import (
+    BUCKET,
+    TABLE,
+    Aws,
+    LambdaContextStub,
+    capture_calls,
+    capture_errors,
+    conversation,
+    delivered,
+    new_ids,
+    sqs_event,
+    work_message,
+)
+from tests.unit.handlers.test_ingest_handler import emitted_metrics
+
+DETAILS_URL = "https://api.mypurecloud.ie/api/v2/analytics/conversations/details"
+TOKEN_URL = "https://login.mypurecloud.ie/oauth/token"
+
+
+@pytest.fixture
+def processor_env(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
+    secret_arn = aws_secret(aws)
+    for name, value in {
+        contracts.BUFFER_TABLE_NAME: TABLE,
+        contracts.RESULTS_BUCKET_NAME: BUCKET,
+        contracts.GENESYS_REGION: "mypurecloud.ie",
+        contracts.GENESYS_CREDENTIALS_SECRET_ARN: secret_arn,
+        contracts.GENESYS_MAX_REQUESTS_PER_MINUTE: "6000",
+        contracts.WORK_QUEUE_URL: aws.work_url,
+        contracts.WORK_DLQ_URL: aws.dlq_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    return aws
+
+
+def aws_secret(aws: Aws) -> str:
+    import boto3
+
+    secrets = boto3.client("secretsmanager", region_name="eu-west-1")
+    created = secrets.create_secret(
+        Name="genesys-credentials", SecretString=json.dumps({"client_id": "id-1", "client_secret": "s3cret"})
+    )
+    arn: str = created["ARN"]
+    return arn
+
+
+@pytest.fixture
+def genesys_api() -> Iterator[responses.RequestsMock]:
+    # passthru for nothing: every Genesys call must be one of the registered ones
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add(
+            responses.POST,
+            TOKEN_URL,
+            json={"access_token": "t-1", "token_type": "bearer", "expires_in": 86400},
+        )
+        yield mock
+
+
+def serve(mock: responses.RequestsMock, known: dict[str, dict[str, Any]]) -> None:
+    def callback(request: Any) -> tuple[int, dict[str, str], str]:
+        ids = request.params["id"].split(",")
+        return 200, {}, json.dumps({"conversations": [known[i] for i in ids if i in known]})
+
+    mock.add_callback(responses.GET, DETAILS_URL, callback=callback, content_type="application/json")
+
+
+def buffered(aws: Aws, ids: list[str]) -> None:
+    buffer = BufferTable(aws.dynamodb, TABLE)
+    for conversation_id in ids:
+        buffer.record_event(conversation_id)
+
+
+def invoke(event: dict[str, Any], remaining_ms: int = 60_000) -> dict[str, Any]:
+    return processor.handler(event, LambdaContextStub(remaining_ms=remaining_ms))
+
+
+def test_a_batch_lands_ended_conversations_and_reports_the_not_ready_one(
+    processor_env: Aws,
+    genesys_api: responses.RequestsMock,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given two ended conversations and one Genesys does not know yet, buffered and received from the queue
+    aws = processor_env
+    ended, not_ready = new_ids(2), new_ids(1)[0]
+    buffered(aws, [*ended, not_ready])
+    serve(genesys_api, {i: conversation(i) for i in ended})
+    records = delivered(aws, [{"conversationId": i} for i in [*ended, not_ready]])
+    visibility = capture_calls(runtime.sqs_client(), "ChangeMessageVisibility")
+    refused = capture_errors(runtime.sqs_client(), "ChangeMessageVisibility")
+
+    # When the processor is invoked with their batch
+    response = invoke(sqs_event(records))
+
+    # Then the response reports only the not-ready message, whose visibility was pushed out
+    assert response == {"batchItemFailures": [{"itemIdentifier": records[2]["messageId"]}]}
+    assert [call["VisibilityTimeout"] for call in visibility] == [60]
+    assert refused == []  # SQS accepted the change
+    assert len(aws.object_keys()) == 2
+    assert {i: aws.item(i)[contracts.ATTR_STATUS] for i in ended} == dict.fromkeys(  # type: ignore[index]
+        ended, contracts.STATUS_FETCHED
+    )
+    assert emitted_metrics(capsys.readouterr().out) == {
+        "ConversationsFetched": 2,
+        "ConversationsNotReady": 1,
+        "GenesysRequests": 1,
+    }
+
+
+def test_credentials_and_token_are_fetched_once_per_container(
+    processor_env: Aws, genesys_api: responses.RequestsMock
+) -> None:
+    # Given a warm container that already processed one batch
+    aws = processor_env
+    first, second = new_ids(2)
+    buffered(aws, [first, second])
+    serve(genesys_api, {first: conversation(first), second: conversation(second)})
+    invoke(sqs_event([work_message(first)]))
+    client = runtime.genesys_client()
+
+    # When a second batch arrives
+    response = invoke(sqs_event([work_message(second)]))
+
+    # Then it reuses the client (credentials read once) and the token (one token request)
+    assert response == {"batchItemFailures": []}
+    assert runtime.genesys_client() is client
+    assert sum(1 for call in genesys_api.calls if call.request.url == TOKEN_URL) == 1
+
+
+def test_a_429_beyond_the_deadline_fails_the_whole_batch_and_marks_nothing(
+    processor_env: Aws, genesys_api: responses.RequestsMock
+) -> None:
+    # Given Genesys throttling with a Retry-After of 30 s, and an invocation with 6 s left
+    aws = processor_env
+    ids = new_ids(5)
+    buffered(aws, ids)
+    genesys_api.add(
+        responses.GET, DETAILS_URL, status=429, headers={"Retry-After": "30"}, json={"status": 429}
+    )
+    records = [work_message(i) for i in ids]
+
+    # When the batch is processed
+    response = invoke(sqs_event(records), remaining_ms=6_000)
+
+    # Then every message is reported for retry and nothing was landed, marked or dead-lettered
+    assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == sorted(
+        r["messageId"] for r in records
+    )
+    assert {item[contracts.ATTR_STATUS] for item in aws.items()} == {contracts.STATUS_PENDING}
+    assert aws.object_keys() == []
+    assert aws.messages("work-dlq") == []
+
+
+def test_reset_forgets_settings_and_clients(processor_env: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a runtime whose settings were loaded
+    assert runtime.processor_settings().genesys_ids_per_request == 100
+    monkeypatch.setenv(contracts.GENESYS_IDS_PER_REQUEST, "50")
+
+    # When it is reset, then the next use reads the environment again
+    assert runtime.processor_settings().genesys_ids_per_request == 100  # still cached
+    runtime.reset()
+    assert runtime.processor_settings().genesys_ids_per_request == 50
