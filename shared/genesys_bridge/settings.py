@@ -75,8 +75,9 @@ class ProcessorSettings(_BaseSettings):
     genesys_concurrent_callers: int = Field(
         default=1, validation_alias=_env(contracts.GENESYS_CONCURRENT_CALLERS), ge=1, le=1000
     )
-    not_ready_max_age_minutes: int = Field(
-        default=240, validation_alias=_env(contracts.NOT_READY_MAX_AGE_MINUTES), ge=1, le=7 * 24 * 60
+    # Fractional minutes are accepted so the local runner can compress time (seconds-long max ages).
+    not_ready_max_age_minutes: float = Field(
+        default=240, validation_alias=_env(contracts.NOT_READY_MAX_AGE_MINUTES), gt=0, le=7 * 24 * 60
     )
     not_ready_retry_base_seconds: int = Field(
         default=60,

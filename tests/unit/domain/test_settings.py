@@ -95,3 +95,10 @@ def test_the_budget_is_split_between_concurrent_callers(processor_env: pytest.Mo
 
     # Then each paces at 75/min, so together they stay within the budget
     assert ProcessorSettings().requests_per_minute_per_caller == 75
+
+
+def test_the_max_age_accepts_fractional_minutes_for_compressed_local_runs(
+    processor_env: pytest.MonkeyPatch,
+) -> None:
+    processor_env.setenv(contracts.NOT_READY_MAX_AGE_MINUTES, "0.25")
+    assert ProcessorSettings().not_ready_max_age_minutes == 0.25
