@@ -1,0 +1,163 @@
+"""cdk.json environment blocks: what a wrong value tells the user, and what the defaults guarantee."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stacks.config import (
+    THROTTLE_RECEIVE_HEADROOM,
+    ConfigError,
+    EnvironmentConfig,
+    load_environment_config,
+    parse_environment_config,
+)
+
+MINIMAL_BLOCK: dict[str, Any] = {
+    "event_bus_mode": "create",
+    "event_bus_name": "test-bus",
+    "credentials_secret_name": "test/genesys-credentials",
+}
+
+
+def settings(**overrides: Any) -> dict[str, Any]:
+    return {**MINIMAL_BLOCK, **overrides}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected_range"),
+    [
+        ("processor_max_concurrency", 1, "2..1000"),
+        ("processor_max_concurrency", 1001, "2..1000"),
+        ("processor_batching_window_seconds", 301, "0..300"),
+        ("settle_delay_seconds", 901, "0..900"),
+        ("processor_timeout_seconds", 901, "10..900"),
+        ("genesys_ids_per_request", 101, "1..100"),
+        ("buffer_ttl_hours", 0, "1..8760"),
+    ],
+)
+def test_an_out_of_range_number_fails_naming_the_key_and_the_allowed_range(
+    key: str, value: int, expected_range: str
+) -> None:
+    # Given a block with one number out of range, When it is validated
+    with pytest.raises(ConfigError) as raised:
+        parse_environment_config("staging", settings(**{key: value}))
+    # Then the message names the environment, the key and the allowed range
+    message = str(raised.value)
+    assert "'staging'" in message
+    assert key in message
+    assert f"allowed range {expected_range}" in message
+
+
+def test_a_misspelt_key_is_refused_rather_than_silently_ignored() -> None:
+    with pytest.raises(ConfigError, match="processor_max_concurency"):
+        parse_environment_config("dev", settings(processor_max_concurency=5))
+
+
+def test_a_partner_bus_must_be_named_like_a_genesys_event_source() -> None:
+    with pytest.raises(ConfigError, match=r"aws\.partner/genesys\.com/cloud/<orgId>/<suffix>"):
+        parse_environment_config(
+            "prod", settings(event_bus_mode="partner_event_source", event_bus_name="my-bus")
+        )
+
+
+def test_exactly_one_way_of_naming_the_credentials_secret_is_required() -> None:
+    both = settings(
+        credentials_secret_arn="arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys-AbCdEf"
+    )
+    with pytest.raises(
+        ConfigError, match="exactly one of credentials_secret_name and credentials_secret_arn"
+    ):
+        parse_environment_config("dev", both)
+    neither = {key: value for key, value in MINIMAL_BLOCK.items() if key != "credentials_secret_name"}
+    with pytest.raises(ConfigError, match="exactly one of"):
+        parse_environment_config("dev", neither)
+
+
+def test_an_unknown_genesys_region_lists_the_known_ones() -> None:
+    with pytest.raises(
+        ConfigError, match=r"genesys_region: unknown Genesys region 'mypurecloud\.fr'.*mypurecloud\.ie"
+    ):
+        parse_environment_config("dev", settings(genesys_region="mypurecloud.fr"))
+
+
+def test_log_retention_must_be_a_period_cloudwatch_accepts() -> None:
+    with pytest.raises(ConfigError, match=r"log_retention_days: allowed values: 1, 3, 5, 7, 14, 30"):
+        parse_environment_config("dev", settings(log_retention_days=10))
+
+
+def test_a_batch_above_ten_messages_needs_a_batching_window() -> None:
+    with pytest.raises(ConfigError, match="processor_batching_window_seconds must be at least 1"):
+        parse_environment_config(
+            "dev", settings(processor_batch_size=50, processor_batching_window_seconds=0)
+        )
+
+
+def test_the_buffer_item_must_outlive_the_time_the_processor_keeps_trying() -> None:
+    with pytest.raises(ConfigError, match="buffer_ttl_hours must exceed"):
+        parse_environment_config(
+            "dev",
+            settings(buffer_ttl_hours=2, not_ready_max_age_minutes=240, work_queue_max_receive_count=100),
+        )
+
+
+def test_results_lifecycle_transitions_must_come_in_an_order_s3_accepts() -> None:
+    lifecycle = {"infrequent_access_after_days": 90, "glacier_instant_retrieval_after_days": 100}
+    with pytest.raises(ConfigError, match="glacier_instant_retrieval_after_days must be at least"):
+        parse_environment_config("dev", settings(results_lifecycle=lifecycle))
+
+
+class TestRedriveBudget:
+    """SQS moves a message to the DLQ after max receives; the not-ready backoff must fit in that."""
+
+    def test_receives_needed_follow_the_doubling_backoff_up_to_the_max_age(self) -> None:
+        # Given settle 60 s, backoff 60 s doubling to at most 600 s, and a 30-minute max age
+        config = EnvironmentConfig.model_validate(
+            {
+                "environment_name": "dev",
+                **settings(
+                    settle_delay_seconds=60,
+                    not_ready_retry_base_seconds=60,
+                    not_ready_retry_max_seconds=600,
+                    not_ready_max_age_minutes=30,
+                    work_queue_age_alarm_minutes=5,
+                ),
+            }
+        )
+        # Then receives come at 60, 120, 240, 480, 960, 1560 and 2160 s; the 7th finds it past 1800 s
+        assert config.not_ready_receives_needed() == 7
+        assert config.minimum_work_queue_receive_count() == 7 + THROTTLE_RECEIVE_HEADROOM
+
+    def test_a_max_receive_count_too_small_for_the_backoff_fails_with_the_minimum(self) -> None:
+        with pytest.raises(ConfigError) as raised:
+            parse_environment_config("dev", settings(work_queue_max_receive_count=5))
+        message = str(raised.value)
+        assert "work_queue_max_receive_count must be at least 30" in message
+        assert "plus 10 for rate limits" in message
+
+    @pytest.mark.parametrize("environment", ["dev", "prod"])
+    def test_the_shipped_environments_leave_room_for_rate_limit_hand_backs(self, environment: str) -> None:
+        config = load_environment_config(environment)
+        assert config.work_queue_max_receive_count >= config.minimum_work_queue_receive_count()
+
+
+def test_defaults_are_what_the_local_runner_and_the_readme_rely_on() -> None:
+    config = parse_environment_config("test", MINIMAL_BLOCK)
+    assert config.topics == ["customer.end"]
+    assert config.event_source_prefix == "aws.partner/genesys.com"
+    assert config.buffer_ttl_hours == 48
+    assert config.genesys_ids_per_request == 100
+    assert config.removal_policy == "retain"
+    assert config.work_queue_visibility_timeout_seconds == 6 * 120 + 10
+    assert config.stack_name == "GenesysAnalyticsBridge-test"
+
+
+def test_an_unknown_environment_lists_the_available_ones(tmp_path: Path) -> None:
+    cdk_json = tmp_path / "cdk.json"
+    cdk_json.write_text(json.dumps({"context": {"env": "dev", "dev": MINIMAL_BLOCK, "@aws-cdk/x:y": True}}))
+    with pytest.raises(ConfigError, match=r"no environment 'qa'.*available: dev$"):
+        load_environment_config("qa", cdk_json_path=cdk_json)
+    assert load_environment_config("dev", cdk_json_path=cdk_json).event_bus_name == "test-bus"

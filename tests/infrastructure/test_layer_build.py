@@ -1,0 +1,80 @@
+"""The layer's folder alone is enough to import genesys_bridge and its dependencies."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stacks.layer_build import PROVIDED_BY_LAMBDA_RUNTIME, build_layer
+
+# Runs in a fresh interpreter started with -I -S: no site-packages, no environment, no user site, so
+# sys.path is the standard library plus the layer folder only.
+_IMPORT_EVERYTHING = r"""
+import importlib, json, pkgutil, sys
+layer = sys.argv[1]
+sys.path.insert(0, layer)
+# What the Lambda runtime provides and the layer leaves out on purpose.
+runtime_provided = set(sys.argv[2].split(","))
+imported, needs_runtime = [], {}
+import genesys_bridge
+modules = ["genesys_bridge"] + [
+    info.name for info in pkgutil.walk_packages(genesys_bridge.__path__, "genesys_bridge.")
+]
+modules += ["requests", "tenacity", "pydantic", "pydantic_core", "pydantic_settings",
+            "aws_lambda_powertools", "aws_lambda_powertools.logging", "aws_lambda_powertools.metrics",
+            "aws_lambda_powertools.utilities.batch", "aws_xray_sdk"]
+for name in modules:
+    try:
+        importlib.import_module(name)
+        imported.append(name)
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] not in runtime_provided:
+            raise
+        needs_runtime[name] = error.name
+outside = sorted(
+    name for name, module in sys.modules.items()
+    if getattr(module, "__file__", None) and name.split(".")[0] in {m.split(".")[0] for m in imported}
+    and not module.__file__.startswith(layer)
+)
+print(json.dumps({"imported": imported, "needs_runtime": needs_runtime, "outside": outside}))
+"""
+
+
+@pytest.mark.layer_build
+def test_the_built_layer_imports_the_package_and_its_dependencies_in_isolation(tmp_path: Path) -> None:
+    # Given the layer built with pip for this machine's platform and Python (Lambda's build differs only
+    # in the wheels' platform tags)
+    layer = build_layer(tmp_path, wheel_platform=None)
+
+    # When a fresh, isolated interpreter imports everything from that folder alone
+    result = subprocess.run(  # noqa: S603 - this interpreter with a fixed script
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            _IMPORT_EVERYTHING,
+            str(layer),
+            ",".join(PROVIDED_BY_LAMBDA_RUNTIME),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+    # Then every module imports, from the layer
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert {"genesys_bridge", "genesys_bridge.contracts", "requests", "pydantic_core"} <= set(
+        report["imported"]
+    )
+    assert report["outside"] == []
+    # And only modules that call AWS lean on the runtime's boto3, which the layer leaves out
+    assert set(report["needs_runtime"].values()) <= set(PROVIDED_BY_LAMBDA_RUNTIME)
+    for provided in PROVIDED_BY_LAMBDA_RUNTIME:
+        assert not (layer / provided).exists()

@@ -1,0 +1,45 @@
+"""cdk-nag's AwsSolutions checks run at synth: no unacknowledged finding, every acknowledgment reasoned."""
+
+from __future__ import annotations
+
+from tests.infrastructure.conftest import SynthesizedEnvironment
+
+# Reviewed acknowledgments (construct path below the stack -> rule). A new one must be added here on
+# purpose, next to the reason it carries in the code.
+EXPECTED_ACKNOWLEDGMENTS = {
+    ("Buffer/PipeDeadLetterQueue", "AwsSolutions::AwsSolutions-SQS3"),
+    ("Ingestion/QuarantineQueue", "AwsSolutions::AwsSolutions-SQS3"),
+    ("Ingestion/RuleDeadLetterQueue", "AwsSolutions::AwsSolutions-SQS3"),
+    ("Ingestion/FailedInvocationsQueue", "AwsSolutions::AwsSolutions-SQS3"),
+    ("Ingestion/IngestFunctionRole", "AwsSolutions::AwsSolutions-IAM5[Resource::*]"),
+    ("Processing/ProcessorFunctionRole", "AwsSolutions::AwsSolutions-IAM5[Resource::*]"),
+    (
+        "Processing/ProcessorFunctionRole",
+        "AwsSolutions::AwsSolutions-IAM5[Resource::<StorageResultsBucketF87BB70E.Arn>/conversations/*]",
+    ),
+}
+
+
+def test_synthesis_passes_the_aws_solutions_checks(each_environment: SynthesizedEnvironment) -> None:
+    # Given the environment synthesized with AwsSolutionsChecks registered, Then synthesis was not stopped
+    assert each_environment.validation_error is None
+    # And the report the plugin left in the cloud assembly has no violation
+    report = each_environment.validation_report
+    assert report is not None
+    plugin_reports = {plugin["pluginName"]: plugin for plugin in report["pluginReports"]}
+    assert plugin_reports["AwsSolutions"]["conclusion"] == "success"
+    assert plugin_reports["AwsSolutions"]["violations"] == []
+
+
+def test_only_reviewed_findings_are_acknowledged_each_with_a_specific_reason(
+    each_environment: SynthesizedEnvironment,
+) -> None:
+    stack_prefix = f"{each_environment.config.stack_name}/"
+    acknowledged = {
+        (path.removeprefix(stack_prefix), rule): reason
+        for path, rules in each_environment.acknowledgments.items()
+        for rule, reason in rules.items()
+    }
+    assert set(acknowledged) == EXPECTED_ACKNOWLEDGMENTS
+    for (path, rule), reason in acknowledged.items():
+        assert len(reason) >= 80, f"{rule} on {path} needs a reason that says why, got {reason!r}"

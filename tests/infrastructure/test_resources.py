@@ -1,0 +1,623 @@
+"""Each resource of the pipeline, asserted by the properties a deployed system depends on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aws_cdk.assertions import Match
+
+from genesys_bridge import contracts
+from stacks.config import WORK_QUEUE_RETENTION_DAYS
+from tests.infrastructure.conftest import SynthesizedEnvironment, synthesize
+
+FOURTEEN_DAYS = 14 * 24 * 3600
+
+
+def resources(environment: SynthesizedEnvironment, resource_type: str) -> dict[str, dict[str, Any]]:
+    return dict(environment.template.find_resources(resource_type))
+
+
+def function_named(environment: SynthesizedEnvironment, service: str) -> tuple[str, dict[str, Any]]:
+    for logical_id, resource in resources(environment, "AWS::Lambda::Function").items():
+        variables = resource["Properties"]["Environment"]["Variables"]
+        if variables[contracts.POWERTOOLS_SERVICE_NAME] == service:
+            return logical_id, resource["Properties"]
+    raise AssertionError(f"no {service} function")
+
+
+def logical_id_of(environment: SynthesizedEnvironment, resource_type: str, path_part: str) -> str:
+    matches = [
+        logical_id
+        for logical_id, resource in resources(environment, resource_type).items()
+        if path_part in resource.get("Metadata", {}).get("aws:cdk:path", "")
+    ]
+    assert len(matches) == 1, f"expected one {resource_type} under {path_part}, found {matches}"
+    return matches[0]
+
+
+def policy_statements_of_role(
+    environment: SynthesizedEnvironment, role_logical_id: str
+) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for policy in resources(environment, "AWS::IAM::Policy").values():
+        if {"Ref": role_logical_id} in policy["Properties"]["Roles"]:
+            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+def actions_of(statements: list[dict[str, Any]]) -> set[str]:
+    found: set[str] = set()
+    for statement in statements:
+        action = statement["Action"]
+        found.update([action] if isinstance(action, str) else action)
+    return found
+
+
+class TestIngestion:
+    def test_the_rule_matches_genesys_sources_and_each_configured_topic(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        topics = each_environment.config.topics
+        each_environment.template.has_resource_properties(
+            "AWS::Events::Rule",
+            {
+                "EventBusName": {
+                    "Ref": logical_id_of(each_environment, "AWS::Events::EventBus", "/Ingestion/")
+                },
+                "EventPattern": {
+                    "source": [{"prefix": "aws.partner/genesys.com"}],
+                    "detail-type": [f"v2.detail.events.conversation.{{id}}.{topic}" for topic in topics],
+                },
+            },
+        )
+
+    def test_the_rule_target_retries_bounded_by_age_and_dead_letters_the_rest(
+        self, prod: SynthesizedEnvironment
+    ) -> None:
+        ingest_id, _ = function_named(prod, contracts.INGEST_SERVICE)
+        prod.template.has_resource_properties(
+            "AWS::Events::Rule",
+            {
+                "Targets": [
+                    {
+                        "Arn": {"Fn::GetAtt": [ingest_id, "Arn"]},
+                        "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 24 * 3600},
+                        "DeadLetterConfig": {
+                            "Arn": {
+                                "Fn::GetAtt": [
+                                    logical_id_of(prod, "AWS::SQS::Queue", "/RuleDeadLetterQueue/"),
+                                    "Arn",
+                                ]
+                            }
+                        },
+                        "Id": Match.any_value(),
+                    }
+                ]
+            },
+        )
+
+    def test_prod_creates_the_partner_bus_for_the_genesys_event_source(
+        self, prod: SynthesizedEnvironment
+    ) -> None:
+        prod.template.has_resource_properties(
+            "AWS::Events::EventBus",
+            {"EventSourceName": prod.config.event_bus_name, "Name": prod.config.event_bus_name},
+        )
+
+    def test_dev_creates_its_own_bus_for_synthetic_events(self, dev: SynthesizedEnvironment) -> None:
+        dev.template.has_resource_properties(
+            "AWS::Events::EventBus", {"Name": dev.config.event_bus_name, "EventSourceName": Match.absent()}
+        )
+
+    def test_the_ingest_function_retries_async_invocations_then_parks_them_in_a_queue(
+        self, dev: SynthesizedEnvironment
+    ) -> None:
+        ingest_id, _ = function_named(dev, contracts.INGEST_SERVICE)
+        dev.template.has_resource_properties(
+            "AWS::Lambda::EventInvokeConfig",
+            {
+                "FunctionName": {"Ref": ingest_id},
+                "MaximumRetryAttempts": 2,
+                "MaximumEventAgeInSeconds": 6 * 3600,
+                "DestinationConfig": {
+                    "OnFailure": {
+                        "Destination": {
+                            "Fn::GetAtt": [
+                                logical_id_of(dev, "AWS::SQS::Queue", "/FailedInvocationsQueue/"),
+                                "Arn",
+                            ]
+                        }
+                    }
+                },
+            },
+        )
+
+    def test_the_ingest_function_gets_its_table_queue_and_ttl(self, dev: SynthesizedEnvironment) -> None:
+        _, properties = function_named(dev, contracts.INGEST_SERVICE)
+        assert properties["Environment"]["Variables"] == {
+            contracts.POWERTOOLS_SERVICE_NAME: contracts.INGEST_SERVICE,
+            contracts.POWERTOOLS_METRICS_NAMESPACE: contracts.METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": dev.config.log_level,
+            contracts.BUFFER_TABLE_NAME: {
+                "Ref": logical_id_of(dev, "AWS::DynamoDB::GlobalTable", "/Buffer/")
+            },
+            contracts.QUARANTINE_QUEUE_URL: {
+                "Ref": logical_id_of(dev, "AWS::SQS::Queue", "/QuarantineQueue/")
+            },
+            contracts.BUFFER_TTL_HOURS: str(dev.config.buffer_ttl_hours),
+        }
+
+
+class TestBuffer:
+    def test_the_table_is_on_demand_with_pitr_ttl_and_a_new_image_stream(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        each_environment.template.has_resource_properties(
+            "AWS::DynamoDB::GlobalTable",
+            {
+                "KeySchema": [{"AttributeName": "conversationId", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "conversationId", "AttributeType": "S"}],
+                "BillingMode": "PAY_PER_REQUEST",
+                "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
+                "TimeToLiveSpecification": {"AttributeName": "expiresAt", "Enabled": True},
+                "Replicas": [
+                    Match.object_like(
+                        {"PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}}
+                    )
+                ],
+            },
+        )
+
+    def test_prod_keeps_the_table_on_stack_deletion_and_protects_it(
+        self, prod: SynthesizedEnvironment
+    ) -> None:
+        prod.template.has_resource(
+            "AWS::DynamoDB::GlobalTable",
+            {
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
+                "Properties": Match.object_like(
+                    {"Replicas": [Match.object_like({"DeletionProtectionEnabled": True})]}
+                ),
+            },
+        )
+
+    def test_dev_tears_the_table_down_with_the_stack(self, dev: SynthesizedEnvironment) -> None:
+        dev.template.has_resource(
+            "AWS::DynamoDB::GlobalTable",
+            {
+                "DeletionPolicy": "Delete",
+                "Properties": Match.object_like(
+                    {"Replicas": [Match.object_like({"DeletionProtectionEnabled": False})]}
+                ),
+            },
+        )
+
+    def test_the_pipe_sends_only_inserts_as_conversation_ids_and_dead_letters_failures(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        environment = each_environment
+        environment.template.has_resource_properties(
+            "AWS::Pipes::Pipe",
+            {
+                "Source": {
+                    "Fn::GetAtt": [
+                        logical_id_of(environment, "AWS::DynamoDB::GlobalTable", "/Buffer/"),
+                        "StreamArn",
+                    ]
+                },
+                "SourceParameters": {
+                    "DynamoDBStreamParameters": {
+                        "StartingPosition": "TRIM_HORIZON",
+                        "BatchSize": environment.config.pipe_batch_size,
+                        "OnPartialBatchItemFailure": "AUTOMATIC_BISECT",
+                        "MaximumRetryAttempts": environment.config.pipe_max_retry_attempts,
+                        "DeadLetterConfig": {
+                            "Arn": {
+                                "Fn::GetAtt": [
+                                    logical_id_of(environment, "AWS::SQS::Queue", "/PipeDeadLetterQueue/"),
+                                    "Arn",
+                                ]
+                            }
+                        },
+                    },
+                    "FilterCriteria": {"Filters": [{"Pattern": '{"eventName":["INSERT"]}'}]},
+                },
+                "Target": {
+                    "Fn::GetAtt": [logical_id_of(environment, "AWS::SQS::Queue", "/WorkQueue/"), "Arn"]
+                },
+                "TargetParameters": Match.object_like({"InputTemplate": contracts.PIPE_INPUT_TEMPLATE}),
+            },
+        )
+
+    def test_the_work_queue_delays_by_the_settle_time_and_outlasts_six_processor_timeouts(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        config = each_environment.config
+        work_queue = resources(each_environment, "AWS::SQS::Queue")[
+            logical_id_of(each_environment, "AWS::SQS::Queue", "/WorkQueue/")
+        ]["Properties"]
+        assert work_queue["DelaySeconds"] == config.settle_delay_seconds
+        assert work_queue["VisibilityTimeout"] >= 6 * config.processor_timeout_seconds
+        assert work_queue["SqsManagedSseEnabled"] is True
+        assert work_queue["MessageRetentionPeriod"] == WORK_QUEUE_RETENTION_DAYS * 24 * 3600
+        assert work_queue["RedrivePolicy"] == {
+            "deadLetterTargetArn": {
+                "Fn::GetAtt": [
+                    logical_id_of(each_environment, "AWS::SQS::Queue", "/WorkDeadLetterQueue/"),
+                    "Arn",
+                ]
+            },
+            "maxReceiveCount": config.work_queue_max_receive_count,
+        }
+
+    def test_every_queue_is_encrypted_and_refuses_plain_http(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        queues = resources(each_environment, "AWS::SQS::Queue")
+        policies = resources(each_environment, "AWS::SQS::QueuePolicy").values()
+        tls_enforced = {
+            queue_ref["Ref"]
+            for policy in policies
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+            if statement["Effect"] == "Deny"
+            and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+            for queue_ref in policy["Properties"]["Queues"]
+        }
+        assert len(queues) == 6
+        assert all(queue["Properties"]["SqsManagedSseEnabled"] for queue in queues.values())
+        assert tls_enforced == set(queues)
+
+    def test_every_dead_letter_and_quarantine_queue_keeps_messages_fourteen_days(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        for name in (
+            "/QuarantineQueue/",
+            "/RuleDeadLetterQueue/",
+            "/FailedInvocationsQueue/",
+            "/PipeDeadLetterQueue/",
+            "/WorkDeadLetterQueue/",
+        ):
+            queue = resources(each_environment, "AWS::SQS::Queue")[
+                logical_id_of(each_environment, "AWS::SQS::Queue", name)
+            ]
+            assert queue["Properties"]["MessageRetentionPeriod"] == FOURTEEN_DAYS, name
+
+
+class TestProcessing:
+    def test_the_processor_reads_the_work_queue_in_capped_batches_reporting_item_failures(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        config = each_environment.config
+        processor_id, _ = function_named(each_environment, contracts.PROCESSOR_SERVICE)
+        each_environment.template.has_resource_properties(
+            "AWS::Lambda::EventSourceMapping",
+            {
+                "FunctionName": {"Ref": processor_id},
+                "EventSourceArn": {
+                    "Fn::GetAtt": [logical_id_of(each_environment, "AWS::SQS::Queue", "/WorkQueue/"), "Arn"]
+                },
+                "BatchSize": config.processor_batch_size,
+                "MaximumBatchingWindowInSeconds": config.processor_batching_window_seconds,
+                "ScalingConfig": {"MaximumConcurrency": config.processor_max_concurrency},
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            },
+        )
+
+    def test_no_function_has_reserved_concurrency(self, each_environment: SynthesizedEnvironment) -> None:
+        each_environment.template.all_resources_properties(
+            "AWS::Lambda::Function", {"ReservedConcurrentExecutions": Match.absent()}
+        )
+
+    def test_the_processor_gets_every_setting_of_the_contract(self, prod: SynthesizedEnvironment) -> None:
+        config = prod.config
+        _, properties = function_named(prod, contracts.PROCESSOR_SERVICE)
+        variables = properties["Environment"]["Variables"]
+        assert variables[contracts.BUFFER_TABLE_NAME] == {
+            "Ref": logical_id_of(prod, "AWS::DynamoDB::GlobalTable", "/Buffer/")
+        }
+        assert variables[contracts.RESULTS_BUCKET_NAME] == {
+            "Ref": logical_id_of(prod, "AWS::S3::Bucket", "/ResultsBucket/")
+        }
+        assert variables[contracts.WORK_QUEUE_URL] == {
+            "Ref": logical_id_of(prod, "AWS::SQS::Queue", "/WorkQueue/")
+        }
+        assert variables[contracts.WORK_DLQ_URL] == {
+            "Ref": logical_id_of(prod, "AWS::SQS::Queue", "/WorkDeadLetterQueue/")
+        }
+        assert ":secret:genesys-analytics-bridge/prod/genesys-credentials" in str(
+            variables[contracts.GENESYS_CREDENTIALS_SECRET_ARN]
+        )
+        assert {name: variables[name] for name in _PLAIN_PROCESSOR_SETTINGS} == {
+            contracts.GENESYS_REGION: config.genesys_region,
+            contracts.GENESYS_MAX_REQUESTS_PER_MINUTE: str(config.genesys_max_requests_per_minute),
+            contracts.GENESYS_IDS_PER_REQUEST: str(config.genesys_ids_per_request),
+            contracts.NOT_READY_MAX_AGE_MINUTES: str(config.not_ready_max_age_minutes),
+            contracts.GENESYS_CONCURRENT_CALLERS: str(config.processor_max_concurrency),
+            contracts.NOT_READY_RETRY_BASE_SECONDS: str(config.not_ready_retry_base_seconds),
+            contracts.NOT_READY_RETRY_MAX_SECONDS: str(config.not_ready_retry_max_seconds),
+        }
+        # Overrides exist for simulators; a deployed environment talks to the real Genesys hosts.
+        assert contracts.GENESYS_API_BASE_URL not in variables
+        assert contracts.GENESYS_LOGIN_BASE_URL not in variables
+
+
+_PLAIN_PROCESSOR_SETTINGS = (
+    contracts.GENESYS_REGION,
+    contracts.GENESYS_MAX_REQUESTS_PER_MINUTE,
+    contracts.GENESYS_IDS_PER_REQUEST,
+    contracts.NOT_READY_MAX_AGE_MINUTES,
+    contracts.GENESYS_CONCURRENT_CALLERS,
+    contracts.NOT_READY_RETRY_BASE_SECONDS,
+    contracts.NOT_READY_RETRY_MAX_SECONDS,
+)
+
+
+class TestFunctions:
+    def test_both_functions_share_runtime_architecture_layer_tracing_and_own_log_group(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        layer_id = logical_id_of(each_environment, "AWS::Lambda::LayerVersion", "/SharedLayer/")
+        functions = resources(each_environment, "AWS::Lambda::Function")
+        assert len(functions) == 2
+        log_groups = set()
+        for function in functions.values():
+            properties = function["Properties"]
+            assert properties["Runtime"] == "python3.14"
+            assert properties["Architectures"] == ["arm64"]
+            assert properties["Handler"] == "handler.handler"
+            assert properties["Layers"] == [{"Ref": layer_id}]
+            assert properties["TracingConfig"] == {"Mode": "Active"}
+            log_groups.add(properties["LoggingConfig"]["LogGroup"]["Ref"])
+        assert len(log_groups) == 2
+        for log_group_id in log_groups:
+            log_group = resources(each_environment, "AWS::Logs::LogGroup")[log_group_id]
+            assert log_group["Properties"]["RetentionInDays"] == each_environment.config.log_retention_days
+
+    def test_the_layer_targets_arm64_and_the_functions_runtime(self, dev: SynthesizedEnvironment) -> None:
+        dev.template.has_resource_properties(
+            "AWS::Lambda::LayerVersion",
+            {"CompatibleArchitectures": ["arm64"], "CompatibleRuntimes": ["python3.14"]},
+        )
+
+
+class TestLeastPrivilege:
+    def test_no_statement_grants_every_action(self, each_environment: SynthesizedEnvironment) -> None:
+        for policy in resources(each_environment, "AWS::IAM::Policy").values():
+            for action in actions_of(policy["Properties"]["PolicyDocument"]["Statement"]):
+                assert action != "*", action
+                assert not action.endswith(":*"), action
+
+    def test_the_ingest_role_may_only_log_trace_write_the_buffer_and_send_to_its_queues(
+        self, dev: SynthesizedEnvironment
+    ) -> None:
+        _, properties = function_named(dev, contracts.INGEST_SERVICE)
+        statements = policy_statements_of_role(dev, properties["Role"]["Fn::GetAtt"][0])
+        assert actions_of(statements) == {
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "xray:PutTraceSegments",
+            "xray:PutTelemetryRecords",
+            "dynamodb:UpdateItem",
+            "sqs:SendMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:GetQueueUrl",
+        }
+
+    def test_only_the_processor_reads_the_secret_and_writes_results(
+        self, dev: SynthesizedEnvironment
+    ) -> None:
+        _, ingest = function_named(dev, contracts.INGEST_SERVICE)
+        _, processor = function_named(dev, contracts.PROCESSOR_SERVICE)
+        ingest_actions = actions_of(policy_statements_of_role(dev, ingest["Role"]["Fn::GetAtt"][0]))
+        processor_statements = policy_statements_of_role(dev, processor["Role"]["Fn::GetAtt"][0])
+        assert "secretsmanager:GetSecretValue" not in ingest_actions
+        assert "s3:PutObject" not in ingest_actions
+        put_object = [s for s in processor_statements if s["Action"] == "s3:PutObject"]
+        bucket_id = logical_id_of(dev, "AWS::S3::Bucket", "/ResultsBucket/")
+        assert put_object == [
+            {
+                "Action": "s3:PutObject",
+                "Effect": "Allow",
+                "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/conversations/*"]]},
+            }
+        ]
+        assert {"secretsmanager:GetSecretValue", "dynamodb:GetItem", "dynamodb:UpdateItem"} <= actions_of(
+            processor_statements
+        )
+
+    def test_the_secret_is_imported_never_created_so_no_value_reaches_a_template(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        each_environment.template.resource_count_is("AWS::SecretsManager::Secret", 0)
+
+
+class TestStorage:
+    def test_the_results_bucket_is_private_encrypted_tls_only_logged_and_versioned(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        environment = each_environment
+        bucket_id = logical_id_of(environment, "AWS::S3::Bucket", "/ResultsBucket/")
+        environment.template.has_resource_properties(
+            "AWS::S3::Bucket",
+            {
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True,
+                    "RestrictPublicBuckets": True,
+                },
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [
+                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                    ]
+                },
+                "VersioningConfiguration": {"Status": "Enabled"},
+                "LoggingConfiguration": {
+                    "DestinationBucketName": {
+                        "Ref": logical_id_of(environment, "AWS::S3::Bucket", "/AccessLogsBucket/")
+                    },
+                    "LogFilePrefix": "results-bucket/",
+                },
+            },
+        )
+        environment.template.has_resource_properties(
+            "AWS::S3::BucketPolicy",
+            {
+                "Bucket": {"Ref": bucket_id},
+                "PolicyDocument": {
+                    "Statement": Match.array_with(
+                        [
+                            Match.object_like(
+                                {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+                            )
+                        ]
+                    )
+                },
+            },
+        )
+
+    def test_prod_results_move_to_cheaper_storage_as_configured(self, prod: SynthesizedEnvironment) -> None:
+        prod.template.has_resource_properties(
+            "AWS::S3::Bucket",
+            {
+                "LifecycleConfiguration": {
+                    "Rules": [
+                        {
+                            "Id": "results-lifecycle",
+                            "Status": "Enabled",
+                            "Transitions": [
+                                {"StorageClass": "STANDARD_IA", "TransitionInDays": 90},
+                                {"StorageClass": "GLACIER_IR", "TransitionInDays": 365},
+                            ],
+                            "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+                        }
+                    ]
+                }
+            },
+        )
+
+    def test_dev_results_expire(self, dev: SynthesizedEnvironment) -> None:
+        dev.template.has_resource_properties(
+            "AWS::S3::Bucket",
+            {
+                "LifecycleConfiguration": {
+                    "Rules": [Match.object_like({"Id": "results-lifecycle", "ExpirationInDays": 30})]
+                }
+            },
+        )
+
+
+class TestObservability:
+    def test_every_terminal_queue_alarms_on_its_first_message(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        topic_id = logical_id_of(each_environment, "AWS::SNS::Topic", "/AlarmTopic/")
+        for name in (
+            "/QuarantineQueue/",
+            "/RuleDeadLetterQueue/",
+            "/FailedInvocationsQueue/",
+            "/PipeDeadLetterQueue/",
+            "/WorkDeadLetterQueue/",
+        ):
+            queue_id = logical_id_of(each_environment, "AWS::SQS::Queue", name)
+            each_environment.template.has_resource_properties(
+                "AWS::CloudWatch::Alarm",
+                {
+                    "Namespace": "AWS/SQS",
+                    "MetricName": "ApproximateNumberOfMessagesVisible",
+                    "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}],
+                    "ComparisonOperator": "GreaterThanThreshold",
+                    "Threshold": 0,
+                    "AlarmActions": [{"Ref": topic_id}],
+                },
+            )
+
+    def test_processor_errors_backlog_age_and_pipe_failures_alarm(self, prod: SynthesizedEnvironment) -> None:
+        processor_id, _ = function_named(prod, contracts.PROCESSOR_SERVICE)
+        prod.template.has_resource_properties(
+            "AWS::CloudWatch::Alarm",
+            {
+                "Namespace": "AWS/Lambda",
+                "MetricName": "Errors",
+                "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": processor_id}}],
+                "Threshold": 0,
+            },
+        )
+        prod.template.has_resource_properties(
+            "AWS::CloudWatch::Alarm",
+            {
+                "MetricName": "ApproximateAgeOfOldestMessage",
+                "Dimensions": [
+                    {
+                        "Name": "QueueName",
+                        "Value": {
+                            "Fn::GetAtt": [logical_id_of(prod, "AWS::SQS::Queue", "/WorkQueue/"), "QueueName"]
+                        },
+                    }
+                ],
+                "Threshold": prod.config.work_queue_age_alarm_minutes * 60,
+            },
+        )
+        prod.template.has_resource_properties(
+            "AWS::CloudWatch::Alarm",
+            {
+                "Metrics": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "MetricStat": Match.object_like(
+                                    {
+                                        "Metric": Match.object_like(
+                                            {
+                                                "Namespace": "AWS/EventBridge/Pipes",
+                                                "MetricName": "ExecutionFailed",
+                                            }
+                                        )
+                                    }
+                                )
+                            }
+                        )
+                    ]
+                )
+            },
+        )
+
+    def test_without_an_alarm_email_nobody_is_subscribed(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        each_environment.template.resource_count_is("AWS::SNS::Subscription", 0)
+
+    def test_an_alarm_email_is_subscribed_to_the_alarm_topic(self, tmp_path: Path) -> None:
+        # Given dev with an alarm e-mail, When synthesized (a second, cheaper synth: no cdk-nag report read)
+        with_email = synthesize("dev", tmp_path, overrides={"alarm_email": "oncall@example.com"})
+        # Then the topic has that e-mail subscription
+        with_email.template.has_resource_properties(
+            "AWS::SNS::Subscription",
+            {
+                "Protocol": "email",
+                "Endpoint": "oncall@example.com",
+                "TopicArn": {"Ref": logical_id_of(with_email, "AWS::SNS::Topic", "/AlarmTopic/")},
+            },
+        )
+
+
+def test_outputs_name_the_bus_table_queues_bucket_and_secret(
+    each_environment: SynthesizedEnvironment,
+) -> None:
+    outputs = each_environment.template_json["Outputs"]
+    assert {
+        "EventBusName",
+        "BufferTableName",
+        "WorkQueueUrl",
+        "WorkDeadLetterQueueUrl",
+        "PipeDeadLetterQueueUrl",
+        "QuarantineQueueUrl",
+        "RuleDeadLetterQueueUrl",
+        "FailedInvocationsQueueUrl",
+        "ResultsBucketName",
+        "CredentialsSecretArn",
+        "AlarmTopicArn",
+    } <= set(outputs)
