@@ -1,0 +1,3 @@
+from local_runner.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,182 @@
+"""The two Lambda functions as the runner calls them: loaded from their files, with a Lambda context.
+
+Handlers are loaded by file path (as the Lambda runtime does from the asset), each with its own
+environment applied while its module initialises, because Powertools reads the service name from the
+environment when the module creates its Logger and Metrics. Their JSON output (logs, EMF metrics)
+goes to a log file through ``StdoutRouter``, so the terminal keeps the progress bar and the summary.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import io
+import itertools
+import json
+import sys
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import TextIO
+
+from local_runner.aws import env_overlay
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+INGEST_HANDLER = REPO_ROOT / "lambdas" / "ingest" / "handler.py"
+PROCESSOR_HANDLER = REPO_ROOT / "lambdas" / "processor" / "handler.py"
+
+_load_counter = itertools.count(1)
+
+
+class StdoutRouter(io.TextIOBase):
+    """A stand-in for sys.stdout whose destination can change between runs.
+
+    Powertools' Logger keeps the stream it was created with; the router stays that stream, so a
+    second run in the same process (tests, benchmarks) writes to its own log file, not a closed one.
+    """
+
+    def __init__(self, fallback: TextIO) -> None:
+        super().__init__()
+        self.fallback = fallback
+        self.target: TextIO | None = None
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            return (self.target or self.fallback).write(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            (self.target or self.fallback).flush()
+
+    def writable(self) -> bool:
+        return True
+
+
+_router: StdoutRouter | None = None
+
+
+def route_stdout(target: TextIO | None) -> None:
+    """Send function output to `target` (None: back to the real stdout)."""
+    global _router
+    if _router is None:
+        _router = StdoutRouter(sys.stdout)
+    _router.target = target
+    if target is not None:
+        sys.stdout = _router
+    else:
+        sys.stdout = _router.fallback
+
+
+def load_handler(path: Path, env: dict[str, str]) -> ModuleType:
+    """Import a handler file as a fresh module, with its function's environment applied meanwhile."""
+    name = f"local_runner_functions.{path.parent.name}_handler_{next(_load_counter)}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    with env_overlay(env):
+        spec.loader.exec_module(module)
+    return module
+
+
+def reset_runtime() -> None:
+    """Drop the functions' cached settings and clients (a new "cold start") if the runtime offers it."""
+    try:
+        runtime = importlib.import_module("genesys_bridge.runtime")
+    except ImportError:
+        return
+    for name in ("reset", "reset_runtime", "reset_cache", "clear_cache"):
+        reset = getattr(runtime, name, None)
+        if callable(reset):
+            reset()
+            return
+
+
+@dataclass
+class LambdaContext:
+    """What the handlers use of Lambda's context object; the remaining time counts down for real."""
+
+    function_name: str
+    timeout_s: float
+    memory_limit_in_mb: int
+    region: str
+    account_id: str
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.function_name}"
+
+    @property
+    def function_version(self) -> str:
+        return "$LATEST"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return "local-runner"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_s - (time.monotonic() - self._started)) * 1000))
+
+
+@dataclass
+class InvocationStats:
+    """Invocations per function: counts, durations, errors, and runs past the timeout."""
+
+    durations: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: Counter[str] = field(default_factory=Counter)
+    timeouts: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, function: str, seconds: float, *, error: bool, timeout_s: float) -> None:
+        with self._lock:
+            self.durations[function].append(seconds)
+            if error:
+                self.errors[function] += 1
+            if seconds > timeout_s:
+                self.timeouts[function] += 1
+
+    def count(self, function: str) -> int:
+        with self._lock:
+            return len(self.durations.get(function, []))
+
+
+def sum_emf_metrics(log_path: Path) -> dict[str, dict[str, float]]:
+    """Totals of the EMF metrics in a handlers' log: {service: {metric: sum}}.
+
+    Powertools keeps its metric set at class level, shared by every Metrics instance of the process;
+    with both functions and several processor invocations in one process an invocation may flush
+    another's metric under its own service name. Totals across services stay right (each value is
+    flushed once), per-service splits are indicative only.
+    """
+    totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    if not log_path.exists():
+        return {}
+    with log_path.open(encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            if '"_aws"' not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            service = str(record.get("service", "unknown"))
+            for directive in record.get("_aws", {}).get("CloudWatchMetrics", []):
+                for metric in directive.get("Metrics", []):
+                    name = metric.get("Name")
+                    value = record.get(name)
+                    values = value if isinstance(value, list) else [value]
+                    for number in values:
+                        if isinstance(number, int | float):
+                            totals[service][name] += number
+    return {service: dict(metrics) for service, metrics in totals.items()}

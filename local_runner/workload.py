@@ -1,0 +1,289 @@
+"""Synthetic input for a local run: conversations, their end events as Genesys sends them, and faults.
+
+A conversation emits several end events (customer.end, user.end or acd.end, acw), shaped like
+/work/shared/fixtures; EventBridge may deliver each more than once and out of order; a few inputs are
+malformed. Each input carries what the runner expects to become of it, so the closing reconciliation
+compares outcomes with intent instead of with counts alone.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from genesys_bridge.events import InvalidReason
+
+# The source Genesys' EventBridge integration uses (GENESYS_API.md); org id and suffix are made up.
+EVENT_SOURCE = "aws.partner/genesys.com/cloud/7d2c4f80-1a6b-4e39-8c0d-5b3e9f21a7c4/analytics-bridge"
+EVENT_ACCOUNT = "111122223333"
+# EventBridge's entry limit is 256 KB; an oversize input must be clearly above it.
+OVERSIZE_PADDING_BYTES = 300 * 1024
+
+
+class Readiness(StrEnum):
+    """When a conversation shows up ended in Genesys analytics, relative to its first event."""
+
+    READY = "ready"  # ended by the first fetch after the settle delay
+    LATE = "late"  # ended only after one to three not-ready retries
+    NEVER = "never"  # never ends: must end FAILED and in the work DLQ
+
+
+class MalformedKind(StrEnum):
+    NOT_AN_OBJECT = "not_an_object"
+    NO_DETAIL = "no_detail"
+    BAD_ID = "bad_id"
+    MISMATCHED_IDS = "mismatched_ids"
+    OVERSIZE = "oversize"
+    WRONG_TYPES = "wrong_types"
+    NOT_A_CONVERSATION_EVENT = "not_a_conversation_event"
+
+
+# What the ingest function must quarantine each kind as (genesys_bridge.events owns the codes).
+EXPECTED_REASON: dict[MalformedKind, InvalidReason] = {
+    MalformedKind.NOT_AN_OBJECT: InvalidReason.NOT_AN_OBJECT,
+    MalformedKind.NO_DETAIL: InvalidReason.NO_DETAIL,
+    MalformedKind.BAD_ID: InvalidReason.INVALID_CONVERSATION_ID,
+    MalformedKind.MISMATCHED_IDS: InvalidReason.CONVERSATION_ID_MISMATCH,
+    MalformedKind.OVERSIZE: InvalidReason.TOO_LARGE,
+    MalformedKind.WRONG_TYPES: InvalidReason.WRONG_TYPES,
+    MalformedKind.NOT_A_CONVERSATION_EVENT: InvalidReason.UNKNOWN_DETAIL_TYPE,
+}
+
+
+@dataclass(frozen=True)
+class PlannedConversation:
+    conversation_id: str
+    start: datetime
+    readiness: Readiness
+    # Seconds after its first event is ingested (real seconds, already time-scaled by the caller).
+    visible_after_s: float
+    ended_after_s: float | None
+
+
+@dataclass(frozen=True)
+class PlannedEvent:
+    event: Any  # what EventBridge hands the ingest function (not necessarily a dict)
+    conversation_id: str | None  # None for malformed inputs
+    topic: str | None
+    malformed: MalformedKind | None = None
+    # The quarantine reason code the ingest function must give this input; None for a valid event.
+    expected_reason: str | None = None
+    copy: int = 0  # 0 for the first delivery, 1.. for EventBridge's redeliveries of the same event
+
+
+@dataclass
+class Workload:
+    conversations: dict[str, PlannedConversation]
+    events: list[PlannedEvent]
+    source: str = "synthetic"
+
+    @property
+    def valid_event_count(self) -> int:
+        return sum(1 for planned in self.events if planned.expected_reason is None)
+
+    @property
+    def malformed_events(self) -> list[PlannedEvent]:
+        return [planned for planned in self.events if planned.expected_reason is not None]
+
+    @property
+    def duplicate_deliveries(self) -> int:
+        return sum(1 for planned in self.events if planned.copy > 0)
+
+    def ids(self, readiness: Readiness) -> set[str]:
+        return {cid for cid, plan in self.conversations.items() if plan.readiness is readiness}
+
+
+@dataclass(frozen=True)
+class WorkloadSpec:
+    """Shape of a synthetic workload; rates are shares of conversations or of events."""
+
+    conversations: int
+    seed: int = 7
+    # Real seconds (already scaled): when the processor first looks, and its first backoff.
+    settle_delay_s: float = 1.0
+    not_ready_backoff_s: float = 1.0
+    duplicate_rate: float = 0.2  # share of events EventBridge delivers more than once
+    max_copies: int = 2  # deliveries of a duplicated event, at most
+    late_rate: float = 0.1
+    never_rate: float = 0.0
+    malformed_rate: float = 0.01  # malformed inputs per valid event
+    shuffle_window: int = 20  # events move up to about this many conversations from their place
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def conversation_event(
+    conversation_id: str, topic: str, at: datetime, rng: random.Random, region: str
+) -> dict[str, Any]:
+    """One Genesys end event as it arrives on the partner bus (the shape of /work/shared/fixtures)."""
+    body: dict[str, Any] = {
+        "eventTime": int(at.timestamp() * 1000),
+        "conversationId": conversation_id,
+        "participantId": _uuid(rng),
+        "sessionId": _uuid(rng),
+        "mediaType": "VOICE",
+        "direction": "INBOUND",
+    }
+    if topic == "acw":
+        body.update(
+            {
+                "queueId": _uuid(rng),
+                "userId": _uuid(rng),
+                "wrapupCode": _uuid(rng),
+                "wrapupDurationMs": rng.randrange(10_000, 120_000),
+            }
+        )
+    else:
+        body.update(
+            {"provider": "Edge", "disconnectType": "peer", "interactingDurationMs": rng.randrange(10**6)}
+        )
+    return {
+        "version": "0",
+        "id": _uuid(rng),
+        "detail-type": f"v2.detail.events.conversation.{{id}}.{topic}",
+        "source": EVENT_SOURCE,
+        "account": EVENT_ACCOUNT,
+        "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [],
+        "detail": {
+            "topicName": f"v2.detail.events.conversation.{conversation_id}.{topic}",
+            "version": "2",
+            "eventBody": body,
+            "metadata": {"CorrelationId": _uuid(rng)},
+            "timestamp": _iso(at),
+        },
+    }
+
+
+def malformed_event(kind: MalformedKind, rng: random.Random, region: str, at: datetime) -> Any:
+    """An input the ingest function must quarantine with EXPECTED_REASON[kind]."""
+    if kind is MalformedKind.NOT_AN_OBJECT:
+        return rng.choice([["not", "an", "object"], "customer.end", 42, None])
+    event = conversation_event(_uuid(rng), "customer.end", at, rng, region)
+    if kind is MalformedKind.NO_DETAIL:
+        del event["detail"]
+    elif kind is MalformedKind.BAD_ID:
+        bad = "conversation-" + str(rng.randrange(10**6))
+        event["detail"]["topicName"] = f"v2.detail.events.conversation.{bad}.customer.end"
+        event["detail"]["eventBody"]["conversationId"] = bad
+    elif kind is MalformedKind.MISMATCHED_IDS:
+        event["detail"]["eventBody"]["conversationId"] = _uuid(rng)
+    elif kind is MalformedKind.OVERSIZE:
+        event["detail"]["eventBody"]["padding"] = "x" * OVERSIZE_PADDING_BYTES
+    elif kind is MalformedKind.WRONG_TYPES:
+        event["detail-type"] = 7
+    elif kind is MalformedKind.NOT_A_CONVERSATION_EVENT:
+        event["detail-type"] = "v2.users.{id}.presence"
+    return event
+
+
+def _end_topics(rng: random.Random) -> list[str]:
+    # customer.end always; the agent side ends as user.end, or acd.end when it ended in queue; acw
+    # follows an answered call.
+    if rng.random() < 0.15:
+        return ["customer.end", "acd.end"]
+    return ["customer.end", "user.end", "acw"]
+
+
+def synthesize(spec: WorkloadSpec, region: str) -> Workload:
+    rng = random.Random(spec.seed)
+    conversations: dict[str, PlannedConversation] = {}
+    positioned: list[tuple[float, PlannedEvent]] = []
+    for index in range(spec.conversations):
+        conversation_id = _uuid(rng)
+        draw = rng.random()
+        if draw < spec.never_rate:
+            readiness = Readiness.NEVER
+        elif draw < spec.never_rate + spec.late_rate:
+            readiness = Readiness.LATE
+        else:
+            readiness = Readiness.READY
+        if readiness is Readiness.READY:
+            # Visible and ended well before the settle delay elapses: the common case.
+            visible_after = rng.uniform(0.0, 0.5) * spec.settle_delay_s
+            ended_after: float | None = visible_after
+        elif readiness is Readiness.LATE:
+            # Sometimes absent from analytics at first, always not yet ended: one to three retries.
+            visible_after = rng.choice([0.0, spec.settle_delay_s * 1.5])
+            ended_after = spec.settle_delay_s + rng.uniform(0.5, 3.0) * spec.not_ready_backoff_s
+        else:
+            visible_after = 0.0
+            ended_after = None
+        start = spec.now - timedelta(minutes=rng.uniform(3, 30))
+        conversations[conversation_id] = PlannedConversation(
+            conversation_id, start, readiness, visible_after, ended_after
+        )
+        for order, topic in enumerate(_end_topics(rng)):
+            at = start + timedelta(minutes=2, seconds=order * 20)
+            event = conversation_event(conversation_id, topic, at, rng, region)
+            copies = 1
+            if rng.random() < spec.duplicate_rate:
+                copies = rng.randint(2, max(2, spec.max_copies))
+            for copy in range(copies):
+                # EventBridge redelivers the very same event (same id), possibly much later.
+                position = index + order * 0.5 + rng.uniform(0, spec.shuffle_window) * (1 + copy)
+                positioned.append((position, PlannedEvent(event, conversation_id, topic, copy=copy)))
+    kinds = list(MalformedKind)
+    malformed_total = round(len(positioned) * spec.malformed_rate)
+    if spec.malformed_rate > 0:
+        malformed_total = max(malformed_total, len(kinds))  # every kind at least once
+    for number in range(malformed_total):
+        kind = kinds[number % len(kinds)]
+        event = malformed_event(kind, rng, region, spec.now)
+        position = rng.uniform(0, max(1, spec.conversations))
+        planned = PlannedEvent(event, None, None, malformed=kind, expected_reason=EXPECTED_REASON[kind].value)
+        positioned.append((position, planned))
+    positioned.sort(key=lambda pair: pair[0])
+    return Workload(conversations, [planned for _, planned in positioned])
+
+
+def read_events_file(path: Path) -> Iterator[Any]:
+    """EventBridge events as JSON lines (an archive replay); a line that is not JSON is passed as text,
+    which the ingest function must quarantine like any other non-object input."""
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                yield line.rstrip("\n")
+
+
+def workload_from_events(events: list[Any], now: datetime) -> Workload:
+    """A replay: the expected conversations are the ids the ingest function will accept."""
+    from genesys_bridge.events import InvalidEvent, parse_event
+
+    conversations: dict[str, PlannedConversation] = {}
+    planned: list[PlannedEvent] = []
+    seen_event_ids: set[str] = set()
+    for event in events:
+        try:
+            parsed = parse_event(event)
+        except InvalidEvent as invalid:
+            planned.append(PlannedEvent(event, None, None, expected_reason=invalid.reason.value))
+            continue
+        key = parsed.event_id or ""
+        copy = 1 if key and key in seen_event_ids else 0
+        seen_event_ids.add(key)
+        conversations.setdefault(
+            parsed.conversation_id,
+            PlannedConversation(parsed.conversation_id, now, Readiness.READY, 0.0, 0.0),
+        )
+        planned.append(PlannedEvent(event, parsed.conversation_id, parsed.topic, copy=copy))
+    return Workload(conversations, planned, source="events file")
