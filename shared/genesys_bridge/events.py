@@ -61,8 +61,9 @@ class _Detail(BaseModel):
 
     topicName: str | None = None  # Genesys field name
     eventBody: _EventBody | None = None  # Genesys field name
-    timestamp: str | None = None
-    metadata: dict[str, Any] | None = None
+    # Carried for logs only: a surprising type here is no reason to quarantine a usable event.
+    timestamp: Any = None
+    metadata: Any = None
 
 
 class _EventBridgeEvent(BaseModel):
@@ -154,12 +155,12 @@ def parse_event(event: Any) -> ConversationEvent:
     assert conversation_id is not None  # narrowed by the checks above
 
     correlation_id = None
-    if detail.metadata is not None and isinstance(detail.metadata.get("CorrelationId"), str):
+    if isinstance(detail.metadata, dict) and isinstance(detail.metadata.get("CorrelationId"), str):
         correlation_id = detail.metadata["CorrelationId"]
     return ConversationEvent(
         conversation_id=conversation_id,
         topic=topic,
         event_id=parsed.id,
-        timestamp=detail.timestamp,
+        timestamp=None if detail.timestamp is None else str(detail.timestamp),
         correlation_id=correlation_id,
     )

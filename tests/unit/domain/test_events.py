@@ -48,6 +48,21 @@ def test_upper_case_ids_are_normalised_so_both_spellings_share_one_item() -> Non
     assert parse_event(event).conversation_id == FIXTURE_CONVERSATION_ID
 
 
+def test_fields_only_carried_for_logs_do_not_decide_validity() -> None:
+    # Given an event whose timestamp is epoch millis and whose metadata is not an object
+    event = conversation_event()
+    event["detail"]["timestamp"] = 1795183407412
+    event["detail"]["metadata"] = "n/a"
+
+    # When it is parsed, then it is accepted: only the fields the bridge relies on are checked
+    parsed = parse_event(event)
+    assert (parsed.conversation_id, parsed.timestamp, parsed.correlation_id) == (
+        FIXTURE_CONVERSATION_ID,
+        "1795183407412",
+        None,
+    )
+
+
 def _without(path: list[str]) -> dict[str, Any]:
     event = conversation_event()
     target = event
