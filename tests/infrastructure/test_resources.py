@@ -66,7 +66,7 @@ class TestIngestion:
                     "Ref": logical_id_of(each_environment, "AWS::Events::EventBus", "/Ingestion/")
                 },
                 "EventPattern": {
-                    "source": [{"prefix": "aws.partner/genesys.com"}],
+                    "source": [{"prefix": each_environment.config.event_source_prefix}],
                     "detail-type": [f"v2.detail.events.conversation.{{id}}.{topic}" for topic in topics],
                 },
             },
@@ -97,6 +97,12 @@ class TestIngestion:
             },
         )
 
+    def test_prod_listens_to_genesys_partner_sources_only(self, prod: SynthesizedEnvironment) -> None:
+        prod.template.has_resource_properties(
+            "AWS::Events::Rule",
+            {"EventPattern": Match.object_like({"source": [{"prefix": "aws.partner/genesys.com"}]})},
+        )
+
     def test_prod_creates_the_partner_bus_for_the_genesys_event_source(
         self, prod: SynthesizedEnvironment
     ) -> None:
@@ -109,6 +115,8 @@ class TestIngestion:
         dev.template.has_resource_properties(
             "AWS::Events::EventBus", {"Name": dev.config.event_bus_name, "EventSourceName": Match.absent()}
         )
+        # PutEvents refuses sources starting with "aws.", so dev's rule must match another prefix.
+        assert not dev.config.event_source_prefix.startswith("aws.")
 
     def test_the_ingest_function_retries_async_invocations_then_parks_them_in_a_queue(
         self, dev: SynthesizedEnvironment
