@@ -69,7 +69,7 @@ class TimeScale:
     Delays, windows, backoffs, visibility timeouts and the max age shrink by the factor; request
     budgets (per minute) grow by 1/factor, so a scaled minute carries the configured number of
     requests. SQS and the processor's settings take whole seconds (and whole minutes for the max age),
-    so those round up to at least 1.
+    so those round up to at least 1; NOT_READY_MAX_AGE_MINUTES takes fractional minutes.
     """
 
     factor: float
@@ -82,8 +82,8 @@ class TimeScale:
             return 0
         return max(1, math.ceil(config_seconds * self.factor - 1e-9))
 
-    def whole_minutes(self, config_minutes: float) -> int:
-        return max(1, math.ceil(config_minutes * self.factor - 1e-9))
+    def minutes(self, config_minutes: float) -> float:
+        return config_minutes * self.factor
 
     def per_minute(self, config_rate: float) -> int:
         return max(1, math.ceil(config_rate / self.factor))
@@ -229,7 +229,7 @@ def processor_env(
         contracts.GENESYS_IDS_PER_REQUEST: str(config.genesys_ids_per_request),
         # The event source's MaximumConcurrency: that many invocations share the budget.
         contracts.GENESYS_CONCURRENT_CALLERS: str(config.processor_max_concurrency),
-        contracts.NOT_READY_MAX_AGE_MINUTES: str(scale.whole_minutes(config.not_ready_max_age_minutes)),
+        contracts.NOT_READY_MAX_AGE_MINUTES: f"{scale.minutes(config.not_ready_max_age_minutes):.6g}",
         contracts.NOT_READY_RETRY_BASE_SECONDS: str(base),
         contracts.NOT_READY_RETRY_MAX_SECONDS: str(
             max(base, scale.whole_seconds(config.not_ready_retry_max_seconds))

@@ -63,13 +63,18 @@ _router: StdoutRouter | None = None
 def route_stdout(target: TextIO | None) -> None:
     """Send function output to `target` (None: back to the real stdout)."""
     global _router
-    if _router is None:
-        _router = StdoutRouter(sys.stdout)
-    _router.target = target
     if target is not None:
+        if _router is None:
+            _router = StdoutRouter(sys.stdout)
+        if sys.stdout is not _router:
+            # whatever stdout is now (a terminal, pytest's capture) is where it goes back to
+            _router.fallback = sys.stdout
+        _router.target = target
         sys.stdout = _router
-    else:
-        sys.stdout = _router.fallback
+    elif _router is not None:
+        _router.target = None
+        if sys.stdout is _router:
+            sys.stdout = _router.fallback
 
 
 def load_handler(path: Path, env: dict[str, str]) -> ModuleType:

@@ -238,6 +238,7 @@ def synthesize(spec: WorkloadSpec, region: str) -> Workload:
                 # EventBridge redelivers the very same event (same id), possibly much later.
                 position = index + order * 0.5 + rng.uniform(0, spec.shuffle_window) * (1 + copy)
                 positioned.append((position, PlannedEvent(event, conversation_id, topic, copy=copy)))
+    _ensure_each_readiness(conversations, spec)
     kinds = list(MalformedKind)
     malformed_total = round(len(positioned) * spec.malformed_rate)
     if spec.malformed_rate > 0:
@@ -250,6 +251,23 @@ def synthesize(spec: WorkloadSpec, region: str) -> Workload:
         positioned.append((position, planned))
     positioned.sort(key=lambda pair: pair[0])
     return Workload(conversations, [planned for _, planned in positioned])
+
+
+def _ensure_each_readiness(conversations: dict[str, PlannedConversation], spec: WorkloadSpec) -> None:
+    """A small run with a non-zero rate still gets one conversation of that kind, so the outcome the
+    rate asks for is exercised (and checked) at every size."""
+    plans = list(conversations.values())
+    for readiness, rate, index in (
+        (Readiness.NEVER, spec.never_rate, 0),
+        (Readiness.LATE, spec.late_rate, 1),
+    ):
+        if rate <= 0 or len(plans) <= index or any(p.readiness is readiness for p in plans):
+            continue
+        plan = plans[index]
+        ended_after = None if readiness is Readiness.NEVER else spec.settle_delay_s + spec.not_ready_backoff_s
+        conversations[plan.conversation_id] = PlannedConversation(
+            plan.conversation_id, plan.start, readiness, 0.0, ended_after
+        )
 
 
 def read_events_file(path: Path) -> Iterator[Any]:

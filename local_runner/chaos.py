@@ -1,0 +1,94 @@
+"""`python -m local_runner.chaos` (make chaos): every fault at once, and a strict reconciliation.
+
+Genesys (simulator profile "chaos"): 429 storms, 503/504 on 10% of requests, slow responses, token
+revocations (periodic, plus one mid-run); EventBridge: every event delivered up to 3 times, 2% malformed
+inputs; Genesys analytics: 10% of conversations ready only after several retries, 1% never ready; AWS:
+a processor crash after some S3 writes and before marking them, throttling on a share of the
+functions' DynamoDB and S3 calls. Exit 0 only if every check holds (local_runner.reconcile).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from local_runner.reconcile import RunReport, render_summary
+from local_runner.runner import RunOptions, run_pipeline
+
+# Small enough to finish in about a minute here: the never-ready conversations must outlive the
+# scaled max age (120 min x 0.004 = 29 s) before they can be FAILED.
+CHAOS_CONVERSATIONS = 300
+CHAOS_TIME_SCALE = 0.004
+CHAOS_OUT = Path("out/chaos")
+
+
+def chaos_options(
+    *,
+    conversations: int = CHAOS_CONVERSATIONS,
+    seed: int = 11,
+    time_scale: float = CHAOS_TIME_SCALE,
+    out_dir: Path | None = CHAOS_OUT,
+    progress: bool = True,
+) -> RunOptions:
+    return RunOptions(
+        conversations=conversations,
+        seed=seed,
+        time_scale=time_scale,
+        faults="chaos",
+        out_dir=out_dir,
+        # each event delivered 1, 2 or 3 times, equally likely
+        duplicate_rate=2 / 3,
+        max_copies=3,
+        malformed_rate=0.02,
+        late_rate=0.10,
+        never_rate=0.01,
+        # the crash: the processor dies at a "mark FETCHED" once 20 results are in S3
+        crash_after_puts=20,
+        aws_throttle_rate=0.05,
+        revoke_tokens_after_s=5.0,
+        progress=progress,
+    )
+
+
+def render_chaos(report: RunReport) -> str:
+    lines = [render_summary(report, include_checks=True)]
+    lines.append(
+        f"  faults applied: Genesys 429 {report.genesys_429}, 5xx {report.genesys_5xx}, "
+        f"slow {report.simulator_stats.get('slow_responses', 0)}, "
+        f"token revocations {report.simulator_stats.get('revocations', 0)}; processor crashes "
+        f"{report.processor_crashes}; AWS throttles "
+        + (", ".join(f"{k} {v}" for k, v in sorted(report.aws_throttles_injected.items())) or "0")
+    )
+    if report.failed_reasons:
+        sample = next(iter(sorted(report.failed_reasons.items())))
+        lines.append(f"  e.g. FAILED {sample[0]}: {sample[1][:140]}")
+    lines.append(f"  chaos verdict: {'PASS' if report.verdict else 'FAIL'}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local_runner.chaos", description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=CHAOS_CONVERSATIONS)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--time-scale", type=float, default=CHAOS_TIME_SCALE)
+    parser.add_argument("--out", type=Path, default=CHAOS_OUT)
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    report = run_pipeline(
+        chaos_options(
+            conversations=args.conversations,
+            seed=args.seed,
+            time_scale=args.time_scale,
+            out_dir=args.out,
+            progress=not args.quiet,
+        )
+    )
+    print(render_chaos(report))
+    sys.stdout.flush()
+    return 0 if report.verdict else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
