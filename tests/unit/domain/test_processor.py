@@ -317,6 +317,8 @@ def test_a_400_chunk_is_bisected_to_isolate_the_rejected_id(aws: Aws) -> None:
     assert len(genesys.calls) <= 1 + 2 * 4
     assert metrics.counts[MetricName.CONVERSATIONS_FAILED] == 1
     assert metrics.counts[MetricName.CONVERSATIONS_FETCHED] == 9
+    assert metrics.counts[MetricName.GENESYS_REQUESTS] == len(genesys.calls)
+    assert metrics.counts[MetricName.GENESYS_ERRORS] == sum(1 for call in genesys.calls if bad in call)
 
 
 def test_rate_limited_midway_keeps_what_landed_and_fails_the_rest_without_more_requests(aws: Aws) -> None:
