@@ -88,14 +88,13 @@ class ResultsLifecycle(BaseModel):
         )
         if ia is not None and glacier is not None and glacier < ia + 30:
             raise ValueError(
-                "results_lifecycle.glacier_instant_retrieval_after_days must be at least "
+                "glacier_instant_retrieval_after_days must be at least "
                 f"infrequent_access_after_days + 30 ({ia + 30}): S3 keeps objects 30 days in Standard-IA"
             )
         last_transition = max((d for d in (ia, glacier) if d is not None), default=0)
         if expire is not None and expire <= last_transition:
             raise ValueError(
-                f"results_lifecycle.expire_after_days must be greater than the last transition "
-                f"({last_transition} days)"
+                f"expire_after_days must be greater than the last transition ({last_transition} days)"
             )
         return self
 
