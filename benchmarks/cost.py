@@ -74,7 +74,8 @@ class FunctionUsage:
 
     def billed_gb_seconds(self) -> float:
         # Lambda bills each invocation's duration rounded up to the next millisecond
-        billed_ms = sum(math.ceil(duration) for duration in self.durations_ms)
+        # (less a nanosecond of float noise, so 700.0000000001 ms bills as 700)
+        billed_ms = sum(math.ceil(duration - 1e-6) for duration in self.durations_ms)
         return billed_ms / 1000 * self.memory_mb / 1024
 
 

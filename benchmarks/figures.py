@@ -49,51 +49,70 @@ def _host_layer() -> tuple[Path, str]:
         return SHARED, f"shared/ sources with the venv's packages (host layer build failed: {error})"
 
 
+def _without_bytecode(source: Path, name: str) -> Path:
+    """A copy of a package folder with no __pycache__, imported with -B so it stays that way."""
+    copy = bench_dir() / name
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
 def import_rows(runs: int, sdk: SdkState) -> list[Row]:
     layer_dir, layer_how = _host_layer()
     boto3 = ImportTarget("import boto3", "boto3")
-    sdk_target = ImportTarget(f"import {SDK_MODULE}", SDK_MODULE, (str(sdk.path),)) if sdk.path else None
-    handler_targets = [
-        handler_target(name, LAMBDAS, layer_dir)
-        for name in HANDLERS
-        if (LAMBDAS / name / "handler.py").exists()
-    ]
-    outcome = measure_imports([boto3, *handler_targets, *([sdk_target] if sdk_target else [])], runs)
+    present = [name for name in HANDLERS if (LAMBDAS / name / "handler.py").exists()]
+    cached = {name: handler_target(name, LAMBDAS, layer_dir) for name in present}
+    cold_layer = _without_bytecode(layer_dir, "layer-host-nopyc") if present else layer_dir
+    uncached = {name: handler_target(name, LAMBDAS, cold_layer, bytecode=False) for name in present}
+    sdk_cached = sdk_uncached = None
+    if sdk.path is not None:
+        sdk_cached = ImportTarget(f"import {SDK_MODULE}", SDK_MODULE, (str(sdk.path),))
+        cold_sdk = _without_bytecode(sdk.path, "sdk-nopyc")
+        sdk_uncached = ImportTarget(f"import {SDK_MODULE} (no .pyc)", SDK_MODULE, (str(cold_sdk),), ("-B",))
+    every = [boto3, *cached.values(), *uncached.values(), *(t for t in (sdk_cached, sdk_uncached) if t)]
+    outcome = measure_imports(every, runs)
     times = medians(outcome)
     boto3_s = times.get(boto3.label)
-    sdk_s = times.get(sdk_target.label) if sdk_target else None
-    sdk_text = f"SDK {SDK_VERSION} {fmt_ms(sdk_s)}" if sdk_s is not None else "SDK: not measured"
-    target_text = f"<= {targets.IMPORT_OVER_BOTO3_MAX} x boto3, SDK >= {targets.SDK_OVER_IMPORT_MIN:g} x"
-    rows: list[Row] = []
-    for name in HANDLERS:
-        label = f"lambdas/{name}/handler.py"
-        figure = f"Cold import {label} (median of {runs})"
-        found = next((t for t in handler_targets if t.label == label), None)
-        if found is None:
-            rows.append(Row.not_measured("3", figure, f"{label} does not exist yet", target=target_text))
-            continue
-        handler_s = times.get(label)
+    target_text = f"<= {targets.IMPORT_OVER_BOTO3_MAX:g} x boto3, SDK >= {targets.SDK_OVER_IMPORT_MIN:g} x"
+
+    def row(name: str, target: ImportTarget, sdk_target: ImportTarget | None, variant: str) -> Row:
+        figure = f"Cold import lambdas/{name}/handler.py, {variant}"
+        handler_s = times.get(target.label)
         if handler_s is None or boto3_s is None:
-            reason = outcome.get(label) if handler_s is None else outcome.get(boto3.label)
-            rows.append(Row.not_measured("3", figure, str(reason), target=target_text))
-            continue
-        met = targets.import_met(handler_s, boto3_s, sdk_s)
-        reference = f"boto3 {fmt_ms(boto3_s)} (x{handler_s / boto3_s:.2f}); {sdk_text}"
+            reason = outcome.get(target.label) if handler_s is None else outcome.get(boto3.label)
+            return Row.not_measured("3", figure, str(reason), target=target_text)
+        sdk_s = times.get(sdk_target.label) if sdk_target else None
+        reference = f"boto3 {fmt_ms(boto3_s)} (x{handler_s / boto3_s:.2f})"
         if sdk_s is not None:
-            reference += f" (SDK is x{sdk_s / handler_s:.1f} slower)"
+            reference += f"; SDK {fmt_ms(sdk_s)} (x{sdk_s / handler_s:.1f} slower)"
+        else:
+            reference += "; SDK not measured"
+        met = targets.import_met(handler_s, boto3_s, sdk_s)
         note = ""
         if not met:
-            heavy = ", ".join(f"{pkg} {fmt_ms(sec)}" for pkg, sec in import_profile(found))
-            note = f"{label}: heaviest imports by self time (-X importtime): {heavy}"
-        rows.append(Row("3", figure, fmt_ms(handler_s), reference, target_text, Verdict.of(met), note))
-    if sdk_target is None:
+            heavy = ", ".join(f"{pkg} {fmt_ms(sec)}" for pkg, sec in import_profile(target))
+            note = f"{figure}: heaviest packages by own import time (-X importtime): {heavy}"
+        return Row("3", figure, fmt_ms(handler_s), reference, target_text, Verdict.of(met), note)
+
+    rows: list[Row] = []
+    for name in HANDLERS:
+        if name not in cached:
+            reason = f"lambdas/{name}/handler.py does not exist yet"
+            rows.append(
+                Row.not_measured("3", f"Cold import lambdas/{name}/handler.py", reason, target=target_text)
+            )
+            continue
+        rows.append(row(name, cached[name], sdk_cached, ".pyc cached"))
+        rows.append(row(name, uncached[name], sdk_uncached, "no .pyc"))
+    if sdk_cached is None:
         rows.append(Row.not_measured("3", "Cold import of the official SDK", sdk.error))
-    elif sdk_s is None:
-        rows.append(Row.not_measured("3", "Cold import of the official SDK", str(outcome[sdk_target.label])))
     method = (
-        f"each sample a fresh `python -I`, median of {runs} after 1 warm-up, targets interleaved; handlers"
-        f" imported as Lambda does (`handler` from lambdas/<fn>/, {layer_how} on sys.path, no environment"
-        " variables); boto3 from the venv, as Lambda's runtime provides it"
+        f"median of {runs} fresh `python -I` processes per module after 1 warm-up, modules interleaved;"
+        f" handlers imported as Lambda does (`handler` from lambdas/<fn>/, {layer_how} on sys.path, no"
+        " environment variables); boto3 from the venv, as Lambda's runtime provides it. '.pyc cached':"
+        " bytecode written by the warm-up, for handler and SDK alike. 'no .pyc': layer and SDK copies"
+        " without __pycache__ imported with -B, i.e. compiled on every start, which is what a layer built"
+        f" with pip --no-compile does on Lambda's read-only /opt. SDK = {SDK_MODULE} {SDK_VERSION}"
     )
     rows[0] = replace(rows[0], note="; ".join(filter(None, [method, rows[0].note])))
     return rows

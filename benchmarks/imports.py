@@ -31,6 +31,9 @@ class ImportTarget:
     label: str
     module: str
     sys_path: tuple[str, ...] = ()
+    # e.g. ("-B",): write no .pyc, so a folder without __pycache__ compiles on every import, as a
+    # layer built with pip --no-compile does on Lambda's read-only /opt
+    flags: tuple[str, ...] = ()
 
 
 def _clean_env() -> dict[str, str]:
@@ -43,7 +46,7 @@ def import_seconds(target: ImportTarget, python: str = sys.executable) -> float:
     """One fresh interpreter; -I keeps the user's site dir and PYTHON* variables out of it."""
 
     result = subprocess.run(
-        [python, "-I", "-c", _CHILD, json.dumps(list(target.sys_path)), target.module],
+        [python, "-I", *target.flags, "-c", _CHILD, json.dumps(list(target.sys_path)), target.module],
         capture_output=True,
         text=True,
         env=_clean_env(),
@@ -98,7 +101,17 @@ def import_profile(
     """
 
     result = subprocess.run(
-        [python, "-I", "-X", "importtime", "-c", _CHILD, json.dumps(list(target.sys_path)), target.module],
+        [
+            python,
+            "-I",
+            *target.flags,
+            "-X",
+            "importtime",
+            "-c",
+            _CHILD,
+            json.dumps(list(target.sys_path)),
+            target.module,
+        ],
         capture_output=True,
         text=True,
         env=_clean_env(),
@@ -113,8 +126,8 @@ def import_profile(
     return [(name, micros / 1e6) for name, micros in ranked]
 
 
-def handler_target(function: str, lambdas: Path, layer_dir: Path) -> ImportTarget:
+def handler_target(function: str, lambdas: Path, layer_dir: Path, *, bytecode: bool = True) -> ImportTarget:
     """Lambda imports `handler` from the function's code dir, with the layer's python/ dir on the path."""
-    return ImportTarget(
-        f"lambdas/{function}/handler.py", "handler", (str(lambdas / function), str(layer_dir))
-    )
+    label = f"lambdas/{function}/handler.py" + ("" if bytecode else " (no .pyc)")
+    flags = () if bytecode else ("-B",)
+    return ImportTarget(label, "handler", (str(lambdas / function), str(layer_dir)), flags)
