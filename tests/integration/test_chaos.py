@@ -1,0 +1,48 @@
+"""`make chaos` in small: every fault at once, and the strict verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from genesys_bridge.events import InvalidReason
+from local_runner import render_summary, run_pipeline
+from local_runner.chaos import chaos_options, render_chaos
+
+pytestmark = pytest.mark.integration
+
+
+def test_small_chaos_run_reconciles_every_conversation_and_event(tmp_path: Path) -> None:
+    # Given Genesys faults (429 storms, 503/504, slow answers, token revocations), every event
+    # delivered up to three times, 2% malformed events, late and never-ready conversations, a
+    # processor crash between S3 writes and marking, and throttled DynamoDB and S3 calls
+    options = chaos_options(conversations=100, time_scale=0.002, out_dir=tmp_path / "chaos", progress=False)
+    report = run_pipeline(options)
+    table = render_chaos(report)
+
+    # Then the verdict holds, check by check
+    assert report.verdict, table
+    assert [check.ok for check in report.checks] == [True, True, True, True], table
+    assert report.lost == report.duplicated == report.body_mismatches == 0
+
+    # And every never-ready conversation is FAILED with its reason, and in the DLQ with it
+    assert report.failed >= 1
+    assert all(error.startswith("not_ready_max_age: ") for error in report.failed_reasons.values())
+    assert report.dlq_reasons == {"not_ready_max_age": report.failed}
+    assert report.work_dlq == report.failed
+    assert report.expected == report.unique_conversations - report.failed
+
+    # And every malformed event is in quarantine with its reason code
+    assert set(report.quarantine_reasons) <= {reason.value for reason in InvalidReason}
+    assert sum(report.quarantine_reasons.values()) == report.malformed_events == report.quarantined
+    assert report.ingest_failure_queue == report.pipe_dlq == report.pending_left == 0
+
+    # And the faults really happened
+    assert report.processor_crashes == 1
+    assert report.genesys_429 > 0
+    assert report.simulator_stats["revocations"] >= 1
+    assert sum(report.aws_throttles_injected.values()) > 0
+    assert report.duplicate_deliveries > 0
+    assert "chaos verdict: PASS" in table
+    assert render_summary(report).count("-> OK") == 1

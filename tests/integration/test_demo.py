@@ -1,0 +1,134 @@
+"""`make demo` in small: the real handlers on moto and the simulator, with faults, reconcile."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from genesys_bridge.results import result_key
+from local_runner import RunOptions, RunReport, render_summary, run_pipeline
+from local_runner.cli import main
+
+pytestmark = pytest.mark.integration
+
+# 120 min max age, 60 s settle delay in cdk.json's dev block: x 0.01 = 72 s and 1 s.
+TEST_TIME_SCALE = 0.01
+
+
+def _run(tmp_path: Path, **overrides: object) -> RunReport:
+    options = RunOptions(
+        conversations=200,
+        seed=5,
+        time_scale=TEST_TIME_SCALE,
+        faults="flaky",
+        out_dir=tmp_path / "out",
+        progress=False,
+        max_run_s=55,
+    )
+    return run_pipeline(replace(options, **overrides))  # type: ignore[arg-type]
+
+
+def test_small_demo_with_genesys_faults_lands_every_conversation_once(tmp_path: Path) -> None:
+    # Given 200 conversations, each with several end events, some delivered twice, a few malformed
+    # inputs, 10% of conversations ready only after retries, and a Genesys answering 503/504 to 10%
+    report = _run(tmp_path)
+
+    # Then every conversation landed exactly once with the simulator's details, and nothing is lost
+    assert report.reconciled, render_summary(report, include_checks=True)
+    assert (report.expected, report.landed, report.lost, report.duplicated) == (200, 200, 0, 0)
+    assert report.body_mismatches == 0
+    assert report.verdict, render_summary(report, include_checks=True)
+
+    # And the counts add up: every valid event past a conversation's first is a duplicate
+    assert report.unique_conversations == 200
+    assert report.duplicates == report.valid_events - report.unique_conversations
+    assert report.events == report.valid_events + report.malformed_events
+    assert report.quarantined == report.malformed_events == report.quarantine_queue >= 7  # every kind
+    assert report.fetched == 200
+    assert report.failed == 0
+    assert report.pending_left == 0
+    assert report.work_dlq == report.ingest_failure_queue == report.pipe_dlq == 0
+
+    # And the pipe saw one INSERT per conversation (moto's second INSERT collapsed)
+    assert report.pipe["forwarded"] == 200
+    assert report.pipe["moto_inserts_collapsed"] == 200
+
+    # And the faults and the not-ready conversations were really met
+    assert report.genesys_5xx > 0
+    assert report.not_ready_retries > 0
+    assert report.genesys_token_requests >= 1
+    # the multi-get asks for a whole batch at once: far fewer requests than conversations
+    assert report.genesys_requests < report.unique_conversations / 2
+
+    # And each function ran as Lambda would run it
+    assert report.invocations["ingest"] == report.events
+    assert report.invocations["processor"] == report.processor_invocations > 0
+    assert report.invocation_errors == {}
+
+    # And no object landed before the settle delay (the work queue's delivery delay) had passed
+    assert len(report.latencies_s) == 200
+    assert min(report.latencies_s.values()) >= 1.0
+
+
+def test_landed_objects_are_exported_in_the_buckets_key_layout(tmp_path: Path) -> None:
+    report = _run(tmp_path, conversations=40, faults="none", late_rate=0.0)
+    assert report.reconciled
+    files = sorted((tmp_path / "out" / "conversations").rglob("*.json"))
+    assert len(files) == 40
+    for path in files:
+        body = json.loads(path.read_text(encoding="utf-8"))
+        assert path.relative_to(tmp_path / "out").as_posix() == result_key(body)
+        assert body["conversationEnd"]
+    log = (tmp_path / "out" / "handlers.log").read_text(encoding="utf-8")
+    assert '"_aws"' in log  # the functions' EMF metrics went to the log, not the terminal
+    assert report.emf_metrics
+
+
+@pytest.mark.parametrize("profile", ["slow", "storm", "revoke"])
+def test_reconciliation_holds_under_each_fault_profile(tmp_path: Path, profile: str) -> None:
+    report = _run(tmp_path, conversations=60, faults=profile, seed=3)
+    assert report.reconciled, render_summary(report, include_checks=True)
+    assert report.verdict, render_summary(report, include_checks=True)
+    if profile == "storm" and report.simulator_stats["api_requests"] > 25:
+        # the storm profile answers 429 to requests 25..27, 50..52, ...: a small run may not reach one
+        assert report.genesys_429 > 0
+    if profile == "revoke":
+        assert report.simulator_stats["revocations"] >= 1
+
+
+def test_cli_exit_status_follows_the_reconciliation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = _run(tmp_path, conversations=10, faults="none", late_rate=0.0, malformed_rate=0.0)
+    monkeypatch.setattr("local_runner.cli.run_pipeline", lambda options: report)
+    assert main(["--quiet"]) == 0
+    assert "lost 0, duplicated 0  -> OK" in capsys.readouterr().out
+
+    report.reconciled = False
+    report.lost = 1
+    assert main(["--quiet"]) == 1
+    assert "lost 1" in capsys.readouterr().out
+
+
+def test_an_eventbridge_archive_replay_lands_its_conversations(tmp_path: Path) -> None:
+    # Given an archive of events as JSON lines, with a duplicate and a line that is not JSON
+    from local_runner.workload import WorkloadSpec, synthesize
+
+    source = synthesize(WorkloadSpec(conversations=12, seed=9, malformed_rate=0.0), "eu-west-1")
+    lines = [json.dumps(planned.event) for planned in source.events]
+    lines.insert(3, "{not json")
+    archive = tmp_path / "archive.jsonl"
+    archive.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    # When it is replayed through the pipeline
+    report = _run(tmp_path, events_file=archive, faults="none")
+
+    # Then each conversation in it landed once and the broken line is in quarantine
+    assert report.reconciled, render_summary(report, include_checks=True)
+    assert report.source == "events file"
+    assert report.landed == report.unique_conversations == 12
+    assert report.quarantine_reasons == {"not_an_object": 1}
+    assert report.verdict, render_summary(report, include_checks=True)
