@@ -27,6 +27,7 @@ from botocore.handlers import BUILTIN_HANDLERS
 from genesys_bridge import contracts
 
 FUNCTION_ACTOR = "function"
+THROTTLED_URL = "https://throttled.local-runner.invalid/"
 _local = threading.local()
 
 
@@ -160,7 +161,13 @@ class AwsRecorder:
             if self._rng.random() >= faults.throttle_rate:
                 return None
             self.throttles_injected[service] += 1
-        return _throttle_response(request.url, service)
+        response = _throttle_response(request.url, service)
+        # botocore calls every before-send handler and uses the first response; moto's stubber comes
+        # after this one and would still carry the request out. Pointing this attempt (botocore builds
+        # a fresh request for each retry) at a host no mock serves makes moto pass it by, so a throttled
+        # attempt has no effect, as on AWS.
+        request.url = THROTTLED_URL
+        return response
 
     def count(self, service: str, actor: str | None = None) -> int:
         with self._lock:
@@ -202,12 +209,35 @@ _installed = False
 _install_lock = threading.Lock()
 
 
+_moto_lock = threading.Lock()
+
+
+def _serialize_moto() -> None:
+    """One moto request at a time. moto's backends are not thread-safe (two concurrent UpdateItems
+    creating the same item both "create" it, and both stream an INSERT), while each AWS request is
+    atomic; the handlers and the runner call moto from many threads. No call here long-polls, so the
+    lock is held for one request's processing only."""
+    from moto.core.models import botocore_stubber
+
+    process = type(botocore_stubber).process_request
+    if getattr(botocore_stubber, "_local_runner_serialized", False):
+        return
+
+    def process_request(request: Any) -> Any:
+        with _moto_lock:
+            return process(botocore_stubber, request)
+
+    botocore_stubber.process_request = process_request  # type: ignore[method-assign]
+    botocore_stubber._local_runner_serialized = True  # type: ignore[attr-defined]
+
+
 def install(recorder: AwsRecorder | None) -> None:
     """Route hook calls to `recorder` (None: hooks do nothing). Sessions created after the first call
     carry the hooks; create clients (and boto3's default session) afterwards."""
     global _installed
     with _install_lock:
         if not _installed:
+            _serialize_moto()
             # index 0: before moto's stubber, which answers before-send for every request it mocks
             BUILTIN_HANDLERS.insert(0, ("before-send", _dispatcher.on_send))
             BUILTIN_HANDLERS.append(("before-parameter-build", _dispatcher.on_parameters))

@@ -16,6 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -58,9 +59,10 @@ class IngestTally:
 
 
 class IngestDriver(threading.Thread):
-    """EventBridge's rule target with Lambda's async semantics: each event is one invocation; a raised
-    error is retried ingest_async_retry_attempts times (scaled delays), then the event goes to the
-    on-failure queue as a Lambda on-failure destination record."""
+    """EventBridge's rule target with Lambda's async semantics: each event is one invocation, up to
+    `concurrency` at a time (Lambda runs async invocations in parallel, and a throttled DynamoDB write
+    sleeps through the SDK's backoff); a raised error is retried ingest_async_retry_attempts times
+    (scaled delays), then the event goes to the on-failure queue as a Lambda on-failure record."""
 
     def __init__(
         self,
@@ -76,6 +78,7 @@ class IngestDriver(threading.Thread):
         on_first_event: Callable[[str], None],
         timeout_s: float,
         events_per_second: float | None,
+        concurrency: int = 4,
     ) -> None:
         super().__init__(name="ingest-async-invoke", daemon=True)
         self.events = events
@@ -89,40 +92,73 @@ class IngestDriver(threading.Thread):
         self.on_first_event = on_first_event
         self.timeout_s = timeout_s
         self.interval = 1.0 / events_per_second if events_per_second else 0.0
+        self.concurrency = max(1, concurrency)
         self.tally = IngestTally()
         self.done = threading.Event()
         self.stop_requested = threading.Event()
         self.error: BaseException | None = None
         self._retries: list[tuple[float, int, int, PlannedEvent]] = []  # (due, seq, attempt, event)
         self._seq = 0
+        self._lock = threading.Lock()
+        # at most this many invocations started and not finished: keeps the input order roughly intact
+        self._slots = threading.BoundedSemaphore(self.concurrency)
 
     def run(self) -> None:
         try:
-            for planned in self.events:
-                if self.stop_requested.is_set():
-                    break
-                self._run_due_retries()
-                if planned.conversation_id and planned.conversation_id not in self.tally.first_seen:
-                    self.on_first_event(planned.conversation_id)
-                    self.tally.first_seen[planned.conversation_id] = time.monotonic()
-                self.tally.deliveries += 1
-                self._invoke(planned, attempt=1)
-                if self.interval:
-                    time.sleep(self.interval)
-            while self._retries and not self.stop_requested.is_set():
-                self._run_due_retries()
-                time.sleep(IDLE_POLL_S)
+            with ThreadPoolExecutor(self.concurrency, thread_name_prefix="ingest") as pool:
+                for planned in self.events:
+                    if self.stop_requested.is_set():
+                        break
+                    self._submit_due_retries(pool)
+                    if planned.conversation_id and planned.conversation_id not in self.tally.first_seen:
+                        self.on_first_event(planned.conversation_id)
+                        self.tally.first_seen[planned.conversation_id] = time.monotonic()
+                    self.tally.deliveries += 1
+                    self._submit(pool, planned, attempt=1)
+                    if self.interval:
+                        time.sleep(self.interval)
+                while not self.stop_requested.is_set():
+                    self._submit_due_retries(pool)
+                    if not self._retries and self._idle():
+                        break
+                    time.sleep(IDLE_POLL_S)
         except BaseException as error:  # noqa: BLE001 - reported by the runner, never swallowed
             self.error = error
         finally:
             self.done.set()
 
-    def _run_due_retries(self) -> None:
+    def _idle(self) -> bool:
+        # every slot free: nothing in flight that could still schedule a retry
+        acquired = 0
+        try:
+            while acquired < self.concurrency and self._slots.acquire(blocking=False):
+                acquired += 1
+            return acquired == self.concurrency
+        finally:
+            for _ in range(acquired):
+                self._slots.release()
+
+    def _submit(self, pool: ThreadPoolExecutor, planned: PlannedEvent, attempt: int) -> None:
+        self._slots.acquire()
+        pool.submit(self._invoke_in_slot, planned, attempt)
+
+    def _invoke_in_slot(self, planned: PlannedEvent, attempt: int) -> None:
+        try:
+            self._invoke(planned, attempt)
+        except BaseException as error:  # noqa: BLE001 - reported by the runner
+            self.error = error
+        finally:
+            self._slots.release()
+
+    def _submit_due_retries(self, pool: ThreadPoolExecutor) -> None:
         now = time.monotonic()
-        while self._retries and self._retries[0][0] <= now:
-            _, _, attempt, planned = heapq.heappop(self._retries)
-            self.tally.retries += 1
-            self._invoke(planned, attempt=attempt)
+        while True:
+            with self._lock:
+                if not self._retries or self._retries[0][0] > now:
+                    return
+                _, _, attempt, planned = heapq.heappop(self._retries)
+                self.tally.retries += 1
+            self._submit(pool, planned, attempt)
 
     def _invoke(self, planned: PlannedEvent, attempt: int) -> None:
         context = self.context_factory()
@@ -133,22 +169,26 @@ class IngestDriver(threading.Thread):
             self.invocations.record(
                 "ingest", time.monotonic() - started, error=True, timeout_s=self.timeout_s
             )
-            self.tally.errors += 1
             if attempt <= self.retry_attempts:
-                self._seq += 1
-                due = time.monotonic() + self.retry_delays[min(attempt - 1, len(self.retry_delays) - 1)]
-                heapq.heappush(self._retries, (due, self._seq, attempt + 1, planned))
+                with self._lock:
+                    self.tally.errors += 1
+                    self._seq += 1
+                    due = time.monotonic() + self.retry_delays[min(attempt - 1, len(self.retry_delays) - 1)]
+                    heapq.heappush(self._retries, (due, self._seq, attempt + 1, planned))
             else:
+                with self._lock:
+                    self.tally.errors += 1
                 self._send_to_failure_queue(planned, attempt, error, context)
             return
         self.invocations.record("ingest", time.monotonic() - started, error=False, timeout_s=self.timeout_s)
         outcome = result.get("outcome") if isinstance(result, dict) else None
-        if outcome == "created":
-            self.tally.created += 1
-        elif outcome == "duplicate":
-            self.tally.duplicate += 1
-        elif outcome == "quarantined":
-            self.tally.quarantined += 1
+        with self._lock:
+            if outcome == "created":
+                self.tally.created += 1
+            elif outcome == "duplicate":
+                self.tally.duplicate += 1
+            elif outcome == "quarantined":
+                self.tally.quarantined += 1
 
     def _send_to_failure_queue(
         self, planned: PlannedEvent, attempts: int, error: Exception, context: LambdaContext
@@ -175,7 +215,8 @@ class IngestDriver(threading.Thread):
             self.sqs.send_message(
                 QueueUrl=self.failure_queue_url, MessageBody=json.dumps(record, default=str)
             )
-        self.tally.failed_to_queue += 1
+        with self._lock:
+            self.tally.failed_to_queue += 1
 
 
 @dataclass
@@ -319,8 +360,6 @@ class SqsEventSource:
         self.errors: list[BaseException] = []
         self._holding = [False] * concurrency
         self._lock = threading.Lock()
-        # moto's ReceiveMessage is not atomic across threads; AWS's is. One receive at a time.
-        self._receive_lock = threading.Lock()
         self.threads = [
             threading.Thread(target=self._work, args=(n,), name=f"event-source-{n}", daemon=True)
             for n in range(concurrency)
@@ -357,7 +396,7 @@ class SqsEventSource:
             self._holding[index] = holding
 
     def _receive(self, count: int) -> list[dict[str, Any]]:
-        with acting_as("event-source"), self._receive_lock:
+        with acting_as("event-source"):
             response = self.sqs.receive_message(
                 QueueUrl=self.queue_url,
                 MaxNumberOfMessages=count,
