@@ -12,7 +12,7 @@ from pathlib import Path
 
 from benchmarks import targets
 from benchmarks.imports import ImportTarget, handler_target, import_profile, measure_imports, medians
-from benchmarks.ingest import measure_ingest
+from benchmarks.ingest import measure_ingest_isolated
 from benchmarks.paths import LAMBDAS, SHARED, bench_dir
 from benchmarks.sdk import SDK_MODULE, SDK_VERSION, ensure_sdk
 from benchmarks.size import Sizes, build_layer, lambda_python_version, measure
@@ -149,7 +149,7 @@ def size_rows(sdk: SdkState) -> list[Row]:
 def ingest_rows(conversations: int) -> list[Row]:
     figure = "Ingest CPU per event"
     try:
-        result = measure_ingest(conversations)
+        result = measure_ingest_isolated(conversations)
     except Exception as error:  # noqa: BLE001 - reported in the table instead of aborting the run
         return [Row.not_measured("5", figure, f"ingest could not be driven: {error!r}")]
     note = (

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
+import json
 import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.awsstub import StubAws
-from benchmarks.paths import LAMBDAS
+from benchmarks.paths import LAMBDAS, REPO, SHARED
 
 # The end topics a conversation emits; several per conversation is the normal case the buffer dedupes.
 END_TOPICS = ("customer.end", "user.end", "acw")
@@ -197,3 +201,30 @@ def _reset_runtime() -> None:
 
     runtime.reset()
     boto3.DEFAULT_SESSION = None
+
+
+def measure_ingest_isolated(conversations: int) -> IngestFigures:
+    """measure_ingest in a fresh interpreter, as a Lambda container is one.
+
+    Loading the handler configures Powertools' logging on the package's loggers, sets environment
+    variables and boto3's default session; in its own process none of that leaks into the figures
+    measured after it (or into the printed table).
+    """
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(SHARED)])}
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.ingest", str(conversations)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        check=False,
+        timeout=900,
+    )
+    lines = result.stdout.strip().splitlines()
+    if result.returncode != 0 or not lines:
+        raise RuntimeError(f"ingest benchmark process failed: {result.stderr.strip()[-800:]}")
+    return IngestFigures(**json.loads(lines[-1]))
+
+
+if __name__ == "__main__":
+    print(json.dumps(dataclasses.asdict(measure_ingest(int(sys.argv[1])))))
