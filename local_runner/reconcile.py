@@ -71,6 +71,9 @@ class RunReport:
     genesys_token_requests: int
     genesys_5xx: int
     simulator_stats: dict[str, Any]
+    genesys_client_stats: dict[
+        str, int
+    ]  # the processor's client: requests, throttled, errors, token_requests
     # queues
     work_dlq: int
     ingest_failure_queue: int
@@ -133,6 +136,7 @@ def _expected_key_and_body(conversation_id: str, plan: Any, simulator: Any) -> t
 
 def reconcile(
     *,
+    genesys_client_stats: dict[str, int],
     options: Any,
     workload: Workload,
     resources: LocalResources,
@@ -327,11 +331,15 @@ def reconcile(
         pending_left=statuses.get(contracts.STATUS_PENDING, 0),
         processor_invocations=source.tally.invocations,
         processor_crashes=source.tally.crashed_invocations,
-        genesys_requests=int(sim_stats.get("api_requests", 0)),
-        genesys_429=int(sim_stats.get("throttled_429", 0)),
-        genesys_token_requests=int(sim_stats.get("token_requests", 0)),
+        # the simulator counts what it answered; with a real org, the client's own counters stand in
+        genesys_requests=int(sim_stats.get("api_requests", genesys_client_stats.get("requests", 0))),
+        genesys_429=int(sim_stats.get("throttled_429", genesys_client_stats.get("throttled", 0))),
+        genesys_token_requests=int(
+            sim_stats.get("token_requests", genesys_client_stats.get("token_requests", 0))
+        ),
         genesys_5xx=int(sim_stats.get("server_errors_5xx", 0)),
         simulator_stats=sim_stats,
+        genesys_client_stats=genesys_client_stats,
         work_dlq=len(work_dlq),
         ingest_failure_queue=len(failures),
         pipe_dlq=len(pipe_failures),

@@ -473,6 +473,7 @@ def _drive(
     elapsed = time.monotonic() - started
 
     return reconcile(
+        genesys_client_stats=_genesys_client_stats(source.tally.invocations),
         options=options,
         workload=workload,
         resources=resources,
@@ -492,6 +493,17 @@ def _drive(
         scan=lambda: scan_buffer(boto3.client("dynamodb", region_name=region), resources.table_name),
         max_age_s=max_age_s,
     )
+
+
+def _genesys_client_stats(processor_invocations: int) -> dict[str, int]:
+    """The processor's Genesys client counters (requests, 429s, errors, token requests), as the
+    client saw them; the only Genesys figures when a real org is used. The runtime caches the client,
+    so this is the one the invocations used (none exists before the first invocation)."""
+    if processor_invocations == 0:
+        return {}
+    from genesys_bridge import runtime
+
+    return dict(runtime.genesys_client().stats.snapshot())
 
 
 def export_objects(s3: Any, bucket: str, out_dir: Path) -> dict[str, bytes]:
