@@ -13,15 +13,18 @@ import importlib.util
 import io
 import itertools
 import json
+import logging
 import sys
 import threading
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import TextIO
+from typing import Any, TextIO
 
 from local_runner.aws import env_overlay
 
@@ -45,13 +48,20 @@ class StdoutRouter(io.TextIOBase):
         self.target: TextIO | None = None
         self._lock = threading.Lock()
 
+    def _destination(self) -> TextIO:
+        if self.target is not None:
+            return self.target
+        # Between runs: whatever stdout is now (a later test's capture, say), not a stale one.
+        current = sys.stdout
+        return self.fallback if current is self else current
+
     def write(self, text: str) -> int:
         with self._lock:
-            return (self.target or self.fallback).write(text)
+            return self._destination().write(text)
 
     def flush(self) -> None:
         with self._lock:
-            (self.target or self.fallback).flush()
+            self._destination().flush()
 
     def writable(self) -> bool:
         return True
@@ -75,6 +85,26 @@ def route_stdout(target: TextIO | None) -> None:
         _router.target = None
         if sys.stdout is _router:
             sys.stdout = _router.fallback
+
+
+@contextmanager
+def logger_streams_to_stdout(names: list[str]) -> Iterator[None]:
+    """Point the stream handlers of these loggers at the (routed) stdout for the run.
+
+    Powertools configures a service's logger once per process, with the stdout of that moment; when
+    something else in the process (a test suite, a benchmark) imported the handlers first, their logs
+    would miss the run's log file. The previous streams are put back afterwards.
+    """
+    swapped: list[tuple[logging.StreamHandler[Any], Any]] = []
+    for name in names:
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+                swapped.append((handler, handler.setStream(sys.stdout)))
+    try:
+        yield
+    finally:
+        for handler, stream in swapped:
+            handler.setStream(stream)
 
 
 def load_handler(path: Path, env: dict[str, str]) -> ModuleType:

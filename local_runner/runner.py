@@ -49,6 +49,7 @@ from local_runner.functions import (
     InvocationStats,
     LambdaContext,
     load_handler,
+    logger_streams_to_stdout,
     reset_runtime,
     route_stdout,
     sum_emf_metrics,
@@ -262,6 +263,9 @@ def run_pipeline(options: RunOptions, *, progress_stream: TextIO | None = None) 
             stack.enter_context(env_overlay({**env_ingest, **env_processor}))
             ingest_module = load_handler(INGEST_HANDLER, env_ingest)
             processor_module = load_handler(PROCESSOR_HANDLER, env_processor)
+            stack.enter_context(
+                logger_streams_to_stdout([contracts.INGEST_SERVICE, contracts.PROCESSOR_SERVICE])
+            )
             max_age_s = float(env_processor[contracts.NOT_READY_MAX_AGE_MINUTES]) * 60
 
             now = datetime.now(UTC)

@@ -84,6 +84,7 @@ def test_landed_objects_are_exported_in_the_buckets_key_layout(tmp_path: Path) -
         assert body["conversationEnd"]
     log = (tmp_path / "out" / "handlers.log").read_text(encoding="utf-8")
     assert '"_aws"' in log  # the functions' EMF metrics went to the log, not the terminal
+    assert "conversation event buffered" in log  # and so did their logs
     assert report.emf_metrics
 
 
