@@ -1,0 +1,196 @@
+"""The runner's stand-ins for AWS behaviour the handlers rely on: async invoke retries and the SQS
+event source (batching, partial failures, crashes, redrive), on moto with stub functions."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local_runner.aws_hooks import InjectedCrash
+from local_runner.engine import IngestDriver, SqsEventSource, drain_queue
+from local_runner.functions import InvocationStats, LambdaContext
+from local_runner.workload import PlannedEvent
+
+REGION = "eu-west-1"
+
+
+def _context() -> LambdaContext:
+    return LambdaContext("fn", timeout_s=10, memory_limit_in_mb=128, region=REGION, account_id="123456789012")
+
+
+@pytest.fixture
+def sqs() -> Iterator[Any]:
+    with mock_aws():
+        yield boto3.client("sqs", region_name=REGION)
+
+
+def _ingest(sqs: Any, handler: Any, events: list[PlannedEvent]) -> tuple[IngestDriver, str]:
+    failure_url = sqs.create_queue(QueueName="failures")["QueueUrl"]
+    driver = IngestDriver(
+        events=events,
+        handler=handler,
+        context_factory=_context,
+        invocations=InvocationStats(),
+        sqs=sqs,
+        failure_queue_url=failure_url,
+        retry_attempts=2,
+        retry_delay_scale=0.001,  # 60 s and 120 s become 0.06 s and 0.12 s
+        on_first_event=lambda conversation_id: None,
+        timeout_s=10,
+        events_per_second=None,
+    )
+    driver.start()
+    driver.join(timeout=10)
+    assert driver.done.is_set()
+    return driver, failure_url
+
+
+def test_a_failing_event_is_retried_twice_then_sent_to_the_on_failure_queue(sqs: Any) -> None:
+    attempts: list[Any] = []
+
+    def always_fails(event: Any, context: Any) -> Any:
+        attempts.append(event)
+        raise RuntimeError("table throttled")
+
+    driver, failure_url = _ingest(sqs, always_fails, [PlannedEvent({"id": "e1"}, "c1", "acw")])
+
+    assert len(attempts) == 3
+    assert driver.tally.errors == 3
+    assert driver.tally.retries == 2
+    [message] = drain_queue(sqs, failure_url)
+    record = json.loads(message["Body"])
+    assert record["requestPayload"] == {"id": "e1"}
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    assert record["responsePayload"]["errorMessage"] == "table throttled"
+
+
+def test_an_event_that_fails_once_succeeds_on_its_retry(sqs: Any) -> None:
+    calls = {"n": 0}
+
+    def fails_once(event: Any, context: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("transient")
+        return {"outcome": "created"}
+
+    driver, failure_url = _ingest(sqs, fails_once, [PlannedEvent({"id": "e1"}, "c1", "acw")])
+
+    assert driver.tally.created == 1
+    assert driver.tally.retries == 1
+    assert drain_queue(sqs, failure_url) == []
+
+
+def _source(
+    sqs: Any, handler: Any, *, batch_size: int, max_receive: int = 3
+) -> tuple[SqsEventSource, str, str]:
+    dlq_url = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    url = sqs.create_queue(
+        QueueName="work",
+        Attributes={
+            "VisibilityTimeout": "1",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive}),
+        },
+    )["QueueUrl"]
+    source = SqsEventSource(
+        sqs=sqs,
+        queue_url=url,
+        queue_arn="arn:aws:sqs:eu-west-1:123456789012:work",
+        region=REGION,
+        handler=handler,
+        context_factory=_context,
+        invocations=InvocationStats(),
+        batch_size=batch_size,
+        batching_window_s=0.3,
+        concurrency=2,
+        timeout_s=10,
+    )
+    return source, url, dlq_url
+
+
+def _wait(condition: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def test_batches_fill_up_to_the_batch_size_and_acknowledged_messages_are_deleted(sqs: Any) -> None:
+    batches: list[list[dict[str, Any]]] = []
+
+    def processor(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        batches.append(event["Records"])
+        return {"batchItemFailures": []}
+
+    source, url, dlq_url = _source(sqs, processor, batch_size=5)
+    for n in range(12):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"conversationId": str(n)}))
+    source.start()
+    try:
+        _wait(lambda: sum(len(b) for b in batches) == 12)
+        _wait(lambda: source.tally.records_deleted == 12)
+    finally:
+        source.stop_requested.set()
+        source.join(5)
+
+    assert max(len(b) for b in batches) == 5  # never more than the batch size
+    record = batches[0][0]
+    assert record["eventSource"] == "aws:sqs"
+    assert record["attributes"]["ApproximateReceiveCount"] == "1"
+    assert drain_queue(sqs, url) == drain_queue(sqs, dlq_url) == []
+
+
+def test_reported_failures_come_back_and_go_to_the_dlq_after_max_receive_count(sqs: Any) -> None:
+    seen: dict[str, int] = {}
+
+    def processor(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        failures = []
+        for record in event["Records"]:
+            seen[record["body"]] = seen.get(record["body"], 0) + 1
+            if record["body"] == "poison":
+                failures.append({"itemIdentifier": record["messageId"]})
+        return {"batchItemFailures": failures}
+
+    source, url, dlq_url = _source(sqs, processor, batch_size=10, max_receive=2)
+    sqs.send_message(QueueUrl=url, MessageBody="good")
+    sqs.send_message(QueueUrl=url, MessageBody="poison")
+    source.start()
+    try:
+        _wait(lambda: seen.get("poison", 0) >= 2)
+        time.sleep(1.5)  # visible again: the next receive moves it to the DLQ instead of delivering it
+    finally:
+        source.stop_requested.set()
+        source.join(5)
+    assert seen == {"good": 1, "poison": 2}
+    assert [m["Body"] for m in drain_queue(sqs, dlq_url)] == ["poison"]
+
+
+def test_a_crashed_invocation_leaves_its_whole_batch_to_be_delivered_again(sqs: Any) -> None:
+    deliveries: list[int] = []
+
+    def processor(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        deliveries.append(len(event["Records"]))
+        if len(deliveries) == 1:
+            raise InjectedCrash("process died")
+        return {"batchItemFailures": []}
+
+    source, url, _ = _source(sqs, processor, batch_size=10)
+    for n in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=str(n))
+    source.start()
+    try:
+        _wait(lambda: source.tally.records_deleted == 3)
+    finally:
+        source.stop_requested.set()
+        source.join(5)
+    assert source.tally.crashed_invocations == 1
+    assert sum(deliveries) == 6  # every message twice: once to the crash, once after the visibility timeout
