@@ -332,6 +332,9 @@ def _drive(
     sqs = boto3.client("sqs", region_name=region)
     invocations = InvocationStats()
     live = _Live()
+    # The stack keeps the visibility timeout >= 6 x the function timeout, so a batch is never handed to
+    # a second invocation while the first still runs. Scaling the visibility timeout down, the runner
+    # keeps that promise by giving the function no more time than the (scaled) visibility timeout.
     processor_timeout_s = float(min(config.processor_timeout_seconds, resources.visibility_timeout_s))
 
     def ingest_context() -> LambdaContext:
@@ -418,7 +421,11 @@ def _drive(
             f"{config.settle_delay_seconds}s -> {resources.delivery_delay_s}s, batching window "
             f"{config.processor_batching_window_seconds}s -> "
             f"{scale.seconds(config.processor_batching_window_seconds):g}s, "
-            f"max age {config.not_ready_max_age_minutes}min -> {max_age_s:g}s)",
+            f"not-ready backoff {config.not_ready_retry_base_seconds}s -> "
+            f"{resources_backoff_s(config, scale)}s, max age {config.not_ready_max_age_minutes}min -> "
+            f"{max_age_s:g}s, visibility {config.work_queue_visibility_timeout_seconds}s -> "
+            f"{resources.visibility_timeout_s}s, processor timeout {config.processor_timeout_seconds}s -> "
+            f"{processor_timeout_s:g}s)",
             file=progress_stream,
         )
     expected_landings = len(workload.conversations) - len(workload.ids(Readiness.NEVER))
@@ -497,6 +504,10 @@ def _drive(
         scan=lambda: scan_buffer(boto3.client("dynamodb", region_name=region), resources.table_name),
         max_age_s=max_age_s,
     )
+
+
+def resources_backoff_s(config: Any, scale: TimeScale) -> int:
+    return scale.whole_seconds(config.not_ready_retry_base_seconds)
 
 
 def _genesys_client_stats(processor_invocations: int) -> dict[str, int]:
