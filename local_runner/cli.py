@@ -93,7 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.time_scale <= 0:
         print("--time-scale must be positive", file=sys.stderr)
         return 2
-    report = run_pipeline(options_from_args(args))
+    try:
+        report = run_pipeline(options_from_args(args))
+    except ValueError as error:  # a usage problem (e.g. a real org without --events or credentials)
+        print(f"local_runner: {error}", file=sys.stderr)
+        return 2
     print(render_summary(report))
     print(f"  landed objects in {report.out_dir}/, handler logs in {report.log_path}")
     if args.json:
