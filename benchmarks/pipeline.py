@@ -18,6 +18,7 @@ from typing import Any
 from benchmarks import targets
 from benchmarks.cost import FunctionUsage, RunCounts, cost_per_million, load_prices
 from benchmarks.goodput import GoodputResult, goodput_run
+from benchmarks.paths import bench_dir
 from benchmarks.stats import percentile, requests_floor
 from benchmarks.table import Row, Verdict, fmt_pct, fmt_seconds, fmt_usd
 
@@ -28,10 +29,23 @@ DYNAMODB_READS = ("GetItem", "Query", "Scan", "BatchGetItem")
 
 
 @dataclass(frozen=True)
-class PipelinePlan:
-    environment: str
+class LocalRun:
+    """One local_runner run: how many conversations, at which time scale, at which event rate."""
+
+    label: str
     conversations: int
     time_scale: float
+    events_per_second: float | None  # None: as fast as the local ingest function takes them
+
+
+@dataclass(frozen=True)
+class PipelinePlan:
+    environment: str
+    # the large run: events as fast as ingest takes them, so batches can fill (figures 1, 6, 7)
+    burst: LocalRun
+    # a steady, unhurried stream: the latency of a pipeline that is not queueing inside this one
+    # Python process (figure 6)
+    steady: LocalRun | None
 
 
 def _function_calls(
@@ -88,7 +102,7 @@ def run_counts(report: Any, config: Any) -> tuple[RunCounts, str]:
     return counts, note
 
 
-def _requests_rows(report: Any, config: Any, plan: PipelinePlan) -> list[Row]:
+def _requests_rows(report: Any, config: Any, run: LocalRun, environment: str) -> list[Row]:
     landed = int(report.landed)
     requests = int(report.genesys_requests)
     floor = requests_floor(landed, int(config.genesys_ids_per_request))
@@ -101,13 +115,13 @@ def _requests_rows(report: Any, config: Any, plan: PipelinePlan) -> list[Row]:
         f" {fetch_invocations} processor invocations, {landed / max(1, fetch_invocations):.1f} conversations"
         f" each (batch size {config.processor_batch_size},"
         f" window {config.processor_batching_window_seconds} s"
-        f" x time scale {plan.time_scale:g}, {config.processor_max_concurrency} pollers). Every conversation"
+        f" x time scale {run.time_scale:g}, {config.processor_max_concurrency} pollers). Every conversation"
         " was ready at its first fetch: not-ready retries are Genesys' data latency, `make chaos` covers them"
     )
     return [
         Row(
             "1",
-            f"Genesys requests per conversation ({plan.environment}, {landed} conv.)",
+            f"Genesys requests per conversation ({environment}, {landed} conv.)",
             f"{per_conversation:.4f} (x{per_conversation / floor:.2f} floor)",
             f"floor ceil(N/{config.genesys_ids_per_request})/N = {floor:.4f}",
             f"<= {targets.REQUESTS_OVER_FLOOR_MAX} x floor",
@@ -117,23 +131,25 @@ def _requests_rows(report: Any, config: Any, plan: PipelinePlan) -> list[Row]:
     ]
 
 
-def _latency_rows(report: Any, config: Any, plan: PipelinePlan) -> list[Row]:
-    scale = importlib.import_module("local_runner.aws").TimeScale(plan.time_scale)
+def _latency_row(report: Any, config: Any, run: LocalRun) -> Row:
+    figure = f"Latency first event -> landed object, {run.label}"
     latencies = list(report.latencies_s.values())
     if not latencies:
-        return [Row.not_measured("6", "Latency event -> landed object", "no object landed")]
+        return Row.not_measured("6", figure, "no object landed")
+    scale = importlib.import_module("local_runner.aws").TimeScale(run.time_scale)
     settle = scale.whole_seconds(config.settle_delay_seconds)
     window = scale.seconds(config.processor_batching_window_seconds)
-    return [
-        Row(
-            "6",
-            "Latency first event -> landed object",
-            f"median {fmt_seconds(percentile(latencies, 50))}, p99 {fmt_seconds(percentile(latencies, 99))}",
-            f"settle delay {settle} s + batching window {window:g} s",
-            note=f"{len(latencies)} conversations, time scale {plan.time_scale:g} (config: settle"
-            f" {config.settle_delay_seconds} s, window {config.processor_batching_window_seconds} s)",
-        )
-    ]
+    rate = (
+        "as fast as ingest runs" if run.events_per_second is None else f"{run.events_per_second:g} events/s"
+    )
+    return Row(
+        "6",
+        figure,
+        f"median {fmt_seconds(percentile(latencies, 50))}, p99 {fmt_seconds(percentile(latencies, 99))}",
+        f"settle delay {settle} s + batching window {window:g} s",
+        note=f"{figure}: {len(latencies)} conversations, {rate}, time scale {run.time_scale:g} (configured:"
+        f" settle {config.settle_delay_seconds} s, window {config.processor_batching_window_seconds} s)",
+    )
 
 
 def _cost_rows(report: Any, config: Any, prices_path: Path) -> list[Row]:
@@ -227,40 +243,56 @@ def pipeline_rows(
     except Exception as error:  # noqa: BLE001 - reported in the table
         rows.append(Row.not_measured("2", "Goodput", f"pacing experiment failed: {error!r}"))
 
-    progress(
-        f"local pipeline run: {plan.conversations} conversations, {plan.environment},"
-        f" time scale {plan.time_scale:g}"
-    )
-    try:
-        report = _run(plan)
-    except Exception as error:  # noqa: BLE001 - reported in the table
-        reason = f"local_runner.run_pipeline failed: {error!r}"
-        missing = (("1", "Genesys requests per conversation"), ("6", "Latency"), ("7", "Cost"))
-        return [*rows, *(Row.not_measured(number, figure, reason) for number, figure in missing)]
-    if not report.landed:
-        reason = "the local run landed no conversation"
-        return rows + [
-            Row.not_measured(n, f, reason) for n, f in (("1", "Requests"), ("6", "Latency"), ("7", "Cost"))
-        ]
-    requests_rows = _requests_rows(report, config, plan)
+    missing = (("1", "Genesys requests per conversation"), ("6", "Latency"), ("7", "Cost"))
+    report = _report_or_reason(plan.environment, plan.burst, progress)
+    if isinstance(report, str):
+        return [*rows, *(Row.not_measured(number, figure, report) for number, figure in missing)]
+    requests_rows = _requests_rows(report, config, plan.burst, plan.environment)
     if not report.reconciled:
         # the figures of a run that lost or duplicated something would flatter it: say so beside them
         requests_rows = [replace(row, note=row.note + ". The run did NOT reconcile") for row in requests_rows]
     rows += requests_rows
-    rows += _latency_rows(report, config, plan)
+    rows.append(_latency_row(report, config, plan.burst))
     rows += _cost_rows(report, config, prices_path)
+    if plan.steady is not None:
+        steady = _report_or_reason(plan.environment, plan.steady, progress)
+        if isinstance(steady, str):
+            rows.append(Row.not_measured("6", f"Latency, {plan.steady.label}", steady))
+        else:
+            rows.append(_latency_row(steady, config, plan.steady))
     return rows
 
 
-def _run(plan: PipelinePlan) -> Any:
+def _report_or_reason(environment: str, run: LocalRun, progress: Callable[[str], None]) -> Any:
+    """The run's report, or a string saying why there is none."""
+    rate = (
+        "events as fast as ingest runs"
+        if run.events_per_second is None
+        else f"{run.events_per_second:g} events/s"
+    )
+    progress(
+        f"local pipeline run ({run.label}): {run.conversations} conversations, {environment},"
+        f" {rate}, time scale {run.time_scale:g}"
+    )
+    try:
+        report = _run(environment, run)
+    except Exception as error:  # noqa: BLE001 - reported in the table
+        return f"local_runner.run_pipeline failed: {error!r}"
+    if not report.landed:
+        return "the local run landed no conversation"
+    return report
+
+
+def _run(environment: str, run: LocalRun) -> Any:
     # Imported by name: the runner is engineer E's, typed on its own; here the report is read as Any.
     runner = importlib.import_module("local_runner.runner")
     # Powertools warns on every invocation that added no metric (e.g. a batch of duplicates); noise here
     warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
     options = runner.RunOptions(
-        conversations=plan.conversations,
-        environment=plan.environment,
-        time_scale=plan.time_scale,
+        conversations=run.conversations,
+        environment=environment,
+        time_scale=run.time_scale,
+        events_per_second=run.events_per_second,
         out_dir=None,
         progress=False,
         late_rate=0.0,
@@ -268,4 +300,8 @@ def _run(plan: PipelinePlan) -> Any:
         # generous: at time scale 1 the settle delay alone is minutes
         max_run_s=3600.0,
     )
-    return runner.run_pipeline(options)
+    report = runner.run_pipeline(options)
+    # the whole report beside the table, for anyone who wants to check a figure
+    out = bench_dir() / f"pipeline-{run.label.split()[0]}.json"
+    out.write_text(runner.dumps_report(report), encoding="utf-8")
+    return report
