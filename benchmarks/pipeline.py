@@ -1,8 +1,10 @@
 """Figures 1, 2, 6 and 7.
 
-1, 6 and 7 come from one local run of the whole pipeline (engineer E's local_runner: the real
-handlers on moto, the Genesys simulator); 2 from the focused pacing experiment in goodput.py, where a
-shared budget is actually reached (the local pipeline never comes near one at these sizes).
+1, 6 and 7 come from local runs of the whole pipeline (engineer E's local_runner: the real handlers on
+moto, the Genesys simulator): a large burst run (requests, latency under load, cost from its counts)
+and a small steady run (latency when nothing queues locally). 2 comes from the focused pacing
+experiment in goodput.py, where a shared budget is actually reached: the local pipeline never comes
+near one at these sizes, so it could not show what pacing changes.
 """
 
 from __future__ import annotations
