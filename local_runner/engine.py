@@ -14,7 +14,6 @@ import heapq
 import json
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -55,7 +54,6 @@ class IngestTally:
     failed_to_queue: int = 0
     deliveries: int = 0  # events handed to the function (first attempts)
     first_seen: dict[str, float] = field(default_factory=dict)  # conversation id -> monotonic
-    outcomes_by_delivery: list[dict[str, Any]] = field(default_factory=list)
 
 
 class IngestDriver(threading.Thread):
@@ -536,7 +534,3 @@ def scan_buffer(dynamodb: Any, table_name: str) -> dict[str, dict[str, str]]:
                 flat = {name: next(iter(value.values())) for name, value in item.items()}
                 items[str(flat[contracts.ATTR_CONVERSATION_ID])] = {k: str(v) for k, v in flat.items()}
     return items
-
-
-def count_statuses(items: dict[str, dict[str, str]]) -> Counter[str]:
-    return Counter(item.get(contracts.ATTR_STATUS, "") for item in items.values())

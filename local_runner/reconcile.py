@@ -10,7 +10,6 @@ unexpected object, a DLQ or failure-queue message, a PENDING leftover) breaks th
 from __future__ import annotations
 
 import json
-import statistics
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -459,7 +458,3 @@ def render_summary(report: RunReport, *, include_checks: bool = False) -> str:
         for check in report.checks:
             lines.append(f"  [{'PASS' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
     return "\n".join(lines)
-
-
-def median_or_zero(values: list[float]) -> float:
-    return statistics.median(values) if values else 0.0

@@ -116,7 +116,6 @@ class _Live:
     """What the progress line shows."""
 
     started: float = field(default_factory=time.monotonic)
-    stage: str = "starting"
 
 
 def _progress_line(
