@@ -189,10 +189,11 @@ class InvocationStats:
 def sum_emf_metrics(log_path: Path) -> dict[str, dict[str, float]]:
     """Totals of the EMF metrics in a handlers' log: {service: {metric: sum}}.
 
-    Powertools keeps its metric set at class level, shared by every Metrics instance of the process;
-    with both functions and several processor invocations in one process an invocation may flush
-    another's metric under its own service name. Totals across services stay right (each value is
-    flushed once), per-service splits are indicative only.
+    Powertools keeps its metric set at class level, shared by every Metrics instance of the process.
+    In Lambda each concurrent invocation has its own process; here they share one, so an invocation
+    may flush another's values under its own service name, or clear a value another thread added
+    just before. The sums are indicative (a few values short in a busy run); the runner's own counts
+    are exact.
     """
     totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     if not log_path.exists():

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genesys_bridge import contracts
+from genesys_bridge.metrics import MetricName
 from genesys_bridge.results import result_key
 from local_runner.workload import Readiness, Workload
 
@@ -402,6 +403,23 @@ def _unmatched_quarantine(workload: Workload, quarantine: list[Any]) -> int:
     return unmatched
 
 
+def _fmt_emf(report: RunReport) -> str:
+    """What the functions themselves counted (as CloudWatch would show it), beside the runner's counts."""
+    totals: Counter[str] = Counter()
+    for metrics in report.emf_metrics.values():
+        for name, value in metrics.items():
+            totals[name] += int(value)
+    shown = (
+        (MetricName.EVENTS_RECEIVED, "received"),
+        (MetricName.DUPLICATE_EVENTS, "duplicate"),
+        (MetricName.EVENTS_QUARANTINED, "quarantined"),
+        (MetricName.CONVERSATIONS_FETCHED, "fetched"),
+        (MetricName.CONVERSATIONS_NOT_READY, "not ready"),
+        (MetricName.CONVERSATIONS_FAILED, "failed"),
+    )
+    return ", ".join(f"{label} {totals[name]}" for name, label in shown) if totals else "-"
+
+
 def _fmt_latency(report: RunReport) -> str:
     median = report.latency_percentile(0.5)
     p99 = report.latency_percentile(0.99)
@@ -436,6 +454,7 @@ def summary_rows(report: RunReport) -> list[tuple[str, str]]:
             "AWS throttles injected",
             ", ".join(f"{k} {v}" for k, v in sorted(report.aws_throttles_injected.items())) or "0",
         ),
+        ("functions' EMF metrics (approx.)", _fmt_emf(report)),
         ("event -> landed latency", _fmt_latency(report)),
         ("elapsed", f"{report.elapsed_s:.1f} s (time scale {report.time_scale:g})"),
         ("conversations per second", f"{report.conversations_per_second:.1f}"),
