@@ -180,8 +180,11 @@ def run_pipeline(options: RunOptions, *, progress_stream: TextIO | None = None) 
 
     out_dir = options.out_dir
     log_dir = out_dir if out_dir is not None else Path(tempfile.gettempdir()) / "local_runner"
-    if out_dir is not None and out_dir.exists():
-        shutil.rmtree(out_dir)
+    if out_dir is not None:
+        # Only what a previous run wrote (the bucket's prefix): --out may name a folder with other files.
+        previous = out_dir / contracts.RESULTS_PREFIX
+        if previous.is_dir():
+            shutil.rmtree(previous)
     log_path = log_dir / "handlers.log"
 
     previous_env = apply_aws_env(region)
