@@ -179,7 +179,8 @@ def run_pipeline(options: RunOptions, *, progress_stream: TextIO | None = None) 
         raise ValueError("a real Genesys org is read for the conversation ids of --events only")
 
     out_dir = options.out_dir
-    log_dir = out_dir if out_dir is not None else Path(tempfile.gettempdir()) / "local_runner"
+    # without an output folder, a folder of its own, so concurrent runs (tests, benchmarks) never share a log
+    log_dir = out_dir if out_dir is not None else Path(tempfile.mkdtemp(prefix="local_runner-"))
     if out_dir is not None:
         # Only what a previous run wrote (the bucket's prefix): --out may name a folder with other files.
         previous = out_dir / contracts.RESULTS_PREFIX
