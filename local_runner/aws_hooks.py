@@ -215,8 +215,8 @@ _moto_lock = threading.Lock()
 def _serialize_moto() -> None:
     """One moto request at a time. moto's backends are not thread-safe (two concurrent UpdateItems
     creating the same item both "create" it, and both stream an INSERT), while each AWS request is
-    atomic; the handlers and the runner call moto from many threads. No call here long-polls, so the
-    lock is held for one request's processing only."""
+    atomic; the handlers and the runner call moto from many threads. No call in a run long-polls, so
+    the lock is held for one request's processing only; outside a run it is not taken at all."""
     from moto.core.models import botocore_stubber
 
     process = type(botocore_stubber).process_request
@@ -224,6 +224,9 @@ def _serialize_moto() -> None:
         return
 
     def process_request(request: Any) -> Any:
+        if _dispatcher.recorder is None:
+            # no local run in progress: leave moto exactly as other code in this process expects it
+            return process(botocore_stubber, request)
         with _moto_lock:
             return process(botocore_stubber, request)
 
