@@ -38,6 +38,8 @@ class LocalRun:
     conversations: int
     time_scale: float
     events_per_second: float | None  # None: as fast as the local ingest function takes them
+    # what a reader needs to read this run's latency right (printed in the row's note)
+    caveat: str = ""
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,8 @@ def _latency_row(report: Any, config: Any, run: LocalRun) -> Row:
         f"median {fmt_seconds(percentile(latencies, 50))}, p99 {fmt_seconds(percentile(latencies, 99))}",
         f"settle delay {settle} s + batching window {window:g} s",
         note=f"{figure}: {len(latencies)} conversations, {rate}, time scale {run.time_scale:g} (configured:"
-        f" settle {config.settle_delay_seconds} s, window {config.processor_batching_window_seconds} s)",
+        f" settle {config.settle_delay_seconds} s, window {config.processor_batching_window_seconds} s)"
+        + (f". {run.caveat}" if run.caveat else ""),
     )
 
 
