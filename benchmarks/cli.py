@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.cost import DEFAULT_PRICES
+from benchmarks.cost import DEFAULT_PRICES, load_prices
 from benchmarks.paths import SHARED
 from benchmarks.table import Row, Verdict, render_table, summary
 
@@ -83,6 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     time_scale = args.time_scale or (0.05 if args.quick else 1.0)
     if conversations < 1 or import_runs < 1 or time_scale <= 0:
         _parser().error("--conversations, --import-runs and --time-scale must be positive")
+    try:
+        # read now: a typo in the price file should not surface after an eight-minute run
+        load_prices(args.prices)
+    except (OSError, KeyError, ValueError) as error:
+        _parser().error(f"price file {args.prices}: {error!r}")
     # The handlers and the layer package import as `genesys_bridge` with shared/ on the path, as in Lambda.
     if str(SHARED) not in sys.path:
         sys.path.insert(0, str(SHARED))
