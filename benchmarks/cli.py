@@ -78,9 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = only - set(FIGURES)
     if unknown:
         _parser().error(f"unknown figure(s) {', '.join(sorted(unknown))}; choose from {', '.join(FIGURES)}")
-    conversations = args.conversations or (400 if args.quick else 2000)
-    import_runs = args.import_runs or (3 if args.quick else 7)
-    time_scale = args.time_scale or (0.05 if args.quick else 1.0)
+    # "is None", not "or": an explicit 0 must be refused, not replaced by the default
+    conversations = args.conversations if args.conversations is not None else (400 if args.quick else 2000)
+    import_runs = args.import_runs if args.import_runs is not None else (3 if args.quick else 7)
+    time_scale = args.time_scale if args.time_scale is not None else (0.05 if args.quick else 1.0)
     if conversations < 1 or import_runs < 1 or time_scale <= 0:
         _parser().error("--conversations, --import-runs and --time-scale must be positive")
     try:

@@ -27,7 +27,8 @@ def test_a_price_file_missing_a_service_is_refused_up_front(
     assert "lambda" in capsys.readouterr().err
 
 
-def test_counts_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("option", ["--import-runs", "--conversations", "--time-scale"])
+def test_zero_is_refused_not_replaced_by_the_default(option: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        main(["--import-runs", "-1"])
+        main([option, "0"])
     assert "must be positive" in capsys.readouterr().err
