@@ -16,7 +16,9 @@ from genesys_bridge import contracts, runtime
 
 logger = Logger(service=contracts.INGEST_SERVICE)
 metrics = Metrics(namespace=contracts.METRICS_NAMESPACE, service=contracts.INGEST_SERVICE)
-tracer = Tracer(service=contracts.INGEST_SERVICE)
+# Patch only what this function uses (it calls DynamoDB and SQS through botocore, nothing else):
+# X-Ray's patch_all would import every library it knows how to trace, at every cold start.
+tracer = Tracer(service=contracts.INGEST_SERVICE, patch_modules=["botocore"])
 # The package logs through the standard library; give its loggers this handler's JSON format.
 copy_config_to_registered_loggers(source_logger=logger, include={"genesys_bridge"})
 

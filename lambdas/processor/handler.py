@@ -17,7 +17,9 @@ from genesys_bridge import contracts, runtime
 
 logger = Logger(service=contracts.PROCESSOR_SERVICE)
 metrics = Metrics(namespace=contracts.METRICS_NAMESPACE, service=contracts.PROCESSOR_SERVICE)
-tracer = Tracer(service=contracts.PROCESSOR_SERVICE)
+# Patch only what this function uses (AWS through botocore and Genesys through requests):
+# X-Ray's patch_all would import every library it knows how to trace, at every cold start.
+tracer = Tracer(service=contracts.PROCESSOR_SERVICE, patch_modules=["botocore", "requests"])
 # The package (and the Genesys client) log through the standard library; give them this JSON format.
 copy_config_to_registered_loggers(source_logger=logger, include={"genesys_bridge"})
 

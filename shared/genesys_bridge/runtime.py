@@ -94,12 +94,12 @@ def s3_client() -> S3Client:
 
 
 def ingest_settings() -> IngestSettings:
-    settings: IngestSettings = _cached("ingest_settings", IngestSettings)
+    settings: IngestSettings = _cached("ingest_settings", IngestSettings.from_environment)
     return settings
 
 
 def processor_settings() -> ProcessorSettings:
-    settings: ProcessorSettings = _cached("processor_settings", ProcessorSettings)
+    settings: ProcessorSettings = _cached("processor_settings", ProcessorSettings.from_environment)
     return settings
 
 

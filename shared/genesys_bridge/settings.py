@@ -7,10 +7,11 @@ names come from contracts.py, which the CDK stack uses to set them.
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from collections.abc import Mapping
+from typing import Any, Self
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from genesys_bridge import contracts
 
@@ -22,18 +23,21 @@ MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 
 
 def _env(name: str) -> Any:
-    # validation_alias makes pydantic-settings read exactly this variable; populate_by_name keeps the
+    # validation_alias makes the model read exactly this variable; populate_by_name keeps the
     # snake_case field names usable when tests and the local runner build settings in code.
     return AliasChoices(name)
 
 
-class _BaseSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        case_sensitive=True,
-        extra="ignore",
-        frozen=True,
-        populate_by_name=True,
-    )
+class _BaseSettings(BaseModel):
+    # A plain pydantic model validated from the environment mapping, rather than pydantic-settings:
+    # the functions read nothing but flat, exactly named variables, and pydantic-settings added about
+    # 30 ms (60 ms without bytecode caches) to every cold start for sources they never use.
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """Validate the settings from `environ` (default: this process's environment variables)."""
+        return cls.model_validate(dict(os.environ if environ is None else environ))
 
     buffer_table_name: str = Field(validation_alias=_env(contracts.BUFFER_TABLE_NAME), min_length=1)
 

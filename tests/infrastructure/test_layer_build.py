@@ -24,7 +24,7 @@ import genesys_bridge
 modules = ["genesys_bridge"] + [
     info.name for info in pkgutil.walk_packages(genesys_bridge.__path__, "genesys_bridge.")
 ]
-modules += ["requests", "tenacity", "pydantic", "pydantic_core", "pydantic_settings",
+modules += ["requests", "tenacity", "pydantic", "pydantic_core",
             "aws_lambda_powertools", "aws_lambda_powertools.logging", "aws_lambda_powertools.metrics",
             "aws_lambda_powertools.utilities.batch", "aws_xray_sdk"]
 for name in modules:

@@ -33,7 +33,7 @@ def test_ingest_settings_read_the_contract_names_with_the_documented_default(
     monkeypatch.setenv(contracts.QUARANTINE_QUEUE_URL, "https://sqs/quarantine")
 
     # When the settings load, then the TTL defaults to 48 hours
-    settings = IngestSettings()
+    settings = IngestSettings.from_environment()
     assert (settings.buffer_table_name, settings.quarantine_queue_url, settings.buffer_ttl_hours) == (
         "buffer",
         "https://sqs/quarantine",
@@ -45,11 +45,11 @@ def test_a_missing_variable_is_named_in_the_error(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv(contracts.BUFFER_TABLE_NAME, "buffer")
     monkeypatch.delenv(contracts.QUARANTINE_QUEUE_URL, raising=False)
     with pytest.raises(ValidationError, match=contracts.QUARANTINE_QUEUE_URL):
-        IngestSettings()
+        IngestSettings.from_environment()
 
 
 def test_processor_defaults(processor_env: pytest.MonkeyPatch) -> None:
-    settings = ProcessorSettings()
+    settings = ProcessorSettings.from_environment()
     assert settings.genesys_ids_per_request == 100
     assert settings.genesys_concurrent_callers == 1
     assert settings.not_ready_retry_base_seconds == 60
@@ -77,13 +77,13 @@ def test_values_out_of_range_are_refused_at_load(
 ) -> None:
     processor_env.setenv(name, value)
     with pytest.raises(ValidationError):
-        ProcessorSettings()
+        ProcessorSettings.from_environment()
 
 
 def test_loopback_http_overrides_are_accepted_for_the_simulator(processor_env: pytest.MonkeyPatch) -> None:
     processor_env.setenv(contracts.GENESYS_API_BASE_URL, "http://127.0.0.1:8080")
     processor_env.setenv(contracts.GENESYS_LOGIN_BASE_URL, "")  # empty means unset (CloudFormation)
-    settings = ProcessorSettings()
+    settings = ProcessorSettings.from_environment()
     assert settings.genesys_api_base_url == "http://127.0.0.1:8080"
     assert settings.genesys_login_base_url is None
 
@@ -94,11 +94,11 @@ def test_the_budget_is_split_between_concurrent_callers(processor_env: pytest.Mo
     processor_env.setenv(contracts.GENESYS_CONCURRENT_CALLERS, "4")
 
     # Then each paces at 75/min, so together they stay within the budget
-    assert ProcessorSettings().requests_per_minute_per_caller == 75
+    assert ProcessorSettings.from_environment().requests_per_minute_per_caller == 75
 
 
 def test_the_max_age_accepts_fractional_minutes_for_compressed_local_runs(
     processor_env: pytest.MonkeyPatch,
 ) -> None:
     processor_env.setenv(contracts.NOT_READY_MAX_AGE_MINUTES, "0.25")
-    assert ProcessorSettings().not_ready_max_age_minutes == 0.25
+    assert ProcessorSettings.from_environment().not_ready_max_age_minutes == 0.25
