@@ -11,7 +11,8 @@ Per message:
 - absent or not ended   -> not ready: visibility pushed out with growing backoff, message reported failed;
                            once NOT_READY_MAX_AGE past firstEventAt: item FAILED, DLQ, acknowledged
 - 400 for its chunk     -> the chunk is bisected; the ids Genesys rejects alone: FAILED, DLQ, acknowledged
-- RetryLater / other API error -> reported failed, nothing marked (SQS redelivers it)
+- RetryLater            -> reported failed, nothing marked; back on the queue after its retry_after
+- other API error       -> reported failed, nothing marked (SQS redelivers it)
 - body not the contract -> DLQ with the reason, acknowledged
 - duplicate id in batch -> acknowledged; the first message of that id carries the conversation
 """
@@ -352,7 +353,9 @@ class ProcessorService:
             count(MetricName.CONVERSATIONS_FAILED)
             return outcome
         if conversation_id in fetch.deferred:
-            raise Deferred(conversation_id, fetch.deferred[conversation_id])
+            cause = fetch.deferred[conversation_id]
+            self._hand_back(record, conversation_id, cause)
+            raise Deferred(conversation_id, cause)
 
         conversation = fetch.conversations.get(conversation_id)
         if conversation is not None and conversation.get("conversationEnd"):
@@ -416,6 +419,29 @@ class ProcessorService:
             )
             raise NotReady(conversation_id, None) from None
         raise NotReady(conversation_id, visibility)
+
+    def _hand_back(self, record: SQSRecord, conversation_id: str, cause: GenesysError) -> None:
+        """Return a deferred message when Genesys said it may be asked again, not at the queue's default.
+
+        Each delivery counts towards the queue's maxReceiveCount: waiting out a long Retry-After (a
+        daily limit) in one hop, instead of one visibility timeout after another, keeps a rate-limited
+        conversation from reaching the DLQ unmarked; a short one brings it back sooner.
+        """
+        if not isinstance(cause, RetryLater) or not cause.retry_after or cause.retry_after <= 0:
+            return
+        visibility = max(1, min(math.ceil(cause.retry_after), MAX_VISIBILITY_SECONDS))
+        try:
+            self._sqs.change_message_visibility(
+                QueueUrl=self._config.work_queue_url,
+                ReceiptHandle=record.receipt_handle,
+                VisibilityTimeout=visibility,
+            )
+        except Exception:  # losing the hint only means the queue's own timeout applies
+            logger.warning(
+                "could not set the retry-after visibility; the queue's own timeout applies",
+                extra={"conversation_id": conversation_id},
+                exc_info=True,
+            )
 
     def _fail(
         self, record: SQSRecord, conversation_id: str, reason: FailureReason, message: str

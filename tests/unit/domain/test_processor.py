@@ -337,7 +337,9 @@ def test_rate_limited_midway_keeps_what_landed_and_fails_the_rest_without_more_r
     assert sorted(failed_ids(response)) == sorted(r["messageId"] for r in records[100:])
     assert len(aws.object_keys()) == 100
     assert {s for i, s in statuses(aws).items() if i in ids[100:]} == {contracts.STATUS_PENDING}
-    assert visibility_calls == []
+    # and each comes back when Genesys said it may be asked again, not at the queue's default
+    assert len(visibility_calls) == 150
+    assert {call["VisibilityTimeout"] for call in visibility_calls} == {40}
     assert aws.messages("work-dlq") == []
 
 
@@ -557,12 +559,12 @@ def test_a_429_beyond_the_deadline_fails_the_batch_and_marks_nothing(
     )
 
     # Then every message is a failure (SQS retries them), nothing is marked, landed or dead-lettered,
-    # and the function did not sit out the Retry-After
+    # the function did not sit out the Retry-After, and the messages come back once it has passed
     assert sorted(failed_ids(response)) == sorted(r["messageId"] for r in records)
     assert set(statuses(aws).values()) == {contracts.STATUS_PENDING}
     assert aws.object_keys() == []
     assert aws.messages("work-dlq") == []
-    assert visibility_calls == []
+    assert [call["VisibilityTimeout"] for call in visibility_calls] == [30] * len(records)
     assert time.monotonic() - started < 5
     assert len(details_requests(genesys_api)) == 1
     assert metrics.counts[MetricName.GENESYS_THROTTLED] == 1
