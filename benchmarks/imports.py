@@ -36,10 +36,27 @@ class ImportTarget:
     flags: tuple[str, ...] = ()
 
 
+# What the Lambda runtime itself sets in every function's environment before it imports the handler
+# (none of it is the function's own configuration). It matters: the X-Ray SDK, loaded by Powertools'
+# Tracer, checks LAMBDA_TASK_ROOT at import and, outside Lambda, builds a centralised sampler with two
+# botocore X-Ray clients (about 100 ms) that a Lambda container never creates. Without these, the
+# figure would time a code path that does not run on Lambda.
+LAMBDA_RUNTIME_ENV = {
+    "LAMBDA_TASK_ROOT": "/var/task",
+    "LAMBDA_RUNTIME_DIR": "/var/runtime",
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.14",
+    "AWS_LAMBDA_FUNCTION_NAME": "import-benchmark",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
 def _clean_env() -> dict[str, str]:
-    # No project variables and no PYTHONPATH: importing a handler must need no environment at all.
+    # No project variables and no PYTHONPATH: importing a handler must need no configuration at all;
+    # only what Lambda's runtime provides to every function, for every module timed alike.
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
-    return {key: value for key, value in os.environ.items() if key in keep}
+    return {key: value for key, value in os.environ.items() if key in keep} | LAMBDA_RUNTIME_ENV
 
 
 def import_seconds(target: ImportTarget, python: str = sys.executable) -> float:

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from stacks.layer_build import PROVIDED_BY_LAMBDA_RUNTIME, build_layer
+from stacks.layer_build import (
+    LAMBDA_ARM64,
+    PROVIDED_BY_LAMBDA_RUNTIME,
+    WheelPlatform,
+    build_layer,
+    compile_bytecode,
+)
 
 # Runs in a fresh interpreter started with -I -S: no site-packages, no environment, no user site, so
 # sys.path is the standard library plus the layer folder only.
@@ -78,3 +84,23 @@ def test_the_built_layer_imports_the_package_and_its_dependencies_in_isolation(t
     assert set(report["needs_runtime"].values()) <= set(PROVIDED_BY_LAMBDA_RUNTIME)
     for provided in PROVIDED_BY_LAMBDA_RUNTIME:
         assert not (layer / provided).exists()
+    # And it is precompiled for its Python (Lambda's /opt is read-only: no cache is written there),
+    # with hash-based .pyc files that do not depend on the asset zip's timestamps
+    compiled = layer / "genesys_bridge" / "__pycache__" / f"contracts.{sys.implementation.cache_tag}.pyc"
+    assert compiled.exists()
+    flags = int.from_bytes(compiled.read_bytes()[4:8], "little")
+    assert flags == 0b01  # hash-based, check_source off: PEP 552's unchecked-hash
+
+
+def test_without_an_interpreter_of_the_layer_version_the_layer_ships_sources_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a target Python version this machine has no interpreter for
+    monkeypatch.setenv("PATH", str(tmp_path))
+    target = WheelPlatform(platform=LAMBDA_ARM64, python_version="3.99")
+    (tmp_path / "module.py").write_text("VALUE = 1\n")
+
+    # When the layer folder is compiled, then nothing is compiled and a warning names the fix
+    with pytest.warns(UserWarning, match=r"no python3\.99 on PATH"):
+        assert compile_bytecode(tmp_path, target) is False
+    assert not (tmp_path / "__pycache__").exists()
