@@ -108,11 +108,13 @@ def import_rows(runs: int, sdk: SdkState) -> list[Row]:
         rows.append(Row.not_measured("3", "Cold import of the official SDK", sdk.error))
     method = (
         f"median of {runs} fresh `python -I` processes per module after 1 warm-up, modules interleaved;"
-        f" handlers imported as Lambda does (`handler` from lambdas/<fn>/, {layer_how} on sys.path, no"
-        " environment variables); boto3 from the venv, as Lambda's runtime provides it. '.pyc cached':"
-        " bytecode written by the warm-up, for handler and SDK alike. 'no .pyc': layer and SDK copies"
-        " without __pycache__ imported with -B, i.e. compiled on every start, which is what a layer built"
-        f" with pip --no-compile does on Lambda's read-only /opt. SDK = {SDK_MODULE} {SDK_VERSION}"
+        f" handlers imported as Lambda does (`handler` from lambdas/<fn>/, {layer_how} on sys.path, none"
+        " of the function's configuration, only the variables Lambda's runtime sets, e.g."
+        " LAMBDA_TASK_ROOT, for every module alike); boto3 from the venv, as Lambda's runtime provides"
+        " it. '.pyc cached': bytecode written by the warm-up, for handler and SDK alike, as in a layer"
+        " precompiled by a build machine that has the runtime's Python. 'no .pyc': layer and SDK copies"
+        " without __pycache__ imported with -B, i.e. compiled on every start, as a layer built without"
+        f" that interpreter is on Lambda's read-only /opt. SDK = {SDK_MODULE} {SDK_VERSION}"
     )
     rows[0] = replace(rows[0], note="; ".join(filter(None, [method, rows[0].note])))
     return rows
