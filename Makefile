@@ -44,4 +44,4 @@ synth: venv
 	npx cdk synth -c env=$(ENV) --quiet
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache out
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache out .bench

@@ -1,6 +1,6 @@
 """GenesysClient: the one object the processor, the local runner and the benchmarks talk to Genesys with.
 
-Every API request goes: pacing slot -> bearer token -> HTTP (pooled session, timeout, no redirects) ->
+Every API request goes: bearer token -> pacing slot -> HTTP (pooled session, timeout, no redirects) ->
 401 refresh-once -> retry policy. The pieces live in their own modules; this one wires them and owns
 the endpoint shapes.
 """
@@ -189,8 +189,10 @@ class GenesysClient:
         json: Any,
         deadline: float | None,
     ) -> tuple[requests.Response, str]:
-        self._pacer.acquire(deadline)
+        # Token first: a slot taken before a slow token fetch would send its request late, bunching it
+        # with the next slot's inside one server-side window.
         token = self._auth.token(deadline)
+        self._pacer.acquire(deadline)
         self.stats.increment("requests")
         response = send(
             self._session,
