@@ -15,8 +15,9 @@ from benchmarks.imports import ImportTarget, handler_target, import_profile, mea
 from benchmarks.ingest import measure_ingest_isolated
 from benchmarks.paths import LAMBDAS, SHARED, bench_dir
 from benchmarks.sdk import SDK_MODULE, SDK_VERSION, ensure_sdk
-from benchmarks.size import Sizes, build_layer, lambda_python_version, measure
+from benchmarks.size import Sizes, build_layer, measure
 from benchmarks.table import Row, Verdict, fmt_mb, fmt_ms
+from stacks.layer_build import LAMBDA_PYTHON_VERSION
 
 HANDLERS = ("ingest", "processor")
 
@@ -136,7 +137,7 @@ def size_rows(sdk: SdkState) -> list[Row]:
     return [
         Row(
             "4",
-            f"Layer unzipped (arm64, Python {lambda_python_version()})",
+            f"Layer unzipped (arm64, Python {LAMBDA_PYTHON_VERSION})",
             fmt_mb(layer.unzipped),
             ref_unzipped,
             limit,

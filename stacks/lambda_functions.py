@@ -21,16 +21,23 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from genesys_bridge import contracts
-from stacks.layer_build import LAMBDA_ARM64, PACKAGE_NAME, SHARED_DIR, WheelPlatform, build_layer
+from stacks.layer_build import (
+    LAMBDA_ARM64,
+    LAMBDA_PYTHON_VERSION,
+    PACKAGE_NAME,
+    SHARED_DIR,
+    WheelPlatform,
+    build_layer,
+)
 from stacks.nag import acknowledge_nag_finding
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = REPO_ROOT / "lambdas"
 
-# The newest Python runtime aws-cdk-lib offers; every layer dependency publishes cp314
-# manylinux2014_aarch64 wheels (pydantic-core, charset-normalizer and wrapt are the compiled ones).
 LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_14
-LAMBDA_PYTHON_VERSION = LAMBDA_RUNTIME.name.removeprefix("python")
+if LAMBDA_RUNTIME.name != f"python{LAMBDA_PYTHON_VERSION}":
+    # The layer's wheels and bytecode are chosen by LAMBDA_PYTHON_VERSION: the two must move together.
+    raise RuntimeError(f"{LAMBDA_RUNTIME.name} does not match layer Python {LAMBDA_PYTHON_VERSION}")
 LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
 HANDLER = "handler.handler"
 _ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc"]

@@ -34,6 +34,10 @@ class WheelPlatform:
 
 
 LAMBDA_ARM64 = "manylinux2014_aarch64"
+# The functions' Python: the newest Lambda runtime aws-cdk-lib offers for which every layer dependency
+# publishes cp314 manylinux2014_aarch64 wheels (pydantic-core, charset-normalizer and wrapt are the
+# compiled ones). Here, without aws_cdk, so the benchmarks and tools can read it too.
+LAMBDA_PYTHON_VERSION = "3.14"
 
 
 class LayerBuildError(RuntimeError):
