@@ -11,8 +11,9 @@ Per message:
 - absent or not ended   -> not ready: visibility pushed out with growing backoff, message reported failed;
                            once NOT_READY_MAX_AGE past firstEventAt: item FAILED, DLQ, acknowledged
 - 400 for its chunk     -> the chunk is bisected; the ids Genesys rejects alone: FAILED, DLQ, acknowledged
-- RetryLater            -> reported failed, nothing marked; back on the queue after its retry_after
-- other API error       -> reported failed, nothing marked (SQS redelivers it)
+- RetryLater / other API error -> deferred: reported failed, nothing marked, back on the queue on the
+                           not-ready schedule (never before a Retry-After); past the max age: FAILED, DLQ
+- credentials refused   -> the invocation fails (alarm): no conversation is blamed for it
 - body not the contract -> DLQ with the reason, acknowledged
 - duplicate id in batch -> acknowledged; the first message of that id carries the conversation
 """
@@ -37,7 +38,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from genesys_bridge.buffer import BufferTable, utc_now
 from genesys_bridge.events import UUID_RE
-from genesys_bridge.genesys.errors import GenesysApiError, GenesysError, RetryLater
+from genesys_bridge.genesys.errors import GenesysApiError, GenesysAuthError, GenesysError, RetryLater
 from genesys_bridge.metrics import COUNT, MetricName, MetricsSink
 from genesys_bridge.results import InvalidConversation, ResultsWriter
 
@@ -76,6 +77,7 @@ class FailureReason(StrEnum):
     NOT_READY_MAX_AGE = "not_ready_max_age"
     GENESYS_REJECTED = "genesys_rejected"
     INVALID_CONVERSATION = "invalid_conversation"
+    NOT_FETCHED_MAX_AGE = "not_fetched_max_age"
 
 
 class RecordFailed(Exception):
@@ -310,7 +312,9 @@ class ProcessorService:
     def _fetch_chunk(self, chunk: list[str], deadline: float | None, result: FetchResult) -> None:
         try:
             conversations = self._genesys.get_conversation_details(chunk, deadline=deadline)
-        except RetryLater:
+        except (RetryLater, GenesysAuthError):
+            # Not about these ids: RetryLater ends this batch's requests; refused credentials fail the
+            # invocation, so that an alarm says so instead of every conversation being blamed.
             raise
         except GenesysApiError as error:
             if error.status != 400:
@@ -353,9 +357,7 @@ class ProcessorService:
             count(MetricName.CONVERSATIONS_FAILED)
             return outcome
         if conversation_id in fetch.deferred:
-            cause = fetch.deferred[conversation_id]
-            self._hand_back(record, conversation_id, cause)
-            raise Deferred(conversation_id, cause)
+            return self._deferred(record, conversation_id, fetch.deferred[conversation_id], count)
 
         conversation = fetch.conversations.get(conversation_id)
         if conversation is not None and conversation.get("conversationEnd"):
@@ -380,16 +382,9 @@ class ProcessorService:
     def _not_ready(
         self, record: SQSRecord, conversation_id: str, *, present: bool, count: Callable[[str], None]
     ) -> RecordOutcome:
-        now = self._clock()
-        item = self._buffer.get(conversation_id)
-        if item is not None and item.first_event_at is not None:
-            first_seen = item.first_event_at
-        else:
-            # No item (its TTL ran out, or a message sent by hand): the message's own age stands in.
-            first_seen = datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, tz=UTC)
-        seconds_left = (first_seen + self._config.not_ready_max_age - now).total_seconds()
-        state = "not ended" if present else "not in analytics"
+        first_seen, seconds_left = self._time_left(record, conversation_id)
         if seconds_left <= 0:
+            state = "not ended" if present else "not in analytics"
             outcome = self._fail(
                 record,
                 conversation_id,
@@ -399,49 +394,72 @@ class ProcessorService:
             )
             count(MetricName.CONVERSATIONS_FAILED)
             return outcome
-        visibility = not_ready_backoff(
+        visibility = self._backoff(record, seconds_left)
+        raise NotReady(conversation_id, visibility if self._set_visibility(record, visibility) else None)
+
+    def _deferred(
+        self, record: SQSRecord, conversation_id: str, cause: GenesysError, count: Callable[[str], None]
+    ) -> RecordOutcome:
+        """Genesys could not be asked (rate limit, outage, a non-400 API error): back on the queue on
+        the not-ready schedule, never before a Retry-After, and given up at the same max age.
+
+        Every delivery counts towards the queue's maxReceiveCount, which the stack sizes for that
+        schedule: coming back at the queue's own timeout, or after a 1 s Retry-After again and again,
+        would let SQS move the message to the DLQ with its item still PENDING and no reason.
+        """
+        first_seen, seconds_left = self._time_left(record, conversation_id)
+        if seconds_left <= 0:
+            outcome = self._fail(
+                record,
+                conversation_id,
+                FailureReason.NOT_FETCHED_MAX_AGE,
+                f"Genesys could not be asked within {self._config.not_ready_max_age} after the first "
+                f"event ({first_seen.isoformat()}); last: {type(cause).__name__}: {cause}",
+            )
+            count(MetricName.CONVERSATIONS_FAILED)
+            return outcome
+        retry_after = cause.retry_after if isinstance(cause, RetryLater) and cause.retry_after else 0.0
+        visibility = max(
+            self._backoff(record, seconds_left), min(math.ceil(retry_after), MAX_VISIBILITY_SECONDS)
+        )
+        self._set_visibility(record, visibility)
+        raise Deferred(conversation_id, cause)
+
+    def _time_left(self, record: SQSRecord, conversation_id: str) -> tuple[datetime, float]:
+        """When the bridge first saw the conversation, and the seconds left until its max age."""
+        item = self._buffer.get(conversation_id)
+        if item is not None and item.first_event_at is not None:
+            first_seen = item.first_event_at
+        else:
+            # No item (its TTL ran out, or a message sent by hand): the message's own age stands in.
+            first_seen = datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, tz=UTC)
+        return first_seen, (first_seen + self._config.not_ready_max_age - self._clock()).total_seconds()
+
+    def _backoff(self, record: SQSRecord, seconds_left: float) -> int:
+        return not_ready_backoff(
             int(record.attributes.approximate_receive_count or 1),
             self._config.retry_base_seconds,
             self._config.retry_max_seconds,
             seconds_left,
         )
+
+    def _set_visibility(self, record: SQSRecord, seconds: int) -> bool:
+        """When the message comes back; False if SQS refused, which only loses the backoff (the queue's
+        own visibility timeout applies), never the message."""
         try:
             self._sqs.change_message_visibility(
                 QueueUrl=self._config.work_queue_url,
                 ReceiptHandle=record.receipt_handle,
-                VisibilityTimeout=visibility,
+                VisibilityTimeout=seconds,
             )
-        except Exception:  # any failure here only loses the backoff, never the message
+        except Exception:
             logger.warning(
                 "could not push visibility out; the queue's own timeout applies",
-                extra={"conversation_id": conversation_id},
+                extra={"message_id": record.message_id},
                 exc_info=True,
             )
-            raise NotReady(conversation_id, None) from None
-        raise NotReady(conversation_id, visibility)
-
-    def _hand_back(self, record: SQSRecord, conversation_id: str, cause: GenesysError) -> None:
-        """Return a deferred message when Genesys said it may be asked again, not at the queue's default.
-
-        Each delivery counts towards the queue's maxReceiveCount: waiting out a long Retry-After (a
-        daily limit) in one hop, instead of one visibility timeout after another, keeps a rate-limited
-        conversation from reaching the DLQ unmarked; a short one brings it back sooner.
-        """
-        if not isinstance(cause, RetryLater) or not cause.retry_after or cause.retry_after <= 0:
-            return
-        visibility = max(1, min(math.ceil(cause.retry_after), MAX_VISIBILITY_SECONDS))
-        try:
-            self._sqs.change_message_visibility(
-                QueueUrl=self._config.work_queue_url,
-                ReceiptHandle=record.receipt_handle,
-                VisibilityTimeout=visibility,
-            )
-        except Exception:  # losing the hint only means the queue's own timeout applies
-            logger.warning(
-                "could not set the retry-after visibility; the queue's own timeout applies",
-                extra={"conversation_id": conversation_id},
-                exc_info=True,
-            )
+            return False
+        return True
 
     def _fail(
         self, record: SQSRecord, conversation_id: str, reason: FailureReason, message: str

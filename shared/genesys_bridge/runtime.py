@@ -49,6 +49,7 @@ BOTO_CONFIG = Config(
 # at import lets the handlers give it their Powertools JSON format (copy_config_to_registered_loggers
 # configures the top-level loggers that exist at that moment) before any child logger is created.
 PACKAGE_LOGGER = logging.getLogger("genesys_bridge")
+logger = logging.getLogger(__name__)
 
 _lock = threading.RLock()
 _cache: dict[str, Any] = {}
@@ -124,18 +125,23 @@ def ingest_service(metrics: MetricsSink) -> IngestService:
 
 
 def genesys_client() -> GenesysClient:
-    """The process's Genesys client, with credentials from Secrets Manager (Powertools, cached)."""
+    """The process's Genesys client, with the current credentials from Secrets Manager.
+
+    Called on every batch: Powertools serves the secret from its cache and asks Secrets Manager again
+    only after SECRET_MAX_AGE_SECONDS, so a rotated secret reaches a warm container within that time
+    (the client then drops its token and fetches one with the new credentials).
+    """
+    from aws_lambda_powertools.utilities import parameters
+
+    settings = processor_settings()
+    secret = parameters.get_secret(
+        settings.genesys_credentials_secret_arn, transform="json", max_age=SECRET_MAX_AGE_SECONDS
+    )
+    client_id, client_secret = _credentials(secret)
 
     def build() -> GenesysClient:
-        from aws_lambda_powertools.utilities import parameters
-
         from genesys_bridge.genesys import GenesysClient
 
-        settings = processor_settings()
-        secret = parameters.get_secret(
-            settings.genesys_credentials_secret_arn, transform="json", max_age=SECRET_MAX_AGE_SECONDS
-        )
-        client_id, client_secret = _credentials(secret)
         return GenesysClient(
             region=settings.genesys_region,
             client_id=client_id,
@@ -147,6 +153,8 @@ def genesys_client() -> GenesysClient:
         )
 
     client: GenesysClient = _cached("genesys", build)
+    if client.use_credentials(client_id, client_secret):
+        logger.info("Genesys credentials rotated; the next request fetches a new token")
     return client
 
 
@@ -200,6 +208,7 @@ def process_batch(event: dict[str, Any], context: LambdaContext | None, metrics:
     """The processor handler's one call: deadline from the invocation's remaining time, then the batch."""
     from genesys_bridge.processor import invocation_deadline
 
+    genesys_client()  # picks up a rotated secret before the batch needs a token
     service = processor_service(metrics)
     deadline = invocation_deadline(remaining_ms(context), len(event.get("Records") or []), time.monotonic())
     return service.process_batch(event, deadline=deadline, context=context)

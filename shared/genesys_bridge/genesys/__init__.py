@@ -12,6 +12,7 @@ from __future__ import annotations
 from .client import GenesysClient
 from .errors import (
     GenesysApiError,
+    GenesysAuthError,
     GenesysError,
     GenesysUnavailable,
     JobFailed,
@@ -26,6 +27,7 @@ from .stats import GenesysStats
 __all__ = [
     "REGIONS",
     "GenesysApiError",
+    "GenesysAuthError",
     "GenesysClient",
     "GenesysError",
     "GenesysStats",

@@ -17,7 +17,7 @@ from typing import Final
 import requests
 from requests.auth import HTTPBasicAuth
 
-from .errors import GenesysError
+from .errors import GenesysApiError, GenesysAuthError, GenesysError
 from .retry import RetryPolicy
 from .stats import GenesysStats
 from .transport import check_response, json_object, send
@@ -98,6 +98,19 @@ class TokenProvider:
                 self._token = current
             return current.value.reveal()
 
+    def replace_credentials(self, client_id: str, client_secret: str) -> bool:
+        """Use new credentials from now on (a rotated secret); True if they changed, which also drops
+        the cached token so that the next request proves the new ones."""
+        if not client_id or not client_secret:
+            raise ValueError("client_id and client_secret are required")
+        with self._lock:
+            if client_id == self._client_id and client_secret == self._client_secret.reveal():
+                return False
+            self._client_id = client_id
+            self._client_secret = Secret(client_secret)
+            self._token = None
+            return True
+
     def invalidate(self, rejected: str) -> None:
         """Drop the cached token after a 401, unless another thread already replaced it (then the
         rejected one is gone and the fresh one must not be thrown away)."""
@@ -107,7 +120,12 @@ class TokenProvider:
 
     def _fetch(self, deadline: float | None) -> AccessToken:
         requested_at = self._clock()  # the lifetime starts no later than our request
-        body = self._retry.call(self._request_once, deadline=deadline, what="POST /oauth/token")
+        try:
+            body = self._retry.call(self._request_once, deadline=deadline, what="POST /oauth/token")
+        except GenesysApiError as refused:
+            raise GenesysAuthError(
+                refused.status, refused.code, refused.message, refused.correlation_id
+            ) from refused
         access_token = body.get("access_token")
         expires_in = body.get("expires_in")
         if not isinstance(access_token, str) or not access_token:

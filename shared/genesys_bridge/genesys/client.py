@@ -129,6 +129,10 @@ class GenesysClient:
             sleep=self._sleep,
         )
 
+    def use_credentials(self, client_id: str, client_secret: str) -> bool:
+        """Switch to rotated credentials (True if they changed); the next request fetches a new token."""
+        return self._auth.replace_credentials(client_id, client_secret)
+
     def close(self) -> None:
         """Close the session if this client created it."""
         if self._owns_session:

@@ -34,6 +34,27 @@ class GenesysApiError(GenesysError):
         )
 
 
+class GenesysAuthError(GenesysError):
+    """The login endpoint refused the client credentials (wrong, revoked or rotated secret).
+
+    Deliberately not a GenesysApiError: a 400 from the login endpoint says nothing about the ids of
+    the request that needed the token, and must never be mistaken for one that does.
+    """
+
+    def __init__(self, status: int, code: str | None, message: str, correlation_id: str | None) -> None:
+        super().__init__(status, code, message, correlation_id)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.correlation_id = correlation_id
+
+    def __str__(self) -> str:
+        return (
+            f"Genesys refused the client credentials: {self.status} (code={self.code}, "
+            f"correlation_id={self.correlation_id}): {self.message}"
+        )
+
+
 class RetryLater(GenesysError):
     """The work should go back to the queue; `retry_after` (seconds) is a hint, None if unknown."""
 

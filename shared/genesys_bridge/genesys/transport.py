@@ -21,7 +21,14 @@ DEFAULT_TIMEOUT: Final = (3.05, 30.0)
 # A few processor threads (or a local runner's workers) share one client; keep their connections warm.
 POOL_SIZE: Final = 8
 TRANSIENT_STATUSES: Final = frozenset({502, 503, 504})
-TRANSIENT_EXCEPTIONS: Final = (requests.ConnectionError, requests.Timeout)
+# A connection that drops while the body is read surfaces as ChunkedEncodingError/ContentDecodingError,
+# which are not ConnectionErrors, but just as transient.
+TRANSIENT_EXCEPTIONS: Final = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 CORRELATION_HEADER: Final = "ININ-Correlation-Id"
 _MAX_MESSAGE_CHARS: Final = 500
 

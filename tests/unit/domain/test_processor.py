@@ -16,6 +16,7 @@ from genesys_bridge import contracts
 from genesys_bridge.buffer import BufferTable
 from genesys_bridge.genesys import (
     GenesysApiError,
+    GenesysAuthError,
     GenesysClient,
     GenesysStats,
     GenesysUnavailable,
@@ -325,7 +326,7 @@ def test_rate_limited_midway_keeps_what_landed_and_fails_the_rest_without_more_r
     # Given 250 conversations in chunks of 100, and Genesys rate limiting the second request
     ids = new_ids(250)
     buffered(aws, ids)
-    genesys = FakeGenesys([conversation(i) for i in ids], errors={2: RateLimited("429", retry_after=40)})
+    genesys = FakeGenesys([conversation(i) for i in ids], errors={2: RateLimited("429", retry_after=400)})
     records = [work_message(i) for i in ids]
     visibility_calls = capture_calls(aws.sqs, "ChangeMessageVisibility")
 
@@ -337,9 +338,10 @@ def test_rate_limited_midway_keeps_what_landed_and_fails_the_rest_without_more_r
     assert sorted(failed_ids(response)) == sorted(r["messageId"] for r in records[100:])
     assert len(aws.object_keys()) == 100
     assert {s for i, s in statuses(aws).items() if i in ids[100:]} == {contracts.STATUS_PENDING}
-    # and each comes back when Genesys said it may be asked again, not at the queue's default
+    # and each comes back when Genesys said it may be asked again (Retry-After 400 s is later than the
+    # schedule's first 60 s), not at the queue's default
     assert len(visibility_calls) == 150
-    assert {call["VisibilityTimeout"] for call in visibility_calls} == {40}
+    assert {call["VisibilityTimeout"] for call in visibility_calls} == {400}
     assert aws.messages("work-dlq") == []
 
 
@@ -559,12 +561,13 @@ def test_a_429_beyond_the_deadline_fails_the_batch_and_marks_nothing(
     )
 
     # Then every message is a failure (SQS retries them), nothing is marked, landed or dead-lettered,
-    # the function did not sit out the Retry-After, and the messages come back once it has passed
+    # the function did not sit out the Retry-After, and the messages come back on the not-ready
+    # schedule (first step 60 s), which is no earlier than the Retry-After of 30 s
     assert sorted(failed_ids(response)) == sorted(r["messageId"] for r in records)
     assert set(statuses(aws).values()) == {contracts.STATUS_PENDING}
     assert aws.object_keys() == []
     assert aws.messages("work-dlq") == []
-    assert [call["VisibilityTimeout"] for call in visibility_calls] == [30] * len(records)
+    assert [call["VisibilityTimeout"] for call in visibility_calls] == [60] * len(records)
     assert time.monotonic() - started < 5
     assert len(details_requests(genesys_api)) == 1
     assert metrics.counts[MetricName.GENESYS_THROTTLED] == 1
@@ -586,3 +589,43 @@ def test_the_deadline_leaves_a_margin_for_the_work_after_the_fetch() -> None:
 )
 def test_not_ready_backoff(receive_count: int, seconds_left: float, expected: int) -> None:
     assert not_ready_backoff(receive_count, 60, 900, seconds_left) == expected
+
+
+def test_refused_credentials_fail_the_invocation_and_blame_no_conversation(aws: Aws) -> None:
+    # Given a rotated or wrong client secret: the login endpoint answers 400 invalid_client
+    ids = new_ids(8)
+    buffered(aws, ids)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add(responses.POST, TOKEN_URL, status=400, json={"error": "invalid_client"})
+        records = [work_message(i) for i in ids]
+
+        # When the batch is processed, then the invocation fails (the ProcessorErrors alarm)
+        with pytest.raises(GenesysAuthError):
+            make_service(aws, real_client()).process_batch(sqs_event(records), deadline=deadline_in(30))
+
+        # And the 400 was not taken for one about the ids: one token request, no bisection, nothing
+        # marked FAILED, nothing dead-lettered
+        assert len(mock.calls) == 1
+    assert set(statuses(aws).values()) == {contracts.STATUS_PENDING}
+    assert aws.messages("work-dlq") == []
+
+
+def test_a_conversation_genesys_could_not_be_asked_about_until_its_max_age_fails_with_the_cause(
+    aws: Aws,
+) -> None:
+    # Given a conversation first seen 241 minutes ago (max age 240) and Genesys still unavailable
+    [conversation_id] = new_ids(1)
+    buffered(aws, [conversation_id], first_seen=NOW - timedelta(minutes=241))
+    genesys = FakeGenesys(errors={1: GenesysUnavailable("503 after retries", retry_after=2)})
+
+    # When its message comes back once more
+    response = make_service(aws, genesys).process_batch(
+        sqs_event([work_message(conversation_id, receive_count=20)]), deadline=deadline_in(30)
+    )
+
+    # Then it is given up with the cause, not left PENDING for SQS to dead-letter without a reason
+    assert failed_ids(response) == []
+    assert statuses(aws) == {conversation_id: contracts.STATUS_FAILED}
+    [dead] = aws.messages("work-dlq")
+    assert dead["reason"] == "not_fetched_max_age"
+    assert "GenesysUnavailable" in dead["message"]

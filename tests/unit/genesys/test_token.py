@@ -13,7 +13,7 @@ import pytest
 import requests
 import responses
 
-from genesys_bridge.genesys import GenesysApiError, GenesysClient
+from genesys_bridge.genesys import GenesysApiError, GenesysAuthError, GenesysClient
 
 from .conftest import (
     ACCESS_TOKEN,
@@ -168,7 +168,7 @@ def test_a_second_401_is_an_api_error_without_further_retries(
     assert len(token_calls(mocked)) == 2
 
 
-def test_rejected_credentials_at_the_token_endpoint_are_an_api_error(
+def test_rejected_credentials_at_the_token_endpoint_are_an_auth_error_not_an_api_error(
     mocked: responses.RequestsMock, make_client: Callable[..., GenesysClient]
 ) -> None:
     # Given a wrong client secret
@@ -179,12 +179,39 @@ def test_rejected_credentials_at_the_token_endpoint_are_an_api_error(
         json={"error": "invalid_client", "description": "client not found"},
     )
     # When a call is made
-    with pytest.raises(GenesysApiError) as raised:
+    with pytest.raises(GenesysAuthError) as raised:
         make_client().get_conversation_details(["c1"])
-    # Then the OAuth error is reported, and the API was never called
+    # Then the OAuth error is reported as a credentials problem (never as a 400 about the ids asked
+    # for), and the API was never called
+    assert not isinstance(raised.value, GenesysApiError)
     assert (raised.value.status, raised.value.code, raised.value.message) == (
         400,
         "invalid_client",
         "client not found",
     )
     assert len(mocked.calls) == 1
+
+
+def test_rotated_credentials_drop_the_cached_token_and_are_used_for_the_next_one(
+    mocked: responses.RequestsMock, make_client: Callable[..., GenesysClient]
+) -> None:
+    # Given a client that holds a token fetched with the old credentials
+    mocked.add(responses.POST, TOKEN_URL, json={"access_token": "t-old", "expires_in": 86400})
+    mocked.add(responses.POST, TOKEN_URL, json={"access_token": "t-new", "expires_in": 86400})
+    mocked.add(responses.GET, DETAILS_URL, json={"conversations": []})
+    client = make_client()
+    client.get_conversation_details(["c1"])
+
+    # When the same credentials are offered again, nothing changes; when new ones are, they are used
+    assert client.use_credentials(CLIENT_ID, CLIENT_SECRET) is False
+    assert client.use_credentials("client-id-2", "rotated-secret") is True
+    client.get_conversation_details(["c2"])
+
+    # Then a second token was fetched with the new Basic credentials, and the API got the new token
+    token_calls = [call for call in mocked.calls if call.request.url == TOKEN_URL]
+    assert len(token_calls) == 2
+    assert (
+        token_calls[1].request.headers["Authorization"]
+        == "Basic " + base64.b64encode(b"client-id-2:rotated-secret").decode()
+    )
+    assert mocked.calls[-1].request.headers["Authorization"] == "Bearer t-new"

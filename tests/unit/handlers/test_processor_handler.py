@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -173,3 +174,34 @@ def test_reset_forgets_settings_and_clients(processor_env: Aws, monkeypatch: pyt
     assert runtime.processor_settings().genesys_ids_per_request == 100  # still cached
     runtime.reset()
     assert runtime.processor_settings().genesys_ids_per_request == 50
+
+
+def test_a_rotated_secret_reaches_a_warm_container_once_its_cache_expires(
+    processor_env: Aws, genesys_api: responses.RequestsMock
+) -> None:
+    # Given a warm container that processed a batch with the first credentials
+    aws = processor_env
+    first, second = new_ids(2)
+    buffered(aws, [first, second])
+    serve(genesys_api, {first: conversation(first), second: conversation(second)})
+    invoke(sqs_event([work_message(first)]))
+
+    # When the secret is rotated and the cached copy has expired (Powertools' max_age)
+    import boto3
+    from aws_lambda_powertools.utilities import parameters
+
+    secrets = boto3.client("secretsmanager", region_name="eu-west-1")
+    secrets.put_secret_value(
+        SecretId=runtime.processor_settings().genesys_credentials_secret_arn,
+        SecretString=json.dumps({"client_id": "id-2", "client_secret": "rotated"}),
+    )
+    parameters.clear_caches()
+    response = invoke(sqs_event([work_message(second)]))
+
+    # Then the next batch fetched a token with the new credentials and still landed its conversation
+    assert response == {"batchItemFailures": []}
+    token_auth = [
+        call.request.headers["Authorization"] for call in genesys_api.calls if call.request.url == TOKEN_URL
+    ]
+    assert token_auth[-1] == "Basic " + base64.b64encode(b"id-2:rotated").decode()
+    assert len(token_auth) == 2
