@@ -134,7 +134,8 @@ class EnvironmentConfig(BaseModel):
     ingest_async_max_event_age_hours: Annotated[int, Field(ge=1, le=6)] = 6
 
     buffer_ttl_hours: Annotated[int, Field(ge=1, le=8760)] = 48
-    pipe_batch_size: Annotated[int, Field(ge=1, le=1000)] = 10
+    # EventBridge Pipes caps a batch at 10 records when the target is an SQS queue; more fails at deploy.
+    pipe_batch_size: Annotated[int, Field(ge=1, le=10)] = 10
     pipe_max_retry_attempts: Annotated[int, Field(ge=0, le=185)] = 10
 
     settle_delay_seconds: Annotated[int, Field(ge=0, le=SQS_MAX_DELIVERY_DELAY_SECONDS)] = 120
@@ -252,6 +253,14 @@ class EnvironmentConfig(BaseModel):
             problems.append(
                 f"not_ready_retry_max_seconds must be at least not_ready_retry_base_seconds "
                 f"({self.not_ready_retry_base_seconds}..{SQS_MAX_VISIBILITY_SECONDS})"
+            )
+        if self.genesys_max_requests_per_minute < self.processor_max_concurrency:
+            # Each concurrent processor paces at budget // concurrency, at least 1 a minute: a budget
+            # below the concurrency would be exceeded.
+            problems.append(
+                f"genesys_max_requests_per_minute ({self.genesys_max_requests_per_minute}) must be at least "
+                f"processor_max_concurrency ({self.processor_max_concurrency}): each concurrent processor "
+                "gets budget / concurrency requests a minute"
             )
         if self.work_queue_age_alarm_minutes * 60 <= self.settle_delay_seconds:
             problems.append(

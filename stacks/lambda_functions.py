@@ -9,8 +9,8 @@ from typing import Any
 
 import jsii
 from aws_cdk import (
+    AssetHashType,
     BundlingOptions,
-    DockerImage,
     Duration,
     ILocalBundling,
     RemovalPolicy,
@@ -24,10 +24,10 @@ from genesys_bridge import contracts
 from stacks.layer_build import (
     LAMBDA_ARM64,
     LAMBDA_PYTHON_VERSION,
-    PACKAGE_NAME,
     SHARED_DIR,
     WheelPlatform,
     build_layer,
+    layer_source_hash,
 )
 from stacks.nag import acknowledge_nag_finding
 
@@ -90,10 +90,7 @@ class _PipLayerBundling:
 
 def shared_layer(scope: Construct, construct_id: str) -> lambda_.LayerVersion:
     """The layer with genesys_bridge and shared/requirements.txt, for arm64 and LAMBDA_RUNTIME."""
-    docker_fallback = (
-        "pip install --no-compile --only-binary=:all: -r requirements.txt -t /asset-output/python"
-        f" && cp -r {PACKAGE_NAME} /asset-output/python/"
-    )
+    wheel_platform = WheelPlatform(LAMBDA_ARM64, LAMBDA_PYTHON_VERSION)
     return lambda_.LayerVersion(
         scope,
         construct_id,
@@ -103,12 +100,15 @@ def shared_layer(scope: Construct, construct_id: str) -> lambda_.LayerVersion:
         code=lambda_.Code.from_asset(
             str(SHARED_DIR),
             exclude=_ASSET_EXCLUDES,
+            asset_hash_type=AssetHashType.CUSTOM,
+            asset_hash=layer_source_hash(wheel_platform),
             bundling=BundlingOptions(
-                # Only used if local bundling declined, which it never does; kept so the asset is
-                # still buildable on a machine whose pip cannot reach the wheels.
-                image=LAMBDA_RUNTIME.bundling_image or DockerImage.from_registry("unused"),
-                command=["bash", "-c", docker_fallback],
-                local=_PipLayerBundling(WheelPlatform(LAMBDA_ARM64, LAMBDA_PYTHON_VERSION)),
+                # CDK requires an image, but local bundling never declines: there is one build path
+                # (stacks/layer_build.py), and a Docker build that differed from it would be worse
+                # than none.
+                image=LAMBDA_RUNTIME.bundling_image,
+                command=["false"],
+                local=_PipLayerBundling(wheel_platform),
             ),
         ),
     )

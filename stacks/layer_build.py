@@ -6,6 +6,7 @@ layer test calls it for the host platform so it can import the result.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -151,3 +152,25 @@ def compile_bytecode(python_dir: Path, wheel_platform: WheelPlatform | None) -> 
     if result.returncode != 0:
         raise LayerBuildError(f"compiling the layer's bytecode failed:\n{result.stdout}\n{result.stderr}")
     return True
+
+
+def layer_source_hash(wheel_platform: WheelPlatform) -> str:
+    """A hash of everything that decides the layer's content, for the CDK asset.
+
+    CDK's default asset hash covers only the files under shared/; the transitive pins in
+    constraints.txt, the target platform and this build script decide the layer too. Without them a
+    changed pin would leave the hash, and so the deployed layer, unchanged.
+    """
+    digest = hashlib.sha256()
+    files = sorted(
+        path
+        for path in SHARED_DIR.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    )
+    labelled = [(str(path.relative_to(SHARED_DIR)), path) for path in files]
+    labelled += [("constraints.txt", CONSTRAINTS), ("layer_build.py", Path(__file__))]
+    for label, path in labelled:
+        digest.update(label.encode())
+        digest.update(path.read_bytes() if path.exists() else b"")
+    digest.update(f"{wheel_platform.platform}/{wheel_platform.python_version}".encode())
+    return digest.hexdigest()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_pipes_alpha as pipes
 from aws_cdk import aws_sns as sns
@@ -34,6 +35,17 @@ class Observability(Construct):
         super().__init__(scope, construct_id)
         self.alarm_topic = sns.Topic(
             self, "AlarmTopic", display_name="Genesys Analytics Bridge alarms", enforce_ssl=True
+        )
+        # enforce_ssl gives the topic a policy of its own, which replaces SNS's default one: without
+        # this statement CloudWatch alarms change state but may not publish, and nobody hears of them.
+        self.alarm_topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.alarm_topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            )
         )
         if alarm_email is not None:
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))

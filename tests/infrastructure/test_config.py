@@ -37,6 +37,7 @@ def settings(**overrides: Any) -> dict[str, Any]:
         ("processor_timeout_seconds", 901, "10..900"),
         ("genesys_ids_per_request", 101, "1..100"),
         ("buffer_ttl_hours", 0, "1..8760"),
+        ("pipe_batch_size", 11, "1..10"),
     ],
 )
 def test_an_out_of_range_number_fails_naming_the_key_and_the_allowed_range(
@@ -93,6 +94,15 @@ def test_a_batch_above_ten_messages_needs_a_batching_window() -> None:
     with pytest.raises(ConfigError, match="processor_batching_window_seconds must be at least 1"):
         parse_environment_config(
             "dev", settings(processor_batch_size=50, processor_batching_window_seconds=0)
+        )
+
+
+def test_a_genesys_budget_below_the_processor_concurrency_is_refused() -> None:
+    # Each concurrent processor paces at budget // concurrency but never below 1 request a minute,
+    # so 3 requests a minute across 4 processors would really be 4
+    with pytest.raises(ConfigError, match=r"genesys_max_requests_per_minute \(3\) must be at least"):
+        parse_environment_config(
+            "dev", settings(genesys_max_requests_per_minute=3, processor_max_concurrency=4)
         )
 
 

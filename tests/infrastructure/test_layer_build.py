@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from stacks import layer_build
 from stacks.layer_build import (
     LAMBDA_ARM64,
+    LAMBDA_PYTHON_VERSION,
     PROVIDED_BY_LAMBDA_RUNTIME,
     WheelPlatform,
     build_layer,
     compile_bytecode,
+    layer_source_hash,
 )
 
 # Runs in a fresh interpreter started with -I -S: no site-packages, no environment, no user site, so
@@ -104,3 +107,23 @@ def test_without_an_interpreter_of_the_layer_version_the_layer_ships_sources_and
     with pytest.warns(UserWarning, match=r"no python3\.99 on PATH"):
         assert compile_bytecode(tmp_path, target) is False
     assert not (tmp_path / "__pycache__").exists()
+
+
+def test_the_layer_asset_hash_changes_with_the_transitive_pins_and_the_target(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Given the hash CDK uses for the layer asset
+    target = WheelPlatform(platform=LAMBDA_ARM64, python_version=LAMBDA_PYTHON_VERSION)
+    before = layer_source_hash(target)
+
+    # When a transitive pin in constraints.txt changes (a file outside shared/), or the target does
+    changed_pins = tmp_path / "constraints.txt"
+    changed_pins.write_text(layer_build.CONSTRAINTS.read_text() + "urllib3==0.0.1\n")
+    monkeypatch.setattr(layer_build, "CONSTRAINTS", changed_pins)
+    after_pin_change = layer_source_hash(target)
+    monkeypatch.undo()
+
+    # Then the hash changes, so `cdk deploy` ships a new layer instead of reusing the old one
+    assert layer_source_hash(target) == before
+    assert after_pin_change != before
+    assert layer_source_hash(WheelPlatform(platform=LAMBDA_ARM64, python_version="3.13")) != before

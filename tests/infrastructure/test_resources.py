@@ -486,7 +486,11 @@ class TestStorage:
             },
         )
 
-    def test_prod_results_move_to_cheaper_storage_as_configured(self, prod: SynthesizedEnvironment) -> None:
+    def test_prod_results_are_kept_and_only_overwritten_versions_expire(
+        self, prod: SynthesizedEnvironment
+    ) -> None:
+        # No storage-class transitions: one conversation is a few KB, and S3 neither transitions
+        # objects under 128 KB by default nor bills IA/Glacier IR for less than 128 KB an object.
         prod.template.has_resource_properties(
             "AWS::S3::Bucket",
             {
@@ -495,10 +499,6 @@ class TestStorage:
                         {
                             "Id": "results-lifecycle",
                             "Status": "Enabled",
-                            "Transitions": [
-                                {"StorageClass": "STANDARD_IA", "TransitionInDays": 90},
-                                {"StorageClass": "GLACIER_IR", "TransitionInDays": 365},
-                            ],
                             "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
                             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
                         }
@@ -542,6 +542,33 @@ class TestObservability:
                     "AlarmActions": [{"Ref": topic_id}],
                 },
             )
+
+    def test_cloudwatch_may_publish_alarms_to_the_ssl_only_topic(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        # The topic's own policy replaces SNS's default one; without an Allow for CloudWatch the
+        # alarms change state and publish nothing.
+        topic_id = logical_id_of(each_environment, "AWS::SNS::Topic", "/AlarmTopic/")
+        each_environment.template.has_resource_properties(
+            "AWS::SNS::TopicPolicy",
+            {
+                "Topics": [{"Ref": topic_id}],
+                "PolicyDocument": {
+                    "Statement": Match.array_with(
+                        [
+                            Match.object_like(
+                                {
+                                    "Effect": "Allow",
+                                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                                    "Action": "sns:Publish",
+                                    "Resource": {"Ref": topic_id},
+                                }
+                            )
+                        ]
+                    )
+                },
+            },
+        )
 
     def test_processor_errors_backlog_age_and_pipe_failures_alarm(self, prod: SynthesizedEnvironment) -> None:
         processor_id, _ = function_named(prod, contracts.PROCESSOR_SERVICE)
