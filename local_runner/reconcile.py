@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from genesys_bridge import contracts
 from genesys_bridge.metrics import MetricName
+from genesys_bridge.processor import FailureReason
 from genesys_bridge.results import result_key
 from local_runner.workload import Readiness, Workload
 
@@ -27,8 +28,10 @@ if TYPE_CHECKING:
     from local_runner.engine import IngestDriver, SqsEventSource, StreamPipe
     from local_runner.functions import InvocationStats
 
-# The processor's reason code for a conversation that never showed up ended (genesys_bridge.processor).
-NOT_READY_REASON = "not_ready_max_age"
+# The processor's reason codes for giving up on a conversation at its max age: it never showed up
+# ended, or Genesys was rate-limiting or failing on that last attempt (genesys_bridge.processor). Under
+# chaos a never-ready conversation may meet either.
+GIVE_UP_REASONS = (FailureReason.NOT_READY_MAX_AGE.value, FailureReason.NOT_FETCHED_MAX_AGE.value)
 
 
 @dataclass
@@ -234,7 +237,7 @@ def reconcile(
         if isinstance(body, dict) and "reason" in body:
             dlq_reasons[str(body["reason"])] += 1
             dead_id = body.get("conversationId")
-            if body["reason"] == NOT_READY_REASON and dead_id in never:
+            if body["reason"] in GIVE_UP_REASONS and dead_id in never:
                 dlq_by_id[str(dead_id)] += 1
                 continue
         else:
@@ -248,7 +251,7 @@ def reconcile(
     never_ok = [
         cid
         for cid in never
-        if failed_reasons.get(cid, "").startswith(NOT_READY_REASON) and dlq_by_id.get(cid, 0) >= 1
+        if failed_reasons.get(cid, "").startswith(GIVE_UP_REASONS) and dlq_by_id.get(cid, 0) >= 1
     ]
     checks.append(
         Check(

@@ -26,10 +26,13 @@ def test_small_chaos_run_reconciles_every_conversation_and_event(tmp_path: Path)
     assert [check.ok for check in report.checks] == [True, True, True, True], table
     assert report.lost == report.duplicated == report.body_mismatches == 0
 
-    # And every never-ready conversation is FAILED with its reason, and in the DLQ with it
+    # And every never-ready conversation is FAILED with its reason, and in the DLQ with it: it never
+    # showed up ended, or (when a fault met its last attempt) Genesys could not be asked in time
+    give_up = {"not_ready_max_age", "not_fetched_max_age"}
     assert report.failed >= 1
-    assert all(error.startswith("not_ready_max_age: ") for error in report.failed_reasons.values())
-    assert report.dlq_reasons == {"not_ready_max_age": report.failed}
+    assert all(error.split(":", 1)[0] in give_up for error in report.failed_reasons.values())
+    assert set(report.dlq_reasons) <= give_up
+    assert sum(report.dlq_reasons.values()) == report.failed
     assert report.work_dlq == report.failed
     assert report.expected == report.unique_conversations - report.failed
 
