@@ -63,10 +63,13 @@ def test_small_demo_with_genesys_faults_lands_every_conversation_once(tmp_path: 
     # the multi-get asks for a whole batch at once: far fewer requests than conversations
     assert report.genesys_requests < report.unique_conversations / 2
 
-    # And each function ran as Lambda would run it
-    assert report.invocations["ingest"] == report.events
+    # And each function ran as Lambda would run it: one ingest invocation per event, plus Lambda's
+    # async retry for each failed one (a transient moto error was seen once in CI under load), every
+    # failure recovered by its retry (the on-failure queue is empty, asserted above)
+    assert report.invocations["ingest"] == report.events + report.ingest_retries
+    assert report.ingest_retries == report.ingest_errors == report.invocation_errors.get("ingest", 0)
     assert report.invocations["processor"] == report.processor_invocations > 0
-    assert report.invocation_errors == {}
+    assert "processor" not in report.invocation_errors
 
     # And no object landed before the settle delay (the work queue's delivery delay) had passed
     assert len(report.latencies_s) == 200
