@@ -17,8 +17,10 @@ class GenesysError(Exception):
     """Base class for everything this client raises on purpose."""
 
 
-class GenesysApiError(GenesysError):
-    """A non-retryable error response from Genesys."""
+class _ErrorResponse(GenesysError):
+    """An error answer from Genesys: status, Genesys error code, message and correlation id."""
+
+    summary = "Genesys error"
 
     def __init__(self, status: int, code: str | None, message: str, correlation_id: str | None) -> None:
         super().__init__(status, code, message, correlation_id)
@@ -29,30 +31,25 @@ class GenesysApiError(GenesysError):
 
     def __str__(self) -> str:
         return (
-            f"Genesys API error {self.status} (code={self.code or '-'}, "
+            f"{self.summary} {self.status} (code={self.code or '-'}, "
             f"correlation_id={self.correlation_id or '-'}): {self.message}"
         )
 
 
-class GenesysAuthError(GenesysError):
+class GenesysApiError(_ErrorResponse):
+    """A non-retryable error response from Genesys."""
+
+    summary = "Genesys API error"
+
+
+class GenesysAuthError(_ErrorResponse):
     """The login endpoint refused the client credentials (wrong, revoked or rotated secret).
 
     Deliberately not a GenesysApiError: a 400 from the login endpoint says nothing about the ids of
     the request that needed the token, and must never be mistaken for one that does.
     """
 
-    def __init__(self, status: int, code: str | None, message: str, correlation_id: str | None) -> None:
-        super().__init__(status, code, message, correlation_id)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.correlation_id = correlation_id
-
-    def __str__(self) -> str:
-        return (
-            f"Genesys refused the client credentials: {self.status} (code={self.code}, "
-            f"correlation_id={self.correlation_id}): {self.message}"
-        )
+    summary = "Genesys refused the client credentials:"
 
 
 class RetryLater(GenesysError):
