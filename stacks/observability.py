@@ -68,6 +68,22 @@ class Observability(Construct):
                 function.metric_errors(period=ALARM_PERIOD, statistic="Sum"),
                 threshold=0,
             )
+        # An asynchronously invoked function (ingest) loses an event silently in two ways that no
+        # queue depth shows: its on-failure destination refuses the record, or Lambda drops the event.
+        ingest = functions["Ingest"]
+        for metric_name, description in (
+            (
+                "DestinationDeliveryFailures",
+                "a failed ingest event could not be sent to its on-failure queue",
+            ),
+            ("AsyncEventsDropped", "Lambda dropped ingest events without running them"),
+        ):
+            self._alarm(
+                f"Ingest{metric_name}",
+                f"Lost events: {description}",
+                ingest.metric(metric_name, period=ALARM_PERIOD, statistic="Sum"),
+                threshold=0,
+            )
         self._alarm(
             "WorkQueueBacklog",
             "The oldest work queue message waits longer than expected: the processor is not keeping up",

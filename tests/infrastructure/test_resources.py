@@ -570,6 +570,22 @@ class TestObservability:
             },
         )
 
+    def test_events_the_ingest_function_drops_or_cannot_dead_letter_alarm(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        ingest_id, _ = function_named(each_environment, contracts.INGEST_SERVICE)
+        for metric_name in ("DestinationDeliveryFailures", "AsyncEventsDropped"):
+            each_environment.template.has_resource_properties(
+                "AWS::CloudWatch::Alarm",
+                {
+                    "Namespace": "AWS/Lambda",
+                    "MetricName": metric_name,
+                    "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": ingest_id}}],
+                    "ComparisonOperator": "GreaterThanThreshold",
+                    "Threshold": 0,
+                },
+            )
+
     def test_processor_errors_backlog_age_and_pipe_failures_alarm(self, prod: SynthesizedEnvironment) -> None:
         processor_id, _ = function_named(prod, contracts.PROCESSOR_SERVICE)
         prod.template.has_resource_properties(
