@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
+from genesys_bridge import contracts
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CDK_JSON = REPO_ROOT / "cdk.json"
 
@@ -55,7 +57,6 @@ LOG_RETENTION_DAYS = (
 
 # SQS limits the validators lean on.
 SQS_MAX_DELIVERY_DELAY_SECONDS = 900
-SQS_MAX_VISIBILITY_SECONDS = 43_200
 WORK_QUEUE_RETENTION_DAYS = 4
 # Receives a message may spend on being handed back for rate limits or Genesys outages (RetryLater),
 # on top of the not-ready schedule; each costs one receive of the work queue's redrive budget.
@@ -150,7 +151,7 @@ class EnvironmentConfig(BaseModel):
 
     not_ready_max_age_minutes: Annotated[int, Field(ge=5, le=2880)] = 240
     not_ready_retry_base_seconds: Annotated[int, Field(ge=1, le=900)] = 60
-    not_ready_retry_max_seconds: Annotated[int, Field(ge=1, le=SQS_MAX_VISIBILITY_SECONDS)] = 900
+    not_ready_retry_max_seconds: Annotated[int, Field(ge=1, le=contracts.SQS_MAX_VISIBILITY_SECONDS)] = 900
 
     log_retention_days: int = 30
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -244,15 +245,15 @@ class EnvironmentConfig(BaseModel):
                 "processor_batching_window_seconds must be at least 1 when processor_batch_size is above 10 "
                 "(an SQS event source rule)"
             )
-        if self.work_queue_visibility_timeout_seconds > SQS_MAX_VISIBILITY_SECONDS:
+        if self.work_queue_visibility_timeout_seconds > contracts.SQS_MAX_VISIBILITY_SECONDS:
             problems.append(
                 "6 x processor_timeout_seconds + processor_batching_window_seconds (the work queue's "
-                f"visibility timeout) must be at most {SQS_MAX_VISIBILITY_SECONDS}"
+                f"visibility timeout) must be at most {contracts.SQS_MAX_VISIBILITY_SECONDS}"
             )
         if self.not_ready_retry_max_seconds < self.not_ready_retry_base_seconds:
             problems.append(
                 f"not_ready_retry_max_seconds must be at least not_ready_retry_base_seconds "
-                f"({self.not_ready_retry_base_seconds}..{SQS_MAX_VISIBILITY_SECONDS})"
+                f"({self.not_ready_retry_base_seconds}..{contracts.SQS_MAX_VISIBILITY_SECONDS})"
             )
         if self.genesys_max_requests_per_minute < self.processor_max_concurrency:
             # Each concurrent processor paces at budget // concurrency, at least 1 a minute: a budget

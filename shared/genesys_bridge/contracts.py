@@ -55,5 +55,8 @@ STATUS_FAILED: Final = "FAILED"
 PIPE_FILTER_PATTERN: Final[dict[str, Any]] = {"eventName": ["INSERT"]}
 PIPE_INPUT_TEMPLATE: Final = '{"conversationId": "<$.dynamodb.NewImage.conversationId.S>"}'
 
+# SQS caps a message's visibility timeout (and so any backoff done with it) at 12 hours.
+SQS_MAX_VISIBILITY_SECONDS: Final = 12 * 60 * 60
+
 # Where landed details go in the results bucket.
 RESULTS_PREFIX: Final = "conversations/"

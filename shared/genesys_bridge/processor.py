@@ -36,6 +36,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from genesys_bridge import contracts
 from genesys_bridge.buffer import BufferTable, utc_now
 from genesys_bridge.events import UUID_RE
 from genesys_bridge.genesys.errors import GenesysApiError, GenesysAuthError, GenesysError, RetryLater
@@ -56,8 +57,6 @@ DEADLINE_MARGIN_SECONDS = 5.0
 PER_RECORD_MARGIN_SECONDS = 0.02
 # Used when the caller has no Lambda context (scripts); Lambda always provides one.
 DEFAULT_REMAINING_MS = 60_000
-# SQS's maximum visibility timeout.
-MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 # The text of a failure kept on the item and in the DLQ message: enough to act on, bounded.
 MAX_REASON_CHARS = 1000
 
@@ -143,7 +142,7 @@ def not_ready_backoff(receive_count: int, base_seconds: int, max_seconds: int, s
     (so the final check happens on time), and at least 1 s."""
     exponent = min(max(receive_count, 1) - 1, 30)  # 2**30 s is far beyond any cap: avoids huge ints
     delay = min(base_seconds * 2**exponent, max_seconds, math.ceil(max(seconds_left, 0)))
-    return int(max(1, min(delay, MAX_VISIBILITY_SECONDS)))
+    return int(max(1, min(delay, contracts.SQS_MAX_VISIBILITY_SECONDS)))
 
 
 def parse_body(body: str) -> str:
@@ -213,7 +212,8 @@ class ProcessorService:
         records: list[dict[str, Any]] = list(event.get("Records") or [])
         before = dict(self._stats()) if self._stats else {}
         counts: Counter[str] = Counter()
-        with ThreadPoolExecutor(max_workers=self._config.workers, thread_name_prefix="record") as pool:
+        workers = max(1, min(self._config.workers, len(records)))  # no idle threads for small batches
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="record") as pool:
             outcomes = self._start(records, deadline, pool, counts)
 
             def record_handler(record: SQSRecord) -> str:
@@ -420,7 +420,8 @@ class ProcessorService:
             return outcome
         retry_after = cause.retry_after if isinstance(cause, RetryLater) and cause.retry_after else 0.0
         visibility = max(
-            self._backoff(record, seconds_left), min(math.ceil(retry_after), MAX_VISIBILITY_SECONDS)
+            self._backoff(record, seconds_left),
+            min(math.ceil(retry_after), contracts.SQS_MAX_VISIBILITY_SECONDS),
         )
         self._set_visibility(record, visibility)
         raise Deferred(conversation_id, cause)

@@ -8,10 +8,11 @@ idempotent, which is what makes delivery effectively exactly-once.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from genesys_bridge import contracts
+from genesys_bridge.buffer import parse_timestamp
 from genesys_bridge.events import UUID_RE
 
 if TYPE_CHECKING:
@@ -32,13 +33,11 @@ def result_key(conversation: dict[str, Any]) -> str:
     if not isinstance(start, str):
         raise InvalidConversation(f"conversation {conversation_id} has no conversationStart")
     try:
-        started = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        started = parse_timestamp(start)
     except ValueError:
         raise InvalidConversation(
             f"conversation {conversation_id} has an unreadable conversationStart {start!r}"
         ) from None
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=UTC)
     day = started.astimezone(UTC).date().isoformat()
     return f"{contracts.RESULTS_PREFIX}conversation_date={day}/{conversation_id.lower()}.json"
 

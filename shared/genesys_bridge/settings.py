@@ -18,8 +18,6 @@ from genesys_bridge import contracts
 # Genesys documents no maximum for the multi-get; 100 is what public integrations use and what
 # DESIGN.md fixes as the default, so anything above it is refused rather than risked.
 MAX_IDS_PER_REQUEST = 100
-# SQS caps a message's visibility timeout at 12 hours.
-MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 
 
 def _env(name: str) -> Any:
@@ -87,13 +85,13 @@ class ProcessorSettings(_BaseSettings):
         default=60,
         validation_alias=_env(contracts.NOT_READY_RETRY_BASE_SECONDS),
         ge=1,
-        le=MAX_VISIBILITY_SECONDS,
+        le=contracts.SQS_MAX_VISIBILITY_SECONDS,
     )
     not_ready_retry_max_seconds: int = Field(
         default=900,
         validation_alias=_env(contracts.NOT_READY_RETRY_MAX_SECONDS),
         ge=1,
-        le=MAX_VISIBILITY_SECONDS,
+        le=contracts.SQS_MAX_VISIBILITY_SECONDS,
     )
     work_queue_url: str = Field(validation_alias=_env(contracts.WORK_QUEUE_URL), min_length=1)
     work_dlq_url: str = Field(validation_alias=_env(contracts.WORK_DLQ_URL), min_length=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +30,7 @@ from genesys_bridge.processor import (
     not_ready_backoff,
 )
 from genesys_bridge.results import ResultsWriter, result_key
+from tests.unit.conftest import DETAILS_URL, TOKEN_URL, serve_details
 from tests.unit.domain.builders import (
     BUCKET,
     TABLE,
@@ -45,9 +46,6 @@ from tests.unit.domain.builders import (
 )
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
-API = "https://api.mypurecloud.ie"
-DETAILS_URL = f"{API}/api/v2/analytics/conversations/details"
-TOKEN_URL = "https://login.mypurecloud.ie/oauth/token"
 
 
 class FakeGenesys:
@@ -487,26 +485,6 @@ def real_client(**kwargs: Any) -> GenesysClient:
         max_requests_per_minute=kwargs.pop("max_requests_per_minute", 6000),
         **kwargs,
     )
-
-
-@pytest.fixture
-def genesys_api() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add(
-            responses.POST,
-            TOKEN_URL,
-            json={"access_token": "token-1", "token_type": "bearer", "expires_in": 86400},
-        )
-        yield mock
-
-
-def serve_details(mock: responses.RequestsMock, known: dict[str, dict[str, Any]]) -> None:
-    def callback(request: Any) -> tuple[int, dict[str, str], str]:
-        ids = request.params["id"].split(",")
-        body = {"conversations": [known[i] for i in ids if i in known]}
-        return 200, {"Content-Type": "application/json"}, json.dumps(body)
-
-    mock.add_callback(responses.GET, DETAILS_URL, callback=callback)
 
 
 def details_requests(mock: responses.RequestsMock) -> list[Any]:

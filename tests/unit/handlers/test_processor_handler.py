@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ import responses
 from genesys_bridge import contracts, runtime
 from genesys_bridge.buffer import BufferTable
 from lambdas.processor import handler as processor
+from tests.unit.conftest import DETAILS_URL, TOKEN_URL, serve_details
 from tests.unit.domain.builders import (
     BUCKET,
     TABLE,
@@ -27,9 +27,6 @@ from tests.unit.domain.builders import (
     work_message,
 )
 from tests.unit.handlers.test_ingest_handler import emitted_metrics
-
-DETAILS_URL = "https://api.mypurecloud.ie/api/v2/analytics/conversations/details"
-TOKEN_URL = "https://login.mypurecloud.ie/oauth/token"
 
 
 @pytest.fixture
@@ -59,26 +56,6 @@ def aws_secret(aws: Aws) -> str:
     return arn
 
 
-@pytest.fixture
-def genesys_api() -> Iterator[responses.RequestsMock]:
-    # passthru for nothing: every Genesys call must be one of the registered ones
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add(
-            responses.POST,
-            TOKEN_URL,
-            json={"access_token": "t-1", "token_type": "bearer", "expires_in": 86400},
-        )
-        yield mock
-
-
-def serve(mock: responses.RequestsMock, known: dict[str, dict[str, Any]]) -> None:
-    def callback(request: Any) -> tuple[int, dict[str, str], str]:
-        ids = request.params["id"].split(",")
-        return 200, {}, json.dumps({"conversations": [known[i] for i in ids if i in known]})
-
-    mock.add_callback(responses.GET, DETAILS_URL, callback=callback, content_type="application/json")
-
-
 def buffered(aws: Aws, ids: list[str]) -> None:
     buffer = BufferTable(aws.dynamodb, TABLE)
     for conversation_id in ids:
@@ -98,7 +75,7 @@ def test_a_batch_lands_ended_conversations_and_reports_the_not_ready_one(
     aws = processor_env
     ended, not_ready = new_ids(2), new_ids(1)[0]
     buffered(aws, [*ended, not_ready])
-    serve(genesys_api, {i: conversation(i) for i in ended})
+    serve_details(genesys_api, {i: conversation(i) for i in ended})
     records = delivered(aws, [{"conversationId": i} for i in [*ended, not_ready]])
     visibility = capture_calls(runtime.sqs_client(), "ChangeMessageVisibility")
     refused = capture_errors(runtime.sqs_client(), "ChangeMessageVisibility")
@@ -128,7 +105,7 @@ def test_credentials_and_token_are_fetched_once_per_container(
     aws = processor_env
     first, second = new_ids(2)
     buffered(aws, [first, second])
-    serve(genesys_api, {first: conversation(first), second: conversation(second)})
+    serve_details(genesys_api, {first: conversation(first), second: conversation(second)})
     invoke(sqs_event([work_message(first)]))
     client = runtime.genesys_client()
 
@@ -183,7 +160,7 @@ def test_a_rotated_secret_reaches_a_warm_container_once_its_cache_expires(
     aws = processor_env
     first, second = new_ids(2)
     buffered(aws, [first, second])
-    serve(genesys_api, {first: conversation(first), second: conversation(second)})
+    serve_details(genesys_api, {first: conversation(first), second: conversation(second)})
     invoke(sqs_event([work_message(first)]))
 
     # When the secret is rotated and the cached copy has expired (Powertools' max_age)
