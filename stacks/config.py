@@ -15,11 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.fields import FieldInfo
 
 from genesys_bridge import contracts
+from genesys_bridge.backoff import not_ready_delay
+from genesys_bridge.regions import REGIONS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CDK_JSON = REPO_ROOT / "cdk.json"
 
-# The event source prefix every Genesys partner event carries (GENESYS_API.md "EventBridge integration").
+# The event source prefix of every Genesys partner event (docs/genesys-api.md, "EventBridge integration").
 GENESYS_PARTNER_SOURCE_PREFIX = "aws.partner/genesys.com"
 _PARTNER_BUS_NAME = re.compile(r"^aws\.partner/genesys\.com/cloud/[^/\s]+/[^/\s]+$")
 # Topic suffixes after `v2.detail.events.conversation.{id}.`, e.g. `customer.end`, `acw`.
@@ -27,28 +29,6 @@ _TOPIC = re.compile(r"^[a-z]+(\.[a-z]+)*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[^:]+-[A-Za-z0-9]{6}$")
 
-# Genesys Cloud domains (GENESYS_API.md "Regions and hosts").
-GENESYS_REGIONS = frozenset(
-    {
-        "mypurecloud.com",
-        "use2.us-gov-pure.cloud",
-        "usw2.pure.cloud",
-        "cac1.pure.cloud",
-        "sae1.pure.cloud",
-        "mxc1.pure.cloud",
-        "mypurecloud.ie",
-        "euw2.pure.cloud",
-        "mypurecloud.de",
-        "euc2.pure.cloud",
-        "mec1.pure.cloud",
-        "aps1.pure.cloud",
-        "mypurecloud.jp",
-        "apne2.pure.cloud",
-        "apne3.pure.cloud",
-        "mypurecloud.com.au",
-        "apse1.pure.cloud",
-    }
-)
 
 # The only retention periods CloudWatch Logs accepts.
 LOG_RETENTION_DAYS = (
@@ -187,10 +167,8 @@ class EnvironmentConfig(BaseModel):
     @field_validator("genesys_region")
     @classmethod
     def _known_genesys_region(cls, region: str) -> str:
-        if region not in GENESYS_REGIONS:
-            raise ValueError(
-                f"unknown Genesys region {region!r}; allowed: {', '.join(sorted(GENESYS_REGIONS))}"
-            )
+        if region not in REGIONS:
+            raise ValueError(f"unknown Genesys region {region!r}; allowed: {', '.join(sorted(REGIONS))}")
         return region
 
     @field_validator("credentials_secret_arn")
@@ -288,16 +266,17 @@ class EnvironmentConfig(BaseModel):
         """Receives a never-ready conversation takes until the processor sees it past its max age.
 
         The first receive comes after the settle delay; after the n-th the processor pushes the
-        message's visibility out by min(base * 2**(n-1), max). The receive that finds the conversation
-        older than not_ready_max_age_minutes sends it to the DLQ itself, so SQS's redrive must not
-        move it earlier.
+        message's visibility out by genesys_bridge.backoff.not_ready_delay(n, base, max). The receive
+        that finds the conversation older than not_ready_max_age_minutes sends it to the DLQ itself, so
+        SQS's redrive must not move it earlier.
         """
         elapsed = self.settle_delay_seconds
         receives = 1
         max_age_seconds = self.not_ready_max_age_minutes * 60
         while elapsed < max_age_seconds:
-            exponent = min(receives - 1, 30)  # the cap is reached long before; keeps the power small
-            elapsed += min(self.not_ready_retry_base_seconds * 2**exponent, self.not_ready_retry_max_seconds)
+            elapsed += not_ready_delay(
+                receives, self.not_ready_retry_base_seconds, self.not_ready_retry_max_seconds
+            )
             receives += 1
         return receives
 

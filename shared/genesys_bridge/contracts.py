@@ -20,7 +20,7 @@ GENESYS_CREDENTIALS_SECRET_ARN: Final = "GENESYS_CREDENTIALS_SECRET_ARN"  # noqa
 GENESYS_MAX_REQUESTS_PER_MINUTE: Final = "GENESYS_MAX_REQUESTS_PER_MINUTE"
 GENESYS_IDS_PER_REQUEST: Final = "GENESYS_IDS_PER_REQUEST"
 NOT_READY_MAX_AGE_MINUTES: Final = "NOT_READY_MAX_AGE_MINUTES"
-# Extensions to DESIGN.md's table (added, nothing renamed):
+# Further variables (docs/design.md, "Contracts"):
 # how many processor invocations may call Genesys at once (the event source's MaximumConcurrency);
 # each process paces itself at GENESYS_MAX_REQUESTS_PER_MINUTE / GENESYS_CONCURRENT_CALLERS.
 GENESYS_CONCURRENT_CALLERS: Final = "GENESYS_CONCURRENT_CALLERS"
@@ -38,7 +38,7 @@ METRICS_NAMESPACE: Final = "GenesysAnalyticsBridge"
 INGEST_SERVICE: Final = "ingest"
 PROCESSOR_SERVICE: Final = "processor"
 
-# Buffer item attributes (partition key and fields, DESIGN.md "Contracts").
+# Buffer item attributes (partition key and fields; docs/design.md, "Contracts").
 ATTR_CONVERSATION_ID: Final = "conversationId"
 ATTR_STATUS: Final = "status"
 ATTR_FIRST_EVENT_AT: Final = "firstEventAt"

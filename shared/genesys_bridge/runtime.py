@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -23,7 +22,6 @@ from genesys_bridge.metrics import MetricsSink
 from genesys_bridge.settings import IngestSettings, ProcessorSettings
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
@@ -174,7 +172,12 @@ def _credentials(secret: Any) -> tuple[str, str]:
 
 
 def processor_service(metrics: MetricsSink) -> ProcessorService:
-    """The processor service, built on first call; reads the credentials secret then."""
+    """The processor service, built on first call; `metrics` is bound then (the handler's Metrics).
+
+    Every call asks for the Genesys client first, so a rotated secret reaches a warm container before
+    the batch needs a token (genesys_client).
+    """
+    genesys_client()
 
     def build() -> ProcessorService:
         from genesys_bridge.processor import ProcessorConfig, ProcessorService
@@ -194,21 +197,3 @@ def processor_service(metrics: MetricsSink) -> ProcessorService:
 
     service: ProcessorService = _cached("processor_service", build)
     return service
-
-
-def remaining_ms(context: LambdaContext | None) -> int:
-    """Time left in this invocation; scripts without a Lambda context get the processor's default."""
-    from genesys_bridge.processor import DEFAULT_REMAINING_MS
-
-    getter = getattr(context, "get_remaining_time_in_millis", None)
-    return int(getter()) if callable(getter) else DEFAULT_REMAINING_MS
-
-
-def process_batch(event: dict[str, Any], context: LambdaContext | None, metrics: MetricsSink) -> Any:
-    """The processor handler's one call: deadline from the invocation's remaining time, then the batch."""
-    from genesys_bridge.processor import invocation_deadline
-
-    genesys_client()  # picks up a rotated secret before the batch needs a token
-    service = processor_service(metrics)
-    deadline = invocation_deadline(remaining_ms(context), len(event.get("Records") or []), time.monotonic())
-    return service.process_batch(event, deadline=deadline, context=context)

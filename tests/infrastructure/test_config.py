@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from stacks.config import (
     parse_environment_config,
 )
 
+REPO = Path(__file__).resolve().parents[2]
 MINIMAL_BLOCK: dict[str, Any] = {
     "event_bus_mode": "create",
     "event_bus_name": "test-bus",
@@ -171,3 +174,18 @@ def test_an_unknown_environment_lists_the_available_ones(tmp_path: Path) -> None
     with pytest.raises(ConfigError, match=r"no environment 'qa'.*available: dev$"):
         load_environment_config("qa", cdk_json_path=cdk_json)
     assert load_environment_config("dev", cdk_json_path=cdk_json).event_bus_name == "test-bus"
+
+
+def test_the_config_reads_the_one_region_list_without_loading_the_genesys_client() -> None:
+    # Given a fresh interpreter
+    # When the stack's config module is imported
+    script = (
+        "import sys; sys.path.insert(0, 'shared'); import stacks.config as c; "
+        "from genesys_bridge.regions import REGIONS; "
+        "print(c.REGIONS is REGIONS, 'requests' in sys.modules, 'genesys_bridge.genesys' in sys.modules)"
+    )
+    result = subprocess.run(  # noqa: S603 - this interpreter with a fixed script
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    # Then it validates regions against genesys_bridge.regions itself and never imports requests
+    assert result.stdout.split() == ["True", "False", "False"]

@@ -4,10 +4,12 @@
     client = GenesysClient(region="mypurecloud.ie", client_id=..., client_secret=...)
     conversations = client.get_conversation_details(ids, deadline=deadline)
 
-See DESIGN.md, "The Genesys client". Imports requests and tenacity only (no boto3): it ships in the layer.
+See docs/genesys-client.md. Imports requests and tenacity only (no boto3): it ships in the layer.
 """
 
 from __future__ import annotations
+
+from genesys_bridge.regions import REGIONS
 
 from .client import GenesysClient
 from .errors import (
@@ -21,7 +23,6 @@ from .errors import (
     RateLimited,
     RetryLater,
 )
-from .regions import REGIONS
 from .stats import GenesysStats
 
 __all__ = [

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from genesys_bridge import contracts
 from genesys_bridge.settings import IngestSettings, ProcessorSettings
+from tests.unit.domain.builders import stack_set_env
 
 PROCESSOR_ENV = {
     contracts.BUFFER_TABLE_NAME: "buffer",
@@ -15,6 +16,7 @@ PROCESSOR_ENV = {
     contracts.GENESYS_CREDENTIALS_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys",
     contracts.WORK_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/work",
     contracts.WORK_DLQ_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/work-dlq",
+    **stack_set_env(ingest=False),
 }
 
 
@@ -25,20 +27,34 @@ def processor_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
-def test_ingest_settings_read_the_contract_names_with_the_documented_default(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Given the two required variables only
+def test_ingest_settings_read_the_contract_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the variables the stack sets
     monkeypatch.setenv(contracts.BUFFER_TABLE_NAME, "buffer")
     monkeypatch.setenv(contracts.QUARANTINE_QUEUE_URL, "https://sqs/quarantine")
+    monkeypatch.setenv(contracts.BUFFER_TTL_HOURS, "72")
 
-    # When the settings load, then the TTL defaults to 48 hours
+    # When the settings load, then each field holds its variable's value
     settings = IngestSettings.from_environment()
     assert (settings.buffer_table_name, settings.quarantine_queue_url, settings.buffer_ttl_hours) == (
         "buffer",
         "https://sqs/quarantine",
-        48,
+        72,
     )
+
+
+@pytest.mark.parametrize("name", [contracts.BUFFER_TTL_HOURS, contracts.NOT_READY_MAX_AGE_MINUTES])
+def test_a_value_the_stack_always_sets_is_required_not_defaulted_again(
+    processor_env: pytest.MonkeyPatch, name: str
+) -> None:
+    # Given every variable but one the stack always sets
+    processor_env.setenv(contracts.QUARANTINE_QUEUE_URL, "https://sqs/quarantine")
+    processor_env.setenv(contracts.BUFFER_TTL_HOURS, "48")
+    processor_env.delenv(name)
+
+    # When the settings load, then the missing variable is named (its default lives in stacks/config.py)
+    model = IngestSettings if name == contracts.BUFFER_TTL_HOURS else ProcessorSettings
+    with pytest.raises(ValidationError, match=name):
+        model.from_environment()
 
 
 def test_a_missing_variable_is_named_in_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,10 +64,10 @@ def test_a_missing_variable_is_named_in_the_error(monkeypatch: pytest.MonkeyPatc
         IngestSettings.from_environment()
 
 
-def test_processor_defaults(processor_env: pytest.MonkeyPatch) -> None:
+def test_processor_settings_carry_the_stack_values(processor_env: pytest.MonkeyPatch) -> None:
     settings = ProcessorSettings.from_environment()
     assert settings.genesys_ids_per_request == 100
-    assert settings.genesys_concurrent_callers == 1
+    assert settings.genesys_concurrent_callers == 4  # processor_max_concurrency
     assert settings.not_ready_retry_base_seconds == 60
     assert settings.not_ready_retry_max_seconds == 900
     assert settings.genesys_api_base_url is None

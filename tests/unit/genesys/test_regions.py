@@ -7,11 +7,11 @@ from collections.abc import Callable
 import pytest
 
 from genesys_bridge.genesys import REGIONS, GenesysClient
-from genesys_bridge.genesys.regions import resolve_endpoints
+from genesys_bridge.regions import resolve_endpoints
 
 
 def test_every_documented_region_maps_to_its_api_and_login_hosts() -> None:
-    # Given the 17 domains GENESYS_API.md lists
+    # Given the 17 domains docs/genesys-api.md lists ("Regions and hosts")
     # When each is resolved
     # Then the API and login hosts follow the api./login. convention
     assert len(REGIONS) == 17

@@ -24,6 +24,7 @@ from tests.unit.domain.builders import (
     delivered,
     new_ids,
     sqs_event,
+    stack_set_env,
     work_message,
 )
 from tests.unit.handlers.test_ingest_handler import emitted_metrics
@@ -37,9 +38,11 @@ def processor_env(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
         contracts.RESULTS_BUCKET_NAME: BUCKET,
         contracts.GENESYS_REGION: "mypurecloud.ie",
         contracts.GENESYS_CREDENTIALS_SECRET_ARN: secret_arn,
-        contracts.GENESYS_MAX_REQUESTS_PER_MINUTE: "6000",
         contracts.WORK_QUEUE_URL: aws.work_url,
         contracts.WORK_DLQ_URL: aws.dlq_url,
+        **stack_set_env(ingest=False),
+        # unpaced: the test's Genesys answers at once
+        contracts.GENESYS_MAX_REQUESTS_PER_MINUTE: "6000",
     }.items():
         monkeypatch.setenv(name, value)
     return aws
@@ -57,7 +60,7 @@ def aws_secret(aws: Aws) -> str:
 
 
 def buffered(aws: Aws, ids: list[str]) -> None:
-    buffer = BufferTable(aws.dynamodb, TABLE)
+    buffer = BufferTable(aws.dynamodb, TABLE, ttl_hours=48)
     for conversation_id in ids:
         buffer.record_event(conversation_id)
 
