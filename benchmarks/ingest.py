@@ -115,6 +115,7 @@ def _handler_env() -> dict[str, str]:
         contracts.BUFFER_TABLE_NAME: "bench-buffer",
         contracts.QUARANTINE_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/111122223333/bench-quarantine",
         contracts.BUFFER_TTL_HOURS: "48",
+        contracts.CONVERSATION_TOPICS: ",".join(END_TOPICS),
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
@@ -156,6 +157,7 @@ def _service_driver(stub: StubAws) -> Callable[[Any], Any]:
         stub.client("sqs"),
         "https://sqs.us-east-1.amazonaws.com/111122223333/bench-quarantine",
         NullMetrics(),
+        topics=frozenset(END_TOPICS),
     )
     return lambda event: service.handle(event)
 

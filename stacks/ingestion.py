@@ -58,6 +58,8 @@ class Ingestion(Construct):
                     contracts.BUFFER_TABLE_NAME: buffer_table.table_name,
                     contracts.QUARANTINE_QUEUE_URL: self.quarantine_queue.queue_url,
                     contracts.BUFFER_TTL_HOURS: str(config.buffer_ttl_hours),
+                    # The rule's topics again: ingest refuses the others when the rule is bypassed.
+                    contracts.CONVERSATION_TOPICS: ",".join(config.topics),
                 },
             ),
         )

@@ -10,6 +10,7 @@ each time under a fresh moto.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
@@ -116,6 +117,7 @@ def ingest_service(metrics: MetricsSink) -> IngestService:
             sqs_client=sqs_client(),
             quarantine_queue_url=settings.quarantine_queue_url,
             metrics=metrics,
+            topics=settings.conversation_topics,
         )
 
     service: IngestService = _cached("ingest_service", build)
@@ -132,10 +134,11 @@ def genesys_client() -> GenesysClient:
     from aws_lambda_powertools.utilities import parameters
 
     settings = processor_settings()
-    secret = parameters.get_secret(
-        settings.genesys_credentials_secret_arn, transform="json", max_age=SECRET_MAX_AGE_SECONDS
-    )
-    client_id, client_secret = _credentials(secret)
+    secret_id = settings.genesys_credentials_secret_arn
+    # Read as text and parsed here, not with transform="json": Powertools' transform error names neither
+    # the secret nor the shape it expected.
+    raw = parameters.get_secret(secret_id, max_age=SECRET_MAX_AGE_SECONDS)
+    client_id, client_secret = _credentials(raw, secret_id)
 
     def build() -> GenesysClient:
         from genesys_bridge.genesys import GenesysClient
@@ -156,10 +159,25 @@ def genesys_client() -> GenesysClient:
     return client
 
 
-def _credentials(secret: Any) -> tuple[str, str]:
-    # The message names the keys, never the values.
+CREDENTIALS_SHAPE = '{"client_id": "...", "client_secret": "..."}'
+
+
+def _credentials(raw: Any, secret_id: str) -> tuple[str, str]:
+    """client_id and client_secret from the secret's value. Every error names the secret and the
+    expected shape, never the value (nor a part of it, such as a JSON error's excerpt)."""
+
+    def refuse(problem: str) -> ValueError:
+        return ValueError(
+            f"the Genesys credentials secret {secret_id} {problem}; "
+            f"expected a JSON object {CREDENTIALS_SHAPE}"
+        )
+
+    try:
+        secret = json.loads(raw)
+    except (TypeError, ValueError):
+        raise refuse("is not JSON") from None
     if not isinstance(secret, dict):
-        raise ValueError("the Genesys credentials secret must be a JSON object")
+        raise refuse("is JSON but not an object")
     client_id, client_secret = secret.get("client_id"), secret.get("client_secret")
     if (
         not isinstance(client_id, str)
@@ -167,7 +185,7 @@ def _credentials(secret: Any) -> tuple[str, str]:
         or not isinstance(client_secret, str)
         or not client_secret
     ):
-        raise ValueError('the Genesys credentials secret must hold non-empty "client_id" and "client_secret"')
+        raise refuse('lacks a non-empty string "client_id" or "client_secret"')
     return client_id, client_secret
 
 

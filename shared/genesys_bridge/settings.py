@@ -15,6 +15,7 @@ from typing import Any, Self
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from genesys_bridge import contracts
+from genesys_bridge.events import parse_topics
 from genesys_bridge.regions import resolve_endpoints
 
 # Genesys documents no maximum for the multi-get; 100 is what public integrations use
@@ -49,6 +50,13 @@ class IngestSettings(_BaseSettings):
     # A day at least, so EventBridge's retries and a conversation's many end events fall into one
     # item's lifetime; a year at most, as a guard against a typo in minutes or seconds.
     buffer_ttl_hours: int = Field(validation_alias=_env(contracts.BUFFER_TTL_HOURS), ge=1, le=8760)
+    # Comma-separated topic suffixes ("customer.end,acw"); events of other topics are quarantined.
+    conversation_topics: frozenset[str] = Field(validation_alias=_env(contracts.CONVERSATION_TOPICS))
+
+    @field_validator("conversation_topics", mode="before")
+    @classmethod
+    def _topic_list(cls, value: Any) -> Any:
+        return parse_topics(value) if isinstance(value, str) else value
 
 
 class ProcessorSettings(_BaseSettings):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from genesys_bridge.events import UUID_RE
+from genesys_bridge.events import is_uuid
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -46,7 +46,7 @@ def parse_body(body: str) -> str:
     conversation_id = payload.get("conversationId")
     if not isinstance(conversation_id, str):
         raise ValueError("conversationId is missing or not a string")
-    if not UUID_RE.match(conversation_id):
+    if not is_uuid(conversation_id):
         raise ValueError("conversationId is not a UUID")
     return conversation_id.lower()
 

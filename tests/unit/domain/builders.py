@@ -26,7 +26,7 @@ BUCKET = "results"
 def stack_set_env(*, ingest: bool) -> dict[str, str]:
     """The variables the stack always sets from the config model, with the model's own defaults
     (stacks/config.py): the functions default none of them."""
-    from stacks.config import EnvironmentConfig
+    from stacks.config import EnvironmentConfig, load_environment_config
 
     class _Defaults:
         def __getattr__(self, name: str) -> Any:
@@ -36,6 +36,8 @@ def stack_set_env(*, ingest: bool) -> dict[str, str]:
     if ingest:
         return {
             contracts.BUFFER_TTL_HOURS: str(config.buffer_ttl_hours),
+            # the dev environment's topics (customer.end and acw), which the fixtures carry
+            contracts.CONVERSATION_TOPICS: ",".join(load_environment_config("dev").topics),
         }
     return {
         contracts.GENESYS_MAX_REQUESTS_PER_MINUTE: str(config.genesys_max_requests_per_minute),
@@ -45,6 +47,9 @@ def stack_set_env(*, ingest: bool) -> dict[str, str]:
         contracts.NOT_READY_RETRY_BASE_SECONDS: str(config.not_ready_retry_base_seconds),
         contracts.NOT_READY_RETRY_MAX_SECONDS: str(config.not_ready_retry_max_seconds),
     }
+
+
+DEV_TOPICS = frozenset({"customer.end", "acw"})
 
 
 def load_fixture(name: str) -> dict[str, Any]:

@@ -32,27 +32,62 @@ def test_ingest_settings_read_the_contract_names(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv(contracts.BUFFER_TABLE_NAME, "buffer")
     monkeypatch.setenv(contracts.QUARANTINE_QUEUE_URL, "https://sqs/quarantine")
     monkeypatch.setenv(contracts.BUFFER_TTL_HOURS, "72")
+    monkeypatch.setenv(contracts.CONVERSATION_TOPICS, "customer.end,acw")
 
     # When the settings load, then each field holds its variable's value
     settings = IngestSettings.from_environment()
-    assert (settings.buffer_table_name, settings.quarantine_queue_url, settings.buffer_ttl_hours) == (
-        "buffer",
-        "https://sqs/quarantine",
-        72,
-    )
+    assert (
+        settings.buffer_table_name,
+        settings.quarantine_queue_url,
+        settings.buffer_ttl_hours,
+        settings.conversation_topics,
+    ) == ("buffer", "https://sqs/quarantine", 72, frozenset({"customer.end", "acw"}))
 
 
-@pytest.mark.parametrize("name", [contracts.BUFFER_TTL_HOURS, contracts.NOT_READY_MAX_AGE_MINUTES])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "customer.end,",
+        "customer.end, acw",
+        " customer.end",
+        "customer.end\n",
+        "customer.end\r\n",
+        "Customer.End",
+        "customer.end,customer.end",
+        "customer.end;acw",
+        "customer.\u0435nd",  # a Cyrillic e
+    ],
+)
+def test_a_malformed_topic_list_fails_at_cold_start_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    # Given a topic list that is not comma-separated topic suffixes and nothing else
+    monkeypatch.setenv(contracts.BUFFER_TABLE_NAME, "buffer")
+    monkeypatch.setenv(contracts.QUARANTINE_QUEUE_URL, "https://sqs/quarantine")
+    monkeypatch.setenv(contracts.BUFFER_TTL_HOURS, "48")
+    monkeypatch.setenv(contracts.CONVERSATION_TOPICS, value)
+    # When the settings load, then the variable is named
+    with pytest.raises(ValidationError, match=contracts.CONVERSATION_TOPICS):
+        IngestSettings.from_environment()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [contracts.BUFFER_TTL_HOURS, contracts.CONVERSATION_TOPICS, contracts.NOT_READY_MAX_AGE_MINUTES],
+)
 def test_a_value_the_stack_always_sets_is_required_not_defaulted_again(
     processor_env: pytest.MonkeyPatch, name: str
 ) -> None:
     # Given every variable but one the stack always sets
     processor_env.setenv(contracts.QUARANTINE_QUEUE_URL, "https://sqs/quarantine")
     processor_env.setenv(contracts.BUFFER_TTL_HOURS, "48")
+    processor_env.setenv(contracts.CONVERSATION_TOPICS, "customer.end")
     processor_env.delenv(name)
 
     # When the settings load, then the missing variable is named (its default lives in stacks/config.py)
-    model = IngestSettings if name == contracts.BUFFER_TTL_HOURS else ProcessorSettings
+    ingest_names = (contracts.BUFFER_TTL_HOURS, contracts.CONVERSATION_TOPICS)
+    model = IngestSettings if name in ingest_names else ProcessorSettings
     with pytest.raises(ValidationError, match=name):
         model.from_environment()
 

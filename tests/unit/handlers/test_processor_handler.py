@@ -185,3 +185,38 @@ def test_a_rotated_secret_reaches_a_warm_container_once_its_cache_expires(
     ]
     assert token_auth[-1] == "Basic " + base64.b64encode(b"id-2:rotated").decode()
     assert len(token_auth) == 2
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "client_id=id-1;client_secret=hunter2-secret",  # not JSON
+        '["id-1", "hunter2-secret"]',  # JSON, not an object
+        '{"clientId": "id-1", "clientSecret": "hunter2-secret"}',  # other key names
+        '{"client_id": "id-1", "client_secret": ""}',  # an empty secret
+    ],
+    ids=["not-json", "a-list", "wrong-keys", "empty-secret"],
+)
+# The invocation fails before any metric: Powertools' "no metrics" warning is expected here.
+@pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")
+def test_a_secret_of_the_wrong_shape_is_named_with_the_shape_it_needs_and_never_shown(
+    processor_env: Aws, value: str
+) -> None:
+    # Given the credentials secret holding something other than the expected JSON object
+    import boto3
+
+    secret_arn = runtime.processor_settings().genesys_credentials_secret_arn
+    boto3.client("secretsmanager", region_name="eu-west-1").put_secret_value(
+        SecretId=secret_arn, SecretString=value
+    )
+    runtime.reset()
+
+    # When the processor is invoked
+    with pytest.raises(ValueError, match="Genesys credentials secret") as raised:
+        invoke(sqs_event([work_message(new_ids(1)[0])]))
+
+    # Then the error names the secret and the shape, and shows no part of the value
+    message = str(raised.value)
+    assert secret_arn in message
+    assert '{"client_id": "...", "client_secret": "..."}' in message
+    assert "hunter2" not in message
