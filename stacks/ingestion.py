@@ -12,8 +12,8 @@ from constructs import Construct
 
 from genesys_bridge import contracts
 from stacks.config import EnvironmentConfig
+from stacks.dead_letter_queues import dead_letter_queue
 from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
-from stacks.queues import dead_letter_queue
 
 # Genesys sends the topic template as detail-type: the conversation id stays the literal `{id}`.
 DETAIL_TYPE_TEMPLATE = "v2.detail.events.conversation.{{id}}.{topic}"

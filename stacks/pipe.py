@@ -18,8 +18,8 @@ from constructs import Construct
 
 from genesys_bridge import contracts
 from stacks.config import EnvironmentConfig
+from stacks.dead_letter_queues import dead_letter_queue
 from stacks.log_groups import log_group
-from stacks.queues import dead_letter_queue
 
 
 @dataclass(frozen=True)

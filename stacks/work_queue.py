@@ -13,7 +13,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.config import WORK_QUEUE_RETENTION_DAYS, EnvironmentConfig
-from stacks.queues import dead_letter_queue
+from stacks.dead_letter_queues import dead_letter_queue
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,10 @@ class GenesysClient:
         client_secret: str,
         api_base_url: str | None = None,
         login_base_url: str | None = None,
-        max_requests_per_minute: int = 300,
+        *,
+        # No default: the deployment's budget is the stack config's genesys_max_requests_per_minute
+        # (per caller), and a client without one would pace at a figure nobody chose.
+        max_requests_per_minute: int,
         ids_per_request: int = 100,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,

@@ -27,7 +27,9 @@ def test_unknown_region_is_a_value_error_listing_the_valid_ones() -> None:
     # Given a region with a typo
     # When a client is built for it
     with pytest.raises(ValueError, match=r"unknown Genesys region 'mypurecloud\.eu'") as raised:
-        GenesysClient(region="mypurecloud.eu", client_id="id", client_secret="secret")
+        GenesysClient(
+            region="mypurecloud.eu", client_id="id", client_secret="secret", max_requests_per_minute=60
+        )
     # Then the message lists every valid region so the operator can fix the config at once
     for domain in REGIONS:
         assert domain in str(raised.value)
