@@ -153,3 +153,27 @@ def test_the_max_age_accepts_fractional_minutes_for_compressed_local_runs(
 ) -> None:
     processor_env.setenv(contracts.NOT_READY_MAX_AGE_MINUTES, "0.25")
     assert ProcessorSettings.from_environment().not_ready_max_age_minutes == 0.25
+
+
+@pytest.mark.parametrize(
+    "text", [" 60", "60\n", "60\r\n", "6_0", "60.0", "+60", "\u0666\u0660", "\uff16\uff10", ""]
+)
+@pytest.mark.parametrize(
+    "name",
+    [contracts.GENESYS_MAX_REQUESTS_PER_MINUTE, contracts.NOT_READY_RETRY_BASE_SECONDS],
+)
+def test_a_number_variable_must_be_digits_and_nothing_else(
+    processor_env: pytest.MonkeyPatch, name: str, text: str
+) -> None:
+    # Given a number variable with a space, a newline, an underscore, a fraction or other digits
+    processor_env.setenv(name, text)
+    # When the settings load, then the variable is named rather than the value read leniently
+    with pytest.raises(ValidationError, match=name):
+        ProcessorSettings.from_environment()
+
+
+@pytest.mark.parametrize("text", ["240\n", " 240", "2 40", "0x10"])
+def test_the_max_age_must_be_a_plain_decimal(processor_env: pytest.MonkeyPatch, text: str) -> None:
+    processor_env.setenv(contracts.NOT_READY_MAX_AGE_MINUTES, text)
+    with pytest.raises(ValidationError, match=contracts.NOT_READY_MAX_AGE_MINUTES):
+        ProcessorSettings.from_environment()
