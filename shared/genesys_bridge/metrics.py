@@ -7,7 +7,7 @@ handlers pass their Powertools `Metrics` (EMF, namespace contracts.METRICS_NAMES
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from enum import StrEnum
 from typing import Protocol
 
@@ -21,12 +21,17 @@ class MetricName(StrEnum):
     CONVERSATIONS_FETCHED = "ConversationsFetched"
     CONVERSATIONS_NOT_READY = "ConversationsNotReady"
     CONVERSATIONS_FAILED = "ConversationsFailed"
+    # landed with a segment still open, SETTLE_MAX_MINUTES after the first event (also counted fetched)
+    CONVERSATIONS_LANDED_UNSETTLED = "ConversationsLandedUnsettled"
+    # seconds from the buffer item's firstEventAt to the landing, one value per landed conversation
+    LANDING_LATENCY = "LandingLatency"
     GENESYS_REQUESTS = "GenesysRequests"
     GENESYS_THROTTLED = "GenesysThrottled"
     GENESYS_ERRORS = "GenesysErrors"
 
 
 COUNT = "Count"
+SECONDS = "Seconds"
 
 
 class MetricsSink(Protocol):
@@ -43,10 +48,14 @@ class NullMetrics:
 
 
 class RecordingMetrics:
-    """Adds up counts by name: for tests and the local runner's report."""
+    """Adds up counts by name and keeps every other value (latencies): for tests and the local runner."""
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
+        self.values: defaultdict[str, list[float]] = defaultdict(list)
 
     def add_metric(self, name: str, unit: str, value: float) -> None:
-        self.counts[name] += int(value)
+        if unit == COUNT:
+            self.counts[name] += int(value)
+        else:
+            self.values[name].append(value)
