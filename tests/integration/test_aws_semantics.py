@@ -12,9 +12,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from local_runner.async_invoke import AsyncInvoker
 from local_runner.aws_hooks import InjectedCrash
-from local_runner.engine import IngestDriver, SqsEventSource, drain_queue
+from local_runner.event_source import SqsEventSource
 from local_runner.functions import InvocationStats, LambdaContext
+from local_runner.inventory import drain_queue
 from local_runner.workload import PlannedEvent
 
 REGION = "eu-west-1"
@@ -30,9 +32,9 @@ def sqs() -> Iterator[Any]:
         yield boto3.client("sqs", region_name=REGION)
 
 
-def _ingest(sqs: Any, handler: Any, events: list[PlannedEvent]) -> tuple[IngestDriver, str]:
+def _ingest(sqs: Any, handler: Any, events: list[PlannedEvent]) -> tuple[AsyncInvoker, str]:
     failure_url = sqs.create_queue(QueueName="failures")["QueueUrl"]
-    driver = IngestDriver(
+    driver = AsyncInvoker(
         events=events,
         handler=handler,
         context_factory=_context,
