@@ -25,6 +25,8 @@ from genesys_bridge.events import InvalidReason
 # org id and suffix are made up.
 EVENT_SOURCE = "aws.partner/genesys.com/cloud/7d2c4f80-1a6b-4e39-8c0d-5b3e9f21a7c4/analytics-bridge"
 EVENT_ACCOUNT = "111122223333"
+# The expected reason of an event the runner's parser could not walk (no ingest reason code is this).
+TOO_DEEP_FOR_THE_RUNNER = "(nested too deeply for the runner to parse)"
 # EventBridge's entry limit is 256 KB; an oversize input must be clearly above it.
 OVERSIZE_PADDING_BYTES = 300 * 1024
 
@@ -273,15 +275,17 @@ def _ensure_each_readiness(conversations: dict[str, PlannedConversation], spec: 
 
 
 def read_events_file(path: Path) -> Iterator[Any]:
-    """EventBridge events as JSON lines (an archive replay); a line that is not JSON is passed as text,
-    which the ingest function must quarantine like any other non-object input."""
+    """EventBridge events as JSON lines (an archive replay); blank lines are skipped. A line that is not
+    JSON, or is nested deeper than Python's json can decode (the interpreter's recursion limit, about
+    1000 levels), is passed as text, which the ingest function must quarantine like any other
+    non-object input."""
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             if not line.strip():
                 continue
             try:
                 yield json.loads(line)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 yield line.rstrip("\n")
 
 
@@ -297,6 +301,11 @@ def workload_from_events(events: list[Any], now: datetime) -> Workload:
             parsed = parse_event(event)
         except InvalidEvent as invalid:
             planned.append(PlannedEvent(event, None, None, expected_reason=invalid.reason.value))
+            continue
+        except RecursionError:
+            # nested too deeply for the event parser: the function must quarantine it, for a reason
+            # this runner cannot name; the reconciliation reports whatever becomes of it
+            planned.append(PlannedEvent(event, None, None, expected_reason=TOO_DEEP_FOR_THE_RUNNER))
             continue
         key = parsed.event_id or ""
         copy = 1 if key and key in seen_event_ids else 0
