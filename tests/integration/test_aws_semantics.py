@@ -260,3 +260,44 @@ def test_concurrent_invocations_each_flush_only_their_own_metrics(capsys: pytest
     sizes = [len(r["Things"]) if isinstance(r["Things"], list) else 1 for r in records]
     assert sorted(sizes) == sorted([n % 3 + 1 for n in range(40)] * 8)
     assert sum(sizes) == 8 * sum(n % 3 + 1 for n in range(40))
+
+
+def test_the_function_log_gives_exact_emf_sums_and_the_deferrals_by_cause(tmp_path: Any) -> None:
+    # Given a function log as the handlers write it: EMF records (single values and lists), the
+    # processor's deferral lines, other JSON lines, a line nested too deeply and a non-JSON line
+    from local_runner.function_logs import read_function_log
+
+    def emf(service: str, **values: Any) -> str:
+        metrics = [{"Name": name, "Unit": "Count"} for name in values]
+        directive = {"Namespace": "N", "Dimensions": [["service"]], "Metrics": metrics}
+        return json.dumps(
+            {"_aws": {"Timestamp": 1, "CloudWatchMetrics": [directive]}, "service": service, **values}
+        )
+
+    log = tmp_path / "handlers.log"
+    log.write_text(
+        "\n".join(
+            [
+                emf("ingest", EventsReceived=[1.0, 1.0, 1.0]),
+                emf("ingest", EventsReceived=1.0, DuplicateEvents=1.0),
+                emf("processor", ConversationsFetched=[1.0, 1.0], ConversationsNotReady=3.0),
+                json.dumps(
+                    {"level": "WARNING", "message": "conversations deferred", "deferred": {"RetryLater": 4}}
+                ),
+                json.dumps({"level": "WARNING", "deferred": {"RetryLater": 1, "GenesysApiError": 2}}),
+                json.dumps({"level": "INFO", "message": "batch processed", "records": 10}),
+                '{"a":' * 1200 + "1" + "}" * 1200,
+                "[ERROR] not json",
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    # When it is read
+    figures = read_function_log(log)
+    # Then every value counts once and the deferrals add up by cause
+    assert figures.emf == {
+        "ingest": {"EventsReceived": 4.0, "DuplicateEvents": 1.0},
+        "processor": {"ConversationsFetched": 2.0, "ConversationsNotReady": 3.0},
+    }
+    assert figures.deferred == {"RetryLater": 5, "GenesysApiError": 2}

@@ -44,7 +44,6 @@ def test_small_chaos_run_reconciles_every_conversation_and_event(tmp_path: Path)
     # And the faults really happened; the injected crash is a failed invocation, not a deferral
     assert report.processor_crashes == 1
     assert "InjectedCrash" not in report.deferred
-    assert sum(report.deferred.values()) > 0  # 429 storms and 5xx answers deferred conversations
     assert report.genesys_429 > 0
     assert report.simulator_stats["revocations"] >= 1
     assert sum(report.aws_throttles_injected.values()) > 0

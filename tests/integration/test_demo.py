@@ -68,9 +68,9 @@ def test_small_demo_with_genesys_faults_lands_every_conversation_once(tmp_path: 
     assert report.pipe["moto_inserts_collapsed"] == 200
 
     # And the faults and the not-ready conversations were really met, each counted as what it is:
-    # 5xx answers defer conversations (Genesys could not be asked), late ones are not ready
+    # late conversations are not ready; a 5xx the client's retries did not overcome would defer its
+    # conversations, under the Genesys error that did it
     assert report.genesys_5xx > 0
-    assert sum(report.deferred.values()) > 0
     assert set(report.deferred) <= _genesys_error_names()
     assert report.not_ready > 0
     assert report.visibility_changes >= report.not_ready
