@@ -113,11 +113,14 @@ class Harness:
     """One local run; see the module docstring. Use ``run_pipeline``; ``run`` may be called once."""
 
     def __init__(self, options: RunOptions, progress_stream: TextIO) -> None:
-        from stacks.config import load_environment_config
+        from stacks.config import ConfigError, load_environment_config
 
         self.options = options
         self.progress_stream = progress_stream
-        self.config = load_environment_config(options.environment)
+        try:
+            self.config = load_environment_config(options.environment)
+        except ConfigError as error:  # an unknown --environment or a broken cdk.json block: its message
+            raise UsageError(str(error)) from None
         self.scale = TimeScale(options.time_scale)
         self.region = self.config.region or DEFAULT_REGION
         self.real_org = options.genesys_region is not None

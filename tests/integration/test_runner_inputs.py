@@ -118,6 +118,15 @@ def test_run_options_refuse_the_same_values_for_callers_of_run_pipeline(override
     assert next(iter(overrides)) in str(refused.value)
 
 
+@pytest.mark.parametrize("runner_flag", ["--environment", "--env"])
+def test_an_unknown_environment_is_a_usage_error_naming_the_choices(
+    runner_flag: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = _usage_error(cli.main, ["--quiet", runner_flag, "nope"], capsys)
+    assert "no environment 'nope'" in err
+    assert "dev" in err
+
+
 def test_the_earlier_env_spelling_still_selects_the_environment() -> None:
     parser = cli.build_parser()
     assert parser.parse_args(["--env", "prod"]).environment == "prod"
