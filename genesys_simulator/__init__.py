@@ -2,7 +2,7 @@
 
 Implements the client-credentials token endpoint, the conversation details multi-get, single get,
 query and jobs endpoints with Genesys' limits, a per-token request budget answered with 429s, and
-seeded fault profiles. See the README section "Genesys simulator".
+seeded fault profiles. docs/simulator.md describes what it models and how to run it.
 """
 
 from genesys_simulator.config import NAMED_PROFILES, BudgetScope, FaultProfile, SimulatorConfig

@@ -1,4 +1,4 @@
-"""Simulated conversations and their analytics details, shaped like shared/fixtures/conversation-details.json.
+"""Simulated conversations and their analytics details, shaped like tests/fixtures/conversation-details.json.
 
 Details are rendered on demand from the conversation id (which seeds the random choices), so adding tens
 of thousands of conversations costs a small object each and the same id always renders the same JSON.
