@@ -4,91 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
+
+from genesys_simulator.faults import NAMED_PROFILES, FaultProfile
 
 BudgetScope = Literal["token", "client"]
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FaultProfile:
-    """Faults injected into API calls (not the token endpoint unless ``token_error_rate_5xx`` is set).
-
-    Rates are shares of API requests drawn from the simulator's seeded random generator. Storms and
-    revocations are scheduled by the ordinal of the API request since the profile was set, so a run
-    with the same request sequence sees the same faults whatever the wall-clock timing.
-    """
-
-    name: str = "custom"
-    # Share of API requests answered 503 or 504 (half each) after auth and budget checks.
-    error_rate_5xx: float = 0.0
-    # Share of API requests delayed by slow_seconds before they are answered.
-    slow_rate: float = 0.0
-    slow_seconds: float = 0.0
-    # 429 bursts regardless of the budget: API requests n..n+length-1, 2n..2n+length-1, ...
-    storm_every_n: int = 0
-    storm_length: int = 0
-    storm_retry_after_s: int = 1
-    # Revoke every live token just before API request n, 2n, ... and before each listed ordinal.
-    revoke_every_n: int = 0
-    revoke_at_requests: tuple[int, ...] = ()
-    # Share of token requests answered 503 (a flaky login service).
-    token_error_rate_5xx: float = 0.0
-
-    def __post_init__(self) -> None:
-        for rate_name in ("error_rate_5xx", "slow_rate", "token_error_rate_5xx"):
-            rate = getattr(self, rate_name)
-            if not 0.0 <= rate <= 1.0:
-                raise ValueError(f"{rate_name} must be between 0 and 1, got {rate}")
-        for count_name in ("storm_every_n", "storm_length", "revoke_every_n"):
-            if getattr(self, count_name) < 0:
-                raise ValueError(f"{count_name} must not be negative")
-        if self.slow_seconds < 0:
-            raise ValueError("slow_seconds must not be negative")
-        if self.storm_retry_after_s < 1:
-            raise ValueError("storm_retry_after_s must be at least 1 (Genesys sends whole seconds)")
-        if self.storm_every_n and self.storm_length >= self.storm_every_n:
-            raise ValueError("storm_length must be shorter than storm_every_n, or nothing gets through")
-        if any(ordinal < 1 for ordinal in self.revoke_at_requests):
-            raise ValueError("revoke_at_requests holds 1-based request ordinals")
-
-    @classmethod
-    def named(cls, name: str) -> FaultProfile:
-        """One of NAMED_PROFILES: none, flaky, slow, storm, revoke, chaos."""
-        try:
-            return NAMED_PROFILES[name]
-        except KeyError:
-            raise ValueError(f"unknown fault profile {name!r}; known: {', '.join(NAMED_PROFILES)}") from None
-
-    @property
-    def active(self) -> bool:
-        return self != replace(FaultProfile(), name=self.name)
-
-
-_FLAKY = FaultProfile(name="flaky", error_rate_5xx=0.10)
-_SLOW = FaultProfile(name="slow", slow_rate=0.05, slow_seconds=0.5)
-# Frequent and short so that even a run of a few dozen requests meets a storm.
-_STORM = FaultProfile(name="storm", storm_every_n=25, storm_length=3, storm_retry_after_s=1)
-_REVOKE = FaultProfile(name="revoke", revoke_every_n=30, revoke_at_requests=(5,))
-
-NAMED_PROFILES: dict[str, FaultProfile] = {
-    "none": FaultProfile(name="none"),
-    "flaky": _FLAKY,
-    "slow": _SLOW,
-    "storm": _STORM,
-    "revoke": _REVOKE,
-    "chaos": FaultProfile(
-        name="chaos",
-        error_rate_5xx=_FLAKY.error_rate_5xx,
-        slow_rate=_SLOW.slow_rate,
-        slow_seconds=_SLOW.slow_seconds,
-        storm_every_n=_STORM.storm_every_n,
-        storm_length=_STORM.storm_length,
-        storm_retry_after_s=_STORM.storm_retry_after_s,
-        revoke_every_n=_REVOKE.revoke_every_n,
-        revoke_at_requests=_REVOKE.revoke_at_requests,
-    ),
-}
+__all__ = ["NAMED_PROFILES", "BudgetScope", "FaultProfile", "SimulatorConfig"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -40,7 +40,7 @@ class Admission:
 
 
 class Gateway:
-    """Thread-safe; faults are drawn from the config's seeded random generator."""
+    """Thread-safe; faults follow the profile's schedule (genesys_simulator.faults) and the config's seed."""
 
     def __init__(self, config: SimulatorConfig, stats: RequestStats) -> None:
         self._config = config
@@ -49,7 +49,12 @@ class Gateway:
         self._lock = threading.Lock()
         self._rng = random.Random(config.seed)
         self._faults = config.faults
+        # Request ordinals since the profile was set: every API request, the admitted ones, the
+        # admitted ones that do not fail, the token requests.
         self._fault_ordinal = 0
+        self._admitted_ordinal = 0
+        self._answered_ordinal = 0
+        self._token_ordinal = 0
         self._tokens: dict[str, float] = {}  # token -> expiry on the simulator clock
         self._windows: dict[str, _Window] = {}
 
@@ -63,7 +68,7 @@ class Gateway:
     def set_faults(self, profile: FaultProfile) -> None:
         with self._lock:
             self._faults = profile
-            self._fault_ordinal = 0
+            self._fault_ordinal = self._admitted_ordinal = self._answered_ordinal = self._token_ordinal = 0
 
     def revoke_tokens(self) -> int:
         with self._lock:
@@ -80,13 +85,12 @@ class Gateway:
     # ---- the token endpoint --------------------------------------------------------------------------
 
     def token(self, headers: Mapping[str, str], body: bytes, correlation_id: str) -> ApiResponse:
-        faults = self.faults
-        if faults.token_error_rate_5xx:
-            with self._lock:
-                failed = self._rng.random() < faults.token_error_rate_5xx
-            if failed:
-                unavailable = error_body(503, "service.unavailable", "Service unavailable", correlation_id)
-                return ApiResponse(503, unavailable, fault="5xx")
+        with self._lock:
+            self._token_ordinal += 1
+            failed = self._faults.fails_token_at(self._token_ordinal, self._config.seed)
+        if failed:
+            unavailable = error_body(503, "service.unavailable", "Service unavailable", correlation_id)
+            return ApiResponse(503, unavailable, fault="5xx")
         if not self._basic_auth_ok(headers.get("authorization", "")):
             return ApiResponse(401, _oauth_error("invalid_client", "client not found"))
         form = parse_qs(body.decode("utf-8", "replace"))
@@ -132,9 +136,7 @@ class Gateway:
             faults = self._faults
             self._fault_ordinal += 1
             ordinal = self._fault_ordinal
-            revoke_now = ordinal in faults.revoke_at_requests or (
-                faults.revoke_every_n > 0 and ordinal % faults.revoke_every_n == 0
-            )
+            revoke_now = faults.revokes_at(ordinal)
             revoked_by_fault = revoke_now and bool(self._tokens)
             if revoke_now:
                 self._revoke_locked()
@@ -149,12 +151,7 @@ class Gateway:
                     error_body(401, code, message, correlation_id),
                     fault="revoked" if revoked_by_fault else None,
                 )
-            storming = (
-                faults.storm_every_n > 0
-                and ordinal >= faults.storm_every_n
-                and ordinal % faults.storm_every_n < faults.storm_length
-            )
-            if storming:
+            if faults.storms_at(ordinal):
                 retry = faults.storm_retry_after_s
                 return _throttled(retry, limit, limit, retry, correlation_id, "storm")
             rate_headers: dict[str, str] = {}
@@ -174,9 +171,13 @@ class Gateway:
                     "inin-ratelimit-reset": str(reset),
                 }
             self._stats.count_admitted()
-            slow = faults.slow_rate > 0 and self._rng.random() < faults.slow_rate
-            failing = faults.error_rate_5xx > 0 and self._rng.random() < faults.error_rate_5xx
+            self._admitted_ordinal += 1
+            failing = faults.fails_at(self._admitted_ordinal, self._config.seed)
             failing_status = (503 if self._rng.random() < 0.5 else 504) if failing else 0
+            slow = False
+            if not failing:  # counted apart, so a profile with both shows both
+                self._answered_ordinal += 1
+                slow = faults.slows_at(self._answered_ordinal, self._config.seed)
         return Admission(rate_headers, faults.slow_seconds if slow else None, failing_status)
 
 
