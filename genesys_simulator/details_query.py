@@ -1,14 +1,15 @@
 """The details query (``POST .../details/query``) and what it shares with jobs: intervals and filters.
 
 docs/genesys-api.md, "Conversation details": the body, the 31-day interval limit, paging by
-pageNumber up to 100,000 results, and a page past the end without a ``conversations`` key.
+pageNumber up to 100,000 results, a page past the end without a ``conversations`` key, and the
+interval semantics, which differ between the query and the jobs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from genesys_simulator.conversation_store import ConversationStore, Observed
@@ -98,7 +99,35 @@ def _filter_matches(flt: dict[str, Any], observed: Observed, division: str) -> b
     return any(results) if flt.get("type", "and") == "or" else all(results)
 
 
-def matching(
+def day_start(moment: datetime) -> datetime:
+    """Midnight UTC of the moment's day."""
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _day_after(moment: datetime) -> datetime:
+    """The first midnight UTC at or after ``moment``: the end of the last UTC day [.., moment) touches."""
+    midnight = day_start(moment)
+    return midnight if midnight == moment else midnight + timedelta(days=1)
+
+
+def _active_in(observed: Observed, interval: Interval) -> bool:
+    """Its details have activity in the interval: it started before the interval ends and its last
+    segment ended after the interval starts (or is still running)."""
+    last = observed.activity_end
+    return observed.times.start < interval.end and (last is None or last > interval.start)
+
+
+def _select(
+    candidates: list[Observed], interval: Interval, filters: list[dict[str, Any]], division: str
+) -> list[Observed]:
+    return [
+        observed
+        for observed in candidates
+        if _active_in(observed, interval) and all(_filter_matches(flt, observed, division) for flt in filters)
+    ]
+
+
+def query_matches(
     store: ConversationStore,
     interval: Interval,
     filters: list[dict[str, Any]],
@@ -106,15 +135,30 @@ def matching(
     division: str,
     descending: bool = False,
 ) -> list[Observed]:
-    """The visible conversations of the interval that pass every filter, in conversationStart order."""
-    found = [
-        observed
-        for observed in store.started_between(interval.start, interval.end, now)
-        if all(_filter_matches(flt, observed, division) for flt in filters)
-    ]
+    """What the query answers, in conversationStart order: conversations that started on a UTC day
+    the interval touches AND have activity in the interval (the SDKs' ConversationQuery model:
+    https://github.com/MyPureCloud/platform-client-sdk-python, build/docs/ConversationQuery.md)."""
+    candidates = store.started_between(day_start(interval.start), _day_after(interval.end), now)
+    found = _select(candidates, interval, filters, division)
     if descending:
         found.reverse()
     return found
+
+
+def job_matches(
+    store: ConversationStore,
+    interval: Interval,
+    filters: list[dict[str, Any]],
+    now: float,
+    division: str,
+    start_of_day: bool,
+) -> list[Observed]:
+    """What a details job finds, in conversationStart order: every conversation with activity in the
+    interval; with ``startOfDayIntervalMatching`` only those started on or after midnight UTC of the
+    interval's first day (the SDKs' AsyncConversationQuery model,
+    https://github.com/MyPureCloud/platform-client-sdk-python, build/docs/AsyncConversationQuery.md)."""
+    lower = day_start(interval.start) if start_of_day else None
+    return _select(store.started_between(lower, interval.end, now), interval, filters, division)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +192,7 @@ def run_query(
     order = body.get("order", "asc")
     if order not in ("asc", "desc"):
         raise BadRequest("order must be asc or desc")
-    found = matching(store, interval, filters, clock(), division, descending=order == "desc")
+    found = query_matches(store, interval, filters, clock(), division, descending=order == "desc")
     page = found[(page_number - 1) * page_size : page_number * page_size]
     result: dict[str, Any] = {"totalHits": len(found)}
     if page:  # Genesys leaves the key out of an empty page

@@ -18,11 +18,13 @@ from fractions import Fraction
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FaultProfile:
-    """Faults injected into API calls (not the token endpoint unless ``token_error_rate_5xx`` is set).
+    """Faults injected into API calls (not the token endpoint unless ``token_error_rate_5xx`` is set)
+    and into details jobs (``job_failure_rate``, ``fail_jobs``: the job ends FAILED).
 
     Ordinals count from 1 since the profile was set. Rate faults count the requests they can hit:
     5xx the API requests admitted past authentication and the budget, slow answers those of them
-    not failed (a 5xx is answered at once), token errors the token requests.
+    not failed (a 5xx is answered at once), token errors the token requests, job failures the
+    jobs submitted.
     """
 
     name: str = "custom"
@@ -42,9 +44,12 @@ class FaultProfile:
     revoke_at_requests: tuple[int, ...] = ()
     # Share of token requests answered 503 (a flaky login service).
     token_error_rate_5xx: float = 0.0
+    # Details jobs that end FAILED instead of FULFILLED: a share of submissions, and listed ordinals.
+    job_failure_rate: float = 0.0
+    fail_jobs: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        for rate_name in ("error_rate_5xx", "slow_rate", "token_error_rate_5xx"):
+        for rate_name in ("error_rate_5xx", "slow_rate", "token_error_rate_5xx", "job_failure_rate"):
             rate = getattr(self, rate_name)
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"{rate_name} must be between 0 and 1, got {rate}")
@@ -59,6 +64,8 @@ class FaultProfile:
             raise ValueError("storm_length must be shorter than storm_every_n, or nothing gets through")
         if any(ordinal < 1 for ordinal in self.revoke_at_requests):
             raise ValueError("revoke_at_requests holds 1-based request ordinals")
+        if any(ordinal < 1 for ordinal in self.fail_jobs):
+            raise ValueError("fail_jobs holds 1-based job submission ordinals")
 
     @classmethod
     def named(cls, name: str) -> FaultProfile:
@@ -94,6 +101,10 @@ class FaultProfile:
     def slows_at(self, answered_ordinal: int, seed: int) -> bool:
         """The ``answered_ordinal``-th admitted request not failed waits ``slow_seconds`` first."""
         return spread_evenly(self.slow_rate, answered_ordinal, seed, "slow")
+
+    def fails_job_at(self, job_ordinal: int, seed: int) -> bool:
+        """The ``job_ordinal``-th details job submitted ends FAILED."""
+        return job_ordinal in self.fail_jobs or spread_evenly(self.job_failure_rate, job_ordinal, seed, "job")
 
     def fails_token_at(self, token_ordinal: int, seed: int) -> bool:
         """Token request ``token_ordinal`` is answered 503."""
@@ -141,5 +152,7 @@ NAMED_PROFILES: dict[str, FaultProfile] = {
         storm_first_at=_STORM.storm_first_at,
         revoke_every_n=_REVOKE.revoke_every_n,
         revoke_at_requests=_REVOKE.revoke_at_requests,
+        # The first details job of a run fails: an audit must submit it again.
+        fail_jobs=(1,),
     ),
 }

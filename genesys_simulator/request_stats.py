@@ -24,7 +24,7 @@ class RecordedRequest:
     status: int
     duration_s: float
     correlation_id: str
-    fault: str | None  # "storm", "budget", "revoked", "5xx", "slow" or None
+    fault: str | None  # "storm", "budget", "revoked", "5xx", "slow", "job_limit", "job_failed" or None
 
 
 @dataclass(slots=True)
@@ -42,6 +42,7 @@ class _Counters:
     successful_fetch_requests: int = 0
     conversations_returned: int = 0
     ended_conversations_returned: int = 0
+    settled_conversations_returned: int = 0
     budget_used: int = 0
     revocations: int = 0
     dropped_records: int = 0
@@ -88,6 +89,7 @@ class RequestStats:
                 c.ids_in_successful_fetches += response.ids
                 c.conversations_returned += response.conversations
                 c.ended_conversations_returned += response.ended_conversations
+                c.settled_conversations_returned += response.settled_conversations
             if self._records.maxlen is not None and len(self._records) == self._records.maxlen:
                 c.dropped_records += 1
             if self._records.maxlen != 0:
@@ -138,6 +140,7 @@ class RequestStats:
                 "successful_fetch_requests": c.successful_fetch_requests,
                 "conversations_returned": c.conversations_returned,
                 "ended_conversations_returned": c.ended_conversations_returned,
+                "settled_conversations_returned": c.settled_conversations_returned,
                 "budget_used": c.budget_used,
                 "budget_per_minute": self._budget_per_minute,
                 "elapsed_s": self._clock() - c.started_at,

@@ -59,6 +59,7 @@ class ApiResponse:
     fault: str | None = None
     conversations: int = 0
     ended_conversations: int = 0
+    settled_conversations: int = 0
 
 
 class BadRequest(Exception):

@@ -8,19 +8,21 @@ analytics knows and when), details_query and details_jobs (the query and the job
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from genesys_simulator.config import FaultProfile, SimulatorConfig
-from genesys_simulator.conversation_store import ConversationStore
-from genesys_simulator.conversations import SimConversation, iso_millis
-from genesys_simulator.details_jobs import JobStore, JobTimings
+from genesys_simulator.conversation_store import ConversationStore, Lifecycle
+from genesys_simulator.conversations import SimConversation
+from genesys_simulator.details_jobs import JobSettings, JobStore
 from genesys_simulator.details_query import QueryLimits, run_query
+from genesys_simulator.details_rendering import Timeline, iso_millis
 from genesys_simulator.gateway import Gateway
 from genesys_simulator.http_server import HOST, LoopbackServer
 from genesys_simulator.request_stats import RecordedRequest, RequestStats
@@ -66,24 +68,36 @@ class GenesysSimulator:
     def __init__(self, config: SimulatorConfig | None = None) -> None:
         self.config = config or SimulatorConfig()
         self._clock = self.config.clock
+        # The simulated wall clock moves with the simulator clock, so tests that move one move both.
+        self._wall_origin = datetime.now(UTC)
+        self._clock_origin = self._clock()
+        self._availability_date: datetime | None = self.config.data_availability_date
+        self._lock = threading.Lock()
         division = self.config.division_id
         self._stats = RequestStats(
             self._clock, self.config.max_recorded_requests, self.config.requests_per_minute or 0
         )
         self._gateway = Gateway(self.config, self._stats)
-        self._store = ConversationStore(self._clock, division)
+        self._store = ConversationStore(self._clock, division, self.config.attribute_value_max_chars)
         self._query_limits = QueryLimits(
             self.config.max_interval_days, self.config.max_query_page_size, self.config.max_query_results
         )
         self._jobs = JobStore(
             self._store,
-            self._clock,
-            division,
-            JobTimings(
+            clock=self._clock,
+            wall_clock=self.now,
+            availability=self.data_availability_date,
+            faults=lambda: (self._gateway.faults, self.config.seed),
+            division=division,
+            settings=JobSettings(
                 queued_s=self.config.job_queued_s,
                 fulfilled_after_s=self.config.job_fulfilled_after_s,
-                results_page_size=self.config.job_results_page_size,
+                results_ttl_s=self.config.job_results_ttl_s,
+                default_page_size=self.config.job_results_page_size,
+                max_page_size=self.config.job_results_max_page_size,
+                max_concurrent=self.config.max_concurrent_jobs,
                 max_interval_days=self.config.max_interval_days,
+                past_availability=self.config.job_results_past_availability,
             ),
         )
         self._server: LoopbackServer | None = None
@@ -162,6 +176,57 @@ class GenesysSimulator:
         """Invalidate every issued token (as an admin revoking the client would); returns how many."""
         return self._gateway.revoke_tokens()
 
+    # ---- time, availability and the conversations' final form ------------------------------------
+
+    def now(self) -> datetime:
+        """The simulated wall clock (UTC): the real time at creation plus the simulator clock since."""
+        return self._wall_origin + timedelta(seconds=self._clock() - self._clock_origin)
+
+    def data_availability_date(self) -> datetime:
+        """What ``GET .../details/jobs/availability`` answers: now - config.data_availability_lag_s,
+        unless set_data_availability_date() pinned it."""
+        with self._lock:
+            pinned = self._availability_date
+        if pinned is not None:
+            return pinned
+        return self.now() - timedelta(seconds=self.config.data_availability_lag_s)
+
+    def set_data_availability_date(self, moment: datetime | None) -> None:
+        """Pin the availability date (e.g. past the end of today, so a local run can audit today as
+        if it were tomorrow); None goes back to the lagging clock."""
+        if moment is not None and moment.tzinfo is None:
+            raise ValueError("the availability date needs a time zone (UTC)")
+        with self._lock:
+            self._availability_date = moment
+
+    def final_details(self, conversation_id: str, *, with_attributes: bool = False) -> dict[str, Any]:
+        """A conversation's body once its wrap-up has ended, with every reprocess() pass so far: what
+        a run reconciles against. ``with_attributes`` gives the jobs' shape (AnalyticsConversation).
+        Raises KeyError for an id the simulator does not know."""
+        return self._store.final_details(conversation_id, with_attributes)
+
+    def lifecycle(self, conversation_id: str) -> Lifecycle:
+        """When the conversation becomes visible, ends and settles on the simulator clock (config.clock),
+        and how many reprocessing passes changed it. Raises KeyError for an unknown id."""
+        return self._store.lifecycle(conversation_id)
+
+    def timeline(self, conversation_id: str) -> Timeline:
+        """The moments in its details: start, conversationEnd, wrap-up end, ACW, wrap-up code."""
+        return self._store.timeline(conversation_id)
+
+    def reprocess(self, conversation_ids: Iterable[str], rng: random.Random | None = None) -> list[str]:
+        """Change conversations after the fact, as Genesys' nightly reprocessing does
+        (https://help.mypurecloud.com/faqs/why-can-my-data-change): each settled body gets a
+        corrected wrap-up code (when it has a wrap-up) and a retroactive metric, so it differs from
+        what was fetched before. Returns the ids changed; an unknown id raises KeyError and changes
+        nothing. ``rng`` (seeded from config.seed when None) makes the changes reproducible.
+
+        The simulator does not check that a conversation is 48 hours old: the caller decides which
+        to change and when. A conversation not settled yet shows the change once it settles.
+        """
+        ids = list(conversation_ids)
+        return self._store.reprocess(ids, rng or random.Random(f"reprocess:{self.config.seed}"))
+
     # ---- records and figures -------------------------------------------------------------------
 
     @property
@@ -174,10 +239,14 @@ class GenesysSimulator:
 
         ``budget_used`` counts API requests admitted by the budget (authenticated, not throttled),
         whatever their outcome; ``successful_fetch_requests`` the multi-get/single-get 200s among
-        them, so goodput = successful_fetch_requests / budget_used. ``conversations_returned`` and
-        ``ended_conversations_returned`` count details in those 200s (ended = with conversationEnd).
+        them, so goodput = successful_fetch_requests / budget_used. ``conversations_returned``,
+        ``ended_conversations_returned`` and ``settled_conversations_returned`` count details in those
+        200s (ended = with conversationEnd, settled = every segment ended too). ``jobs`` counts the
+        details jobs by state, with ``submitted`` and ``refused_429`` (the concurrency limit).
         """
-        return self._stats.snapshot()
+        figures = self._stats.snapshot()
+        figures["jobs"] = self._jobs.counts()
+        return figures
 
     def reset_stats(self) -> None:
         """Zero the counters and records (e.g. between two phases of a benchmark); state stays."""
@@ -251,7 +320,7 @@ class GenesysSimulator:
             )
         else:
             response = self._dispatch(endpoint, params, query, body, correlation_id)
-            response.fault = fault
+            response.fault = response.fault or fault  # a job limit or failure says more than slowness
         response.headers.update(admission.rate_headers)
         return response
 
@@ -271,9 +340,9 @@ class GenesysSimulator:
             division = self.config.division_id
             return run_query(json_object(body), self._store, self._clock, division, self._query_limits)
         if endpoint == JOB_CREATE:
-            return self._jobs.create(json_object(body))
+            return self._jobs.create(json_object(body), correlation_id)
         if endpoint == JOB_AVAILABILITY:
-            return ApiResponse(200, {"dataAvailabilityDate": iso_millis(datetime.now(UTC))})
+            return ApiResponse(200, {"dataAvailabilityDate": iso_millis(self.data_availability_date())})
         if endpoint == JOB_STATUS:
             return self._jobs.status(params["job"], correlation_id)
         if endpoint == JOB_DELETE:
@@ -305,6 +374,7 @@ class GenesysSimulator:
         response = ApiResponse(200, {"conversations": self._store.render(visible)}, ids=len(raw))
         response.conversations = len(visible)
         response.ended_conversations = sum(o.ended for o in visible)
+        response.settled_conversations = sum(o.settled for o in visible)
         return response
 
     def _single_get(self, raw_id: str, correlation_id: str) -> ApiResponse:
@@ -318,4 +388,5 @@ class GenesysSimulator:
             return response
         response = ApiResponse(200, self._store.render(visible)[0], ids=1, conversations=1)
         response.ended_conversations = int(visible[0].ended)
+        response.settled_conversations = int(visible[0].settled)
         return response
