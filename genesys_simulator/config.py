@@ -34,7 +34,7 @@ class SimulatorConfig:
     max_query_results: int = 100_000
     max_interval_days: int = 31
     # Details jobs (genesys_simulator.details_jobs). Unconfirmed for the real API: the delays, the
-    # limits and the lag below are assumptions (docs/genesys-api.md, "Conversation details" names
+    # limits and the lag below are assumptions (docs/genesys-api.md, "Jobs" and "Availability" name
     # the limits without values); local runs scale the delays like their other timings.
     # QUEUED until job_queued_s after submission, PENDING until job_fulfilled_after_s, then
     # FULFILLED (or FAILED by a fault); results expire job_results_ttl_s after that (EXPIRED, 404).

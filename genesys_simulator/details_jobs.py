@@ -1,6 +1,6 @@
 """The async details jobs (``.../details/jobs``): submission, state, availability, results, cancellation.
 
-docs/genesys-api.md, "Conversation details": a job is QUEUED, then PENDING, then FULFILLED (or
+docs/genesys-api.md, "Jobs" and "Availability": a job is QUEUED, then PENDING, then FULFILLED (or
 FAILED); its results come in pages that point at the next one with ``cursor`` until the last, each
 with the ``dataAvailabilityDate``; ``DELETE`` cancels it; results expire (EXPIRED); concurrent jobs
 are limited (429 beyond). Unconfirmed for the real API, so configurable (SimulatorConfig): the

@@ -1,6 +1,6 @@
 """The details query (``POST .../details/query``) and what it shares with jobs: intervals and filters.
 
-docs/genesys-api.md, "Conversation details": the body, the 31-day interval limit, paging by
+docs/genesys-api.md, "Query" and "Interval semantics": the body, the 31-day interval limit, paging by
 pageNumber up to 100,000 results, a page past the end without a ``conversations`` key, and the
 interval semantics, which differ between the query and the jobs.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from genesys_simulator.conversation_store import ConversationStore, Observed
 from genesys_simulator.responses import ApiResponse, BadRequest, parse_instant
 
-# The default page size of the query (docs/genesys-api.md, "Conversation details").
+# The default page size of the query (docs/genesys-api.md, "Query").
 DEFAULT_QUERY_PAGE_SIZE = 25
 
 # Conversation-level dimensions the simulator can evaluate; anything else is refused with 400 rather
@@ -137,7 +137,11 @@ def query_matches(
 ) -> list[Observed]:
     """What the query answers, in conversationStart order: conversations that started on a UTC day
     the interval touches AND have activity in the interval (the SDKs' ConversationQuery model:
-    https://github.com/MyPureCloud/platform-client-sdk-python, build/docs/ConversationQuery.md)."""
+    https://github.com/MyPureCloud/platform-client-sdk-python, build/docs/ConversationQuery.md).
+
+    Some SDK releases state only the first condition; the simulator takes the wording with both,
+    the narrower answer, so code that needs a conversation outside the interval's activity finds
+    out locally rather than in production."""
     candidates = store.started_between(day_start(interval.start), _day_after(interval.end), now)
     found = _select(candidates, interval, filters, division)
     if descending:

@@ -2,10 +2,10 @@
 
 Details are rendered on demand from the conversation id (which seeds the random choices), so adding tens
 of thousands of conversations costs a small object each and the same id always renders the same JSON.
-One conversation goes through three phases (docs/genesys-api.md, "Settlement and mutability"):
+One conversation goes through three phases (docs/genesys-api.md, "Wrap-up after conversationEnd"):
 open (no conversationEnd), ended with the agent still in wrap-up (a ``wrapup`` segment without
 segmentEnd, no tAcw yet) and settled (every segment ended). Nightly reprocessing can change the
-settled body later: each revision applied here changes it.
+settled body later (docs/genesys-api.md, "Nightly reprocessing"): each revision applied here changes it.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 _AGENT_NAMES = ("Aoife Byrne", "Liam Murphy", "Siobhan Kelly", "Cian Walsh", "Niamh Ryan", "Sean O'Brien")
 _LANGUAGES = ("en-IE", "en-GB", "ga-IE", "fr-FR")
-# docs/genesys-api.md, "Conversation details": jobs return participant attributes with each value
-# cut at 1024 characters.
+# Jobs return participant attributes (docs/genesys-api.md, "Jobs"), each value cut at 1024
+# characters: unconfirmed, so SimulatorConfig.attribute_value_max_chars can change it.
 ATTRIBUTE_VALUE_MAX_CHARS = 1024
 
 

@@ -24,7 +24,7 @@ JOB_AVAILABILITY = "job_availability"
 OTHER = "other"
 FETCH_ENDPOINTS = frozenset({MULTI_GET, SINGLE_GET})
 
-# The paths of docs/genesys-api.md, "Conversation details" and "OAuth client credentials".
+# The paths of docs/genesys-api.md, "OAuth client credentials" and "Conversation details".
 _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(r"^/oauth/token$"), TOKEN),
     ("GET", re.compile(rf"^{API}/details$"), MULTI_GET),

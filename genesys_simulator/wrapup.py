@@ -1,6 +1,6 @@
 """How long agents spend in after-call work (ACW, the ``wrapup`` segment and its ``tAcw`` metric).
 
-docs/genesys-api.md, "Settlement and mutability": wrap-up starts at conversationEnd and ends later;
+docs/genesys-api.md, "Wrap-up after conversationEnd": wrap-up starts at conversationEnd, ends later;
 until then the agent's wrapup segment has no segmentEnd, and the ``acw`` event comes when it ends.
 """
 

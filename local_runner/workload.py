@@ -1,7 +1,7 @@
 """Synthetic input for a local run: conversations, their end events as Genesys sends them, and faults.
 
 A conversation emits several end events (customer.end, user.end or acd.end, acw), shaped like
-/work/shared/fixtures; EventBridge may deliver each more than once and out of order; a few inputs are
+tests/fixtures; EventBridge may deliver each more than once and out of order; a few inputs are
 malformed. Each input carries what the runner expects to become of it, so the closing reconciliation
 compares outcomes with intent instead of with counts alone.
 """
@@ -21,7 +21,8 @@ from typing import Any
 from genesys_bridge.events import InvalidReason
 from genesys_simulator import DEFAULT_ACW, AcwDistribution, SimConversation, timeline
 
-# The source Genesys' EventBridge integration uses (GENESYS_API.md); org id and suffix are made up.
+# The source Genesys' EventBridge integration uses (docs/genesys-api.md, "EventBridge integration");
+# org id and suffix are made up.
 EVENT_SOURCE = "aws.partner/genesys.com/cloud/7d2c4f80-1a6b-4e39-8c0d-5b3e9f21a7c4/analytics-bridge"
 EVENT_ACCOUNT = "111122223333"
 # EventBridge's entry limit is 256 KB; an oversize input must be clearly above it.
@@ -153,7 +154,7 @@ def _iso(moment: datetime) -> str:
 def conversation_event(
     conversation_id: str, topic: str, at: datetime, rng: random.Random, region: str
 ) -> dict[str, Any]:
-    """One Genesys end event as it arrives on the partner bus (the shape of /work/shared/fixtures)."""
+    """One Genesys end event as it arrives on the partner bus (the shape of tests/fixtures/*-event.json)."""
     body: dict[str, Any] = {
         "eventTime": int(at.timestamp() * 1000),
         "conversationId": conversation_id,
@@ -317,7 +318,7 @@ def _time_wrapups(
     time_scale: float,
 ) -> None:
     """Each conversation's wrap-up ends ACW x time_scale after conversationEnd, and its acw/wrapup
-    events wait for that (docs/genesys-api.md, "Settlement and mutability")."""
+    events wait for that (docs/genesys-api.md, "Wrap-up after conversationEnd")."""
     for conversation_id, plan in conversations.items():
         if plan.ended_after_s is not None and plan.acw_s is not None:
             settled = plan.ended_after_s + plan.acw_s * time_scale
