@@ -137,6 +137,9 @@ class WorkloadSpec:
     malformed_rate: float = 0.01  # malformed inputs per valid event
     shuffle_window: int = 20  # events move up to about this many conversations from their place
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The environment's subscribed topics: the EventBridge rule passes only these to ingest, so the
+    # workload holds only these (None: every end topic a conversation emits).
+    topics: frozenset[str] | None = None
     # After-call work per conversation (unscaled seconds); its wrap-up waits are ACW x time_scale,
     # the factor by which the caller scaled settle_delay_s and not_ready_backoff_s.
     acw: AcwDistribution = DEFAULT_ACW
@@ -262,6 +265,8 @@ def synthesize(spec: WorkloadSpec, region: str) -> Workload:
         conversations[conversation_id] = plan
         times = timeline(plan.sim_conversation())
         for order, topic in enumerate(_end_topics(rng)):
+            if spec.topics is not None and topic not in spec.topics:
+                continue  # filtered by the rule (the draw above still happens: same conversations)
             wrapup = topic in WRAPUP_TOPICS
             at = times.wrapup_end if wrapup else start + timedelta(minutes=2, seconds=order * 20)
             event = conversation_event(conversation_id, topic, at, rng, region)
