@@ -378,6 +378,7 @@ def test_the_bridge_client_reads_a_whole_job(
         client_secret=sim.config.client_secret,
         api_base_url=sim.base_url,
         login_base_url=sim.base_url,
+        max_requests_per_minute=300,
         clock=clock,
         sleep=clock.advance,
     )
