@@ -22,6 +22,7 @@ DEFAULT_QUERY_PAGE_SIZE = 25
 # than silently matched, so a test never passes on a filter the simulator ignored.
 _DIMENSIONS = frozenset({"conversationId", "divisionId", "originatingDirection", "conversationEnd"})
 _OPERATORS = frozenset({"matches", "exists", "notExists"})
+_UNEVALUATED_FILTERS = ("segmentFilters", "evaluationFilters", "surveyFilters", "resolutionFilters")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,16 @@ def parse_interval(body: dict[str, Any], max_days: int) -> Interval:
 
 
 def parse_filters(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The body's ``conversationFilters``, checked: only what the simulator can evaluate is accepted."""
+    """The body's ``conversationFilters``, checked: only what the simulator can evaluate is accepted.
+
+    Other filter kinds and an ``orderBy`` other than conversationStart are refused with 400 rather
+    than ignored, for the same reason as unknown dimensions.
+    """
+    for kind in _UNEVALUATED_FILTERS:
+        if body.get(kind):
+            raise BadRequest(f"the simulator does not evaluate {kind}")
+    if body.get("orderBy", "conversationStart") != "conversationStart":
+        raise BadRequest("the simulator orders by conversationStart only")
     filters = body.get("conversationFilters") or []
     if not isinstance(filters, list) or not all(isinstance(f, dict) for f in filters):
         raise BadRequest("conversationFilters must be a list of filter objects")

@@ -90,6 +90,14 @@ def test_conversation_id_filter_matches_only_that_conversation(loaded: Api) -> N
             },
             "queueId",
         ),
+        (
+            {
+                "interval": INTERVAL,
+                "segmentFilters": [{"type": "and", "predicates": [{"dimension": "queueId", "value": "q"}]}],
+            },
+            "segmentFilters",
+        ),
+        ({"interval": INTERVAL, "orderBy": "segmentEnd"}, "conversationStart only"),
     ],
 )
 def test_refused_queries(loaded: Api, body: dict[str, Any], fragment: str) -> None:
