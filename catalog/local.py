@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +92,13 @@ def connect(out_dir: Path) -> duckdb.DuckDBPyConnection:
     connection.execute("SET TimeZone = 'UTC'")
     connection.execute(details_relation_sql(out_dir))
     for name in sqlsource.VIEWS:
-        connection.execute(f"CREATE OR REPLACE VIEW {name} AS {to_duckdb(sqlsource.view(name).sql)}")
+        connection.execute(f"CREATE OR REPLACE VIEW {name} AS {_view_in_duckdb(name)}")
     return connection
+
+
+@cache
+def _view_in_duckdb(name: str) -> str:
+    return to_duckdb(sqlsource.view(name).sql)
 
 
 @dataclass(frozen=True)
