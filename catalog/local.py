@@ -56,7 +56,8 @@ def to_duckdb(sql: str) -> str:
     )
 
 
-def _literal(text: str) -> str:
+def quote(text: str) -> str:
+    """A DuckDB string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -69,10 +70,10 @@ def details_relation_sql(out_dir: Path) -> str:
     # Only the repository's own names and quoted literals go into this text.
     return (
         f"CREATE OR REPLACE VIEW {DETAILS_TABLE} AS SELECT "  # noqa: S608
-        f"unnest(json_transform(content, {_literal(schema.duckdb_structure_json())})), "
-        f"regexp_extract(filename, {_literal(column + '=([^/]+)/')}, 1) AS {column}, "
+        f"unnest(json_transform(content, {quote(schema.duckdb_structure_json())})), "
+        f"regexp_extract(filename, {quote(column + '=([^/]+)/')}, 1) AS {column}, "
         'filename AS "$path", last_modified AS "$file_modified_time" '
-        f"FROM read_text({_literal(pattern)})"
+        f"FROM read_text({quote(pattern)})"
     )
 
 
@@ -90,6 +91,8 @@ def connect(out_dir: Path) -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect(":memory:")
     # Athena shows timestamps in UTC; so does this.
     connection.execute("SET TimeZone = 'UTC'")
+    # Results are printed, and a progress bar would land in them (or in a script's stderr).
+    connection.execute("SET enable_progress_bar = false")
     connection.execute(details_relation_sql(out_dir))
     for name in sqlsource.VIEWS:
         connection.execute(f"CREATE OR REPLACE VIEW {name} AS {_view_in_duckdb(name)}")
