@@ -24,7 +24,7 @@ from constructs import Construct
 from catalog import schema, sqlsource
 from catalog.layout import DETAILS_TABLE, PARTITION_DATE_FORMAT, layout
 from genesys_bridge import contracts
-from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
+from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory, log_retention
 from stacks.nag import acknowledge_nag_finding
 
 ATHENA_ENGINE_VERSION = "Athena engine version 3"
@@ -39,6 +39,7 @@ class CatalogSettings:
     first_day: str  # yyyy-MM-dd: the projection's first partition
     bytes_scanned_cutoff_mb: int
     results_expire_after_days: int
+    log_retention_days: int  # of the views provider's log group, as for every function
 
     @property
     def database_name(self) -> str:
@@ -198,7 +199,7 @@ class Catalog(Construct):
             log_group=logs.LogGroup(
                 self,
                 "ViewsProviderLogs",
-                retention=logs.RetentionDays.ONE_MONTH,
+                retention=log_retention(self.settings.log_retention_days),
                 removal_policy=removal_policy,
             ),
         )
