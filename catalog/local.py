@@ -179,6 +179,8 @@ def kpi_summary(out_dir: Path) -> str:
         result = run_query(out_dir, sqlsource.kpi_query("daily_summary").sql)
     except NoLandedObjects as error:
         return f"KPIs: {error}"
+    except duckdb.Error as error:  # e.g. an object that is not JSON: the run's own verdict stands
+        return f"KPIs: the catalog views could not read {out_dir}: {error}"
     return (
         "KPIs per day through the catalog views (catalog/sql/kpi/daily_summary.sql; "
         'more with `make query Q="SELECT ..."`):\n' + render(result, max_width=90)

@@ -100,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(render_summary(report))
     print(f"  landed objects in {report.out_dir}/, handler logs in {report.log_path}")
+    if report.out_dir is not None:
+        from catalog.local import kpi_summary  # the catalog views over what just landed (docs/query.md)
+
+        print(kpi_summary(Path(report.out_dir)))
     if args.json:
         from local_runner.runner import dumps_report
 
