@@ -16,7 +16,6 @@ from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import custom_resources as cr
 from constructs import Construct
@@ -24,7 +23,8 @@ from constructs import Construct
 from catalog import schema, sqlsource
 from catalog.layout import DETAILS_TABLE, PARTITION_DATE_FORMAT, layout
 from genesys_bridge import contracts
-from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory, log_retention
+from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
+from stacks.log_groups import log_group
 from stacks.nag import acknowledge_nag_finding
 
 ATHENA_ENGINE_VERSION = "Athena engine version 3"
@@ -196,10 +196,10 @@ class Catalog(Construct):
             self,
             "ViewsProvider",
             on_event_handler=function,
-            log_group=logs.LogGroup(
+            log_group=log_group(
                 self,
                 "ViewsProviderLogs",
-                retention=log_retention(self.settings.log_retention_days),
+                retention_days=self.settings.log_retention_days,
                 removal_policy=removal_policy,
             ),
         )
