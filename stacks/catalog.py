@@ -8,6 +8,8 @@ the deploy (docs/query.md, "Why the views are created through Athena").
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import cast
 
@@ -212,6 +214,9 @@ class Catalog(Construct):
                 "Database": self.settings.database_name,
                 "WorkGroup": self.workgroup.ref,
                 "Views": [{"Name": name, "Sql": sql} for name, sql in sqlsource.create_view_statements()],
+                # Athena stores a view's columns when it is created and calls it stale once the table's
+                # columns change: a new schema must re-run the statements even if their text is the same.
+                "TableColumns": table_columns_fingerprint(),
             },
             removal_policy=removal_policy,
         )
@@ -292,6 +297,11 @@ class Catalog(Construct):
             "The Provider framework may invoke any version or alias of the one views function it fronts "
             "(lambda:InvokeFunction on <arn>:*); no other function is reachable.",
         )
+
+
+def table_columns_fingerprint() -> str:
+    """A digest of the details table's columns (names and Hive types)."""
+    return hashlib.sha256(json.dumps(schema.columns()).encode("utf-8")).hexdigest()[:16]
 
 
 def _logical_id(construct: Construct) -> str:

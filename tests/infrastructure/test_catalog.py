@@ -9,6 +9,7 @@ import pytest
 
 from catalog import schema, sqlsource
 from genesys_bridge.results import result_key
+from stacks.catalog import table_columns_fingerprint
 from stacks.config import ConfigError, parse_environment_config
 from tests.infrastructure.conftest import SynthesizedEnvironment
 from tests.infrastructure.test_config import settings
@@ -141,6 +142,8 @@ class TestViews:
             properties["Database"] == f"genesys_analytics_bridge_{each_environment.config.environment_name}"
         )
         assert properties["WorkGroup"] == {"Ref": workgroup_id}
+        # a change of the table's columns alone re-creates the views (Athena would call them stale)
+        assert properties["TableColumns"] == table_columns_fingerprint()
         assert {table_id, workgroup_id} <= set(views["DependsOn"])
         assert views["DeletionPolicy"] == ("Retain" if each_environment.config.retain_data else "Delete")
 
