@@ -7,11 +7,6 @@ the stack and on DuckDB over `make demo`'s output (`python -m catalog.query`, `m
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 # genesys_bridge (the Lambda layer's package, under shared/) decides where details land; the catalog
 # reads that layout from it instead of writing it a second time.
-_SHARED = str(Path(__file__).resolve().parent.parent / "shared")
-if _SHARED not in sys.path:
-    sys.path.insert(0, _SHARED)
+import project_paths  # noqa: F401 - puts shared/ on sys.path, as in Lambda
