@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-pacing", action="store_true", help="turn the processor's client-side pacing off"
     )
+    cli_options.add_genesys_base_url(parser)
     cli_options.add_workload_rates(parser)
+    cli_options.add_audit(parser)
     parser.add_argument("--json", type=Path, help="also write the full report as JSON here")
     cli_options.add_quiet(parser)
     return parser
@@ -67,6 +69,12 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         late_rate=args.late_rate,
         never_rate=args.never_rate,
         malformed_rate=args.malformed_rate,
+        drop_rate=args.drop_rate,
+        audit=not args.no_audit,
+        audit_days=tuple(args.audit_day),
+        finalize=args.finalize,
+        change_rate=args.change_rate,
+        genesys_base_url=args.genesys_base_url,
         progress=not args.quiet,
     )
 

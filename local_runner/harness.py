@@ -43,6 +43,7 @@ from local_runner.aws import (
     restore_env,
 )
 from local_runner.aws_hooks import AwsFaults, AwsRecorder, acting_as
+from local_runner.drops import choose_dropped, delivered_events
 from local_runner.event_source import SqsEventSource
 from local_runner.function_logs import read_function_log
 from local_runner.functions import (
@@ -106,7 +107,7 @@ def _read_events(path: Path) -> list[Any]:
 class _Genesys:
     credentials: dict[str, str]
     region: str
-    base_url: str | None  # the simulator's; None for a real org
+    base_url: str | None  # the simulator's or --genesys-base-url; None for a real org by its region
 
 
 class Harness:
@@ -123,9 +124,10 @@ class Harness:
             raise UsageError(str(error)) from None
         self.scale = TimeScale(options.time_scale)
         self.region = self.config.region or DEFAULT_REGION
-        self.real_org = options.genesys_region is not None
+        # A real org (by region) or any Genesys-compatible server (by base URL) instead of the simulator.
+        self.real_org = options.genesys_region is not None or options.genesys_base_url is not None
         if self.real_org and options.events_file is None:
-            raise UsageError("a real Genesys org is read for the conversation ids of --events only")
+            raise UsageError("a real Genesys org or server is read for the conversation ids of --events only")
         # read before anything starts: a bad file is a usage error, not a crash half-way
         self.events = _read_events(options.events_file) if options.events_file is not None else None
         # without an output folder, a folder of its own, so concurrent runs never share a log
@@ -139,6 +141,7 @@ class Harness:
             )
         )
         self.invocations = InvocationStats()
+        self.dropped: frozenset[str] = frozenset()
         self.simulator: Any = None
         self._simulator_lock = threading.Lock()
 
@@ -174,13 +177,16 @@ class Harness:
                 self._create_resources(genesys)
                 self._load_functions(stack, genesys)
                 self.workload = self._workload()
+                self.dropped = choose_dropped(self.workload, self.options.drop_rate, self.options.seed)
                 elapsed, timed_out = self._drive()
                 inventory = take_inventory(self.resources, self.pipe_dlq_url, self.options.out_dir)
                 # every line the functions wrote is in the file before it is read
                 sys.stdout.flush()
                 log.flush()
                 figures = read_function_log(self.log_path)
-                reconciliation = reconcile(self.workload, inventory, self.simulator, timed_out=timed_out)
+                reconciliation = reconcile(
+                    self.workload, inventory, self.simulator, timed_out=timed_out, dropped=self.dropped
+                )
                 return build_report(
                     self, inventory, reconciliation, figures, elapsed, timed_out, self._genesys_client_stats()
                 )
@@ -197,8 +203,10 @@ class Harness:
                 "client_secret": options.genesys_client_secret or os.environ.get("GENESYS_CLIENT_SECRET", ""),
             }
             if not credentials["client_id"] or not credentials["client_secret"]:
-                raise UsageError("a real org needs GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET")
-            return _Genesys(credentials, options.genesys_region or self.config.genesys_region, None)
+                raise UsageError("a real org or server needs GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET")
+            return _Genesys(
+                credentials, options.genesys_region or self.config.genesys_region, options.genesys_base_url
+            )
         from genesys_simulator import FaultProfile, GenesysSimulator, SimulatorConfig
 
         budget = options.simulator_budget_per_minute
@@ -281,6 +289,8 @@ class Harness:
                 malformed_rate=options.malformed_rate,
                 now=now,
                 topics=frozenset(self.config.topics),
+                # wrap-up waits (ACW) shrink with the run's other timings
+                time_scale=self.scale.factor,
             ),
             self.region,
         )
@@ -301,26 +311,15 @@ class Harness:
         plan = self.workload.conversations.get(conversation_id)
         if self.simulator is None or plan is None or simulator_id(conversation_id) is None:
             return  # an id that is no UUID exists in no Genesys: reconcile reports it lost
-        from genesys_simulator import SimConversation
-
         with self._simulator_lock:
-            self.simulator.add_conversations(
-                [
-                    SimConversation(
-                        plan.conversation_id,
-                        start=plan.start,
-                        visible_after_s=plan.visible_after_s,
-                        ended_after_s=plan.ended_after_s,
-                    )
-                ]
-            )
+            self.simulator.add_conversations([plan.sim_conversation()])
 
     def _build_stand_ins(self) -> None:
         import boto3
 
         config, resources, region = self.config, self.resources, self.region
         self.invoker = AsyncInvoker(
-            events=self.workload.events,
+            events=delivered_events(self.workload, self.dropped),
             handler=self.ingest_module.handler,
             context_factory=lambda: self._context(
                 "ingest", config.ingest_timeout_seconds, config.ingest_memory_mb
@@ -368,8 +367,13 @@ class Harness:
         sqs = boto3.client("sqs", region_name=self.region)
         if options.progress:
             print(self._settings_line(), file=self.progress_stream)
-        expected = len(self.workload.conversations) - len(self.workload.ids(Readiness.NEVER))
+        # what the live path can land: the conversations that end, less those whose events were dropped
+        expected = len(set(self.workload.conversations) - self.workload.ids(Readiness.NEVER) - self.dropped)
         started = time.monotonic()
+        for conversation_id in sorted(self.dropped):
+            # Genesys has them all the same: their analytics clock starts now, as if their events
+            # had been sent and lost on the way.
+            self._on_first_event(conversation_id)
         self.invoker.start()
         self.pipe.start()
         self.source.start()
@@ -428,7 +432,9 @@ class Harness:
     def _settings_line(self) -> str:
         config, scale, resources = self.config, self.scale, self.resources
         genesys = (
-            f"simulator (faults: {self.options.faults})" if self.simulator else self.options.genesys_region
+            f"simulator (faults: {self.options.faults})"
+            if self.simulator
+            else self.options.genesys_base_url or self.options.genesys_region
         )
         return (
             f"local run: {config.stack_name} on moto, Genesys {genesys}; time scale {scale.factor:g} "

@@ -1,8 +1,9 @@
 """After a run: compare the inventory of what landed with what the workload intended; the checks.
 
 Expected: every conversation that ends lands once, at the key results.result_key gives its details,
-with the simulator's details as its body; every never-ready conversation is FAILED with its reason and
-in the work DLQ; every malformed event is in quarantine with its reason. Anything else anywhere (an
+with the simulator's final details (wrap-up ended, reprocessing applied) as its body, landed by the
+live path or by the closing audit; every never-ready conversation is FAILED with its reason and in the
+work DLQ; every malformed event is in quarantine with its reason. Anything else anywhere (an
 unexpected object, a DLQ or failure-queue message, a PENDING leftover) breaks the reconciliation.
 The run's verdict is every check; local_runner.report turns this into the summary.
 """
@@ -63,24 +64,30 @@ def simulator_id(conversation_id: str) -> str | None:
     return canonical if canonical == conversation_id.lower() else None
 
 
-def _expected_key_and_body(conversation_id: str, plan: Any, simulator: Any) -> tuple[str, dict[str, Any]]:
-    from genesys_simulator import SimConversation, render_details
-
-    details = render_details(
-        SimConversation(conversation_id, start=plan.start, visible_after_s=0.0, ended_after_s=0.0),
-        ended=True,
-        division_id=simulator.config.division_id,
-    )
+def _expected_key_and_body(conversation_id: str, simulator: Any) -> tuple[str, dict[str, Any]]:
+    """Where the conversation must land and with what: the simulator's final body (wrap-up ended, and
+    every reprocessing pass so far), the version the bridge must end up holding."""
+    details: dict[str, Any] = simulator.final_details(conversation_id)
     return result_key(details), details
 
 
 def reconcile(
-    workload: Workload, inventory: Inventory, simulator: Any, *, timed_out: bool = False
+    workload: Workload,
+    inventory: Inventory,
+    simulator: Any,
+    *,
+    timed_out: bool = False,
+    dropped: frozenset[str] = frozenset(),
 ) -> Reconciliation:
-    """The checks of one run. `simulator` is None when a real org answered (bodies cannot be foreseen)."""
+    """The checks of one run. `simulator` is None when a real org answered (bodies cannot be foreseen).
+
+    `dropped`: conversations whose events never reached ingest. Those that end must land all the same
+    (the closing audit lands them: what the live path and the audit landed together is what counts);
+    a dropped never-ready one leaves no trace at all, as the bridge never heard of it.
+    """
     objects, items = inventory.objects, inventory.items
-    never = workload.ids(Readiness.NEVER)
-    ending = [cid for cid in workload.conversations if cid not in never]
+    never = workload.ids(Readiness.NEVER) - dropped
+    ending = [cid for cid in workload.conversations if cid not in workload.ids(Readiness.NEVER)]
     checks: list[Check] = []
 
     # -- landed objects ----------------------------------------------------------------------------
@@ -92,7 +99,11 @@ def reconcile(
             if simulator_id(cid) is None:
                 unforeseeable.append(cid)
                 continue
-            key, details = _expected_key_and_body(cid, workload.conversations[cid], simulator)
+            try:
+                key, details = _expected_key_and_body(cid, simulator)
+            except KeyError:  # never registered with the simulator: nothing can have landed it
+                unforeseeable.append(cid)
+                continue
             expected_keys[key] = cid
             bodies[key] = details
     landed_ids: Counter[str] = Counter()
