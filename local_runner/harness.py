@@ -42,7 +42,8 @@ from local_runner.aws import (
     processor_env,
     restore_env,
 )
-from local_runner.aws_hooks import AwsFaults, AwsRecorder, acting_as
+from local_runner.aws_hooks import ActingAs, AwsFaults, AwsRecorder, acting_as
+from local_runner.closing_audit import AuditSummary, LocalAudit, days_to_audit
 from local_runner.drops import choose_dropped, delivered_events
 from local_runner.event_source import SqsEventSource
 from local_runner.function_logs import read_function_log
@@ -142,6 +143,7 @@ class Harness:
         )
         self.invocations = InvocationStats()
         self.dropped: frozenset[str] = frozenset()
+        self.audit: AuditSummary | None = None  # the closing audit's outcome (None: not run)
         self.simulator: Any = None
         self._simulator_lock = threading.Lock()
 
@@ -179,13 +181,20 @@ class Harness:
                 self.workload = self._workload()
                 self.dropped = choose_dropped(self.workload, self.options.drop_rate, self.options.seed)
                 elapsed, timed_out = self._drive()
+                if self.options.audit and not timed_out:
+                    self.audit = self._closing_audit(genesys)
                 inventory = take_inventory(self.resources, self.pipe_dlq_url, self.options.out_dir)
                 # every line the functions wrote is in the file before it is read
                 sys.stdout.flush()
                 log.flush()
                 figures = read_function_log(self.log_path)
                 reconciliation = reconcile(
-                    self.workload, inventory, self.simulator, timed_out=timed_out, dropped=self.dropped
+                    self.workload,
+                    inventory,
+                    self.simulator,
+                    timed_out=timed_out,
+                    dropped=self.dropped,
+                    audit=self.audit,
                 )
                 return build_report(
                     self, inventory, reconciliation, figures, elapsed, timed_out, self._genesys_client_stats()
@@ -459,6 +468,59 @@ class Harness:
             f"queue {depth['visible']}+{depth['in_flight']}+{depth['delayed']}  "
             f"{time.monotonic() - started:5.1f}s"
         )
+
+    # -- the closing audit -------------------------------------------------------------------------------
+
+    def _closing_audit(self, genesys: _Genesys) -> AuditSummary:
+        """The audit of the run's days (then, with --finalize, late changes and the finalize mode),
+        once every conversation Genesys has is settled, as it is by the time a deployment audits."""
+        import boto3
+
+        options = self.options
+        self._wait_until_settled()
+        with acting_as("runner"):
+            s3 = boto3.client("s3", region_name=self.region)
+            landed = [
+                entry["Key"]
+                for page in s3.get_paginator("list_objects_v2").paginate(
+                    Bucket=self.resources.bucket_name, Prefix=contracts.RESULTS_PREFIX
+                )
+                for entry in page.get("Contents", [])
+            ]
+        planned = [plan.start for plan in self.workload.conversations.values()] if self.simulator else []
+        days = days_to_audit(landed, planned, options.audit_days)
+        progress = (
+            (lambda line: print(f"audit: {line}", file=self.progress_stream)) if options.progress else None
+        )
+        return LocalAudit(
+            s3_client=ActingAs("audit", s3),
+            bucket=self.resources.bucket_name,
+            region=genesys.region,
+            credentials=genesys.credentials,
+            base_url=genesys.base_url,
+            config=self.config,
+            time_scale=self.scale.factor,
+            simulator=self.simulator,
+            progress=progress,
+        ).run(days, finalize=options.finalize, change_rate=options.change_rate, seed=options.seed)
+
+    def _wait_until_settled(self) -> None:
+        """Until the simulator's conversations that end have settled (wrap-up ended), within max_run_s:
+        a day is audited after it is over, when no wrap-up of it is still open."""
+        if self.simulator is None:
+            return
+        clock = self.simulator.config.clock
+        settles = []
+        for conversation_id in self.workload.conversations:
+            try:
+                settled_at = self.simulator.lifecycle(conversation_id).settled_at
+            except KeyError:  # never registered (not a UUID)
+                continue
+            if settled_at is not None:
+                settles.append(settled_at)
+        wait = max(settles, default=0.0) - clock()
+        if wait > 0:
+            time.sleep(min(wait, self.options.max_run_s))
 
     # -- the report --------------------------------------------------------------------------------------
 

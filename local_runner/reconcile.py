@@ -19,6 +19,7 @@ from typing import Any
 from genesys_bridge import contracts
 from genesys_bridge.processor import FailureReason
 from genesys_bridge.results import result_key
+from local_runner.closing_audit import CHANGED_RELANDED, MISSING_LANDED, AuditSummary
 from local_runner.inventory import Inventory
 from local_runner.workload import Readiness, Workload
 
@@ -78,12 +79,15 @@ def reconcile(
     *,
     timed_out: bool = False,
     dropped: frozenset[str] = frozenset(),
+    audit: AuditSummary | None = None,
 ) -> Reconciliation:
     """The checks of one run. `simulator` is None when a real org answered (bodies cannot be foreseen).
 
     `dropped`: conversations whose events never reached ingest. Those that end must land all the same
     (the closing audit lands them: what the live path and the audit landed together is what counts);
     a dropped never-ready one leaves no trace at all, as the bridge never heard of it.
+    `audit`: the closing audit's outcome (None: the run had none); its reports are checked against what
+    the live path missed and, after finalize, against the conversations changed.
     """
     objects, items = inventory.objects, inventory.items
     never = workload.ids(Readiness.NEVER) - dropped
@@ -192,9 +196,13 @@ def reconcile(
         )
     )
 
+    # -- the closing audit ----------------------------------------------------------------------------
+    if audit is not None:
+        checks.extend(_audit_checks(audit, [cid for cid in ending if cid in dropped], simulator is not None))
+
     # -- nothing else anywhere ------------------------------------------------------------------------
     statuses = Counter(item.get(contracts.ATTR_STATUS, "") for item in items.values())
-    stray_items = [cid for cid in items if cid not in workload.conversations]
+    stray_items = [cid for cid in items if cid not in workload.conversations or cid in dropped]
     unexpected_failed = [cid for cid in failed_reasons if cid not in never]
     extra_dlq = sum(max(0, n - 1) for n in dlq_by_id.values())
     problems = {
@@ -205,6 +213,9 @@ def reconcile(
         "unexpected FAILED items": len(unexpected_failed),
         "buffer items for no conversation": len(stray_items),
         "unexpected objects": len(unexpected_keys),
+        "objects outside the conversations prefix that no audit report explains": len(
+            _unexplained_other_objects(inventory, audit)
+        ),
     }
     checks.append(
         Check(
@@ -226,6 +237,47 @@ def reconcile(
         quarantine_reasons=dict(found_reasons),
         pending_left=statuses.get(contracts.STATUS_PENDING, 0),
     )
+
+
+def _audit_checks(audit: AuditSummary, missed_live: list[str], simulated: bool) -> list[Check]:
+    """The audit ran to its report for every day and mode; in audit mode it landed exactly what the live
+    path missed (its events dropped); finalize re-landed exactly the conversations changed since."""
+    modes = sorted({day.mode for day in audit.days})
+    checks = [
+        Check(
+            "the closing audit reported every day",
+            not audit.failures,
+            f"{len(audit.days)} day(s) x mode ({', '.join(modes) or 'no days'})"
+            + "".join(f"; {day.mode} {day.day} failed: {day.error}" for day in audit.failures),
+        )
+    ]
+    missing = audit.total("audit", MISSING_LANDED)
+    checks.append(
+        Check(
+            "the audit landed exactly the conversations the live path missed",
+            missing == len(missed_live),
+            f"missed by the live path (events dropped) {len(missed_live)}, landed by the audit {missing}",
+        )
+    )
+    if "finalize" in modes and simulated:
+        relanded = audit.total("finalize", CHANGED_RELANDED)
+        checks.append(
+            Check(
+                "finalize re-landed exactly the conversations changed after landing",
+                relanded == len(audit.changed),
+                f"changed {len(audit.changed)}, re-landed {relanded}",
+            )
+        )
+    return checks
+
+
+def _unexplained_other_objects(inventory: Inventory, audit: AuditSummary | None) -> list[str]:
+    """Objects outside the conversations prefix other than the reports of the audit's completed days
+    (an execution's scratch objects must be gone once it reports)."""
+    from genesys_bridge.audit.model import report_key
+
+    reports = set() if audit is None else {report_key(d.day, d.mode) for d in audit.days if d.error is None}
+    return [key for key in inventory.other_objects if key not in reports]
 
 
 def _canonical(event: Any) -> str | None:
