@@ -4,8 +4,10 @@ Genesys (simulator profile "chaos"): 429 storms, 503/504 on 10% of requests, slo
 revocations (periodic, plus one mid-run); EventBridge: every event delivered up to 3 times, 2% malformed
 inputs; Genesys analytics: 10% of conversations ready only after several retries, 1% never ready; AWS:
 a processor crash after some S3 writes and before marking them, throttling on a share of the
-functions' DynamoDB and S3 calls. Exit 0 only if every check holds (local_runner.reconcile); 2 for a
-usage error.
+functions' DynamoDB and S3 calls; the integration: 2% of conversations' events dropped before ingest;
+late changes: 5% of the landed conversations changed afterwards (nightly reprocessing). The closing
+audit must land the dropped ones and finalize must re-land the changed ones, through the same faults.
+Exit 0 only if every check holds (local_runner.reconcile); 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ def chaos_options(
         crash_after_puts=20,
         aws_throttle_rate=0.05,
         revoke_tokens_after_s=5.0,
+        # events lost before ingest, found by the audit; late changes, re-landed by finalize
+        drop_rate=0.02,
+        finalize=True,
+        change_rate=0.05,
         progress=progress,
     )
 

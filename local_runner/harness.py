@@ -219,11 +219,15 @@ class Harness:
         from genesys_simulator import FaultProfile, GenesysSimulator, SimulatorConfig
 
         budget = options.simulator_budget_per_minute
+        genesys_defaults = SimulatorConfig()
         self.simulator = GenesysSimulator(
             SimulatorConfig(
                 seed=options.seed,
                 requests_per_minute=self.scale.per_minute(budget) if budget else None,
                 faults=FaultProfile.named(options.faults),
+                # Genesys' own durations shrink with the run's: a details job's time to fulfil
+                job_queued_s=self.scale.seconds(genesys_defaults.job_queued_s),
+                job_fulfilled_after_s=self.scale.seconds(genesys_defaults.job_fulfilled_after_s),
             )
         )
         base_url = self.simulator.start()
