@@ -69,6 +69,8 @@ def render_chaos(report: RunReport) -> str:
         f"token revocations {report.simulator_stats.get('revocations', 0)}; processor crashes "
         f"{report.processor_crashes}; AWS throttles "
         + (", ".join(f"{k} {v}" for k, v in sorted(report.aws_throttles_injected.items())) or "0")
+        + f"; conversations whose events were dropped {report.dropped_conversations}, changed after "
+        f"landing {report.audit['changed'] if report.audit else 0}"
     )
     if report.failed_reasons:
         sample = next(iter(sorted(report.failed_reasons.items())))

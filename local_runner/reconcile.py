@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,7 +88,9 @@ def reconcile(
     (the closing audit lands them: what the live path and the audit landed together is what counts);
     a dropped never-ready one leaves no trace at all, as the bridge never heard of it.
     `audit`: the closing audit's outcome (None: the run had none); its reports are checked against what
-    the live path missed and, after finalize, against the conversations changed.
+    the live path missed and, after finalize, against the conversations changed. Finalize lands what
+    Genesys has for every conversation of the day, a never-ended one too (docs/completeness.md): after
+    it, each never-ready conversation must be landed once, still without conversationEnd.
     """
     objects, items = inventory.objects, inventory.items
     never = workload.ids(Readiness.NEVER) - dropped
@@ -98,6 +101,13 @@ def reconcile(
     expected_keys: dict[str, str] = {}  # key -> conversation id
     bodies: dict[str, dict[str, Any]] = {}
     unforeseeable: list[str] = []  # ids no simulator can hold (not a UUID): they cannot land
+    open_keys: dict[str, str] = {}  # never-ended conversations finalize landed as they are
+    finalized = audit is not None and any(d.mode == "finalize" and d.error is None for d in audit.days)
+    if simulator is not None and finalized:
+        for cid in sorted(workload.ids(Readiness.NEVER)):
+            if simulator_id(cid) is not None:
+                with suppress(KeyError):
+                    open_keys[_expected_key_and_body(cid, simulator)[0]] = cid
     if simulator is not None:
         for cid in ending:
             if simulator_id(cid) is None:
@@ -124,7 +134,10 @@ def reconcile(
             body = None
         landed_id = body.get("conversationId") if isinstance(body, dict) else None
         if simulator is not None:
-            if key not in expected_keys:
+            if key in open_keys:
+                if landed_id != open_keys[key] or not isinstance(body, dict) or body.get("conversationEnd"):
+                    mismatches += 1
+            elif key not in expected_keys:
                 unexpected_keys.append(key)
             elif body != bodies[key]:
                 mismatches += 1
@@ -147,7 +160,8 @@ def reconcile(
         cid for cid, item in items.items() if item.get(contracts.ATTR_STATUS) == contracts.STATUS_FAILED
     }
     if simulator is not None:
-        lost = [cid for key, cid in expected_keys.items() if key not in objects] + unforeseeable
+        must_land = {**expected_keys, **open_keys}
+        lost = [cid for key, cid in must_land.items() if key not in objects] + unforeseeable
     else:
         lost = [cid for cid in ending if cid not in landed_ids and cid not in failed_ids]
     duplicated = len(unexpected_keys) + len(twice)
@@ -156,7 +170,9 @@ def reconcile(
         Check(
             "every ended conversation landed exactly once",
             landed_once,
-            f"expected {len(ending)}, landed {len(objects)}, lost {len(lost)}, duplicated {duplicated}, "
+            f"expected {len(ending) + len(open_keys)}"
+            + (f" ({len(open_keys)} never ended, landed by finalize)" if open_keys else "")
+            + f", landed {len(objects)}, lost {len(lost)}, duplicated {duplicated}, "
             f"wrong body {mismatches}" + (", run timed out" if timed_out else ""),
         )
     )
@@ -205,7 +221,9 @@ def reconcile(
     # -- the closing audit ----------------------------------------------------------------------------
     if audit is not None:
         missed_live = [cid for cid in ending if cid in dropped]
-        checks.extend(_audit_checks(audit, missed_live, len(audit_extra), simulator is not None))
+        checks.extend(
+            _audit_checks(audit, missed_live, len(audit_extra), len(open_keys), simulator is not None)
+        )
 
     # -- nothing else anywhere ------------------------------------------------------------------------
     statuses = Counter(item.get(contracts.ATTR_STATUS, "") for item in items.values())
@@ -233,7 +251,7 @@ def reconcile(
     )
     return Reconciliation(
         checks=checks,
-        expected=len(ending),
+        expected=len(ending) + len(open_keys),
         landed=len(objects),
         lost=len(lost),
         duplicated=duplicated,
@@ -247,11 +265,12 @@ def reconcile(
 
 
 def _audit_checks(
-    audit: AuditSummary, missed_live: list[str], beyond_events: int, simulated: bool
+    audit: AuditSummary, missed_live: list[str], beyond_events: int, never_ended: int, simulated: bool
 ) -> list[Check]:
     """The audit ran to its report for every day and mode; in audit mode it landed exactly what the live
     path missed (its events dropped; with a real org also the day's conversations the events file did
-    not name, `beyond_events`); finalize re-landed exactly the conversations changed since."""
+    not name, `beyond_events`); finalize re-landed exactly the conversations changed since, and landed
+    the `never_ended` ones nothing had landed."""
     modes = sorted({day.mode for day in audit.days})
     checks = [
         Check(
@@ -273,11 +292,13 @@ def _audit_checks(
     )
     if "finalize" in modes and simulated:
         relanded = audit.total("finalize", CHANGED_RELANDED)
+        opened = audit.total("finalize", MISSING_LANDED)
         checks.append(
             Check(
                 "finalize re-landed exactly the conversations changed after landing",
-                relanded == len(audit.changed),
-                f"changed {len(audit.changed)}, re-landed {relanded}",
+                relanded == len(audit.changed) and opened == never_ended,
+                f"changed {len(audit.changed)}, re-landed {relanded}; never ended {never_ended}, "
+                f"landed as they are {opened}",
             )
         )
     return checks

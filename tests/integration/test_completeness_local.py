@@ -37,7 +37,9 @@ def _landed_ids(out: Path) -> set[str]:
     return {path.stem for path in (out / "conversations").rglob("*.json")}
 
 
-def test_a_demo_with_dropped_events_finds_every_dropped_conversation_through_the_audit(tmp_path: Path) -> None:
+def test_a_demo_with_dropped_events_finds_every_dropped_conversation_through_the_audit(
+    tmp_path: Path,
+) -> None:
     # Given 80 conversations, 10% of which have every event lost before ingest
     report = _run(tmp_path, drop_rate=0.1)
     table = render_summary(report, include_checks=True)
