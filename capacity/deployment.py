@@ -147,20 +147,20 @@ def cpu_share(memory_mb: int, quotas: Quotas) -> float:
 
 def processor_workers() -> int:
     """Threads the processor lands a batch's conversations on (genesys_bridge.processor)."""
+    import dataclasses
+
     from genesys_bridge.processor import ProcessorConfig
 
-    return int(ProcessorConfig(work_queue_url="-", dlq_url="-").workers)
+    default: object = next(f.default for f in dataclasses.fields(ProcessorConfig) if f.name == "workers")
+    if not isinstance(default, int):
+        raise TypeError("genesys_bridge.processor.ProcessorConfig.workers has no integer default")
+    return default
 
 
 def paced_budget(config: EnvironmentConfig) -> float:
     """Requests per minute all processors together send: each paces at budget // concurrency."""
     callers = config.processor_max_concurrency
     return callers * max(1, config.genesys_max_requests_per_minute // callers)
-
-
-def pipe_parallelization_factor(config: EnvironmentConfig) -> int:
-    # getattr: the key is optional in older configurations; 1 is the Pipes default
-    return int(getattr(config, "pipe_parallelization_factor", 1))
 
 
 def aws_pipeline(
@@ -196,7 +196,7 @@ def aws_pipeline(
         shards_per_partition=q("dynamodb_streams.shards_per_partition"),
         stream_poll_s=q("dynamodb_streams.poll_interval_seconds"),
         pipe_batch_size=min(config.pipe_batch_size, int(q("pipes.sqs_target_max_batch"))),
-        pipe_parallelization=pipe_parallelization_factor(config),
+        pipe_parallelization=config.pipe_parallelization_factor,
         pipe_batch_s=q("pipes.batch_seconds"),
         settle_delay_s=float(config.settle_delay_seconds),
         batch_size=config.processor_batch_size,

@@ -24,47 +24,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from capacity.deployment import STAGES, UNITS, Pipeline
+from capacity.latency import latency_histogram, weighted_percentile
+from capacity.stages import BACKLOG_UNITS, StageResult, Tracker
 
-# A stage counts as backlogged while its queue holds more than this many units.
-BACKLOG_UNITS = 1.0
-# ... and it is a bottleneck when that queue at its peak holds more than this many seconds of its
-# capacity: shorter queues are the normal jitter of batches.
-BOTTLENECK_QUEUE_SECONDS = 10.0
-# Backlog periods closer than this are one period in the report.
-MERGE_GAP_S = 60.0
 # After the load ends the model runs on until every queue is empty, at most this long.
 MAX_DRAIN_S = 24 * 3600.0
-QUANTILE_POINTS = (0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.95)
-
-
-@dataclass
-class StageResult:
-    name: str
-    unit: str
-    capacity_per_s: float  # the stage's steady capacity (full batches, full concurrency)
-    peak_demand_per_s: float = 0.0  # what the load asks of the stage at its busiest (unthrottled)
-    peak_inflow_per_s: float = 0.0
-    peak_throughput_per_s: float = 0.0
-    peak_backlog: float = 0.0
-    peak_backlog_at_s: float | None = None
-    peak_concurrency: float = 0.0
-    backlog_started_at_s: float | None = None
-    drained_at_s: float | None = None
-    still_backlogged: bool = False
-    periods: list[tuple[float, float | None, float]] = field(default_factory=list)  # start, end, peak
-    # per record interval (for the plot): mean demand, throughput, capacity per second, backlog at end
-    demand: array[float] = field(default_factory=lambda: array("d"))
-    throughput: array[float] = field(default_factory=lambda: array("d"))
-    capacity: array[float] = field(default_factory=lambda: array("d"))
-    backlog: array[float] = field(default_factory=lambda: array("d"))
-
-    @property
-    def peak_utilization(self) -> float:
-        return self.peak_demand_per_s / self.capacity_per_s if self.capacity_per_s > 0 else math.inf
-
-    @property
-    def is_bottleneck(self) -> bool:
-        return self.peak_backlog > max(BACKLOG_UNITS, self.capacity_per_s * BOTTLENECK_QUEUE_SECONDS)
 
 
 @dataclass
@@ -150,102 +114,6 @@ class _Delay:
         return any(value > 1e-9 for value in self.pending.values())
 
 
-class _Tracker:
-    """A stage's peaks, backlog periods and per-interval series."""
-
-    def __init__(self, result: StageResult, dt: float, record_every: int) -> None:
-        self.result = result
-        self.dt = dt
-        self.record_every = record_every
-        self.sums = [0.0, 0.0, 0.0]  # demand, throughput, capacity (units per step, summed)
-        self.count = 0
-        self.in_backlog = False
-        self.period_start = 0.0
-        self.period_peak = 0.0
-        self.peak_inflow = 0.0  # units per step
-        self.peak_served = 0.0
-
-    def step(
-        self,
-        t: float,
-        demand: float,
-        inflow: float,
-        served: float,
-        capacity: float,
-        queue: float,
-        busy: float,
-    ) -> None:
-        r = self.result
-        if inflow > self.peak_inflow:
-            self.peak_inflow = inflow
-        if served > self.peak_served:
-            self.peak_served = served
-        if busy > r.peak_concurrency:
-            r.peak_concurrency = busy
-        if queue > r.peak_backlog:
-            r.peak_backlog = queue
-            r.peak_backlog_at_s = t
-        if queue > BACKLOG_UNITS:
-            if not self.in_backlog:
-                self._open(t)
-            if queue > self.period_peak:
-                self.period_peak = queue
-        elif self.in_backlog:
-            self.in_backlog = False
-            r.periods.append((self.period_start, t, self.period_peak))
-            r.drained_at_s = t
-        sums = self.sums
-        sums[0] += demand
-        sums[1] += served
-        sums[2] += capacity
-        self.count += 1
-        if self.count == self.record_every:
-            self.flush(queue)
-
-    def _open(self, t: float) -> None:
-        r = self.result
-        self.in_backlog = True
-        if r.periods and r.periods[-1][1] is not None and t - r.periods[-1][1] <= MERGE_GAP_S:
-            start, _end, peak = r.periods.pop()
-            self.period_start, self.period_peak = start, peak
-        else:
-            self.period_start, self.period_peak = t, 0.0
-        if r.backlog_started_at_s is None:
-            r.backlog_started_at_s = t
-
-    def flush(self, queue: float) -> None:
-        if not self.count:
-            return
-        span = self.count * self.dt
-        self.result.demand.append(self.sums[0] / span)
-        self.result.throughput.append(self.sums[1] / span)
-        self.result.capacity.append(self.sums[2] / self.count)
-        self.result.backlog.append(queue)
-        self.sums = [0.0, 0.0, 0.0]
-        self.count = 0
-
-    def finish(self, t: float, queue: float) -> None:
-        self.flush(queue)
-        self.result.peak_inflow_per_s = self.peak_inflow / self.dt
-        self.result.peak_throughput_per_s = self.peak_served / self.dt
-        if self.in_backlog:
-            self.result.periods.append((self.period_start, None, self.period_peak))
-            self.result.still_backlogged = True
-            self.result.drained_at_s = None
-
-
-def _weighted_percentile(histogram: dict[float, float], share: float) -> float:
-    total = sum(histogram.values())
-    if total <= 0:
-        return 0.0
-    running = 0.0
-    for value in sorted(histogram):
-        running += histogram[value]
-        if running >= share * total - 1e-9:
-            return value
-    return max(histogram)
-
-
 def simulate(
     pipeline: Pipeline,
     per_second: list[float],
@@ -274,7 +142,7 @@ def simulate(
     }
     stages = {name: StageResult(name, UNITS[name], capacities[name]) for name in STAGES}
     _peak_demands(p, stages, max(per_second) if per_second else 0.0)
-    trackers = {name: _Tracker(stages[name], dt, record_every) for name in STAGES}
+    trackers = {name: Tracker(stages[name], dt, record_every) for name in STAGES}
     totals = Totals()
 
     q = dict.fromkeys(STAGES, 0.0)  # queues in conversations (buffer_writes in events)
@@ -504,10 +372,10 @@ def simulate(
     simulation.end_s = end_s
     simulation.peak_in_flight_messages = peak_in_flight
     simulation.peak_work_queue = peak_work_queue
-    histogram = _latency_histogram(p, dt, arrived_cum, landed_cum, wait_at)
-    simulation.latency_p50 = _weighted_percentile(histogram, 0.50)
-    simulation.latency_p95 = _weighted_percentile(histogram, 0.95)
-    simulation.latency_p99 = _weighted_percentile(histogram, 0.99)
+    histogram = latency_histogram(p, dt, arrived_cum, landed_cum, wait_at)
+    simulation.latency_p50 = weighted_percentile(histogram, 0.50)
+    simulation.latency_p95 = weighted_percentile(histogram, 0.95)
+    simulation.latency_p99 = weighted_percentile(histogram, 0.99)
     simulation.latency_max = max(histogram) if histogram else 0.0
     return simulation
 
@@ -526,61 +394,3 @@ def _peak_demands(p: Pipeline, stages: dict[str, StageResult], peak: float) -> N
     stages["work_queue_processor"].peak_demand_per_s = visible
     stages["genesys"].peak_demand_per_s = visible * p.requests_per_batch(fill) / fill
     stages["s3"].peak_demand_per_s = peak * p.s3_puts_per_conversation
-
-
-def _time_reaching(curve: array[float], dt: float, level: float, start: int) -> tuple[float, int]:
-    """When the cumulative curve (end-of-step values) reaches `level`, interpolated; from index `start`."""
-    index = start
-    n = len(curve)
-    while index < n and curve[index] < level - 1e-9:
-        index += 1
-    if index >= n:
-        return n * dt, n
-    before = curve[index - 1] if index > 0 else 0.0
-    step_mass = curve[index] - before
-    fraction = (level - before) / step_mass if step_mass > 0 else 1.0
-    return (index + fraction) * dt, index
-
-
-def _latency_histogram(
-    p: Pipeline, dt: float, arrived: array[float], landed: array[float], wait_at: array[float]
-) -> dict[float, float]:
-    """Latency (first event -> landed) of every arriving conversation, weighted by its mass."""
-    histogram: defaultdict[float, float] = defaultdict(float)
-    if not arrived or landed[-1] <= 0:
-        return histogram
-    resolution = max(0.01, min(0.25, dt / 4))
-    settle_steps = round(p.settle_delay_s / dt)
-    # (FIFO delay, longest batch wait) -> mass; steady stretches of the day collapse into few keys
-    grouped: defaultdict[tuple[float, float], float] = defaultdict(float)
-    cursor = 0
-    previous = 0.0
-    last_landed = landed[-1]
-    for index, total in enumerate(arrived):
-        mass = total - previous
-        previous = total
-        if mass <= 1e-12:
-            continue
-        middle = total - mass / 2
-        if middle > last_landed:
-            break  # never landed within the modelled time
-        landed_at, cursor = _time_reaching(landed, dt, middle, cursor)
-        base = round((landed_at - (index + 0.5) * dt) / resolution) * resolution
-        wait = wait_at[min(len(wait_at) - 1, index + settle_steps)]
-        grouped[(base, wait)] += mass
-    second_pass = p.not_ready_retry_s + p.invocation_seconds(p.batch_size)
-    ready = 1 - p.not_ready_share
-    # The landed curve carries the mean batch wait and the mean invocation time; what it cannot carry
-    # (FIFO pairs the k-th arrival with the k-th landing) is each conversation's own place in its
-    # batch window (0 .. the longest wait, uniformly) and its own invocation's time around the mean.
-    spread = p.invocation_spread_s or (0.0,)
-    for (base, wait), mass in grouped.items():
-        weight = mass / len(QUANTILE_POINTS) / len(spread)
-        for quantile in QUANTILE_POINTS:
-            for offset in spread:
-                first = max(0.0, base + (quantile - 0.5) * wait + offset)
-                histogram[round(first / resolution) * resolution] += weight * ready
-                if p.not_ready_share:
-                    later = first + second_pass
-                    histogram[round(later / resolution) * resolution] += weight * p.not_ready_share
-    return histogram
