@@ -142,7 +142,8 @@ def limits(
     # genesys
     requests = p.requests_per_batch(batch)
     conversations_per_request = batch / requests
-    budget_needed = _ceil(need * 60 / conversations_per_request)
+    # each processor paces at budget // max_concurrency: round up to a multiple of it
+    budget_needed = _ceil(need * 60 / conversations_per_request / p.max_concurrency) * p.max_concurrency
     client_limit = quotas.value("genesys.requests_per_minute_per_client")
     action = "raise genesys_max_requests_per_minute in cdk.json (1..6000)"
     if budget_needed > client_limit:

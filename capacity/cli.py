@@ -112,7 +112,8 @@ def _in_range(
 ) -> None:
     low, high = bounds
     if not math.isfinite(value) or not low <= value <= high:
-        parser.error(f"{flag} {value:g} is out of range: allowed {low:g}..{high:,.6g} {unit}")
+        upper = f"{high:,.0f}" if high == int(high) else f"{high:g}"
+        parser.error(f"{flag} {value:g} is out of range: allowed {low:g}..{upper} {unit}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
