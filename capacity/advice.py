@@ -109,9 +109,9 @@ def limits(
             p.pipe_parallelization,
             f"{per_factor:.0f} conversations/s per unit of the factor",
             needed_factor if needed_factor > p.pipe_parallelization else None,
-            f"raise pipe_parallelization_factor in cdk.json (1..{max_factor:.0f});"
+            f"raise pipe_parallelization_factor in cdk.json (1..{max_factor:.0f})"
             + (
-                " beyond 10, more shards: pre-warm the table's write throughput"
+                "; beyond 10, more shards: pre-warm the table's write throughput"
                 if needed_factor > max_factor
                 else ""
             ),

@@ -23,6 +23,7 @@ from benchmarks.paths import REPO, SHARED
 from capacity.measurements import DEFAULT_MEASUREMENTS, Measurements, parse_measurements
 
 INGEST_CONVERSATIONS = 300  # x 3 end topics = 900 events
+INGEST_REPEATS = 3  # the lowest CPU per event of these is kept: on shared cores others only add time
 
 
 def _commit() -> str:
@@ -61,8 +62,14 @@ def _processor_figures() -> dict[str, Any]:
 
 
 def measure(path: Path = DEFAULT_MEASUREMENTS, progress: Callable[[str], None] = print) -> Measurements:
-    progress(f"measuring ingest CPU ({INGEST_CONVERSATIONS * 3} events through lambdas/ingest/handler.py)")
-    ingest = measure_ingest_isolated(INGEST_CONVERSATIONS)
+    progress(
+        f"measuring ingest CPU ({INGEST_REPEATS} x {INGEST_CONVERSATIONS * 3} events through"
+        " lambdas/ingest/handler.py, the lowest kept)"
+    )
+    ingest = min(
+        (measure_ingest_isolated(INGEST_CONVERSATIONS) for _ in range(INGEST_REPEATS)),
+        key=lambda figures: figures.cpu_us_per_event,
+    )
     progress("measuring the processor (lambdas/processor/handler.py, Genesys simulator in its own process)")
     processor = _processor_figures()
     document = {

@@ -12,8 +12,11 @@ did; the batching window adds a uniform 0..window wait on top of its mean, which
 
 What moves over time: Lambda's scaling rate (ingest), the on-demand table's capacity (twice its
 previous peak after the scaling time) and with it the stream's shards, the SQS event source's scaling
-(initial batches, then more per minute up to maximum concurrency), and batch fill (full while the
-queue is backlogged, else what the window gathers).
+(initial batches, then more per minute up to maximum concurrency), and batch fill (each gathered batch
+takes its share of the waiting messages plus what the window brings, up to the batch size). The work
+queue has one queue and two limits, the processors' concurrency and the Genesys budget; its backlog is
+reported at whichever of the two is lower, and while the budget binds an invocation lasts as long as
+its paced requests.
 """
 
 from __future__ import annotations

@@ -138,8 +138,13 @@ def _stdout_silenced() -> Iterator[None]:
 
 def _environment(base_url: str) -> dict[str, str]:
     from genesys_bridge import contracts
+    from stacks.config import load_environment_config
 
+    prod = load_environment_config("prod")  # the deployed not-ready schedule
     return {
+        contracts.NOT_READY_MAX_AGE_MINUTES: str(prod.not_ready_max_age_minutes),
+        contracts.NOT_READY_RETRY_BASE_SECONDS: str(prod.not_ready_retry_base_seconds),
+        contracts.NOT_READY_RETRY_MAX_SECONDS: str(prod.not_ready_retry_max_seconds),
         contracts.BUFFER_TABLE_NAME: "probe-buffer",
         contracts.RESULTS_BUCKET_NAME: "probe-results",
         contracts.GENESYS_REGION: "mypurecloud.ie",
@@ -251,8 +256,12 @@ def measure_processor() -> dict[str, Any]:
                     calls[f"{service}.{operation}"] += count
                 conversations += size
         requests = runtime.genesys_client().stats.snapshot().get("requests", 0) - requests_before
-    fixed, per_conversation = fit_line([(s["batch"], s["cpu_s"]) for s in samples])
-    wall_fixed, wall_per_conversation = fit_line([(s["batch"], s["wall_s"]) for s in samples])
+    # The fastest of the repeats per batch size: on shared cores, other processes only ever add time.
+    fastest = [
+        min((s for s in samples if s["batch"] == size), key=lambda s: s["cpu_s"]) for size in BATCH_SIZES
+    ]
+    fixed, per_conversation = fit_line([(s["batch"], s["cpu_s"]) for s in fastest])
+    wall_fixed, wall_per_conversation = fit_line([(s["batch"], s["wall_s"]) for s in fastest])
     return {
         "path": "lambdas/processor/handler.py handler()",
         "cpu_seconds_per_batch": round(max(fixed, 0.0), 6),
