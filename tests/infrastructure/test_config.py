@@ -44,6 +44,8 @@ def settings(**overrides: Any) -> dict[str, Any]:
         ("buffer_ttl_hours", 0, "1..8760"),
         ("pipe_batch_size", 11, "1..10"),
         ("settle_max_minutes", 0, "1..2879"),
+        ("pipe_parallelization_factor", 0, "1..10"),
+        ("pipe_parallelization_factor", 11, "1..10"),
     ],
 )
 def test_an_out_of_range_number_fails_naming_the_key_and_the_allowed_range(
