@@ -134,7 +134,8 @@ class Observability(Construct):
             )
         # Once Lambda accepted an ingest event, only this loses it: the event failed its retries and
         # the on-failure queue refused it. (AsyncEventsDropped also counts the events that did reach
-        # that queue, where FailedInvocationsQueueNotEmpty reports them, so it is no loss alarm.)
+        # that queue, where FailedInvocationsQueueNotEmpty reports them, so it is no loss alarm:
+        # https://aws.amazon.com/blogs/compute/introducing-new-asynchronous-invocation-metrics-for-aws-lambda/)
         self._alarm(
             "IngestDestinationDeliveryFailures",
             "Lost events: a failed ingest event could not be sent to its on-failure queue "

@@ -15,6 +15,7 @@ from stacks.config import (
     THROTTLE_RECEIVE_HEADROOM,
     ConfigError,
     EnvironmentConfig,
+    ResultsLifecycle,
     load_environment_config,
     parse_environment_config,
 )
@@ -383,3 +384,17 @@ class TestProductionSettings:
                     work_queue_stall_alarm_minutes=30,
                 ),
             )
+
+
+def test_every_key_is_documented_in_the_readme_configuration_table() -> None:
+    # Given the README's Configuration section
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    # Then every key a cdk.json block may set has a row (nested lifecycle keys by their dotted name)
+    keys = [
+        name
+        for name in EnvironmentConfig.model_fields
+        if name not in ("environment_name", "results_lifecycle")
+    ]
+    keys += [f"results_lifecycle.{name}" for name in ResultsLifecycle.model_fields]
+    assert [key for key in keys if f"`{key}`" not in section] == []
