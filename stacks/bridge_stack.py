@@ -9,6 +9,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.buffer import Buffer
+from stacks.catalog import Catalog, CatalogSettings
 from stacks.config import EnvironmentConfig
 from stacks.dashboard import OperationsDashboard
 from stacks.ingestion import Ingestion
@@ -89,6 +90,21 @@ class GenesysAnalyticsBridgeStack(Stack):
         unheard = config.unheard_alarms_warning
         if unheard is not None:
             Annotations.of(self).add_warning_v2("genesys-bridge:alarms-reach-nobody", unheard)
+        self.catalog = Catalog(
+            self,
+            "Catalog",
+            settings=CatalogSettings(
+                environment_name=config.environment_name,
+                first_day=config.catalog_first_day,
+                bytes_scanned_cutoff_mb=config.athena_bytes_scanned_cutoff_mb,
+                results_expire_after_days=config.athena_query_results_expire_days,
+                log_retention_days=config.log_retention_days,
+            ),
+            results_bucket=self.storage.results_bucket,
+            access_logs_bucket=self.storage.access_logs_bucket,
+            functions=functions,
+            removal_policy=removal_policy,
+        )
         self._outputs()
         # Last, so that its alarm widget shows every alarm the constructs above created.
         self.dashboard = OperationsDashboard(
@@ -118,6 +134,8 @@ class GenesysAnalyticsBridgeStack(Stack):
             "ResultsBucketName": self.storage.results_bucket.bucket_name,
             "CredentialsSecretArn": self.processing.credentials_secret.secret_arn,
             "AlarmTopicArn": self.observability.alarm_topic.topic_arn,
+            "CatalogDatabaseName": self.catalog.database.database_name,
+            "AthenaWorkGroupName": self.catalog.workgroup.ref,
         }
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)
