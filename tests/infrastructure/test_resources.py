@@ -285,6 +285,7 @@ class TestBuffer:
                     "DynamoDBStreamParameters": {
                         "StartingPosition": "TRIM_HORIZON",
                         "BatchSize": environment.config.pipe_batch_size,
+                        "ParallelizationFactor": environment.config.pipe_parallelization_factor,
                         "OnPartialBatchItemFailure": "AUTOMATIC_BISECT",
                         "MaximumRetryAttempts": environment.config.pipe_max_retry_attempts,
                         "MaximumRecordAgeInSeconds": environment.config.pipe_max_record_age_hours * 3600,
