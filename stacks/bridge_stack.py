@@ -7,6 +7,8 @@ from typing import Any
 from aws_cdk import CfnOutput, Duration, Environment, RemovalPolicy, Stack
 from constructs import Construct
 
+from genesys_bridge import contracts
+from stacks.audit import Audit
 from stacks.buffer import Buffer
 from stacks.config import EnvironmentConfig
 from stacks.ingestion import Ingestion
@@ -56,6 +58,15 @@ class GenesysAnalyticsBridgeStack(Stack):
             results_bucket=self.storage.results_bucket,
             functions=functions,
         )
+        self.audit = Audit(
+            self,
+            "Audit",
+            config=config,
+            results_bucket=self.storage.results_bucket,
+            credentials_secret=self.processing.credentials_secret,
+            functions=functions,
+            removal_policy=removal_policy,
+        )
         self.observability = Observability(
             self,
             "Observability",
@@ -66,11 +77,15 @@ class GenesysAnalyticsBridgeStack(Stack):
                 "FailedInvocationsQueue": self.ingestion.failed_invocations_queue,
                 "PipeDeadLetterQueue": self.buffer.pipe_dead_letter_queue,
                 "WorkDeadLetterQueue": self.buffer.work_dead_letter_queue,
+                **self.audit.dead_letter_queues,
             },
             functions={"Ingest": self.ingestion.function, "Processor": self.processing.function},
             work_queue=self.buffer.work_queue,
             work_queue_age_alarm=Duration.minutes(config.work_queue_age_alarm_minutes),
             pipe=self.buffer.pipe,
+        )
+        self.observability.watch_audit(
+            self.audit.state_machine, missing_threshold=config.audit_missing_alarm_threshold
         )
         self._outputs()
 
@@ -84,9 +99,11 @@ class GenesysAnalyticsBridgeStack(Stack):
             "QuarantineQueueUrl": self.ingestion.quarantine_queue.queue_url,
             "RuleDeadLetterQueueUrl": self.ingestion.rule_dead_letter_queue.queue_url,
             "FailedInvocationsQueueUrl": self.ingestion.failed_invocations_queue.queue_url,
-            "ResultsBucketName": self.storage.results_bucket.bucket_name,
+            contracts.OUTPUT_RESULTS_BUCKET_NAME: self.storage.results_bucket.bucket_name,
             "CredentialsSecretArn": self.processing.credentials_secret.secret_arn,
             "AlarmTopicArn": self.observability.alarm_topic.topic_arn,
+            # `make backfill` finds the workflow (and the bucket above, for reports) by these outputs.
+            contracts.OUTPUT_AUDIT_STATE_MACHINE_ARN: self.audit.state_machine.state_machine_arn,
         }
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)

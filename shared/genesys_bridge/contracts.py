@@ -78,6 +78,9 @@ AUDIT_INPUT_MODE: Final = "mode"  # audit | finalize
 AUDIT_INPUT_FORCE: Final = "force"  # run even if the day's report of this mode says complete
 AUDIT_INPUT_DAYS_AGO: Final = "days_ago"  # with scheduled_time: the day that many days before it
 AUDIT_INPUT_SCHEDULED_TIME: Final = "scheduled_time"
+# Stack outputs `make backfill` reads (with the results bucket's, ResultsBucketName).
+OUTPUT_AUDIT_STATE_MACHINE_ARN: Final = "AuditStateMachineArn"
+OUTPUT_RESULTS_BUCKET_NAME: Final = "ResultsBucketName"
 
 # S3 object metadata on landed conversations: which endpoint the body came from, and when.
 RESULT_METADATA_SOURCE: Final = "source"

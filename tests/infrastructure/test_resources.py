@@ -273,7 +273,7 @@ class TestBuffer:
             and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
             for queue_ref in policy["Properties"]["Queues"]
         }
-        assert len(queues) == 6
+        assert len(queues) == 7  # the pipeline's six and the audit schedules' dead-letter queue
         assert all(queue["Properties"]["SqsManagedSseEnabled"] for queue in queues.values())
         assert tls_enforced == set(queues)
 
@@ -363,12 +363,12 @@ _PLAIN_PROCESSOR_SETTINGS = (
 
 
 class TestFunctions:
-    def test_both_functions_share_runtime_architecture_layer_tracing_and_own_log_group(
+    def test_every_function_shares_runtime_architecture_layer_tracing_and_has_its_own_log_group(
         self, each_environment: SynthesizedEnvironment
     ) -> None:
         layer_id = logical_id_of(each_environment, "AWS::Lambda::LayerVersion", "/SharedLayer/")
         functions = resources(each_environment, "AWS::Lambda::Function")
-        assert len(functions) == 2
+        assert len(functions) == 3  # ingest, processor, audit
         log_groups = set()
         for function in functions.values():
             properties = function["Properties"]
@@ -378,7 +378,7 @@ class TestFunctions:
             assert properties["Layers"] == [{"Ref": layer_id}]
             assert properties["TracingConfig"] == {"Mode": "Active"}
             log_groups.add(properties["LoggingConfig"]["LogGroup"]["Ref"])
-        assert len(log_groups) == 2
+        assert len(log_groups) == 3
         for log_group_id in log_groups:
             log_group = resources(each_environment, "AWS::Logs::LogGroup")[log_group_id]
             assert log_group["Properties"]["RetentionInDays"] == each_environment.config.log_retention_days
@@ -495,14 +495,16 @@ class TestStorage:
             "AWS::S3::Bucket",
             {
                 "LifecycleConfiguration": {
-                    "Rules": [
-                        {
-                            "Id": "results-lifecycle",
-                            "Status": "Enabled",
-                            "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
-                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
-                        }
-                    ]
+                    "Rules": Match.array_with(
+                        [
+                            {
+                                "Id": "results-lifecycle",
+                                "Status": "Enabled",
+                                "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+                                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+                            }
+                        ]
+                    )
                 }
             },
         )
@@ -512,7 +514,9 @@ class TestStorage:
             "AWS::S3::Bucket",
             {
                 "LifecycleConfiguration": {
-                    "Rules": [Match.object_like({"Id": "results-lifecycle", "ExpirationInDays": 30})]
+                    "Rules": Match.array_with(
+                        [Match.object_like({"Id": "results-lifecycle", "ExpirationInDays": 30})]
+                    )
                 }
             },
         )

@@ -67,13 +67,17 @@ FIRST_STEP: Final = Step.START
 
 # Errors a step raises that may well pass (the exception's class name is the error name Step Functions
 # sees): Genesys throttling or outages (the client's RetryLater family), AWS throttling or outages, and
-# a Lambda invocation that timed out (every step is idempotent, so running it again is safe).
+# the function timing out, running out of memory or hitting its concurrency limit (Lambda.Unknown,
+# Lambda.TooManyRequestsException, see
+# https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
+# Every step is idempotent, so running one again is safe.
 RETRYABLE_ERRORS: Final = (
     "RetryLater",
     "RateLimited",
     "GenesysUnavailable",
     "AwsUnavailable",
-    "Sandbox.Timedout",
+    "Lambda.Unknown",
+    "Lambda.TooManyRequestsException",
 )
 RETRY_INTERVAL_SECONDS: Final = 30
 RETRY_BACKOFF_RATE: Final = 2.0
@@ -93,8 +97,9 @@ RESUBMIT_FIRST_WAIT: Final = 60
 RESUBMIT_MAX_WAIT: Final = 900
 MAX_JOB_ATTEMPTS: Final = 3  # a job that ends FAILED or EXPIRED is submitted again this many times in all
 
-# The whole execution: the longest availability wait, a day's turn, the job and its pages fit in it.
-EXECUTION_TIMEOUT_HOURS: Final = 72
+# The whole execution: the longest availability wait (48 h at most), a day's turn, the job and its
+# pages fit in it; beyond it Step Functions times the execution out (an alarm, like a failure).
+EXECUTION_TIMEOUT_HOURS: Final = 96
 
 
 def backoff(first: int, cap: int, attempt: int) -> int:
