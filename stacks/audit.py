@@ -91,7 +91,7 @@ class Audit(Construct):
             FunctionSpec(
                 handler_folder="audit",
                 service_name=contracts.AUDIT_SERVICE,
-                description="Audits and finalizes one day of landed conversations against a Genesys details job",
+                description="Audits and finalizes one day of landed conversations with a Genesys details job",
                 memory_mb=config.audit_memory_mb,
                 timeout=Duration.seconds(config.audit_timeout_seconds),
                 environment=_environment(config, results_bucket, credentials_secret),
@@ -253,8 +253,8 @@ class Audit(Construct):
         acknowledge_nag_finding(
             self.state_machine.role,
             "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray tracing and CloudWatch Logs delivery for the state machine need actions (PutTraceSegments, "
-            "CreateLogDelivery and the like) that support no resource-level permissions.",
+            "X-Ray tracing and CloudWatch Logs delivery for the state machine need actions "
+            "(PutTraceSegments, CreateLogDelivery and the like) that support no resource-level permissions.",
         )
 
     # --- schedules ---------------------------------------------------------------------------------------

@@ -182,10 +182,8 @@ def test_the_audit_function_may_list_and_write_but_never_read_a_landed_conversat
             by_action.setdefault(action, []).extend(json.dumps(r) for r in resources_)
     assert any("/conversations/*" in r for r in by_action["s3:PutObject"])
     assert not any("/conversations/" in r for r in by_action["s3:GetObject"])
-    assert (
-        by_action["states:ListExecutions"]
-        and "stateMachine:GenesysAnalyticsBridge-prod-audit" in (by_action["states:ListExecutions"][0])
-    )
+    [state_machine_arn] = by_action["states:ListExecutions"]
+    assert "stateMachine:GenesysAnalyticsBridge-prod-audit" in state_machine_arn
     variables = properties["Environment"]["Variables"]
     assert variables[contracts.AUDIT_PAGE_SIZE] == str(prod.config.audit_page_size)
     assert variables[contracts.AUDIT_MAX_REQUESTS_PER_MINUTE] == str(
