@@ -95,6 +95,9 @@ class FakeGenesysJobs:
     job_scripts: list[list[str]] = field(default_factory=lambda: [["QUEUED", "PENDING", "FULFILLED"]])
     expire_after_pages: dict[int, int] = field(default_factory=dict)
     faults: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
+    # True: a job returns only the conversations that started on its interval's first day (what
+    # startOfDayIntervalMatching does for a one-day interval); False: every conversation it holds.
+    by_start_day: bool = False
     jobs: list[FakeJob] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
 
@@ -181,13 +184,17 @@ class FakeGenesysJobs:
         query = parse_qs(urlsplit(request.url).query)
         size = int((query.get("pageSize") or ["1000"])[0])
         offset = int((query.get("cursor") or ["c0"])[0][1:])
-        chunk = self.conversations[offset : offset + size]
+        matching = self.conversations
+        if self.by_start_day:
+            day = job.body["interval"][:10]
+            matching = [c for c in matching if c["conversationStart"][:10] == day]
+        chunk = matching[offset : offset + size]
         job.pages_served += 1
         body: dict[str, Any] = {
             "conversations": copy.deepcopy(chunk),
             "dataAvailabilityDate": "2026-11-21T06:00:00.000Z",
         }
-        if offset + size < len(self.conversations):
+        if offset + size < len(matching):
             body["cursor"] = f"c{offset + size}"
         return 200, {}, json.dumps(body)
 
