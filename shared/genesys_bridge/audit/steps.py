@@ -145,7 +145,13 @@ class AuditSteps:
                 state = AuditState.model_validate(event.get("state"))
             except ValidationError as error:
                 raise AuditInputError(f"malformed audit state for step {step}: {error}") from None
+            before = state.genesys_requests
             state = self.step(step, state, deadline)
+            # One value per invocation (also 0): the audit's share of the Genesys budget in CloudWatch,
+            # beside the processor's under the same name.
+            self._metrics.add_metric(MetricName.GENESYS_REQUESTS, COUNT, state.genesys_requests - before)
+            return state.payload()
+        self._metrics.add_metric(MetricName.GENESYS_REQUESTS, COUNT, 0)
         return state.payload()
 
     def step(self, step: Step, state: AuditState, deadline: float | None = None) -> AuditState:

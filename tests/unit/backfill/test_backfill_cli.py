@@ -164,7 +164,9 @@ class InterruptedAfter:
 
 def test_an_interrupted_backfill_resumes_where_it_stopped(days: AuditRig) -> None:
     # Given a backfill interrupted when it was about to start its second day
-    interrupted = Backfill(days, executor=InterruptedAfter(InProcessExecutor(days.make_steps, sleep=days.time.sleep), starts=1))
+    interrupted = Backfill(
+        days, executor=InterruptedAfter(InProcessExecutor(days.make_steps, sleep=days.time.sleep), starts=1)
+    )
     assert interrupted("--from", "2026-11-17", "--to", "2026-11-19", "--mode", "audit") == EXIT_INTERRUPTED
     assert "Run the same command again to resume" in interrupted.out.getvalue()
     assert len(days.genesys.jobs) == 1
