@@ -33,6 +33,9 @@ FAKE_AWS_ENV: dict[str, str] = {
 DEFAULT_REGION = "eu-west-1"
 # ProcessorSettings accepts at most this budget; "pacing off" asks for it.
 UNPACED_REQUESTS_PER_MINUTE = 100_000
+# SQS ReceiveMessage returns at most 10 messages; SendMessageBatch and DeleteMessageBatch take at most
+# 10 entries (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html).
+SQS_MAX_BATCH = 10
 
 
 def apply_aws_env(region: str) -> dict[str, str | None]:
@@ -199,6 +202,7 @@ def ingest_env(config: EnvironmentConfig, resources: LocalResources) -> dict[str
         contracts.BUFFER_TABLE_NAME: resources.table_name,
         contracts.QUARANTINE_QUEUE_URL: resources.quarantine_queue_url,
         contracts.BUFFER_TTL_HOURS: str(config.buffer_ttl_hours),
+        contracts.CONVERSATION_TOPICS: ",".join(config.topics),
         contracts.POWERTOOLS_SERVICE_NAME: contracts.INGEST_SERVICE,
         contracts.POWERTOOLS_METRICS_NAMESPACE: contracts.METRICS_NAMESPACE,
     }

@@ -16,7 +16,6 @@ from typing import cast
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, TimeZone
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
@@ -31,9 +30,10 @@ from genesys_bridge.audit import plan
 from genesys_bridge.audit.model import AuditMode
 from genesys_bridge.audit.plan import End, Step, Wait
 from stacks.config import EnvironmentConfig
-from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory, log_retention
+from stacks.dead_letter_queues import dead_letter_queue
+from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
+from stacks.log_groups import log_group
 from stacks.nag import acknowledge_nag_finding
-from stacks.queues import dead_letter_queue
 
 # State names as they show in the Step Functions console.
 STEP_STATE_NAMES: Mapping[Step, str] = {
@@ -105,11 +105,8 @@ class Audit(Construct):
             noncurrent_version_expiration=Duration.days(1),
         )
 
-        log_group = logs.LogGroup(
-            self,
-            "StateMachineLogs",
-            retention=log_retention(config.log_retention_days),
-            removal_policy=removal_policy,
+        logs_ = log_group(
+            self, "StateMachineLogs", retention_days=config.log_retention_days, removal_policy=removal_policy
         )
         self.state_machine = sfn.StateMachine(
             self,
@@ -121,7 +118,7 @@ class Audit(Construct):
             tracing_enabled=True,
             # Every state transition in the log (cdk-nag SF1); execution data stays out of it: the state
             # holds nothing secret, but keeps the log small.
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            logs=sfn.LogOptions(destination=logs_, level=sfn.LogLevel.ALL, include_execution_data=False),
             comment="One UTC day of conversations, audited (mode audit) or finalized (mode finalize)",
         )
         self._acknowledge_state_machine_role()

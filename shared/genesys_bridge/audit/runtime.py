@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 # Left of the invocation's time when no Genesys wait may start any more: the step still has to write
 # its page ledger, and a throttled request is handed back to the state machine's retry instead.
 DEADLINE_MARGIN_SECONDS: Final = 15.0
+# Scripts that call run_step without a Lambda context get this much time.
+DEFAULT_REMAINING_SECONDS: Final = 300.0
 
 
 def audit_settings() -> AuditSettings:
@@ -44,10 +46,9 @@ def genesys_client() -> GenesysClient:
     from aws_lambda_powertools.utilities import parameters
 
     settings = audit_settings()
-    secret = parameters.get_secret(
-        settings.genesys_credentials_secret_arn, transform="json", max_age=runtime.SECRET_MAX_AGE_SECONDS
-    )
-    client_id, client_secret = runtime._credentials(secret)
+    secret_id = settings.genesys_credentials_secret_arn
+    raw = parameters.get_secret(secret_id, max_age=runtime.SECRET_MAX_AGE_SECONDS)
+    client_id, client_secret = runtime._credentials(raw, secret_id)
 
     def build() -> GenesysClient:
         from genesys_bridge.genesys import GenesysClient
@@ -112,6 +113,7 @@ def run_step(event: dict[str, Any], context: LambdaContext | None, metrics: Metr
     """The audit handler's one call: a deadline from the invocation's remaining time, then the step."""
     genesys_client()  # picks up a rotated secret before the step needs a token
     steps = audit_steps(metrics)
-    remaining_s = runtime.remaining_ms(context) / 1000
+    getter = getattr(context, "get_remaining_time_in_millis", None)
+    remaining_s = int(getter()) / 1000 if callable(getter) else DEFAULT_REMAINING_SECONDS
     deadline = time.monotonic() + max(1.0, remaining_s - DEADLINE_MARGIN_SECONDS)
     return steps.run(event, deadline)

@@ -34,6 +34,9 @@ def audit_env(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
         contracts.AUDIT_PAGE_SIZE: "2",
         contracts.AUDIT_MAX_REQUESTS_PER_MINUTE: "6000",
         contracts.AUDIT_FIRST_DAY: "2026-01-01",
+        contracts.AUDIT_AVAILABILITY_MAX_WAIT_HOURS: "24",
+        contracts.AUDIT_JOB_TIMEOUT_MINUTES: "180",
+        contracts.AUDIT_MAX_CONCURRENT_EXECUTIONS: "1",
     }.items():
         monkeypatch.setenv(name, value)
     return aws
