@@ -4,17 +4,18 @@ state machine and the results bucket), and the user's AWS credentials through bo
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from backfill.cli import Environment, UsageError
+from backfill.cli import Connection, Environment, UsageError
 from backfill.executors import StepFunctionsExecutor
 from genesys_bridge import contracts
 from genesys_bridge.audit.model import AuditMode, report_key
 from genesys_bridge.audit.store import AuditStore
-from stacks.config import ConfigError, load_environment_config
+from stacks.config import ConfigError, EnvironmentConfig, load_environment_config
 
 
 def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
@@ -36,8 +37,21 @@ def deployed_environment(args: argparse.Namespace) -> Environment:
         config = load_environment_config(args.env)
     except ConfigError as error:
         raise UsageError(str(error)) from None
+
+    def connect() -> Connection:
+        try:
+            return _connect(config, args.state_machine_arn, args.bucket)
+        except (BotoCoreError, ClientError, ValueError) as error:
+            # (botocore raises ValueError for an endpoint it cannot build, e.g. an empty region)
+            raise UsageError(f"cannot reach AWS for stack {config.stack_name}: {error}") from None
+
+    return Environment(
+        name=args.env, first_day=config.first_day, finalize_lag_days=config.finalize_lag_days, connect=connect
+    )
+
+
+def _connect(config: EnvironmentConfig, arn: str | None, bucket: str | None) -> Connection:
     session = boto3.session.Session(region_name=config.region) if config.region else boto3.session.Session()
-    arn, bucket = args.state_machine_arn, args.bucket
     if arn is None or bucket is None:
         outputs = stack_outputs(session.client("cloudformation"), config.stack_name)
         arn = arn or outputs.get(contracts.OUTPUT_AUDIT_STATE_MACHINE_ARN)
@@ -49,14 +63,8 @@ def deployed_environment(args: argparse.Namespace) -> Environment:
             )
     store = AuditStore(session.client("s3"), bucket)
 
-    def reports(day: Any, mode: AuditMode) -> dict[str, Any] | None:
+    def reports(day: date, mode: AuditMode) -> dict[str, Any] | None:
         report = store.get_json(report_key(day, mode))
         return report if isinstance(report, dict) else None
 
-    return Environment(
-        name=args.env,
-        first_day=config.first_day,
-        finalize_lag_days=config.finalize_lag_days,
-        executor=StepFunctionsExecutor(session.client("stepfunctions"), arn),
-        reports=reports,
-    )
+    return Connection(executor=StepFunctionsExecutor(session.client("stepfunctions"), arn), reports=reports)

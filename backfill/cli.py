@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TextIO
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from backfill.executors import Executor, Progress, Status
 from genesys_bridge.audit.errors import AuditInputError
 from genesys_bridge.audit.model import AuditMode, check_day, report_key
@@ -60,15 +62,22 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class Connection:
+    """How a run reaches the workflow and the reports (AWS with the user's credentials, or in process)."""
+
+    executor: Executor
+    reports: ReportReader
+
+
+@dataclass(frozen=True)
 class Environment:
-    """What a run needs to know of the deployment: the first day and the finalization lag (cdk.json),
-    and how to reach the workflow and the reports (stack outputs, or injected in tests)."""
+    """What a run needs to know of the deployment: the first day and the finalization lag (cdk.json,
+    read without AWS, so a bad range is refused before anything is contacted), and how to connect."""
 
     name: str
     first_day: date | None
     finalize_lag_days: int
-    executor: Executor
-    reports: ReportReader
+    connect: Callable[[], Connection]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -148,15 +157,16 @@ def main(
         days = plan_days(
             args, today=now().date(), first_day=env.first_day, finalize_lag_days=env.finalize_lag_days
         )
+        connection = env.connect()
     except UsageError as error:
         print(f"backfill: {error}", file=sys.stderr)
         return EXIT_USAGE
     plan = Plan(env.name, days, args.force, args.parallel, args.dry_run)
-    return run(plan, env, poll_seconds=args.poll_seconds, sleep=sleep, out=out)
+    return run(plan, connection, poll_seconds=args.poll_seconds, sleep=sleep, out=out)
 
 
 def run(
-    plan: Plan, env: Environment, *, poll_seconds: float, sleep: Callable[[float], None], out: TextIO
+    plan: Plan, env: Connection, *, poll_seconds: float, sleep: Callable[[float], None], out: TextIO
 ) -> int:
     totals = Totals()
     todo: list[tuple[date, AuditMode]] = []
@@ -209,6 +219,13 @@ def run(
             file=out,
         )
         return EXIT_INTERRUPTED
+    except (BotoCoreError, ClientError) as error:
+        print(
+            f"\nAWS error: {error}. {len(in_flight)} execution(s) keep running; run the same command again "
+            "to resume.",
+            file=out,
+        )
+        return EXIT_FAILED
     print(
         f"done: {totals.complete} days complete, {len(totals.failed)} failed, {totals.skipped} skipped; "
         f"{totals.in_genesys:,} conversations in Genesys, {totals.landed:,} landed, "
@@ -224,7 +241,7 @@ def run(
 def _finished(
     day_mode: tuple[date, AuditMode],
     progress: Progress,
-    env: Environment,
+    env: Connection,
     totals: Totals,
     out: TextIO,
     counter: str,

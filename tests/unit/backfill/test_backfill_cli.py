@@ -18,7 +18,16 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from backfill.aws import stack_outputs
-from backfill.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Environment, UsageError, main
+from backfill.cli import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Connection,
+    Environment,
+    UsageError,
+    main,
+)
 from backfill.executors import InProcessExecutor, Progress, Status, StepFunctionsExecutor
 from genesys_bridge.audit.model import AuditMode
 from tests.unit.audit.conftest import AuditRig
@@ -55,8 +64,7 @@ class Backfill:
             name="test",
             first_day=self.first_day,
             finalize_lag_days=4,
-            executor=self.executor,
-            reports=reader.read_report,
+            connect=lambda: Connection(executor=self.executor, reports=reader.read_report),
         )
 
     def __call__(self, *argv: str) -> int:
