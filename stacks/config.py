@@ -182,8 +182,8 @@ class EnvironmentConfig(BaseModel):
     # The first UTC day there is Genesys data for (the org's or the integration's start): no audit or
     # backfill runs before it.
     first_day: date | None = None
-    # Genesys reprocesses data at least 48 hours old every night (docs/genesys-api.md, "Settlement and
-    # mutability"): finalize once that window has passed, a day or more later.
+    # Genesys reprocesses data at least 48 hours old every night (docs/genesys-api.md, "Nightly
+    # reprocessing"): finalize once that window has passed, a day or more later.
     finalize_lag_days: Annotated[int, Field(ge=3, le=30)] = 4
     # Finalization starts at HH:00 UTC, the audit of yesterday at HH:15 (it then waits for Genesys' data
     # availability date to pass the end of the day).

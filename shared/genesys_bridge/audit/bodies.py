@@ -3,7 +3,7 @@
 
 The live path's multi-get returns AnalyticsConversationWithoutAttributes; details jobs return
 AnalyticsConversation, the same document plus each participant's `attributes` (values truncated at 1,024
-characters; docs/genesys-api.md, "Conversation details"). The audit lands the job's body without those
+characters; docs/genesys-api.md, "Jobs"). The audit lands the job's body without those
 attributes, so every key holds the multi-get's shape and identical data serializes to identical bytes:
 that is what lets finalization compare by ETag alone.
 """

@@ -268,7 +268,7 @@ class AuditSteps:
     def submit(self, state: AuditState, deadline: float | None) -> AuditState:
         body = {
             "interval": job_interval(state.day),
-            # Only conversations that started on D (docs/genesys-api.md, "Conversation details").
+            # Only conversations that started on D (docs/genesys-api.md, "Interval semantics").
             "startOfDayIntervalMatching": True,
             "order": "asc",
             "orderBy": "conversationStart",

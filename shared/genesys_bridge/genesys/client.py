@@ -159,7 +159,7 @@ class GenesysClient:
 
     def get_details_job_availability(self, deadline: float | None = None) -> datetime:
         """`dataAvailabilityDate`: jobs over intervals before it see complete data (docs/genesys-api.md,
-        "Conversation details")."""
+        "Availability")."""
         url = api_url(self.endpoints.api_base_url, AVAILABILITY_PATH)
         return parse_availability(self._request_json("GET", url, deadline=deadline))
 
