@@ -46,7 +46,10 @@ def deployed_environment(args: argparse.Namespace) -> Environment:
             raise UsageError(f"cannot reach AWS for stack {config.stack_name}: {error}") from None
 
     return Environment(
-        name=args.env, first_day=config.first_day, finalize_lag_days=config.finalize_lag_days, connect=connect
+        name=args.env,
+        first_day=date.fromisoformat(config.catalog_first_day),
+        finalize_lag_days=config.finalize_lag_days,
+        connect=connect,
     )
 
 

@@ -20,7 +20,7 @@ from benchmarks.cost import DEFAULT_PRICES, load_prices
 from benchmarks.table import Row, Verdict, render_table, summary
 from local_runner import cli_options
 
-FIGURES = ("imports", "size", "ingest", "pipeline", "audit")
+FIGURES = ("imports", "size", "ingest", "catalog", "pipeline", "audit")
 # One simulated day for the audit figure (8): a mid-sized contact centre's day.
 AUDIT_DAY_CONVERSATIONS = 20_000
 # Slow enough that the local stream reader and pollers never queue behind the ingest threads in this
@@ -107,6 +107,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "ingest" in only:
         progress("ingest CPU")
         rows += figures.ingest_rows(300 if args.quick else 2000)
+    if "catalog" in only:
+        from benchmarks import catalog_scan
+
+        progress("catalog scan per KPI query (JSON as landed vs a Parquet file per day)")
+        rows += catalog_scan.catalog_rows(conversations)
     # last: it imports moto, whose botocore hooks would otherwise sit in the ingest figure's calls
     if "pipeline" in only:
         burst = pipeline.LocalRun(

@@ -301,9 +301,9 @@ def _environment(
         contracts.AUDIT_AVAILABILITY_MAX_WAIT_HOURS: str(config.audit_availability_max_wait_hours),
         contracts.AUDIT_JOB_TIMEOUT_MINUTES: str(config.audit_job_timeout_minutes),
         contracts.AUDIT_MAX_CONCURRENT_EXECUTIONS: str(config.audit_max_concurrent_executions),
+        # No day before the catalog's first day: its partitions would not be queryable anyway.
+        contracts.AUDIT_FIRST_DAY: config.catalog_first_day,
     }
-    if config.first_day is not None:
-        environment[contracts.AUDIT_FIRST_DAY] = config.first_day.isoformat()
     if config.genesys_api_base_url is not None:
         environment[contracts.GENESYS_API_BASE_URL] = config.genesys_api_base_url
     if config.genesys_login_base_url is not None:

@@ -10,6 +10,7 @@ from constructs import Construct
 from genesys_bridge import contracts
 from stacks.audit import Audit
 from stacks.buffer import Buffer
+from stacks.catalog import Catalog, CatalogSettings
 from stacks.config import EnvironmentConfig
 from stacks.ingestion import Ingestion
 from stacks.lambda_functions import PythonFunctionFactory, shared_layer
@@ -87,6 +88,21 @@ class GenesysAnalyticsBridgeStack(Stack):
         self.observability.watch_audit(
             self.audit.state_machine, missing_threshold=config.audit_missing_alarm_threshold
         )
+        self.catalog = Catalog(
+            self,
+            "Catalog",
+            settings=CatalogSettings(
+                environment_name=config.environment_name,
+                first_day=config.catalog_first_day,
+                bytes_scanned_cutoff_mb=config.athena_bytes_scanned_cutoff_mb,
+                results_expire_after_days=config.athena_query_results_expire_days,
+                log_retention_days=config.log_retention_days,
+            ),
+            results_bucket=self.storage.results_bucket,
+            access_logs_bucket=self.storage.access_logs_bucket,
+            functions=functions,
+            removal_policy=removal_policy,
+        )
         self._outputs()
 
     def _outputs(self) -> None:
@@ -104,6 +120,8 @@ class GenesysAnalyticsBridgeStack(Stack):
             "AlarmTopicArn": self.observability.alarm_topic.topic_arn,
             # `make backfill` finds the workflow (and the bucket above, for reports) by these outputs.
             contracts.OUTPUT_AUDIT_STATE_MACHINE_ARN: self.audit.state_machine.state_machine_arn,
+            "CatalogDatabaseName": self.catalog.database.database_name,
+            "AthenaWorkGroupName": self.catalog.workgroup.ref,
         }
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -160,6 +160,10 @@ class EnvironmentConfig(BaseModel):
     buffer_ttl_hours: Annotated[int, Field(ge=1, le=8760)] = 48
     # EventBridge Pipes caps a batch at 10 records when the target is an SQS queue; more fails at deploy.
     pipe_batch_size: Annotated[int, Field(ge=1, le=10)] = 10
+    # Batches the pipe sends from each stream shard at once (Pipes' ParallelizationFactor, at most 10):
+    # with 1, a shard's next batch waits for the previous one, which caps the pipe at about shards x 10
+    # records per batch time; docs/capacity.md, "Settings that move a bottleneck", says when to raise it.
+    pipe_parallelization_factor: Annotated[int, Field(ge=1, le=10)] = 1
     pipe_max_retry_attempts: Annotated[int, Field(ge=0, le=185)] = 10
 
     settle_delay_seconds: Annotated[int, Field(ge=0, le=SQS_MAX_DELIVERY_DELAY_SECONDS)] = 120
@@ -179,9 +183,6 @@ class EnvironmentConfig(BaseModel):
     # Audit and finalization (docs/completeness.md): a daily audit of yesterday, a daily finalization of
     # the day `finalize_lag_days` ago, and `make backfill` over past days, at their own Genesys pace.
     audit_enabled: bool = True
-    # The first UTC day there is Genesys data for (the org's or the integration's start): no audit or
-    # backfill runs before it.
-    first_day: date | None = None
     # Genesys reprocesses data at least 48 hours old every night (docs/genesys-api.md, "Nightly
     # reprocessing"): finalize once that window has passed, a day or more later.
     finalize_lag_days: Annotated[int, Field(ge=3, le=30)] = 4
@@ -204,6 +205,12 @@ class EnvironmentConfig(BaseModel):
     alarm_email: str | None = None
     removal_policy: Literal["retain", "destroy"] = "retain"
     results_lifecycle: ResultsLifecycle = ResultsLifecycle()
+    # The catalog (docs/query.md): the first day Athena's partition projection covers (and the first day
+    # the audit and `make backfill` accept, docs/completeness.md), the workgroup's
+    # per-query scan cutoff (Athena refuses one under 10,000,000 bytes) and the query results' expiry.
+    catalog_first_day: str = "2026-01-01"
+    athena_bytes_scanned_cutoff_mb: Annotated[int, Field(ge=10, le=1_048_576)] = 10_240
+    athena_query_results_expire_days: Annotated[int, Field(ge=1, le=365)] = 7
 
     @property
     def stack_name(self) -> str:
@@ -252,6 +259,20 @@ class EnvironmentConfig(BaseModel):
         if days not in LOG_RETENTION_DAYS:
             raise ValueError(f"allowed values: {', '.join(map(str, LOG_RETENTION_DAYS))}")
         return days
+
+    @field_validator("catalog_first_day")
+    @classmethod
+    def _first_day_is_a_past_day(cls, day: str) -> str:
+        try:
+            first = date.fromisoformat(day) if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", day) else None
+        except ValueError:
+            first = None
+        today = datetime.now(UTC).date()
+        if first is None or not date(2000, 1, 1) <= first <= today:
+            raise ValueError(
+                f"{day!r} is not a YYYY-MM-DD day from 2000-01-01 to today ({today.isoformat()})"
+            )
+        return day
 
     @field_validator("alarm_email")
     @classmethod

@@ -41,6 +41,8 @@ POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
 METRICS_NAMESPACE: Final = "GenesysAnalyticsBridge"
 INGEST_SERVICE: Final = "ingest"
 PROCESSOR_SERVICE: Final = "processor"
+# The custom resource that creates the catalog's Athena views (stacks/catalog.py).
+CATALOG_VIEWS_SERVICE: Final = "catalog-views"
 
 # Buffer item attributes (partition key and fields; docs/design.md, "Contracts").
 ATTR_CONVERSATION_ID: Final = "conversationId"

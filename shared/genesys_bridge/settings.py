@@ -183,7 +183,7 @@ class AuditSettings(_EnvironmentSettings):
     audit_max_requests_per_minute: EnvInt = Field(
         validation_alias=_env(contracts.AUDIT_MAX_REQUESTS_PER_MINUTE), ge=1, le=100_000
     )
-    # Unset: no lower bound (the stack sets it only when the environment configures a first day).
+    # The stack sets the catalog's first day; unset (scripts, tests): no lower bound.
     audit_first_day: date | None = Field(default=None, validation_alias=_env(contracts.AUDIT_FIRST_DAY))
     audit_availability_max_wait_hours: EnvFloat = Field(
         validation_alias=_env(contracts.AUDIT_AVAILABILITY_MAX_WAIT_HOURS), gt=0, le=168

@@ -185,6 +185,7 @@ def test_the_audit_function_may_list_and_write_but_never_read_a_landed_conversat
     [state_machine_arn] = by_action["states:ListExecutions"]
     assert "stateMachine:GenesysAnalyticsBridge-prod-audit" in state_machine_arn
     variables = properties["Environment"]["Variables"]
+    assert variables[contracts.AUDIT_FIRST_DAY] == prod.config.catalog_first_day
     assert variables[contracts.AUDIT_PAGE_SIZE] == str(prod.config.audit_page_size)
     assert variables[contracts.AUDIT_MAX_REQUESTS_PER_MINUTE] == str(
         prod.config.audit_max_requests_per_minute
@@ -239,7 +240,6 @@ def test_the_results_bucket_keeps_sse_s3_so_etags_are_content_md5s(
         ("finalize_lag_days", 2, "allowed range 3..30"),
         ("audit_page_size", 5000, "allowed range 10..1000"),
         ("audit_schedule_hour_utc", 24, "allowed range 0..23"),
-        ("first_day", "2026-02-30", "first_day"),
     ],
 )
 def test_audit_settings_out_of_range_are_refused_naming_the_key(key: str, value: Any, expected: str) -> None:
