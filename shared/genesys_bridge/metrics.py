@@ -28,6 +28,10 @@ class MetricName(StrEnum):
     GENESYS_REQUESTS = "GenesysRequests"
     GENESYS_THROTTLED = "GenesysThrottled"
     GENESYS_ERRORS = "GenesysErrors"
+    # audit workflow (one value per day and mode, from its report step)
+    AUDIT_MISSING_CONVERSATIONS = "AuditMissingConversations"
+    AUDIT_CHANGED_CONVERSATIONS = "AuditChangedConversations"
+    AUDIT_CONVERSATIONS = "AuditConversations"
 
 
 COUNT = "Count"
