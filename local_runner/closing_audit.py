@@ -174,7 +174,8 @@ class LocalAudit:
             config=AuditConfig(
                 page_size=config.audit_page_size,
                 max_requests_per_minute=budget,
-                first_day=config.first_day,
+                # the deployed audit's first day (stacks/audit.py sets AUDIT_FIRST_DAY from it)
+                first_day=date.fromisoformat(config.catalog_first_day),
                 availability_max_wait=timedelta(seconds=LOCAL_AVAILABILITY_WAIT_S / self.time_scale),
                 job_timeout=timedelta(minutes=config.audit_job_timeout_minutes),
                 max_concurrent_executions=1,
