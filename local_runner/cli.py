@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     cli_options.add_out(parser, DEFAULT_OUT)
     cli_options.add_environment(parser)
     parser.add_argument(
+        "--topics",
+        type=lambda text: tuple(text.split(",")),
+        help="subscribe these topics instead of the environment's, comma-separated (e.g. customer.end)",
+    )
+    parser.add_argument(
         "--genesys-region",
         help="read a real Genesys org in this region (ids from --events; credentials from "
         "GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET)",
@@ -61,6 +66,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         time_scale=args.time_scale,
         faults=args.faults,
         environment=args.environment,
+        topics=args.topics,
         out_dir=args.out,
         events_file=args.events,
         genesys_region=args.genesys_region,

@@ -115,7 +115,7 @@ class Harness:
     """One local run; see the module docstring. Use ``run_pipeline``; ``run`` may be called once."""
 
     def __init__(self, options: RunOptions, progress_stream: TextIO) -> None:
-        from stacks.config import ConfigError, load_environment_config
+        from stacks.config import ConfigError, load_environment_config, parse_environment_config
 
         self.options = options
         self.progress_stream = progress_stream
@@ -123,6 +123,13 @@ class Harness:
             self.config = load_environment_config(options.environment)
         except ConfigError as error:  # an unknown --environment or a broken cdk.json block: its message
             raise UsageError(str(error)) from None
+        if options.topics is not None:
+            # the environment as if cdk.json subscribed these topics, checked by the config's own rules
+            block = {**self.config.model_dump(exclude={"environment_name"}), "topics": list(options.topics)}
+            try:
+                self.config = parse_environment_config(options.environment, block)
+            except ConfigError as error:
+                raise UsageError("--topics: " + str(error).splitlines()[-1].strip()) from None
         self.scale = TimeScale(options.time_scale)
         self.region = self.config.region or DEFAULT_REGION
         # A real org (by region) or any Genesys-compatible server (by base URL) instead of the simulator.

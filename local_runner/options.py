@@ -93,6 +93,8 @@ class RunOptions:
     time_scale: float = DEFAULT_TIME_SCALE
     faults: str = "none"  # a genesys_simulator fault profile name
     environment: str = DEFAULT_ENVIRONMENT
+    # The environment's subscribed topics replaced (None: cdk.json's): what another choice costs.
+    topics: tuple[str, ...] | None = None
     out_dir: Path | None = DEFAULT_OUT  # None: export nothing, log to a temporary file
     events_file: Path | None = None
     workload: Workload | None = None  # a prepared workload (benchmarks); overrides the synthetic one

@@ -83,6 +83,8 @@ def test_rates_outside_zero_to_one_are_usage_errors(
         (["--genesys-base-url", "http://genesys.example.com"], "http only on a loopback host"),
         (["--genesys-base-url", "ftp://127.0.0.1"], "must be https"),
         (["--genesys-base-url", "https://user:pw@genesys.example.com"], "must not carry credentials"),
+        (["--topics", "Customer.End"], "is not a topic suffix"),
+        (["--topics", "customer.end,customer.end"], "topics must not repeat"),
     ],
 )
 def test_audit_days_finalize_and_server_urls_are_checked_before_anything_runs(
