@@ -8,6 +8,8 @@ from aws_cdk import Annotations, CfnOutput, Duration, Environment, RemovalPolici
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from genesys_bridge import contracts
+from stacks.audit import Audit
 from stacks.buffer import Buffer
 from stacks.catalog import Catalog, CatalogSettings
 from stacks.config import EnvironmentConfig
@@ -64,6 +66,15 @@ class GenesysAnalyticsBridgeStack(Stack):
             results_bucket=self.storage.results_bucket,
             functions=functions,
         )
+        self.audit = Audit(
+            self,
+            "Audit",
+            config=config,
+            results_bucket=self.storage.results_bucket,
+            credentials_secret=self.processing.credentials_secret,
+            functions=functions,
+            removal_policy=removal_policy,
+        )
         self.observability = Observability(
             self,
             "Observability",
@@ -75,6 +86,7 @@ class GenesysAnalyticsBridgeStack(Stack):
                 "FailedInvocationsQueue": self.ingestion.failed_invocations_queue,
                 "PipeDeadLetterQueue": self.buffer.pipe_dead_letter_queue,
                 "WorkDeadLetterQueue": self.buffer.work_dead_letter_queue,
+                **self.audit.dead_letter_queues,
             },
             functions={"Ingest": self.ingestion.function, "Processor": self.processing.function},
             work_queue=self.buffer.work_queue,
@@ -90,6 +102,9 @@ class GenesysAnalyticsBridgeStack(Stack):
         unheard = config.unheard_alarms_warning
         if unheard is not None:
             Annotations.of(self).add_warning_v2("genesys-bridge:alarms-reach-nobody", unheard)
+        self.observability.watch_audit(
+            self.audit.state_machine, missing_threshold=config.audit_missing_alarm_threshold
+        )
         self.catalog = Catalog(
             self,
             "Catalog",
@@ -131,9 +146,11 @@ class GenesysAnalyticsBridgeStack(Stack):
             "QuarantineQueueUrl": self.ingestion.quarantine_queue.queue_url,
             "RuleDeadLetterQueueUrl": self.ingestion.rule_dead_letter_queue.queue_url,
             "FailedInvocationsQueueUrl": self.ingestion.failed_invocations_queue.queue_url,
-            "ResultsBucketName": self.storage.results_bucket.bucket_name,
+            contracts.OUTPUT_RESULTS_BUCKET_NAME: self.storage.results_bucket.bucket_name,
             "CredentialsSecretArn": self.processing.credentials_secret.secret_arn,
             "AlarmTopicArn": self.observability.alarm_topic.topic_arn,
+            # `make backfill` finds the workflow (and the bucket above, for reports) by these outputs.
+            contracts.OUTPUT_AUDIT_STATE_MACHINE_ARN: self.audit.state_machine.state_machine_arn,
             "CatalogDatabaseName": self.catalog.database.database_name,
             "AthenaWorkGroupName": self.catalog.workgroup.ref,
         }

@@ -397,7 +397,7 @@ class TestBuffer:
             and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
             for queue_ref in policy["Properties"]["Queues"]
         }
-        assert len(queues) == 6
+        assert len(queues) == 7  # the pipeline's six and the audit schedules' dead-letter queue
         assert all(queue["Properties"]["SqsManagedSseEnabled"] for queue in queues.values())
         assert tls_enforced == set(queues)
 
@@ -491,11 +491,11 @@ class TestFunctions:
         self, each_environment: SynthesizedEnvironment
     ) -> None:
         layer_id = logical_id_of(each_environment, "AWS::Lambda::LayerVersion", "/SharedLayer/")
-        # Ingest, processor and the catalog's views function; the CDK's own functions (the Provider
+        # Ingest, processor, audit and the catalog's views function; the CDK's own functions (the Provider
         # framework's, which answers CloudFormation for the views function, and dev's bucket emptying)
         # are not built by the factory.
         functions = bridge_functions(each_environment)
-        assert len(functions) == 3
+        assert len(functions) == 4
         log_groups = set()
         for function in functions.values():
             properties = function["Properties"]
@@ -505,7 +505,7 @@ class TestFunctions:
             assert properties["Layers"] == [{"Ref": layer_id}]
             assert properties["TracingConfig"] == {"Mode": "Active"}
             log_groups.add(properties["LoggingConfig"]["LogGroup"]["Ref"])
-        assert len(log_groups) == 3
+        assert len(log_groups) == 4
         for log_group_id in log_groups:
             log_group = resources(each_environment, "AWS::Logs::LogGroup")[log_group_id]
             assert log_group["Properties"]["RetentionInDays"] == each_environment.config.log_retention_days
@@ -651,14 +651,16 @@ class TestStorage:
             "AWS::S3::Bucket",
             {
                 "LifecycleConfiguration": {
-                    "Rules": [
-                        {
-                            "Id": "results-lifecycle",
-                            "Status": "Enabled",
-                            "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
-                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
-                        }
-                    ]
+                    "Rules": Match.array_with(
+                        [
+                            {
+                                "Id": "results-lifecycle",
+                                "Status": "Enabled",
+                                "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+                                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+                            }
+                        ]
+                    )
                 }
             },
         )
@@ -684,7 +686,9 @@ class TestStorage:
             "AWS::S3::Bucket",
             {
                 "LifecycleConfiguration": {
-                    "Rules": [Match.object_like({"Id": "results-lifecycle", "ExpirationInDays": 30})]
+                    "Rules": Match.array_with(
+                        [Match.object_like({"Id": "results-lifecycle", "ExpirationInDays": 30})]
+                    )
                 }
             },
         )
