@@ -21,7 +21,7 @@ from benchmarks.table import Row, Verdict, render_table, summary
 from local_runner import cli_options
 
 FIGURES = ("imports", "size", "ingest", "catalog", "pipeline", "audit", "topics")
-# One simulated day for the audit figure (8): a mid-sized contact centre's day.
+# One simulated day for the audit figure (9): a mid-sized contact centre's day.
 AUDIT_DAY_CONVERSATIONS = 20_000
 # Slow enough that the local stream reader and pollers never queue behind the ingest threads in this
 # one Python process, so the steady run's latency is the pipeline's own (settle delay + window).
@@ -141,7 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             conversations=200 if args.quick else topics.TOPIC_RUN_CONVERSATIONS,
             progress=progress,
         )
-    rows.sort(key=lambda row: row.number)  # stable: keeps each figure's own row order
+    # stable: keeps each figure's own row order; by number, so 10 follows 9
+    rows.sort(key=lambda row: (len(row.number), row.number))
 
     today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     options = " ".join(argv if argv is not None else sys.argv[1:]) or "(defaults)"
@@ -156,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _audit_rows(conversations: int, args: argparse.Namespace, rows_so_far: list[Row]) -> list[Row]:
-    """Figure 8, beside figure 7's live-path total when the pipeline figure ran in this invocation."""
+    """Figure 9, beside figure 7's live-path total when the pipeline figure ran in this invocation."""
     from benchmarks import audit
 
     try:
@@ -171,7 +172,7 @@ def _audit_rows(conversations: int, args: argparse.Namespace, rows_so_far: list[
         )
     except Exception as error:  # noqa: BLE001 - reported in the table
         return [
-            Row.not_measured("8", "Audit and finalization of one day", f"the audit run failed: {error!r}")
+            Row.not_measured("9", "Audit and finalization of one day", f"the audit run failed: {error!r}")
         ]
     return audit.audit_rows(bench, load_prices(args.prices), live_usd_per_million=_live_total(rows_so_far))
 

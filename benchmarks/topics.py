@@ -1,4 +1,4 @@
-"""Figure 9: what the topic choice costs, measured: the same local run with `customer.end` alone and
+"""Figure 10: what the topic choice costs, measured: the same local run with `customer.end` alone and
 with `customer.end` and `acw` subscribed.
 
 Both runs are one seeded workload (local_runner: the real handlers on moto, the Genesys simulator,
@@ -89,7 +89,7 @@ def topic_rows(
         try:
             runs.append(measure(environment, topics, conversations, time_scale, prices_path))
         except Exception as error:  # noqa: BLE001 - reported in the table
-            return [Row.not_measured("9", "Topic choice", f"the run with {topics} failed: {error!r}")]
+            return [Row.not_measured("10", "Topic choice", f"the run with {topics} failed: {error!r}")]
     return rows_from(runs[0], runs[1], environment, time_scale)
 
 
@@ -99,7 +99,7 @@ def rows_from(one: TopicRun, two: TopicRun, environment: str, time_scale: float)
     extra = two.usd_per_million - one.usd_per_million
     rows.append(
         Row(
-            "9",
+            "10",
             "Topic choice: what the second topic adds",
             f"{fmt_usd(extra)} per million conversations",
             f"{_per(two) - _per(one):.2f} more events per conversation, same conversations landed",
@@ -119,7 +119,7 @@ def _per(run: TopicRun) -> float:
 
 def _row(run: TopicRun, other: TopicRun) -> Row:
     return Row(
-        "9",
+        "10",
         f"Topics {' + '.join(run.topics)}: cost per million conversations",
         fmt_usd(run.usd_per_million),
         f"{_per(run):.2f} events per conversation; "

@@ -1,4 +1,4 @@
-"""Figure 9: the topic choice, from two runs' counts."""
+"""Figure 10: the topic choice, from two runs' counts."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def test_the_second_topic_is_shown_as_what_it_adds_per_conversation_and_per_mill
     assert rows[0].reference.startswith("1.22 events per conversation; customer.end + acw: $11.56")
     assert rows[1].reference.startswith("2.08 events per conversation; customer.end: $9.54")
     assert rows[2].reference.startswith("0.86 more events per conversation")
-    assert all(row.number == "9" for row in rows)
+    assert all(row.number == "10" for row in rows)
 
 
 def test_a_run_that_did_not_reconcile_says_so_beside_its_cost() -> None:
