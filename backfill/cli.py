@@ -266,7 +266,8 @@ def _finished(
 
 
 def aws_environment(args: argparse.Namespace) -> Environment:
-    """The deployment named by --env: its cdk.json settings, its stack's outputs, the user's credentials."""
+    """The deployment named by --environment: its cdk.json settings, its stack's outputs, the user's
+    credentials."""
     from backfill.aws import deployed_environment
 
     return deployed_environment(args)
