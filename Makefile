@@ -63,7 +63,7 @@ e2e: venv
 # ARGS="--dry-run", "--force", "--mode audit|finalize|auto", "--parallel 2".
 backfill: venv
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill ENV=<env> FROM=YYYY-MM-DD TO=YYYY-MM-DD [ARGS='--dry-run --force --mode audit']" >&2; exit 2; }
-	$(BIN)/python -m backfill --env $(ENV) --from $(FROM) --to $(TO) $(ARGS)
+	$(BIN)/python -m backfill --environment $(ENV) --from $(FROM) --to $(TO) $(ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache out .bench
