@@ -463,7 +463,9 @@ class Harness:
             f"{scale.seconds(config.processor_batching_window_seconds):g}s, not-ready backoff "
             f"{config.not_ready_retry_base_seconds}s -> "
             f"{scale.whole_seconds(config.not_ready_retry_base_seconds)}s, max age "
-            f"{config.not_ready_max_age_minutes}min -> {self.max_age_s:g}s, visibility "
+            f"{config.not_ready_max_age_minutes}min -> {self.max_age_s:g}s, settle max "
+            f"{config.settle_max_minutes}min -> "
+            f"{float(self.env_processor[contracts.SETTLE_MAX_MINUTES]) * 60:g}s, visibility "
             f"{config.work_queue_visibility_timeout_seconds}s -> {resources.visibility_timeout_s}s, "
             f"processor timeout {config.processor_timeout_seconds}s -> {self.processor_timeout_s:g}s)"
         )

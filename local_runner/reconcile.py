@@ -276,7 +276,8 @@ def _audit_checks(
         Check(
             "the closing audit reported every day",
             not audit.failures,
-            f"{len(audit.days)} day(s) x mode ({', '.join(modes) or 'no days'})"
+            f"{len({day.day for day in audit.days})} day(s), {len(audit.days)} execution(s) "
+            f"({', '.join(modes) or 'no days'})"
             + "".join(f"; {day.mode} {day.day} failed: {day.error}" for day in audit.failures),
         )
     ]
