@@ -30,6 +30,9 @@ WORK_DLQ_URL: Final = "WORK_DLQ_URL"
 # first not-ready backoff; each further receive doubles it, capped at NOT_READY_RETRY_MAX_SECONDS.
 NOT_READY_RETRY_BASE_SECONDS: Final = "NOT_READY_RETRY_BASE_SECONDS"
 NOT_READY_RETRY_MAX_SECONDS: Final = "NOT_READY_RETRY_MAX_SECONDS"
+# The pipe DLQ resolver: the one stream it may read (the buffer's) and where what it cannot resolve goes.
+BUFFER_STREAM_ARN: Final = "BUFFER_STREAM_ARN"
+PIPE_UNRESOLVED_QUEUE_URL: Final = "PIPE_UNRESOLVED_QUEUE_URL"
 # Powertools reads these itself.
 POWERTOOLS_SERVICE_NAME: Final = "POWERTOOLS_SERVICE_NAME"
 POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
@@ -37,6 +40,7 @@ POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
 METRICS_NAMESPACE: Final = "GenesysAnalyticsBridge"
 INGEST_SERVICE: Final = "ingest"
 PROCESSOR_SERVICE: Final = "processor"
+PIPE_DLQ_SERVICE: Final = "pipe-dlq"
 
 # Buffer item attributes (partition key and fields, DESIGN.md "Contracts").
 ATTR_CONVERSATION_ID: Final = "conversationId"

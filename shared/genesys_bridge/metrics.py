@@ -1,4 +1,4 @@
-"""Metric names of both functions, in one place, and the small interface the services emit through.
+"""Metric names of every function, in one place, and the small interface the services emit through.
 
 The stack's alarms and dashboards, the local runner and the benchmarks read the same names from here.
 The services take any object with Powertools' `add_metric` signature, so tests pass a recorder and the
@@ -24,6 +24,10 @@ class MetricName(StrEnum):
     GENESYS_REQUESTS = "GenesysRequests"
     GENESYS_THROTTLED = "GenesysThrottled"
     GENESYS_ERRORS = "GenesysErrors"
+    # pipe DLQ resolver
+    PIPE_POINTERS_RESOLVED = "PipePointersResolved"
+    PIPE_POINTERS_UNRESOLVED = "PipePointersUnresolved"
+    CONVERSATIONS_REQUEUED = "ConversationsRequeued"
 
 
 COUNT = "Count"

@@ -1,4 +1,4 @@
-"""Environment settings of the two Lambda functions: the only module of the package that reads env vars.
+"""Environment settings of the Lambda functions: the only module of the package that reads env vars.
 
 One model per handler, validated on the first invocation (not at import), so a missing or malformed
 variable fails loudly on the first event instead of being discovered on the thousandth. The variable
@@ -26,7 +26,7 @@ def _env(name: str) -> Any:
     return AliasChoices(name)
 
 
-class _BaseSettings(BaseModel):
+class _EnvironmentSettings(BaseModel):
     # A plain pydantic model validated from the environment mapping, rather than pydantic-settings:
     # the functions read nothing but flat, exactly named variables, and pydantic-settings added about
     # 30 ms (60 ms without bytecode caches) to every cold start for sources they never use.
@@ -37,6 +37,8 @@ class _BaseSettings(BaseModel):
         """Validate the settings from `environ` (default: this process's environment variables)."""
         return cls.model_validate(dict(os.environ if environ is None else environ))
 
+
+class _BaseSettings(_EnvironmentSettings):
     buffer_table_name: str = Field(validation_alias=_env(contracts.BUFFER_TABLE_NAME), min_length=1)
 
 
@@ -128,3 +130,17 @@ class ProcessorSettings(_BaseSettings):
         split many ways still makes progress.
         """
         return max(1, self.genesys_max_requests_per_minute // self.genesys_concurrent_callers)
+
+
+class PipeDlqSettings(_EnvironmentSettings):
+    """What the pipe DLQ resolver needs: the stream it may read, the work queue, its own unresolved queue."""
+
+    # arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>; pointers into any other are refused.
+    buffer_stream_arn: str = Field(
+        validation_alias=_env(contracts.BUFFER_STREAM_ARN),
+        pattern=r"^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/[^/]+/stream/.+$",
+    )
+    work_queue_url: str = Field(validation_alias=_env(contracts.WORK_QUEUE_URL), min_length=1)
+    pipe_unresolved_queue_url: str = Field(
+        validation_alias=_env(contracts.PIPE_UNRESOLVED_QUEUE_URL), min_length=1
+    )
