@@ -38,7 +38,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser.models.dynamodb import DDBStreamBatchInfo
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 from pydantic import ValidationError, model_validator
 
 from genesys_bridge.metrics import COUNT, MetricName, MetricsSink
@@ -61,6 +61,7 @@ MAX_READS_PER_POINTER = 40
 MAX_EMPTY_READS = 5
 SQS_MAX_BATCH = 10
 MAX_REASON_CHARS = 1000
+MIN_SHARD_ID_CHARS, MAX_SHARD_ID_CHARS = 28, 65
 
 
 class UnresolvedReason(StrEnum):
@@ -105,10 +106,16 @@ class StreamBatchPointer(DDBStreamBatchInfo):
 
     @model_validator(mode="after")
     def _numeric_range(self) -> StreamBatchPointer:
+        # The lengths DynamoDB Streams accepts (API_streams_GetShardIterator.html): checked here so a
+        # malformed pointer gets its reason instead of a client-side parameter error.
+        if not MIN_SHARD_ID_CHARS <= len(self.shard_id) <= MAX_SHARD_ID_CHARS:
+            raise ValueError(f"shardId must be {MIN_SHARD_ID_CHARS} to {MAX_SHARD_ID_CHARS} characters")
         for name in ("start_sequence_number", "end_sequence_number"):
             value = getattr(self, name)
-            if not value.isdigit() or not value.isascii():
-                raise ValueError(f"{name} must be a decimal sequence number, got {value!r}")
+            if not value.isascii() or not value.isdigit() or not 21 <= len(value) <= 40:
+                raise ValueError(
+                    f"{name} must be a decimal sequence number of 21 to 40 digits, got {value!r}"
+                )
         if self.start > self.end:
             raise ValueError("startSequenceNumber is after endSequenceNumber")
         return self
@@ -176,6 +183,8 @@ class StreamRangeReader:
             if terminal is None:
                 raise
             raise terminal from error
+        except ParamValidationError as error:
+            raise Unresolvable(UnresolvedReason.MALFORMED_POINTER, str(error)) from None
 
     def _read_from(self, iterator: str | None, pointer: StreamBatchPointer) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
