@@ -8,7 +8,7 @@ export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 ENV ?= dev
 
-.PHONY: venv test lint typecheck unit demo chaos bench synth clean
+.PHONY: venv test lint typecheck unit demo chaos bench synth ops clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt shared/requirements.txt constraints.txt package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ bench: venv
 
 synth: venv
 	npx cdk synth -c env=$(ENV) --quiet
+
+# Operate a deployed stack, e.g. make ops ENV=prod ARGS="status" (docs/operations.md).
+ops: venv
+	$(BIN)/python -m ops --environment $(ENV) $(ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache out .bench

@@ -62,5 +62,21 @@ PIPE_INPUT_TEMPLATE: Final = '{"conversationId": "<$.dynamodb.NewImage.conversat
 # SQS caps a message's visibility timeout (and so any backoff done with it) at 12 hours.
 SQS_MAX_VISIBILITY_SECONDS: Final = 12 * 60 * 60
 
+# CloudFormation outputs of the stack (stacks/bridge_stack.py). The ops CLI (`make ops`) finds the
+# deployed resources through them, by stack name.
+OUTPUT_EVENT_BUS_NAME: Final = "EventBusName"
+OUTPUT_BUFFER_TABLE_NAME: Final = "BufferTableName"
+OUTPUT_WORK_QUEUE_URL: Final = "WorkQueueUrl"
+OUTPUT_WORK_DLQ_URL: Final = "WorkDeadLetterQueueUrl"
+OUTPUT_PIPE_DLQ_URL: Final = "PipeDeadLetterQueueUrl"
+OUTPUT_PIPE_UNRESOLVED_QUEUE_URL: Final = "PipeUnresolvedQueueUrl"
+OUTPUT_QUARANTINE_QUEUE_URL: Final = "QuarantineQueueUrl"
+OUTPUT_RULE_DLQ_URL: Final = "RuleDeadLetterQueueUrl"
+OUTPUT_FAILED_INVOCATIONS_QUEUE_URL: Final = "FailedInvocationsQueueUrl"
+OUTPUT_RESULTS_BUCKET_NAME: Final = "ResultsBucketName"
+OUTPUT_CREDENTIALS_SECRET_ARN: Final = "CredentialsSecretArn"  # noqa: S105 (an output name)
+OUTPUT_ALARM_TOPIC_ARN: Final = "AlarmTopicArn"
+OUTPUT_INGEST_FUNCTION_NAME: Final = "IngestFunctionName"
+
 # Where landed details go in the results bucket.
 RESULTS_PREFIX: Final = "conversations/"
