@@ -8,7 +8,7 @@ export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 ENV ?= dev
 
-.PHONY: venv test lint typecheck unit demo chaos bench synth ops clean
+.PHONY: venv test lint typecheck unit demo chaos bench synth e2e ops clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt shared/requirements.txt constraints.txt package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,13 @@ bench: venv
 synth: venv
 	npx cdk synth -c env=$(ENV) --quiet
 
-# Operate a deployed stack, e.g. make ops ENV=prod ARGS="status" (docs/operations.md).
+# Smoke test of the deployed stack GenesysAnalyticsBridge-$(ENV) with your AWS credentials (README,
+# "Verify"); skips without credentials. --confcutdir keeps tests/conftest.py, which swaps in fake
+# credentials and blocks the network for the offline suite, out of this run.
+e2e: venv
+	E2E_ENV=$(ENV) $(BIN)/pytest tests/e2e --confcutdir=tests/e2e -p no:cacheprovider -v
+
+# Operate a deployed stack, e.g. make ops ENV=prod ARGS="status" (docs/operations.md, "The ops CLI").
 ops: venv
 	$(BIN)/python -m ops --environment $(ENV) $(ARGS)
 
