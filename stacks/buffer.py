@@ -14,6 +14,7 @@ from constructs import Construct
 from genesys_bridge import contracts
 from stacks.config import WORK_QUEUE_RETENTION_DAYS, EnvironmentConfig
 from stacks.lambda_functions import log_retention
+from stacks.pipe_dlq import pipe_dead_letter_queues
 from stacks.queues import dead_letter_queue
 
 
@@ -59,9 +60,11 @@ class Buffer(Construct):
             ),
         )
 
-        self.pipe_dead_letter_queue = dead_letter_queue(
-            self, "PipeDeadLetterQueue", holds="buffer stream records the pipe could not deliver"
-        )
+        # The pipe's DLQ is read by the pipe DLQ resolver (stacks/pipe_dlq.py); what it cannot
+        # resolve goes on to the unresolved queue.
+        self.pipe_dead_letters = pipe_dead_letter_queues(self)
+        self.pipe_dead_letter_queue = self.pipe_dead_letters.queue
+        self.pipe_unresolved_queue = self.pipe_dead_letters.unresolved_queue
         self.pipe = pipes.Pipe(
             self,
             "StreamToWorkQueuePipe",
