@@ -17,7 +17,13 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 import aws_cdk as cdk  # noqa: E402 - needs the PATH above
 
 from stacks.app_builder import build_app  # noqa: E402
+from stacks.config import ConfigError  # noqa: E402
 
 app = cdk.App()
-build_app(app)
+try:
+    build_app(app)
+except ConfigError as error:
+    # The message names the key and its allowed range; a traceback would only bury it.
+    print(f"error: {error}", file=sys.stderr)
+    sys.exit(1)
 app.synth()

@@ -114,6 +114,8 @@ def _handler_env() -> dict[str, str]:
     return {
         contracts.BUFFER_TABLE_NAME: "bench-buffer",
         contracts.QUARANTINE_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/111122223333/bench-quarantine",
+        contracts.BUFFER_TTL_HOURS: "48",
+        contracts.CONVERSATION_TOPICS: ",".join(END_TOPICS),
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
@@ -151,10 +153,11 @@ def _service_driver(stub: StubAws) -> Callable[[Any], Any]:
     from genesys_bridge.metrics import NullMetrics
 
     service = IngestService(
-        BufferTable(stub.client("dynamodb"), "bench-buffer"),
+        BufferTable(stub.client("dynamodb"), "bench-buffer", ttl_hours=48),
         stub.client("sqs"),
         "https://sqs.us-east-1.amazonaws.com/111122223333/bench-quarantine",
         NullMetrics(),
+        topics=frozenset(END_TOPICS),
     )
     return lambda event: service.handle(event)
 

@@ -189,6 +189,12 @@ def run_pipeline(options: RunOptions, *, progress_stream: TextIO | None = None) 
     log_path = log_dir / "handlers.log"
 
     previous_env = apply_aws_env(region)
+    # The client's 5xx waits (3 s, 9 s, 27 s ...) are real seconds: compress them with everything else,
+    # or one outage wait would outlast a scaled max age.
+    from genesys_bridge.genesys import retry as genesys_retry
+
+    transient_wait = genesys_retry.TRANSIENT_FIRST_WAIT_SECONDS
+    genesys_retry.TRANSIENT_FIRST_WAIT_SECONDS = scale.seconds(transient_wait)
     recorder = AwsRecorder(
         faults=AwsFaults(
             throttle_rate=options.aws_throttle_rate,
@@ -289,6 +295,7 @@ def run_pipeline(options: RunOptions, *, progress_stream: TextIO | None = None) 
                         never_rate=options.never_rate,
                         malformed_rate=options.malformed_rate,
                         now=now,
+                        topics=frozenset(config.topics),
                     ),
                     region,
                 )
@@ -311,6 +318,7 @@ def run_pipeline(options: RunOptions, *, progress_stream: TextIO | None = None) 
     finally:
         aws_hooks.install(None)
         restore_env(previous_env)
+        genesys_retry.TRANSIENT_FIRST_WAIT_SECONDS = transient_wait
 
 
 def _drive(

@@ -116,6 +116,9 @@ class WorkloadSpec:
     malformed_rate: float = 0.01  # malformed inputs per valid event
     shuffle_window: int = 20  # events move up to about this many conversations from their place
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The environment's subscribed topics: the EventBridge rule passes only these to ingest, so the
+    # workload holds only these (None: every end topic a conversation emits).
+    topics: frozenset[str] | None = None
 
 
 def _uuid(rng: random.Random) -> str:
@@ -229,6 +232,8 @@ def synthesize(spec: WorkloadSpec, region: str) -> Workload:
             conversation_id, start, readiness, visible_after, ended_after
         )
         for order, topic in enumerate(_end_topics(rng)):
+            if spec.topics is not None and topic not in spec.topics:
+                continue  # filtered by the rule (the draw above still happens: same conversations)
             at = start + timedelta(minutes=2, seconds=order * 20)
             event = conversation_event(conversation_id, topic, at, rng, region)
             copies = 1

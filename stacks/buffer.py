@@ -1,21 +1,16 @@
-"""Buffer: the deduplicating DynamoDB table, the pipe from its stream and the work queue it fills."""
+"""Buffer: the deduplicating DynamoDB table, the pipe from its stream (stacks/pipe.py) and the work queue
+it fills (stacks/work_queue.py)."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_pipes_alpha as pipes
-from aws_cdk import aws_pipes_sources_alpha as pipe_sources
-from aws_cdk import aws_pipes_targets_alpha as pipe_targets
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from genesys_bridge import contracts
-from stacks.config import WORK_QUEUE_RETENTION_DAYS, EnvironmentConfig
-from stacks.lambda_functions import log_retention
-from stacks.pipe_dlq import pipe_dead_letter_queues
-from stacks.queues import dead_letter_queue
+from stacks.config import EnvironmentConfig
+from stacks.pipe import stream_to_work_queue_pipe
+from stacks.work_queue import work_queues
 
 
 class Buffer(Construct):
@@ -39,60 +34,14 @@ class Buffer(Construct):
             deletion_protection=config.retain_data,
             removal_policy=removal_policy,
         )
-
-        self.work_dead_letter_queue = dead_letter_queue(
-            self,
-            "WorkDeadLetterQueue",
-            holds="conversations the processor gave up on, with the reason",
-            is_redrive_target=True,
+        # Same scope (this construct) and ids as ever: the deployed queues and pipe keep their identity.
+        queues = work_queues(self, config)
+        self.work_queue = queues.queue
+        self.work_dead_letter_queue = queues.dead_letter_queue
+        stream_pipe = stream_to_work_queue_pipe(
+            self, table=self.table, work_queue=self.work_queue, config=config, removal_policy=removal_policy
         )
-        self.work_queue = sqs.Queue(
-            self,
-            "WorkQueue",
-            # Genesys analytics needs time after a conversation ends before its details are complete.
-            delivery_delay=Duration.seconds(config.settle_delay_seconds),
-            visibility_timeout=Duration.seconds(config.work_queue_visibility_timeout_seconds),
-            retention_period=Duration.days(WORK_QUEUE_RETENTION_DAYS),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.work_dead_letter_queue, max_receive_count=config.work_queue_max_receive_count
-            ),
-        )
-
-        # The pipe's DLQ is read by the pipe DLQ resolver (stacks/pipe_dlq.py); what it cannot
-        # resolve goes on to the unresolved queue.
-        self.pipe_dead_letters = pipe_dead_letter_queues(self)
-        self.pipe_dead_letter_queue = self.pipe_dead_letters.queue
-        self.pipe_unresolved_queue = self.pipe_dead_letters.unresolved_queue
-        self.pipe = pipes.Pipe(
-            self,
-            "StreamToWorkQueuePipe",
-            description="New buffer items (one per conversation) to the work queue",
-            source=pipe_sources.DynamoDBSource(
-                self.table,
-                # TRIM_HORIZON: a pipe created or restarted after items were written still sends them.
-                starting_position=pipe_sources.DynamoDBStartingPosition.TRIM_HORIZON,
-                batch_size=config.pipe_batch_size,
-                on_partial_batch_item_failure=pipe_sources.OnPartialBatchItemFailure.AUTOMATIC_BISECT,
-                maximum_retry_attempts=config.pipe_max_retry_attempts,
-                dead_letter_target=self.pipe_dead_letter_queue,
-            ),
-            # Only the item's creation starts work; later touches (lastEventAt) and status changes don't.
-            filter=pipes.Filter([pipes.FilterPattern.from_object(contracts.PIPE_FILTER_PATTERN)]),
-            target=pipe_targets.SqsTarget(
-                self.work_queue,
-                input_transformation=pipes.InputTransformation.from_text(contracts.PIPE_INPUT_TEMPLATE),
-            ),
-            log_destinations=[
-                pipes.CloudwatchLogsLogDestination(
-                    logs.LogGroup(
-                        self,
-                        "PipeLogs",
-                        retention=log_retention(config.log_retention_days),
-                        removal_policy=removal_policy,
-                    )
-                )
-            ],
-            log_level=pipes.LogLevel.ERROR,
-        )
+        self.pipe = stream_pipe.pipe
+        self.pipe_dead_letters = stream_pipe.dead_letters
+        self.pipe_dead_letter_queue = stream_pipe.dead_letters.queue
+        self.pipe_unresolved_queue = stream_pipe.dead_letters.unresolved_queue

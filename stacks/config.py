@@ -11,44 +11,46 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 
 from genesys_bridge import contracts
+from genesys_bridge.backoff import not_ready_delay
+from genesys_bridge.regions import REGIONS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CDK_JSON = REPO_ROOT / "cdk.json"
 
-# The event source prefix every Genesys partner event carries (GENESYS_API.md "EventBridge integration").
+# The event source prefix of every Genesys partner event (docs/genesys-api.md, "EventBridge integration").
 GENESYS_PARTNER_SOURCE_PREFIX = "aws.partner/genesys.com"
-_PARTNER_BUS_NAME = re.compile(r"^aws\.partner/genesys\.com/cloud/[^/\s]+/[^/\s]+$")
+# Every pattern below is applied with re.fullmatch (never `$`, which also matches before a final
+# newline) and spells digits [0-9] (`\d` also matches other scripts' digits).
+_PARTNER_BUS_NAME = re.compile(r"aws\.partner/genesys\.com/cloud/[^/\s]+/[^/\s]+")
 # Topic suffixes after `v2.detail.events.conversation.{id}.`, e.g. `customer.end`, `acw`.
-_TOPIC = re.compile(r"^[a-z]+(\.[a-z]+)*$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[^:]+-[A-Za-z0-9]{6}$")
+_TOPIC = re.compile(contracts.TOPIC_SUFFIX_PATTERN)
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^:\s]+-[A-Za-z0-9]{6}")
 
-# Genesys Cloud domains (GENESYS_API.md "Regions and hosts").
-GENESYS_REGIONS = frozenset(
-    {
-        "mypurecloud.com",
-        "use2.us-gov-pure.cloud",
-        "usw2.pure.cloud",
-        "cac1.pure.cloud",
-        "sae1.pure.cloud",
-        "mxc1.pure.cloud",
-        "mypurecloud.ie",
-        "euw2.pure.cloud",
-        "mypurecloud.de",
-        "euc2.pure.cloud",
-        "mec1.pure.cloud",
-        "aps1.pure.cloud",
-        "mypurecloud.jp",
-        "apne2.pure.cloud",
-        "apne3.pure.cloud",
-        "mypurecloud.com.au",
-        "apse1.pure.cloud",
-    }
-)
+
+def _full_match(pattern: str, what: str) -> AfterValidator:
+    """A validator that accepts a string only if `pattern` matches all of it."""
+    regex = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if regex.fullmatch(value) is None:
+            raise ValueError(f"{value[:100]!r} is not {what}")
+        return value
+
+    return AfterValidator(check)
+
 
 # The only retention periods CloudWatch Logs accepts.
 LOG_RETENTION_DAYS = (
@@ -70,7 +72,8 @@ class ConfigError(ValueError):
 class ResultsLifecycle(BaseModel):
     """Storage classes and expiry of the landed conversation details (and the bucket's access logs)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: true is not a day count, "30" and 30.0 are not integers.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     # S3 refuses Standard-IA transitions earlier than 30 days.
     infrequent_access_after_days: Annotated[int, Field(ge=30, le=36_500)] | None = None
@@ -103,25 +106,44 @@ class ResultsLifecycle(BaseModel):
 class EnvironmentConfig(BaseModel):
     """One deployable environment (a block such as `dev` or `prod` in cdk.json's context)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: numbers are JSON numbers without a fraction and booleans are not numbers (true would
+    # synthesize as "1"), strings are strings; the error names the key.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    environment_name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,19}$")]
+    environment_name: Annotated[
+        str, _full_match(r"[a-z][a-z0-9-]{0,19}", "a lower-case name of up to 20 letters, digits and -")
+    ]
     # Deploy target; both unset keeps the stack environment-agnostic (synth needs no credentials).
-    account: Annotated[str, Field(pattern=r"^\d{12}$")] | None = None
-    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")] | None = None
+    account: Annotated[str, _full_match(r"[0-9]{12}", "a 12-digit AWS account id")] | None = None
+    region: (
+        Annotated[str, _full_match(r"[a-z]{2}(-[a-z]+)+-[0-9]", "an AWS region such as eu-west-1")] | None
+    ) = None
 
     # Where events arrive. partner_event_source: the stack creates the partner bus for the Genesys
     # event source of that name; existing: a bus that already exists is imported by name; create: a
     # plain bus of this name (dev, synthetic events).
     event_bus_mode: Literal["partner_event_source", "existing", "create"] = "partner_event_source"
-    event_bus_name: Annotated[str, Field(min_length=1, max_length=256)]
-    event_source_prefix: Annotated[str, Field(min_length=1, max_length=256)] = GENESYS_PARTNER_SOURCE_PREFIX
+    # EventBridge's own pattern for bus names, also used for the source prefix.
+    event_bus_name: Annotated[
+        str, Field(min_length=1, max_length=256), _full_match(r"[A-Za-z0-9/._-]+", "an EventBridge bus name")
+    ]
+    event_source_prefix: Annotated[
+        str, Field(min_length=1, max_length=256), _full_match(r"[A-Za-z0-9/._-]+", "an event source prefix")
+    ] = GENESYS_PARTNER_SOURCE_PREFIX
     topics: Annotated[list[str], Field(min_length=1, max_length=20)] = ["customer.end"]
 
     genesys_region: str = "mypurecloud.com"
-    genesys_api_base_url: Annotated[str, Field(pattern=r"^https://\S+$")] | None = None
-    genesys_login_base_url: Annotated[str, Field(pattern=r"^https://\S+$")] | None = None
-    credentials_secret_name: Annotated[str, Field(min_length=1, max_length=512)] | None = None
+    genesys_api_base_url: Annotated[str, _full_match(r"https://\S+", "an https:// URL")] | None = None
+    genesys_login_base_url: Annotated[str, _full_match(r"https://\S+", "an https:// URL")] | None = None
+    credentials_secret_name: (
+        Annotated[
+            str,
+            Field(min_length=1, max_length=512),
+            # Secrets Manager's characters for a secret name.
+            _full_match(r"[A-Za-z0-9/_+=.@-]+", "a Secrets Manager secret name"),
+        ]
+        | None
+    ) = None
     credentials_secret_arn: str | None = None
     genesys_max_requests_per_minute: Annotated[int, Field(ge=1, le=6000)] = 240
     genesys_ids_per_request: Annotated[int, Field(ge=1, le=100)] = 100
@@ -178,7 +200,7 @@ class EnvironmentConfig(BaseModel):
     @classmethod
     def _topics_well_formed(cls, topics: list[str]) -> list[str]:
         for topic in topics:
-            if not _TOPIC.match(topic):
+            if not _TOPIC.fullmatch(topic):
                 raise ValueError(f"topic {topic!r} is not a topic suffix such as 'customer.end' or 'acw'")
         if len(set(topics)) != len(topics):
             raise ValueError("topics must not repeat")
@@ -187,16 +209,14 @@ class EnvironmentConfig(BaseModel):
     @field_validator("genesys_region")
     @classmethod
     def _known_genesys_region(cls, region: str) -> str:
-        if region not in GENESYS_REGIONS:
-            raise ValueError(
-                f"unknown Genesys region {region!r}; allowed: {', '.join(sorted(GENESYS_REGIONS))}"
-            )
+        if region not in REGIONS:
+            raise ValueError(f"unknown Genesys region {region!r}; allowed: {', '.join(sorted(REGIONS))}")
         return region
 
     @field_validator("credentials_secret_arn")
     @classmethod
     def _secret_arn_well_formed(cls, arn: str | None) -> str | None:
-        if arn is not None and not _SECRET_ARN.match(arn):
+        if arn is not None and not _SECRET_ARN.fullmatch(arn):
             raise ValueError(
                 "must be the complete ARN of a Secrets Manager secret, ending in its 6-character suffix"
             )
@@ -212,7 +232,7 @@ class EnvironmentConfig(BaseModel):
     @field_validator("alarm_email")
     @classmethod
     def _email_well_formed(cls, email: str | None) -> str | None:
-        if email is not None and not _EMAIL.match(email):
+        if email is not None and not _EMAIL.fullmatch(email):
             raise ValueError(f"{email!r} is not an e-mail address")
         return email
 
@@ -227,7 +247,9 @@ class EnvironmentConfig(BaseModel):
 
     def _event_bus_problems(self) -> list[str]:
         problems = []
-        if self.event_bus_mode == "partner_event_source" and not _PARTNER_BUS_NAME.match(self.event_bus_name):
+        if self.event_bus_mode == "partner_event_source" and not _PARTNER_BUS_NAME.fullmatch(
+            self.event_bus_name
+        ):
             problems.append(
                 "event_bus_name must be the Genesys partner event source name "
                 "'aws.partner/genesys.com/cloud/<orgId>/<suffix>' when event_bus_mode is partner_event_source"
@@ -288,16 +310,17 @@ class EnvironmentConfig(BaseModel):
         """Receives a never-ready conversation takes until the processor sees it past its max age.
 
         The first receive comes after the settle delay; after the n-th the processor pushes the
-        message's visibility out by min(base * 2**(n-1), max). The receive that finds the conversation
-        older than not_ready_max_age_minutes sends it to the DLQ itself, so SQS's redrive must not
-        move it earlier.
+        message's visibility out by genesys_bridge.backoff.not_ready_delay(n, base, max). The receive
+        that finds the conversation older than not_ready_max_age_minutes sends it to the DLQ itself, so
+        SQS's redrive must not move it earlier.
         """
         elapsed = self.settle_delay_seconds
         receives = 1
         max_age_seconds = self.not_ready_max_age_minutes * 60
         while elapsed < max_age_seconds:
-            exponent = min(receives - 1, 30)  # the cap is reached long before; keeps the power small
-            elapsed += min(self.not_ready_retry_base_seconds * 2**exponent, self.not_ready_retry_max_seconds)
+            elapsed += not_ready_delay(
+                receives, self.not_ready_retry_base_seconds, self.not_ready_retry_max_seconds
+            )
             receives += 1
         return receives
 

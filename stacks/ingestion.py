@@ -12,8 +12,8 @@ from constructs import Construct
 
 from genesys_bridge import contracts
 from stacks.config import EnvironmentConfig
+from stacks.dead_letter_queues import dead_letter_queue
 from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
-from stacks.queues import dead_letter_queue
 
 # Genesys sends the topic template as detail-type: the conversation id stays the literal `{id}`.
 DETAIL_TYPE_TEMPLATE = "v2.detail.events.conversation.{{id}}.{topic}"
@@ -58,6 +58,8 @@ class Ingestion(Construct):
                     contracts.BUFFER_TABLE_NAME: buffer_table.table_name,
                     contracts.QUARANTINE_QUEUE_URL: self.quarantine_queue.queue_url,
                     contracts.BUFFER_TTL_HOURS: str(config.buffer_ttl_hours),
+                    # The rule's topics again: ingest refuses the others when the rule is bypassed.
+                    contracts.CONVERSATION_TOPICS: ",".join(config.topics),
                 },
             ),
         )

@@ -17,7 +17,6 @@ from aws_cdk import (
 )
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from genesys_bridge import contracts
@@ -29,6 +28,7 @@ from stacks.layer_build import (
     build_layer,
     layer_source_hash,
 )
+from stacks.log_groups import log_group
 from stacks.nag import acknowledge_nag_finding
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -41,36 +41,6 @@ if LAMBDA_RUNTIME.name != f"python{LAMBDA_PYTHON_VERSION}":
 LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
 HANDLER = "handler.handler"
 _ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc"]
-
-_RETENTION_BY_DAYS = {
-    1: logs.RetentionDays.ONE_DAY,
-    3: logs.RetentionDays.THREE_DAYS,
-    5: logs.RetentionDays.FIVE_DAYS,
-    7: logs.RetentionDays.ONE_WEEK,
-    14: logs.RetentionDays.TWO_WEEKS,
-    30: logs.RetentionDays.ONE_MONTH,
-    60: logs.RetentionDays.TWO_MONTHS,
-    90: logs.RetentionDays.THREE_MONTHS,
-    120: logs.RetentionDays.FOUR_MONTHS,
-    150: logs.RetentionDays.FIVE_MONTHS,
-    180: logs.RetentionDays.SIX_MONTHS,
-    365: logs.RetentionDays.ONE_YEAR,
-    400: logs.RetentionDays.THIRTEEN_MONTHS,
-    545: logs.RetentionDays.EIGHTEEN_MONTHS,
-    731: logs.RetentionDays.TWO_YEARS,
-    1096: logs.RetentionDays.THREE_YEARS,
-    1827: logs.RetentionDays.FIVE_YEARS,
-    2192: logs.RetentionDays.SIX_YEARS,
-    2557: logs.RetentionDays.SEVEN_YEARS,
-    2922: logs.RetentionDays.EIGHT_YEARS,
-    3288: logs.RetentionDays.NINE_YEARS,
-    3653: logs.RetentionDays.TEN_YEARS,
-}
-
-
-def log_retention(days: int) -> logs.RetentionDays:
-    """The RetentionDays member for a day count that stacks.config already validated."""
-    return _RETENTION_BY_DAYS[days]
 
 
 @jsii.implements(ILocalBundling)
@@ -139,15 +109,15 @@ class PythonFunctionFactory:
         removal_policy: RemovalPolicy,
     ) -> None:
         self._layer = layer
-        self._log_retention = log_retention(log_retention_days)
+        self._log_retention_days = log_retention_days
         self._log_level = log_level
         self._removal_policy = removal_policy
 
     def build(self, scope: Construct, construct_id: str, spec: FunctionSpec) -> lambda_.Function:
-        log_group = logs.LogGroup(
+        logs = log_group(
             scope,
             f"{construct_id}Logs",
-            retention=self._log_retention,
+            retention_days=self._log_retention_days,
             removal_policy=self._removal_policy,
         )
         # An own role instead of the default one: the default attaches the AWSLambdaBasicExecutionRole
@@ -158,7 +128,7 @@ class PythonFunctionFactory:
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"{spec.service_name} function of the Genesys Analytics Bridge",
         )
-        log_group.grant_write(role)
+        logs.grant_write(role)
         acknowledge_nag_finding(
             role,
             "AwsSolutions-IAM5[Resource::*]",
@@ -178,7 +148,7 @@ class PythonFunctionFactory:
             memory_size=spec.memory_mb,
             timeout=spec.timeout,
             role=role,
-            log_group=log_group,
+            log_group=logs,
             tracing=lambda_.Tracing.ACTIVE,
             environment={
                 contracts.POWERTOOLS_SERVICE_NAME: spec.service_name,

@@ -19,8 +19,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from genesys_bridge import contracts
+from stacks.dead_letter_queues import DEAD_LETTER_RETENTION, dead_letter_queue
 from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
-from stacks.queues import DEAD_LETTER_RETENTION, dead_letter_queue
 
 # One pointer costs a GetShardIterator and a few GetRecords (a pipe batch is at most 10,000 records,
 # 1,000 per read) and one SendMessageBatch per 10 conversations: seconds, not minutes.

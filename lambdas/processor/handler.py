@@ -28,4 +28,4 @@ copy_config_to_registered_loggers(source_logger=logger, include={"genesys_bridge
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return dict(runtime.process_batch(event, context, metrics))
+    return dict(runtime.processor_service(metrics).process_batch(event, context))

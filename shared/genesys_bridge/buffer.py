@@ -62,12 +62,14 @@ class BufferTable:
         self,
         dynamodb_client: DynamoDBClient,
         table_name: str,
-        ttl_hours: int = 48,
+        ttl_hours: int | None = None,
         clock: Clock = utc_now,
     ) -> None:
+        """`ttl_hours` (the stack's buffer_ttl_hours) is needed only to record events: the processor,
+        which only reads and marks items, has none to give."""
         self._client = dynamodb_client
         self._table = table_name
-        self._ttl = timedelta(hours=ttl_hours)
+        self._ttl = None if ttl_hours is None else timedelta(hours=ttl_hours)
         self._clock = clock
 
     @property
@@ -85,6 +87,8 @@ class BufferTable:
         (even one arriving after the item was FETCHED) changes lastEventAt only: a MODIFY, never a
         second INSERT while the item lives.
         """
+        if self._ttl is None:
+            raise ValueError("this BufferTable was built without ttl_hours, which recording an event needs")
         moment = event_at or self._clock()
         expires_at = int((moment + self._ttl).timestamp())
         response = self._client.update_item(

@@ -20,7 +20,7 @@ GENESYS_CREDENTIALS_SECRET_ARN: Final = "GENESYS_CREDENTIALS_SECRET_ARN"  # noqa
 GENESYS_MAX_REQUESTS_PER_MINUTE: Final = "GENESYS_MAX_REQUESTS_PER_MINUTE"
 GENESYS_IDS_PER_REQUEST: Final = "GENESYS_IDS_PER_REQUEST"
 NOT_READY_MAX_AGE_MINUTES: Final = "NOT_READY_MAX_AGE_MINUTES"
-# Extensions to DESIGN.md's table (added, nothing renamed):
+# Further variables (docs/design.md, "Contracts"):
 # how many processor invocations may call Genesys at once (the event source's MaximumConcurrency);
 # each process paces itself at GENESYS_MAX_REQUESTS_PER_MINUTE / GENESYS_CONCURRENT_CALLERS.
 GENESYS_CONCURRENT_CALLERS: Final = "GENESYS_CONCURRENT_CALLERS"
@@ -30,6 +30,10 @@ WORK_DLQ_URL: Final = "WORK_DLQ_URL"
 # first not-ready backoff; each further receive doubles it, capped at NOT_READY_RETRY_MAX_SECONDS.
 NOT_READY_RETRY_BASE_SECONDS: Final = "NOT_READY_RETRY_BASE_SECONDS"
 NOT_READY_RETRY_MAX_SECONDS: Final = "NOT_READY_RETRY_MAX_SECONDS"
+# the conversation topics this environment subscribes to, comma-separated topic suffixes such as
+# "customer.end,acw" (the stack's config `topics`): ingest quarantines events of any other topic, as
+# the EventBridge rule would have filtered them (a replay through `aws lambda invoke` skips the rule).
+CONVERSATION_TOPICS: Final = "CONVERSATION_TOPICS"
 # The pipe DLQ resolver: the one stream it may read (the buffer's) and where what it cannot resolve goes.
 BUFFER_STREAM_ARN: Final = "BUFFER_STREAM_ARN"
 PIPE_UNRESOLVED_QUEUE_URL: Final = "PIPE_UNRESOLVED_QUEUE_URL"
@@ -42,7 +46,7 @@ INGEST_SERVICE: Final = "ingest"
 PROCESSOR_SERVICE: Final = "processor"
 PIPE_DLQ_SERVICE: Final = "pipe-dlq"
 
-# Buffer item attributes (partition key and fields, DESIGN.md "Contracts").
+# Buffer item attributes (partition key and fields; docs/design.md, "Contracts").
 ATTR_CONVERSATION_ID: Final = "conversationId"
 ATTR_STATUS: Final = "status"
 ATTR_FIRST_EVENT_AT: Final = "firstEventAt"
@@ -58,6 +62,10 @@ STATUS_FAILED: Final = "FAILED"
 # Pipes; the local runner applies the very same objects to moto's stream records.
 PIPE_FILTER_PATTERN: Final[dict[str, Any]] = {"eventName": ["INSERT"]}
 PIPE_INPUT_TEMPLATE: Final = '{"conversationId": "<$.dynamodb.NewImage.conversationId.S>"}'
+
+# A topic suffix after `v2.detail.events.conversation.{id}.`, e.g. `customer.end` or `acw`; always
+# matched as a whole (re.fullmatch).
+TOPIC_SUFFIX_PATTERN: Final = r"[a-z]+(?:\.[a-z]+)*"
 
 # SQS caps a message's visibility timeout (and so any backoff done with it) at 12 hours.
 SQS_MAX_VISIBILITY_SECONDS: Final = 12 * 60 * 60

@@ -14,22 +14,74 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from genesys_bridge import contracts
+
 # EventBridge refuses entries above 256 KB, so anything larger did not come through a real bus.
 MAX_EVENT_BYTES = 256 * 1024
+# A Genesys conversation event nests a handful of levels; measuring or copying a far deeper one would
+# recurse into a RecursionError (Python's default limit is 1000 frames), so it is refused first.
+MAX_EVENT_DEPTH = 64
 
+# Every pattern here is anchored with \A and \Z (never `$`, which also matches before a final newline),
+# so .match and .fullmatch alike accept only the whole string; [0-9a-fA-F] is ASCII only.
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-UUID_RE = re.compile(rf"^{_UUID}$")
+UUID_RE = re.compile(rf"\A{_UUID}\Z")
 """A conversation id as Genesys writes it (hyphenated; matched case-insensitively, stored lower-case)."""
 # detail-type is the topic template, e.g. "v2.detail.events.conversation.{id}.customer.end".
-_DETAIL_TYPE_RE = re.compile(r"^v2\.detail\.events\.conversation\.\{id\}\.(?P<topic>[A-Za-z0-9_.-]+)$")
+_DETAIL_TYPE_RE = re.compile(r"\Av2\.detail\.events\.conversation\.\{id\}\.(?P<topic>[A-Za-z0-9_.-]+)\Z")
 # detail.topicName is the concrete topic with the conversation id in place of "{id}".
-_TOPIC_NAME_RE = re.compile(r"^v2\.detail\.events\.conversation\.(?P<id>[^.]+)\.(?P<topic>[A-Za-z0-9_.-]+)$")
+_TOPIC_NAME_RE = re.compile(
+    r"\Av2\.detail\.events\.conversation\.(?P<id>[^.]+)\.(?P<topic>[A-Za-z0-9_.-]+)\Z"
+)
+_TOPIC_SUFFIX_RE = re.compile(rf"\A{contracts.TOPIC_SUFFIX_PATTERN}\Z")
+# Topics that mark the end of a conversation or of a participant's part in it (customer.end,
+# user.end, acd.end ...) or its wrap-up (acw); docs/genesys-api.md, "EventBridge integration".
+_END_TOPIC_RE = re.compile(r"\A(?:[a-z]+\.)*end\Z|\Aacw\Z")
+
+
+def is_uuid(value: str) -> bool:
+    """True if `value` is a whole conversation id, nothing before or after it."""
+    return UUID_RE.fullmatch(value) is not None
+
+
+def parse_topics(text: str) -> frozenset[str]:
+    """The topic suffixes of a comma-separated list such as "customer.end,acw"; ValueError naming the
+    first bad entry (an empty one, spaces, upper case, a trailing newline...)."""
+    entries = text.split(",")
+    for entry in entries:
+        if _TOPIC_SUFFIX_RE.fullmatch(entry) is None:
+            raise ValueError(
+                f"{entry[:100]!r} is not a topic suffix such as 'customer.end' or 'acw' "
+                "(comma-separated, no spaces)"
+            )
+    if len(set(entries)) != len(entries):
+        raise ValueError("topics must not repeat")
+    return frozenset(entries)
+
+
+def nesting_depth_exceeds(value: Any, limit: int) -> bool:
+    """True if `value` nests dicts and lists more than `limit` levels deep; iterative, so a hostile
+    depth cannot exhaust the stack, and it stops at the first too-deep branch."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict):
+            children: Any = current.values()
+        elif isinstance(current, list | tuple):
+            children = current
+        else:
+            continue
+        if depth + 1 > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 class InvalidReason(StrEnum):
     """Why an input was quarantined; the value is the machine-readable code written to the queue."""
 
     NOT_AN_OBJECT = "not_an_object"
+    TOO_DEEP = "too_deep"
     TOO_LARGE = "too_large"
     NO_DETAIL = "no_detail"
     WRONG_TYPES = "wrong_types"
@@ -38,6 +90,9 @@ class InvalidReason(StrEnum):
     NO_CONVERSATION_ID = "no_conversation_id"
     INVALID_CONVERSATION_ID = "invalid_conversation_id"
     CONVERSATION_ID_MISMATCH = "conversation_id_mismatch"
+    TOPIC_MISMATCH = "topic_mismatch"  # detail.topicName's topic differs from detail-type's
+    NOT_AN_END_TOPIC = "not_an_end_topic"  # e.g. customer.start, when the environment does not subscribe it
+    UNSUBSCRIBED_TOPIC = "unsubscribed_topic"  # an end topic this environment does not subscribe to
 
 
 class InvalidEvent(Exception):
@@ -93,7 +148,7 @@ def event_size(event: Any) -> int:
 
 
 def _canonical_uuid(value: str, where: str) -> str:
-    if not UUID_RE.match(value):
+    if not is_uuid(value):
         raise InvalidEvent(InvalidReason.INVALID_CONVERSATION_ID, f"{where} is not a UUID")
     return value.lower()
 
@@ -104,10 +159,15 @@ def _describe_validation_error(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_event(event: Any) -> ConversationEvent:
-    """Validate a raw EventBridge event and extract the conversation id, or raise InvalidEvent."""
+def parse_event(event: Any, topics: frozenset[str] | None = None) -> ConversationEvent:
+    """Validate a raw EventBridge event and extract the conversation id, or raise InvalidEvent.
+
+    `topics` are the topic suffixes the environment subscribes to; None accepts any conversation topic.
+    """
     if not isinstance(event, dict):
         raise InvalidEvent(InvalidReason.NOT_AN_OBJECT, f"expected a JSON object, got {type(event).__name__}")
+    if nesting_depth_exceeds(event, MAX_EVENT_DEPTH):
+        raise InvalidEvent(InvalidReason.TOO_DEEP, f"event nests more than {MAX_EVENT_DEPTH} levels deep")
     size = event_size(event)
     if size > MAX_EVENT_BYTES:
         raise InvalidEvent(InvalidReason.TOO_LARGE, f"event is {size} bytes, limit {MAX_EVENT_BYTES}")
@@ -125,6 +185,17 @@ def parse_event(event: Any) -> ConversationEvent:
             f"detail-type {parsed.detail_type[:200]!r} is not a conversation detail event",
         )
     topic = type_match.group("topic")
+    if topics is not None and topic not in topics:
+        subscribed = ", ".join(sorted(topics))
+        if _END_TOPIC_RE.fullmatch(topic) is None:
+            raise InvalidEvent(
+                InvalidReason.NOT_AN_END_TOPIC,
+                f"topic {topic[:100]!r} does not end a conversation; subscribed: {subscribed}",
+            )
+        raise InvalidEvent(
+            InvalidReason.UNSUBSCRIBED_TOPIC,
+            f"topic {topic[:100]!r} is not one this environment subscribes to ({subscribed})",
+        )
 
     detail = parsed.detail
     topic_id: str | None = None
@@ -134,6 +205,12 @@ def parse_event(event: Any) -> ConversationEvent:
             raise InvalidEvent(
                 InvalidReason.UNKNOWN_TOPIC,
                 f"topicName {detail.topicName[:200]!r} is not a conversation detail topic",
+            )
+        if topic_match.group("topic") != topic:
+            raise InvalidEvent(
+                InvalidReason.TOPIC_MISMATCH,
+                f"detail.topicName's topic {topic_match.group('topic')[:100]!r} differs from "
+                f"detail-type's {topic[:100]!r}",
             )
         topic_id = _canonical_uuid(topic_match.group("id"), "the id in detail.topicName")
 

@@ -14,7 +14,13 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from genesys_bridge.buffer import BufferTable
-from genesys_bridge.events import InvalidEvent, InvalidReason, parse_event
+from genesys_bridge.events import (
+    MAX_EVENT_DEPTH,
+    InvalidEvent,
+    InvalidReason,
+    nesting_depth_exceeds,
+    parse_event,
+)
 from genesys_bridge.metrics import COUNT, MetricName, MetricsSink
 
 if TYPE_CHECKING:
@@ -54,11 +60,26 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def _pruned(value: Any, levels: int) -> Any:
+    """A copy of `value` with everything nested deeper than `levels` replaced by a marker string."""
+    if isinstance(value, dict | list | tuple) and levels <= 0:
+        return "<nested deeper: dropped>"
+    if isinstance(value, dict):
+        return {str(key): _pruned(child, levels - 1) for key, child in value.items()}
+    if isinstance(value, list | tuple):
+        return [_pruned(child, levels - 1) for child in value]
+    return value
+
+
 def quarantine_body(
     reason: InvalidReason, message: str, event: Any, limit: int = SQS_MAX_MESSAGE_BYTES
 ) -> str:
     """`{"reason", "message", "event"}`; when that does not fit `limit` bytes, the event is replaced by
-    the longest prefix of its JSON text that fits, marked with eventTruncated and eventBytes."""
+    the longest prefix of its JSON text that fits, marked with eventTruncated and eventBytes. An event
+    nested deeper than MAX_EVENT_DEPTH (which JSON encoding would recurse on) is kept down to that
+    depth and marked eventPruned."""
+    if nesting_depth_exceeds(event, MAX_EVENT_DEPTH):
+        event = {"eventPruned": True, "event": _pruned(event, MAX_EVENT_DEPTH)}
     body = _dumps({"reason": reason.value, "message": message, "event": event})
     budget = limit - _QUARANTINE_HEADROOM_BYTES
     if len(body.encode("utf-8")) <= budget:
@@ -98,7 +119,11 @@ class IngestService:
         sqs_client: SQSClient,
         quarantine_queue_url: str,
         metrics: MetricsSink,
+        *,
+        topics: frozenset[str],
     ) -> None:
+        """`topics`: the topic suffixes the environment subscribes to (settings CONVERSATION_TOPICS)."""
+        self._topics = topics
         self._buffer = buffer
         self._sqs = sqs_client
         self._quarantine_url = quarantine_queue_url
@@ -107,7 +132,7 @@ class IngestService:
     def handle(self, event: Any) -> IngestResult:
         self._metrics.add_metric(MetricName.EVENTS_RECEIVED, COUNT, 1)
         try:
-            parsed = parse_event(event)
+            parsed = parse_event(event, self._topics)
         except InvalidEvent as invalid:
             return self._quarantine(invalid, event)
 

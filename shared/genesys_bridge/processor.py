@@ -1,10 +1,12 @@
 """The processor service: an SQS batch of conversation ids in, details in S3 and a partial batch response out.
 
 The batch is worked in two phases. First, batch-wide: parse every body, fetch the unique ids from
-Genesys in chunks (one request per chunk when nothing fails), and start each message's own work
+Genesys (genesys_bridge.fetching: chunks, 400 bisection), and start each message's own work
 (land + mark, back off, or dead-letter) on a small thread pool. Then Powertools' BatchProcessor walks
 the records and each record's outcome becomes success or a reported failure. Outcomes are decided by
-exception *types* (RetryLater, GenesysApiError.status), never by reading error messages.
+exception *types* (RetryLater, GenesysApiError.status), never by reading error messages. This module
+keeps the decisions; the work queue's calls live in genesys_bridge.work_queue, the buffer's in
+genesys_bridge.buffer, the not-ready schedule in genesys_bridge.backoff.
 
 Per message:
 - ended conversation   -> S3 object, buffer item FETCHED with resultKey, message acknowledged
@@ -20,28 +22,30 @@ Per message:
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
+import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from genesys_bridge import contracts
+from genesys_bridge.backoff import not_ready_backoff
 from genesys_bridge.buffer import BufferTable, utc_now
-from genesys_bridge.events import UUID_RE
-from genesys_bridge.genesys.errors import GenesysApiError, GenesysAuthError, GenesysError, RetryLater
+from genesys_bridge.fetching import ConversationFetcher, ConversationSource, FetchResult
+from genesys_bridge.genesys.errors import GenesysError, RetryLater
 from genesys_bridge.metrics import COUNT, MetricName, MetricsSink
 from genesys_bridge.results import InvalidConversation, ResultsWriter
+from genesys_bridge.work_queue import FailureReason, WorkQueue, parse_body
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -59,24 +63,6 @@ PER_RECORD_MARGIN_SECONDS = 0.02
 DEFAULT_REMAINING_MS = 60_000
 # The text of a failure kept on the item and in the DLQ message: enough to act on, bounded.
 MAX_REASON_CHARS = 1000
-
-
-class ConversationSource(Protocol):
-    """The part of genesys_bridge.genesys.GenesysClient the processor uses."""
-
-    def get_conversation_details(
-        self, ids: Sequence[str], deadline: float | None = None
-    ) -> list[dict[str, Any]]: ...
-
-
-class FailureReason(StrEnum):
-    """Why a message was dead-lettered (and its item marked FAILED, when there is an item)."""
-
-    INVALID_BODY = "invalid_body"
-    NOT_READY_MAX_AGE = "not_ready_max_age"
-    GENESYS_REJECTED = "genesys_rejected"
-    INVALID_CONVERSATION = "invalid_conversation"
-    NOT_FETCHED_MAX_AGE = "not_fetched_max_age"
 
 
 class RecordFailed(Exception):
@@ -109,12 +95,15 @@ class RecordOutcome(StrEnum):
 
 @dataclass(frozen=True)
 class ProcessorConfig:
+    """The processor's knobs; the deployed values come from the stack's config (stacks/config.py) through
+    the environment (settings.ProcessorSettings), so none is defaulted here a second time."""
+
     work_queue_url: str
     dlq_url: str
-    ids_per_request: int = 100
-    not_ready_max_age: timedelta = timedelta(minutes=240)
-    retry_base_seconds: int = 60
-    retry_max_seconds: int = 900
+    ids_per_request: int
+    not_ready_max_age: timedelta
+    retry_base_seconds: int
+    retry_max_seconds: int
     # Threads for the per-message work (S3, DynamoDB, SQS calls); boto3 clients are thread-safe.
     workers: int = 16
 
@@ -137,45 +126,10 @@ def invocation_deadline(remaining_ms: int, record_count: int, now: float) -> flo
     return now + remaining - margin
 
 
-def not_ready_backoff(receive_count: int, base_seconds: int, max_seconds: int, seconds_left: float) -> int:
-    """base * 2**(receive_count - 1), capped at max_seconds and at the time left until the max age
-    (so the final check happens on time), and at least 1 s."""
-    exponent = min(max(receive_count, 1) - 1, 30)  # 2**30 s is far beyond any cap: avoids huge ints
-    delay = min(base_seconds * 2**exponent, max_seconds, math.ceil(max(seconds_left, 0)))
-    return int(max(1, min(delay, contracts.SQS_MAX_VISIBILITY_SECONDS)))
-
-
-def parse_body(body: str) -> str:
-    """The conversation id of a work-queue body `{"conversationId": "<uuid>"}` (extra fields allowed).
-
-    Raises ValueError with the reason when the body is not the contract.
-    """
-    try:
-        payload = json.loads(body)
-    except (TypeError, ValueError):
-        raise ValueError("body is not JSON") from None
-    if not isinstance(payload, dict):
-        raise ValueError("body is not a JSON object")
-    conversation_id = payload.get("conversationId")
-    if not isinstance(conversation_id, str):
-        raise ValueError("conversationId is missing or not a string")
-    if not UUID_RE.match(conversation_id):
-        raise ValueError("conversationId is not a UUID")
-    return conversation_id.lower()
-
-
-@dataclass
-class FetchResult:
-    """What Genesys said about each id of the batch."""
-
-    conversations: dict[str, dict[str, Any]] = field(default_factory=dict)  # returned, ended or not
-    answered: set[str] = field(default_factory=set)  # in a chunk Genesys answered (absent = not known yet)
-    rejected: dict[str, GenesysApiError] = field(default_factory=dict)  # a 400 isolated to this id
-    deferred: dict[str, GenesysError] = field(default_factory=dict)  # not asked successfully this time
-
-
-def _chunks(ids: Sequence[str], size: int) -> list[list[str]]:
-    return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
+def remaining_ms(context: LambdaContext | None) -> int:
+    """Time left in this invocation; scripts without a Lambda context get DEFAULT_REMAINING_MS."""
+    getter = getattr(context, "get_remaining_time_in_millis", None)
+    return int(getter()) if callable(getter) else DEFAULT_REMAINING_MS
 
 
 class ProcessorService:
@@ -191,25 +145,38 @@ class ProcessorService:
         config: ProcessorConfig,
         metrics: MetricsSink,
         clock: Callable[[], datetime] = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
         stats: Callable[[], Mapping[str, int]] | None = None,
     ) -> None:
-        self._genesys = genesys
+        self._fetcher = ConversationFetcher(genesys, config.ids_per_request)
         self._buffer = buffer
         self._results = results
-        self._sqs = sqs_client
+        self._work_queue = WorkQueue(sqs_client, config.work_queue_url, config.dlq_url)
         self._config = config
         self._metrics = metrics
         self._clock = clock
+        # The clock of Genesys deadlines (the client's own is time.monotonic too).
+        self._monotonic = monotonic
         # Genesys client counters (GenesysClient.stats.snapshot); published as per-batch deltas.
         self._stats = stats
 
     # -- batch -----------------------------------------------------------------------------------
 
     def process_batch(
-        self, event: dict[str, Any], *, deadline: float | None, context: LambdaContext | None = None
+        self,
+        event: dict[str, Any],
+        context: LambdaContext | None = None,
+        *,
+        deadline: float | None = None,
     ) -> PartialItemFailureResponse:
-        """Process one SQS event; returns {"batchItemFailures": [{"itemIdentifier": messageId}, ...]}."""
+        """Process one SQS event; returns {"batchItemFailures": [{"itemIdentifier": messageId}, ...]}.
+
+        Genesys calls end by `deadline` (a time of the monotonic clock); by default it is derived from
+        the invocation's remaining time (invocation_deadline), as the handler needs.
+        """
         records: list[dict[str, Any]] = list(event.get("Records") or [])
+        if deadline is None:
+            deadline = invocation_deadline(remaining_ms(context), len(records), self._monotonic())
         before = dict(self._stats()) if self._stats else {}
         counts: Counter[str] = Counter()
         workers = max(1, min(self._config.workers, len(records)))  # no idle threads for small batches
@@ -265,7 +232,7 @@ class ProcessorService:
             parsed[record.message_id] = conversation_id
             primary.setdefault(conversation_id, record.message_id)
 
-        fetch = self.fetch(list(primary), deadline)
+        fetch = self._fetcher.fetch(list(primary), deadline)
         if fetch.deferred:
             causes = Counter(type(cause).__name__ for cause in fetch.deferred.values())
             logger.warning("conversations deferred to a later delivery", extra={"deferred": dict(causes)})
@@ -285,60 +252,6 @@ class ProcessorService:
             else:
                 outcomes[record.message_id] = pool.submit(self._conclude, record, item, fetch, count)
         return outcomes
-
-    # -- Genesys ---------------------------------------------------------------------------------
-
-    def fetch(self, ids: Sequence[str], deadline: float | None) -> FetchResult:
-        """Ask Genesys about `ids`, one chunk of ids_per_request per request.
-
-        A RetryLater stops all further requests (more would meet the same limit or outage): every id
-        not yet answered is deferred. A 400 means some id in the chunk is unacceptable to Genesys: the
-        chunk is split in halves until the ids it rejects alone are found, so the rest still land.
-        """
-        result = FetchResult()
-        try:
-            for chunk in _chunks(ids, self._config.ids_per_request):
-                self._fetch_chunk(chunk, deadline, result)
-        except RetryLater as retry_later:
-            for conversation_id in ids:
-                if not (
-                    conversation_id in result.answered
-                    or conversation_id in result.rejected
-                    or conversation_id in result.deferred
-                ):
-                    result.deferred[conversation_id] = retry_later
-        return result
-
-    def _fetch_chunk(self, chunk: list[str], deadline: float | None, result: FetchResult) -> None:
-        try:
-            conversations = self._genesys.get_conversation_details(chunk, deadline=deadline)
-        except (RetryLater, GenesysAuthError):
-            # Not about these ids: RetryLater ends this batch's requests; refused credentials fail the
-            # invocation, so that an alarm says so instead of every conversation being blamed.
-            raise
-        except GenesysApiError as error:
-            if error.status != 400:
-                # Not about particular ids (a permission, a server error): the messages come back later.
-                for conversation_id in chunk:
-                    result.deferred[conversation_id] = error
-                return
-            if len(chunk) == 1:
-                result.rejected[chunk[0]] = error
-                return
-            middle = len(chunk) // 2
-            self._fetch_chunk(chunk[:middle], deadline, result)
-            self._fetch_chunk(chunk[middle:], deadline, result)
-            return
-        except GenesysError as error:
-            for conversation_id in chunk:
-                result.deferred[conversation_id] = error
-            return
-        asked = set(chunk)
-        result.answered.update(chunk)
-        for conversation in conversations:
-            returned_id = conversation.get("conversationId")
-            if isinstance(returned_id, str) and returned_id.lower() in asked:
-                result.conversations[returned_id.lower()] = conversation
 
     # -- per message -----------------------------------------------------------------------------
 
@@ -395,7 +308,9 @@ class ProcessorService:
             count(MetricName.CONVERSATIONS_FAILED)
             return outcome
         visibility = self._backoff(record, seconds_left)
-        raise NotReady(conversation_id, visibility if self._set_visibility(record, visibility) else None)
+        raise NotReady(
+            conversation_id, visibility if self._work_queue.set_visibility(record, visibility) else None
+        )
 
     def _deferred(
         self, record: SQSRecord, conversation_id: str, cause: GenesysError, count: Callable[[str], None]
@@ -423,7 +338,7 @@ class ProcessorService:
             self._backoff(record, seconds_left),
             min(math.ceil(retry_after), contracts.SQS_MAX_VISIBILITY_SECONDS),
         )
-        self._set_visibility(record, visibility)
+        self._work_queue.set_visibility(record, visibility)
         raise Deferred(conversation_id, cause)
 
     def _time_left(self, record: SQSRecord, conversation_id: str) -> tuple[datetime, float]:
@@ -444,24 +359,6 @@ class ProcessorService:
             seconds_left,
         )
 
-    def _set_visibility(self, record: SQSRecord, seconds: int) -> bool:
-        """When the message comes back; False if SQS refused, which only loses the backoff (the queue's
-        own visibility timeout applies), never the message."""
-        try:
-            self._sqs.change_message_visibility(
-                QueueUrl=self._config.work_queue_url,
-                ReceiptHandle=record.receipt_handle,
-                VisibilityTimeout=seconds,
-            )
-        except Exception:
-            logger.warning(
-                "could not push visibility out; the queue's own timeout applies",
-                extra={"message_id": record.message_id},
-                exc_info=True,
-            )
-            return False
-        return True
-
     def _fail(
         self, record: SQSRecord, conversation_id: str, reason: FailureReason, message: str
     ) -> RecordOutcome:
@@ -473,7 +370,7 @@ class ProcessorService:
                 "buffer item not marked FAILED (gone or already FETCHED)",
                 extra={"conversation_id": conversation_id},
             )
-        self._dead_letter(record, reason, message, conversation_id)
+        self._work_queue.dead_letter(record, reason, message, conversation_id)
         return RecordOutcome.DEAD_LETTERED
 
     def _reject_body(self, record: SQSRecord, message: str) -> RecordOutcome:
@@ -481,26 +378,8 @@ class ProcessorService:
             "work message is not the contract; sent to the DLQ",
             extra={"message_id": record.message_id, "reason": message},
         )
-        self._dead_letter(record, FailureReason.INVALID_BODY, message, None)
+        self._work_queue.dead_letter(record, FailureReason.INVALID_BODY, message, None)
         return RecordOutcome.DEAD_LETTERED
-
-    def _dead_letter(
-        self, record: SQSRecord, reason: FailureReason, message: str, conversation_id: str | None
-    ) -> None:
-        body = {
-            "reason": reason.value,
-            "message": message,
-            "conversationId": conversation_id,
-            "body": record.body,
-        }
-        self._sqs.send_message(
-            QueueUrl=self._config.dlq_url,
-            MessageBody=json.dumps(body, separators=(",", ":"), ensure_ascii=False),
-        )
-        logger.warning(
-            "message dead-lettered",
-            extra={"reason": reason.value, "detail": message, "conversation_id": conversation_id},
-        )
 
     # -- metrics ---------------------------------------------------------------------------------
 

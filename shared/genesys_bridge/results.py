@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from genesys_bridge import contracts
 from genesys_bridge.buffer import parse_timestamp
-from genesys_bridge.events import UUID_RE
+from genesys_bridge.events import is_uuid
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -26,7 +26,7 @@ class InvalidConversation(ValueError):
 def result_key(conversation: dict[str, Any]) -> str:
     """conversations/conversation_date=<YYYY-MM-DD of conversationStart in UTC>/<conversationId>.json"""
     conversation_id = conversation.get("conversationId")
-    if not isinstance(conversation_id, str) or not UUID_RE.match(conversation_id):
+    if not isinstance(conversation_id, str) or not is_uuid(conversation_id):
         # The id becomes part of an S3 key: anything but a UUID could escape the prefix.
         raise InvalidConversation(f"conversationId {conversation_id!r} is not a UUID")
     start = conversation.get("conversationStart")

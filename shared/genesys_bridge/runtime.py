@@ -10,9 +10,9 @@ each time under a fresh moto.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -23,7 +23,6 @@ from genesys_bridge.metrics import MetricsSink
 from genesys_bridge.settings import IngestSettings, PipeDlqSettings, ProcessorSettings
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
     from mypy_boto3_s3 import S3Client
@@ -125,6 +124,7 @@ def ingest_service(metrics: MetricsSink) -> IngestService:
             sqs_client=sqs_client(),
             quarantine_queue_url=settings.quarantine_queue_url,
             metrics=metrics,
+            topics=settings.conversation_topics,
         )
 
     service: IngestService = _cached("ingest_service", build)
@@ -141,10 +141,11 @@ def genesys_client() -> GenesysClient:
     from aws_lambda_powertools.utilities import parameters
 
     settings = processor_settings()
-    secret = parameters.get_secret(
-        settings.genesys_credentials_secret_arn, transform="json", max_age=SECRET_MAX_AGE_SECONDS
-    )
-    client_id, client_secret = _credentials(secret)
+    secret_id = settings.genesys_credentials_secret_arn
+    # Read as text and parsed here, not with transform="json": Powertools' transform error names neither
+    # the secret nor the shape it expected.
+    raw = parameters.get_secret(secret_id, max_age=SECRET_MAX_AGE_SECONDS)
+    client_id, client_secret = _credentials(raw, secret_id)
 
     def build() -> GenesysClient:
         from genesys_bridge.genesys import GenesysClient
@@ -165,10 +166,25 @@ def genesys_client() -> GenesysClient:
     return client
 
 
-def _credentials(secret: Any) -> tuple[str, str]:
-    # The message names the keys, never the values.
+CREDENTIALS_SHAPE = '{"client_id": "...", "client_secret": "..."}'
+
+
+def _credentials(raw: Any, secret_id: str) -> tuple[str, str]:
+    """client_id and client_secret from the secret's value. Every error names the secret and the
+    expected shape, never the value (nor a part of it, such as a JSON error's excerpt)."""
+
+    def refuse(problem: str) -> ValueError:
+        return ValueError(
+            f"the Genesys credentials secret {secret_id} {problem}; "
+            f"expected a JSON object {CREDENTIALS_SHAPE}"
+        )
+
+    try:
+        secret = json.loads(raw)
+    except (TypeError, ValueError):
+        raise refuse("is not JSON") from None
     if not isinstance(secret, dict):
-        raise ValueError("the Genesys credentials secret must be a JSON object")
+        raise refuse("is JSON but not an object")
     client_id, client_secret = secret.get("client_id"), secret.get("client_secret")
     if (
         not isinstance(client_id, str)
@@ -176,12 +192,17 @@ def _credentials(secret: Any) -> tuple[str, str]:
         or not isinstance(client_secret, str)
         or not client_secret
     ):
-        raise ValueError('the Genesys credentials secret must hold non-empty "client_id" and "client_secret"')
+        raise refuse('lacks a non-empty string "client_id" or "client_secret"')
     return client_id, client_secret
 
 
 def processor_service(metrics: MetricsSink) -> ProcessorService:
-    """The processor service, built on first call; reads the credentials secret then."""
+    """The processor service, built on first call; `metrics` is bound then (the handler's Metrics).
+
+    Every call asks for the Genesys client first, so a rotated secret reaches a warm container before
+    the batch needs a token (genesys_client).
+    """
+    genesys_client()
 
     def build() -> ProcessorService:
         from genesys_bridge.processor import ProcessorConfig, ProcessorService
@@ -201,24 +222,6 @@ def processor_service(metrics: MetricsSink) -> ProcessorService:
 
     service: ProcessorService = _cached("processor_service", build)
     return service
-
-
-def remaining_ms(context: LambdaContext | None) -> int:
-    """Time left in this invocation; scripts without a Lambda context get the processor's default."""
-    from genesys_bridge.processor import DEFAULT_REMAINING_MS
-
-    getter = getattr(context, "get_remaining_time_in_millis", None)
-    return int(getter()) if callable(getter) else DEFAULT_REMAINING_MS
-
-
-def process_batch(event: dict[str, Any], context: LambdaContext | None, metrics: MetricsSink) -> Any:
-    """The processor handler's one call: deadline from the invocation's remaining time, then the batch."""
-    from genesys_bridge.processor import invocation_deadline
-
-    genesys_client()  # picks up a rotated secret before the batch needs a token
-    service = processor_service(metrics)
-    deadline = invocation_deadline(remaining_ms(context), len(event.get("Records") or []), time.monotonic())
-    return service.process_batch(event, deadline=deadline, context=context)
 
 
 def pipe_dlq_settings() -> PipeDlqSettings:

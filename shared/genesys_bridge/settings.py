@@ -2,22 +2,55 @@
 
 One model per handler, validated on the first invocation (not at import), so a missing or malformed
 variable fails loudly on the first event instead of being discovered on the thousandth. The variable
-names come from contracts.py, which the CDK stack uses to set them.
+names come from contracts.py, which the CDK stack uses to set them. Every variable the stack always sets
+is required here: its default lives once, in the stack's config model (stacks/config.py).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from genesys_bridge import contracts
+from genesys_bridge.events import parse_topics
+from genesys_bridge.regions import resolve_endpoints
 
-# Genesys documents no maximum for the multi-get; 100 is what public integrations use and what
-# DESIGN.md fixes as the default, so anything above it is refused rather than risked.
+# Genesys documents no maximum for the multi-get; 100 is what public integrations use
+# (docs/genesys-api.md, "Conversation details"), so anything above it is refused rather than risked.
 MAX_IDS_PER_REQUEST = 100
+
+
+def _whole_number_text(pattern: str, what: str) -> BeforeValidator:
+    """Accept a variable's text only if `pattern` matches all of it: pydantic alone would take " 48\n",
+    "4_8" or "48.0" for 48. Values given in code (tests, the local runner) pass through to pydantic."""
+    regex = re.compile(pattern)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and regex.fullmatch(value) is None:
+            raise ValueError(f"{value[:50]!r} is not {what}")
+        return value
+
+    return BeforeValidator(check)
+
+
+# ASCII digits only ([0-9], not \d, which also matches other scripts' digits).
+EnvInt = Annotated[int, _whole_number_text(r"[0-9]+", "a whole number written in digits 0-9")]
+EnvFloat = Annotated[
+    float,
+    _whole_number_text(r"[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?", "a decimal number such as 240 or 0.25"),
+]
 
 
 def _env(name: str) -> Any:
@@ -48,9 +81,14 @@ class IngestSettings(_BaseSettings):
     quarantine_queue_url: str = Field(validation_alias=_env(contracts.QUARANTINE_QUEUE_URL), min_length=1)
     # A day at least, so EventBridge's retries and a conversation's many end events fall into one
     # item's lifetime; a year at most, as a guard against a typo in minutes or seconds.
-    buffer_ttl_hours: int = Field(
-        default=48, validation_alias=_env(contracts.BUFFER_TTL_HOURS), ge=1, le=8760
-    )
+    buffer_ttl_hours: EnvInt = Field(validation_alias=_env(contracts.BUFFER_TTL_HOURS), ge=1, le=8760)
+    # Comma-separated topic suffixes ("customer.end,acw"); events of other topics are quarantined.
+    conversation_topics: frozenset[str] = Field(validation_alias=_env(contracts.CONVERSATION_TOPICS))
+
+    @field_validator("conversation_topics", mode="before")
+    @classmethod
+    def _topic_list(cls, value: Any) -> Any:
+        return parse_topics(value) if isinstance(value, str) else value
 
 
 class ProcessorSettings(_BaseSettings):
@@ -67,30 +105,27 @@ class ProcessorSettings(_BaseSettings):
     genesys_credentials_secret_arn: str = Field(
         validation_alias=_env(contracts.GENESYS_CREDENTIALS_SECRET_ARN), min_length=1
     )
-    genesys_max_requests_per_minute: int = Field(
-        default=300, validation_alias=_env(contracts.GENESYS_MAX_REQUESTS_PER_MINUTE), ge=1, le=100_000
+    genesys_max_requests_per_minute: EnvInt = Field(
+        validation_alias=_env(contracts.GENESYS_MAX_REQUESTS_PER_MINUTE), ge=1, le=100_000
     )
-    genesys_ids_per_request: int = Field(
-        default=MAX_IDS_PER_REQUEST,
+    genesys_ids_per_request: EnvInt = Field(
         validation_alias=_env(contracts.GENESYS_IDS_PER_REQUEST),
         ge=1,
         le=MAX_IDS_PER_REQUEST,
     )
-    genesys_concurrent_callers: int = Field(
-        default=1, validation_alias=_env(contracts.GENESYS_CONCURRENT_CALLERS), ge=1, le=1000
+    genesys_concurrent_callers: EnvInt = Field(
+        validation_alias=_env(contracts.GENESYS_CONCURRENT_CALLERS), ge=1, le=1000
     )
     # Fractional minutes are accepted so the local runner can compress time (seconds-long max ages).
-    not_ready_max_age_minutes: float = Field(
-        default=240, validation_alias=_env(contracts.NOT_READY_MAX_AGE_MINUTES), gt=0, le=7 * 24 * 60
+    not_ready_max_age_minutes: EnvFloat = Field(
+        validation_alias=_env(contracts.NOT_READY_MAX_AGE_MINUTES), gt=0, le=7 * 24 * 60
     )
-    not_ready_retry_base_seconds: int = Field(
-        default=60,
+    not_ready_retry_base_seconds: EnvInt = Field(
         validation_alias=_env(contracts.NOT_READY_RETRY_BASE_SECONDS),
         ge=1,
         le=contracts.SQS_MAX_VISIBILITY_SECONDS,
     )
-    not_ready_retry_max_seconds: int = Field(
-        default=900,
+    not_ready_retry_max_seconds: EnvInt = Field(
         validation_alias=_env(contracts.NOT_READY_RETRY_MAX_SECONDS),
         ge=1,
         le=contracts.SQS_MAX_VISIBILITY_SECONDS,
@@ -108,10 +143,7 @@ class ProcessorSettings(_BaseSettings):
 
     @model_validator(mode="after")
     def _genesys_endpoints_follow_client_rule(self) -> ProcessorSettings:
-        # The Genesys client owns the rule (known region; overrides https, or http on loopback only).
-        # Imported here, not at module level, so the ingest function never loads requests/tenacity.
-        from genesys_bridge.genesys.regions import resolve_endpoints
-
+        # genesys_bridge.regions owns the rule (known region; overrides https, or http on loopback only).
         resolve_endpoints(self.genesys_region, self.genesys_api_base_url, self.genesys_login_base_url)
         return self
 

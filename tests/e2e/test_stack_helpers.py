@@ -79,7 +79,7 @@ def test_taking_the_smoke_conversations_dead_letter_leaves_an_operators_messages
 
 def test_backdating_moves_only_a_pending_items_first_event(stack: DeployedStack) -> None:
     # Given one PENDING item and one already FETCHED
-    buffer = BufferTable(stack.client("dynamodb"), "buffer")
+    buffer = BufferTable(stack.client("dynamodb"), "buffer", ttl_hours=48)  # as ingest writes items
     buffer.record_event(CONVERSATION)
     buffer.record_event(OTHER)
     buffer.mark_fetched(OTHER, "conversations/conversation_date=2026-11-20/x.json")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ from stacks.config import (
     parse_environment_config,
 )
 
+REPO = Path(__file__).resolve().parents[2]
 MINIMAL_BLOCK: dict[str, Any] = {
     "event_bus_mode": "create",
     "event_bus_name": "test-bus",
@@ -171,3 +175,108 @@ def test_an_unknown_environment_lists_the_available_ones(tmp_path: Path) -> None
     with pytest.raises(ConfigError, match=r"no environment 'qa'.*available: dev$"):
         load_environment_config("qa", cdk_json_path=cdk_json)
     assert load_environment_config("dev", cdk_json_path=cdk_json).event_bus_name == "test-bus"
+
+
+def test_the_config_reads_the_one_region_list_without_loading_the_genesys_client() -> None:
+    # Given a fresh interpreter
+    # When the stack's config module is imported
+    script = (
+        "import sys; sys.path.insert(0, 'shared'); import stacks.config as c; "
+        "from genesys_bridge.regions import REGIONS; "
+        "print(c.REGIONS is REGIONS, 'requests' in sys.modules, 'genesys_bridge.genesys' in sys.modules)"
+    )
+    result = subprocess.run(  # noqa: S603 - this interpreter with a fixed script
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    # Then it validates regions against genesys_bridge.regions itself and never imports requests
+    assert result.stdout.split() == ["True", "False", "False"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("genesys_ids_per_request", True),  # would synthesize as "1"
+        ("ingest_async_retry_attempts", False),
+        ("processor_batch_size", "50"),
+        ("processor_batch_size", 50.0),
+        ("log_retention_days", "30"),
+        ("removal_policy", True),
+        ("topics", "customer.end"),
+    ],
+)
+def test_a_value_of_the_wrong_json_type_is_refused_naming_the_key(key: str, value: Any) -> None:
+    # Given a block whose value has the right meaning but the wrong JSON type
+    # When it is validated
+    with pytest.raises(ConfigError) as raised:
+        parse_environment_config("dev", settings(**{key: value}))
+    # Then the message names the key (no coercion: true is not 1, "50" and 50.0 are not 50)
+    assert f"{key}:" in str(raised.value)
+
+
+def test_a_nested_lifecycle_number_is_strict_too() -> None:
+    with pytest.raises(ConfigError, match=r"results_lifecycle\.expire_after_days"):
+        parse_environment_config("dev", settings(results_lifecycle={"expire_after_days": "30"}))
+
+
+_GOOD_TEXT = {
+    "account": "123456789012",
+    "region": "eu-west-1",
+    "alarm_email": "ops@example.com",
+    "event_bus_name": "genesys-bus",
+    "credentials_secret_name": "genesys/credentials",
+    "credentials_secret_arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys-AbCdEf",
+    "genesys_api_base_url": "https://api.example.com",
+    "environment_name": "staging",
+}
+_SPOILERS = {
+    "trailing-newline": lambda good: good + "\n",
+    "trailing-crlf": lambda good: good + "\r\n",
+    "leading-space": lambda good: " " + good,
+    "trailing-space": lambda good: good + " ",
+    # every ASCII digit as the same digit of another script (Arabic-Indic)
+    "non-ascii-digits": lambda good: good.translate({ord(d): chr(0x0660 + int(d)) for d in "0123456789"}),
+}
+
+
+@pytest.mark.parametrize(
+    ("key", "spoiler"),
+    [
+        (key, spoiler)
+        for key, good in _GOOD_TEXT.items()
+        for spoiler in _SPOILERS
+        if spoiler != "non-ascii-digits" or any(c.isdigit() for c in good)
+    ],
+)
+def test_a_text_value_must_match_as_a_whole(key: str, spoiler: str) -> None:
+    good = _GOOD_TEXT[key]
+    block = settings() if key == "environment_name" else settings(**{key: good})
+    if key == "credentials_secret_arn":
+        del block["credentials_secret_name"]
+    # Given a valid value, accepted as it is
+    name = good if key == "environment_name" else "dev"
+    parse_environment_config(name, block)
+    # When it carries a trailing newline, a space or digits of another script
+    bad = _SPOILERS[spoiler](good)
+    # Then it is refused, naming the key (the environment name is the cdk.json context key)
+    name, block = (bad, block) if key == "environment_name" else ("dev", {**block, key: bad})
+    with pytest.raises(ConfigError, match=key):
+        parse_environment_config(name, block)
+
+
+def test_synth_with_a_bad_config_prints_the_message_alone_and_exits_1(tmp_path: Path) -> None:
+    # Given an environment block with a boolean where a count belongs
+    context = {"env": "dev", "dev": {**MINIMAL_BLOCK, "genesys_ids_per_request": True}}
+    environment = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps(context),
+        "CDK_OUTDIR": str(tmp_path),
+        "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
+    }
+    # When the CDK app runs, as `cdk synth` runs it
+    result = subprocess.run(
+        [sys.executable, "app.py"], capture_output=True, text=True, check=False, cwd=REPO, env=environment
+    )
+    # Then it exits 1 with the message naming the key, and no traceback
+    assert result.returncode == 1
+    assert "genesys_ids_per_request" in result.stderr
+    assert "Traceback" not in result.stderr

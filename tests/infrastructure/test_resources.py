@@ -141,7 +141,9 @@ class TestIngestion:
             },
         )
 
-    def test_the_ingest_function_gets_its_table_queue_and_ttl(self, dev: SynthesizedEnvironment) -> None:
+    def test_the_ingest_function_gets_its_table_queue_ttl_and_topics(
+        self, dev: SynthesizedEnvironment
+    ) -> None:
         _, properties = function_named(dev, contracts.INGEST_SERVICE)
         assert properties["Environment"]["Variables"] == {
             contracts.POWERTOOLS_SERVICE_NAME: contracts.INGEST_SERVICE,
@@ -154,6 +156,8 @@ class TestIngestion:
                 "Ref": logical_id_of(dev, "AWS::SQS::Queue", "/QuarantineQueue/")
             },
             contracts.BUFFER_TTL_HOURS: str(dev.config.buffer_ttl_hours),
+            # the rule's topics, which ingest applies itself when the rule is bypassed
+            contracts.CONVERSATION_TOPICS: ",".join(dev.config.topics),
         }
 
 

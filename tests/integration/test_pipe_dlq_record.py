@@ -29,7 +29,7 @@ def aws() -> Iterator[Aws]:
 def test_a_failed_batch_dead_lettered_by_the_runner_is_resolved_back_to_its_conversations(aws: Aws) -> None:
     # Given three buffered conversations and the runner's pipe failing the batch of the last two
     first, *failed = new_ids(3)
-    buffer = BufferTable(aws.dynamodb, TABLE)
+    buffer = BufferTable(aws.dynamodb, TABLE, ttl_hours=48)
     for conversation_id in [first, *failed]:
         buffer.record_event(conversation_id)
     stream = read_stream(aws)

@@ -1,13 +1,17 @@
 """Genesys Cloud analytics client: tokens, pacing, retries and pagers done once, for every caller.
 
     from genesys_bridge.genesys import GenesysClient, RateLimited
-    client = GenesysClient(region="mypurecloud.ie", client_id=..., client_secret=...)
+    client = GenesysClient(
+        region="mypurecloud.ie", client_id=..., client_secret=..., max_requests_per_minute=240
+    )
     conversations = client.get_conversation_details(ids, deadline=deadline)
 
-See DESIGN.md, "The Genesys client". Imports requests and tenacity only (no boto3): it ships in the layer.
+See docs/genesys-client.md. Imports requests and tenacity only (no boto3): it ships in the layer.
 """
 
 from __future__ import annotations
+
+from genesys_bridge.regions import REGIONS
 
 from .client import GenesysClient
 from .errors import (
@@ -21,7 +25,6 @@ from .errors import (
     RateLimited,
     RetryLater,
 )
-from .regions import REGIONS
 from .stats import GenesysStats
 
 __all__ = [

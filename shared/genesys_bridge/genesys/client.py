@@ -15,11 +15,12 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from genesys_bridge.regions import resolve_endpoints
+
 from .auth import TokenProvider
 from .jobs import JOBS_PATH, run_details_job
 from .pacing import RequestPacer
 from .pagers import api_url, iter_next_uri, iter_query_pages
-from .regions import resolve_endpoints
 from .retry import RetryPolicy
 from .stats import GenesysStats
 from .transport import check_response, json_object, new_session, send
@@ -29,7 +30,20 @@ QUERY_PATH: Final = "/api/v2/analytics/conversations/details/query"
 
 
 class GenesysClient:
-    """A thread-safe Genesys Cloud analytics client. Conversations come back as the dicts Genesys sent."""
+    """A thread-safe Genesys Cloud analytics client. Conversations come back as the dicts Genesys sent.
+
+    Example:
+        >>> from genesys_bridge.genesys import GenesysClient, RetryLater
+        >>> with GenesysClient(
+        ...     region="mypurecloud.ie", client_id="...", client_secret="...", max_requests_per_minute=240
+        ... ) as client:  # doctest: +SKIP
+        ...     try:
+        ...         details = client.get_conversation_details(["<conversation id>"], deadline=None)
+        ...     except RetryLater as later:  # a 429 or an outage outlasted the retries: come back later
+        ...         print(f"retry after {later.retry_after} s")
+
+    Regions, the OAuth flow and the limits it honours: docs/genesys-client.md and docs/genesys-api.md.
+    """
 
     def __init__(
         self,
@@ -38,7 +52,10 @@ class GenesysClient:
         client_secret: str,
         api_base_url: str | None = None,
         login_base_url: str | None = None,
-        max_requests_per_minute: int = 300,
+        *,
+        # No default: the deployment's budget is the stack config's genesys_max_requests_per_minute
+        # (per caller), and a client without one would pace at a figure nobody chose.
+        max_requests_per_minute: int,
         ids_per_request: int = 100,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,

@@ -1,9 +1,13 @@
 """When to retry, how long to wait, and when to hand the work back instead: tenacity, configured.
 
-Retried: 429 (waiting exactly Retry-After, or exponential backoff with jitter when it is missing),
-502/503/504, connection errors and timeouts (exponential backoff with jitter), at most `max_attempts`
-attempts. Not slept: a wait that would pass the caller's deadline, or a Retry-After above the cap (a
-daily limit; the official SDKs give up above 180 s). Those raise RateLimited / GenesysUnavailable at
+Retried, at most `max_attempts` attempts:
+- 429: waiting exactly its Retry-After, or exponential backoff with jitter when it has none;
+- 502/503/504: waiting their Retry-After when they carry one, else 3 s, 9 s, 27 s ... (x3 per attempt), as
+  the official SDKs do (docs/genesys-api.md, "Rate limits and errors"), so that an outage does not burn
+  every attempt within seconds;
+- connection errors and timeouts: exponential backoff with jitter (0.5, 1, 2 ... s).
+Not slept: a wait that would pass the caller's deadline, or a Retry-After above the cap (a daily limit;
+the official SDKs give up above 180 s). Those raise RateLimited / GenesysUnavailable at
 once with retry_after, so a Lambda returns the message to its queue instead of burning its timeout.
 Everything else propagates unchanged on the first attempt.
 """
@@ -25,6 +29,10 @@ T = TypeVar("T")
 
 DEFAULT_MAX_ATTEMPTS: Final = 5
 MAX_RETRY_AFTER_SECONDS: Final = 180.0
+# A 5xx without Retry-After: the first wait, multiplied by this factor for every further attempt. Read
+# at every wait, so the local runner can compress it with the rest of its time (local_runner/runner.py).
+TRANSIENT_FIRST_WAIT_SECONDS = 3.0
+TRANSIENT_WAIT_FACTOR: Final = 3.0
 _RETRYABLE: Final = (ThrottledResponse, TransientResponse, *TRANSIENT_EXCEPTIONS)
 
 
@@ -67,8 +75,12 @@ class RetryPolicy:
 
     def _wait(self, state: RetryCallState) -> float:
         error = _failure(state)
-        if isinstance(error, ThrottledResponse) and error.retry_after is not None:
-            return error.retry_after  # exactly what Genesys asked for: less gets another 429
+        if isinstance(error, ThrottledResponse | TransientResponse) and error.retry_after is not None:
+            return error.retry_after  # exactly what Genesys asked for: less gets another 429 or 503
+        if isinstance(error, TransientResponse):
+            # 3, 9, 27 ... s: Genesys is having an outage, which seconds-apart retries cannot outlast.
+            exponent = min(state.attempt_number - 1, 10)
+            return min(TRANSIENT_FIRST_WAIT_SECONDS * TRANSIENT_WAIT_FACTOR**exponent, self.max_retry_after)
         return float(self._backoff(state))
 
     def _stop_reason(self, state: RetryCallState, deadline: float | None) -> str | None:
@@ -76,7 +88,7 @@ class RetryPolicy:
         whether to stop, so `state.upcoming_sleep` is the wait in question."""
         error = _failure(state)
         if (
-            isinstance(error, ThrottledResponse)
+            isinstance(error, ThrottledResponse | TransientResponse)
             and error.retry_after is not None
             and error.retry_after > self.max_retry_after
         ):
@@ -95,6 +107,8 @@ class RetryPolicy:
             if error.retry_after is not None and error.retry_after > self.max_retry_after:
                 raise RateLimited(message, retry_after=error.retry_after) from error
             raise RateLimited(message, retry_after=state.upcoming_sleep) from error
+        if isinstance(error, TransientResponse) and error.retry_after is not None:
+            raise GenesysUnavailable(message, retry_after=error.retry_after) from error
         raise GenesysUnavailable(message, retry_after=state.upcoming_sleep) from error
 
     def _log_retry(self, state: RetryCallState, what: str) -> None:

@@ -47,15 +47,18 @@ class ThrottledResponse(Exception):  # an outcome tenacity retries on, never rai
 
 
 class TransientResponse(Exception):  # an outcome tenacity retries on, never raised to callers
-    """A 502/503/504."""
+    """A 502/503/504; `retry_after` is its Retry-After header in seconds, None when absent."""
 
-    def __init__(self, status: int, correlation_id: str | None) -> None:
-        super().__init__(status, correlation_id)
+    def __init__(self, status: int, correlation_id: str | None, retry_after: float | None = None) -> None:
+        super().__init__(status, correlation_id, retry_after)
         self.status = status
         self.correlation_id = correlation_id
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
-        return f"HTTP {self.status}"
+        if self.retry_after is None:
+            return f"HTTP {self.status}"
+        return f"HTTP {self.status} (Retry-After {self.retry_after:g} s)"
 
 
 def new_session() -> requests.Session:
@@ -95,7 +98,9 @@ def check_response(response: requests.Response, stats: GenesysStats) -> None:
         raise ThrottledResponse(parse_retry_after(response.headers.get("Retry-After")), correlation_id)
     stats.increment("errors")
     if status in TRANSIENT_STATUSES:
-        raise TransientResponse(status, correlation_id)
+        raise TransientResponse(
+            status, correlation_id, parse_retry_after(response.headers.get("Retry-After"))
+        )
     raise api_error(response)
 
 

@@ -23,6 +23,35 @@ TABLE = "buffer"
 BUCKET = "results"
 
 
+def stack_set_env(*, ingest: bool) -> dict[str, str]:
+    """The variables the stack always sets from the config model, with the model's own defaults
+    (stacks/config.py): the functions default none of them."""
+    from stacks.config import EnvironmentConfig, load_environment_config
+
+    class _Defaults:
+        def __getattr__(self, name: str) -> Any:
+            return EnvironmentConfig.model_fields[name].default
+
+    config = _Defaults()
+    if ingest:
+        return {
+            contracts.BUFFER_TTL_HOURS: str(config.buffer_ttl_hours),
+            # the dev environment's topics (customer.end and acw), which the fixtures carry
+            contracts.CONVERSATION_TOPICS: ",".join(load_environment_config("dev").topics),
+        }
+    return {
+        contracts.GENESYS_MAX_REQUESTS_PER_MINUTE: str(config.genesys_max_requests_per_minute),
+        contracts.GENESYS_IDS_PER_REQUEST: str(config.genesys_ids_per_request),
+        contracts.GENESYS_CONCURRENT_CALLERS: str(config.processor_max_concurrency),
+        contracts.NOT_READY_MAX_AGE_MINUTES: str(config.not_ready_max_age_minutes),
+        contracts.NOT_READY_RETRY_BASE_SECONDS: str(config.not_ready_retry_base_seconds),
+        contracts.NOT_READY_RETRY_MAX_SECONDS: str(config.not_ready_retry_max_seconds),
+    }
+
+
+DEV_TOPICS = frozenset({"customer.end", "acw"})
+
+
 def load_fixture(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
     return data

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from genesys_bridge import contracts
 from genesys_bridge.buffer import BufferTable
 from tests.unit.domain.builders import TABLE, Aws
@@ -69,7 +71,7 @@ def test_three_events_of_one_conversation_give_one_item_and_one_insert(aws: Aws)
 
 def test_a_late_event_does_not_reopen_a_fetched_conversation(aws: Aws) -> None:
     # Given a conversation already fetched
-    buffer = BufferTable(aws.dynamodb, TABLE, clock=SteppingClock(T0))
+    buffer = BufferTable(aws.dynamodb, TABLE, ttl_hours=48, clock=SteppingClock(T0))
     buffer.record_event(CONVERSATION)
     buffer.mark_fetched(CONVERSATION, "conversations/conversation_date=2026-11-20/x.json")
 
@@ -117,7 +119,7 @@ def test_marking_a_vanished_item_creates_nothing(aws: Aws) -> None:
 
 def test_mark_failed_records_the_reason_but_never_undoes_a_fetch(aws: Aws) -> None:
     # Given one pending and one fetched conversation
-    buffer = BufferTable(aws.dynamodb, TABLE, clock=SteppingClock(T0))
+    buffer = BufferTable(aws.dynamodb, TABLE, ttl_hours=48, clock=SteppingClock(T0))
     fetched_id = "7c1e4b52-0d3a-4f69-9e85-2b6a1d0c3f47"
     buffer.record_event(CONVERSATION)
     buffer.record_event(fetched_id)
@@ -139,3 +141,12 @@ def test_mark_failed_records_the_reason_but_never_undoes_a_fetch(aws: Aws) -> No
 
 def test_get_of_an_unknown_conversation_is_none(aws: Aws) -> None:
     assert BufferTable(aws.dynamodb, TABLE).get(CONVERSATION) is None
+
+
+def test_a_table_built_without_a_ttl_refuses_to_record_events(aws: Aws) -> None:
+    # Given the processor's view of the table (it only reads and marks items, so it has no TTL)
+    buffer = BufferTable(aws.dynamodb, TABLE)
+    # When it is asked to record an event, then it says why instead of writing an item that never expires
+    with pytest.raises(ValueError, match="ttl_hours"):
+        buffer.record_event(CONVERSATION)
+    assert aws.items() == []

@@ -13,7 +13,7 @@ from genesys_bridge.buffer import BufferTable
 from genesys_bridge.events import MAX_EVENT_BYTES, InvalidReason
 from genesys_bridge.ingest import SQS_MAX_MESSAGE_BYTES, IngestOutcome, IngestService, quarantine_body
 from genesys_bridge.metrics import MetricName, RecordingMetrics
-from tests.unit.domain.builders import FIXTURE_CONVERSATION_ID, TABLE, Aws, conversation_event
+from tests.unit.domain.builders import DEV_TOPICS, FIXTURE_CONVERSATION_ID, TABLE, Aws, conversation_event
 from tests.unit.domain.test_events import BAD_INPUT_CASES
 
 
@@ -23,6 +23,7 @@ def make_service(aws: Aws, metrics: RecordingMetrics, table: str = TABLE) -> Ing
         sqs_client=aws.sqs,
         quarantine_queue_url=aws.quarantine_url,
         metrics=metrics,
+        topics=DEV_TOPICS,
     )
 
 
@@ -104,8 +105,29 @@ def test_a_quarantine_failure_raises_rather_than_drop_the_event(aws: Aws) -> Non
         sqs_client=aws.sqs,
         quarantine_queue_url=aws.quarantine_url + "-gone",
         metrics=RecordingMetrics(),
+        topics=DEV_TOPICS,
     )
 
     # When a bad event arrives, then the failure raises so Lambda's retries and destination keep it
     with pytest.raises(ClientError):
         service.handle({"not": "an event"})
+
+
+def test_a_deeply_nested_event_is_quarantined_down_to_the_depth_limit(aws: Aws) -> None:
+    # Given an event nested a thousand levels deep (JSON encoding it whole would recurse)
+    event = conversation_event()
+    deep: Any = "bottom"
+    for _ in range(1000):
+        deep = [deep]
+    event["detail"]["metadata"] = deep
+
+    # When it arrives
+    result = make_service(aws, RecordingMetrics()).handle(event)
+
+    # Then it is quarantined as too_deep, its upper levels kept and marked pruned, nothing buffered
+    assert (result.outcome, result.reason) == (IngestOutcome.QUARANTINED, InvalidReason.TOO_DEEP)
+    [message] = aws.messages("quarantine")
+    assert message["reason"] == "too_deep"
+    assert message["event"]["eventPruned"] is True
+    assert message["event"]["event"]["id"] == event["id"]
+    assert aws.items() == []

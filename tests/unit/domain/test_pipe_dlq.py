@@ -64,7 +64,7 @@ def make_resolver(
 
 
 def buffer_conversations(aws: Aws, ids: list[str]) -> Stream:
-    buffer = BufferTable(aws.dynamodb, TABLE)
+    buffer = BufferTable(aws.dynamodb, TABLE, ttl_hours=48)
     for conversation_id in ids:
         buffer.record_event(conversation_id)
     return read_stream(aws)
@@ -115,7 +115,7 @@ def test_modify_records_in_range_are_filtered_out_as_the_pipe_does(stream_aws: A
     # Given a conversation whose item was later touched by a duplicate event and marked FETCHED
     aws = stream_aws
     [conversation_id] = new_ids(1)
-    buffer = BufferTable(aws.dynamodb, TABLE)
+    buffer = BufferTable(aws.dynamodb, TABLE, ttl_hours=48)
     buffer.record_event(conversation_id)
     buffer.record_event(conversation_id)
     buffer.mark_fetched(conversation_id, "conversations/conversation_date=2026-11-20/x.json")
@@ -296,7 +296,7 @@ def test_a_record_the_template_cannot_render_is_dead_lettered_with_the_record_an
     # Given two buffered conversations and a pipe whose template needs a field only one item has
     aws = stream_aws
     with_field, without_field = new_ids(2)
-    buffer = BufferTable(aws.dynamodb, TABLE)
+    buffer = BufferTable(aws.dynamodb, TABLE, ttl_hours=48)
     buffer.record_event(with_field)
     aws.dynamodb.put_item(
         TableName=TABLE,

@@ -23,12 +23,7 @@ from genesys_bridge.genesys import (
     RateLimited,
 )
 from genesys_bridge.metrics import MetricName, RecordingMetrics
-from genesys_bridge.processor import (
-    ProcessorConfig,
-    ProcessorService,
-    invocation_deadline,
-    not_ready_backoff,
-)
+from genesys_bridge.processor import ProcessorConfig, ProcessorService, invocation_deadline
 from genesys_bridge.results import ResultsWriter, result_key
 from tests.unit.conftest import DETAILS_URL, TOKEN_URL, serve_details
 from tests.unit.domain.builders import (
@@ -46,6 +41,13 @@ from tests.unit.domain.builders import (
 )
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+# The dev environment's values (stacks/config.py defaults); tests override what they are about.
+CONFIG: dict[str, Any] = {
+    "ids_per_request": 100,
+    "not_ready_max_age": timedelta(minutes=240),
+    "retry_base_seconds": 60,
+    "retry_max_seconds": 900,
+}
 
 
 class FakeGenesys:
@@ -94,7 +96,9 @@ def make_service(
         buffer=buffer or BufferTable(aws.dynamodb, TABLE, clock=lambda: NOW),
         results=results or ResultsWriter(aws.s3, BUCKET),
         sqs_client=aws.sqs,
-        config=ProcessorConfig(work_queue_url=aws.work_url, dlq_url=aws.dlq_url, **config),
+        config=ProcessorConfig(
+            **{**CONFIG, "work_queue_url": aws.work_url, "dlq_url": aws.dlq_url, **config}
+        ),
         metrics=metrics or RecordingMetrics(),
         clock=lambda: NOW,
         stats=genesys.stats.snapshot,
@@ -103,7 +107,7 @@ def make_service(
 
 def buffered(aws: Aws, ids: Iterable[str], first_seen: datetime = NOW - timedelta(minutes=5)) -> None:
     """The items the ingest function would have written for these conversations."""
-    buffer = BufferTable(aws.dynamodb, TABLE, clock=lambda: first_seen)
+    buffer = BufferTable(aws.dynamodb, TABLE, ttl_hours=48, clock=lambda: first_seen)
     for conversation_id in ids:
         buffer.record_event(conversation_id)
 
@@ -559,14 +563,6 @@ def test_the_deadline_leaves_a_margin_for_the_work_after_the_fetch() -> None:
     assert invocation_deadline(60_000, 100, now=1000.0) == pytest.approx(1053.0)
     # never more than half of what is left
     assert invocation_deadline(4_000, 1000, now=0.0) == pytest.approx(2.0)
-
-
-@pytest.mark.parametrize(
-    ("receive_count", "seconds_left", "expected"),
-    [(1, 10_000, 60), (2, 10_000, 120), (5, 10_000, 900), (100, 10_000, 900), (3, 100.2, 101), (1, 0.1, 1)],
-)
-def test_not_ready_backoff(receive_count: int, seconds_left: float, expected: int) -> None:
-    assert not_ready_backoff(receive_count, 60, 900, seconds_left) == expected
 
 
 def test_refused_credentials_fail_the_invocation_and_blame_no_conversation(aws: Aws) -> None:

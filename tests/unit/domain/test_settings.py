@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from genesys_bridge import contracts
 from genesys_bridge.settings import IngestSettings, ProcessorSettings
+from tests.unit.domain.builders import stack_set_env
 
 PROCESSOR_ENV = {
     contracts.BUFFER_TABLE_NAME: "buffer",
@@ -15,6 +16,7 @@ PROCESSOR_ENV = {
     contracts.GENESYS_CREDENTIALS_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys",
     contracts.WORK_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/work",
     contracts.WORK_DLQ_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/work-dlq",
+    **stack_set_env(ingest=False),
 }
 
 
@@ -25,20 +27,69 @@ def processor_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
-def test_ingest_settings_read_the_contract_names_with_the_documented_default(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Given the two required variables only
+def test_ingest_settings_read_the_contract_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the variables the stack sets
     monkeypatch.setenv(contracts.BUFFER_TABLE_NAME, "buffer")
     monkeypatch.setenv(contracts.QUARANTINE_QUEUE_URL, "https://sqs/quarantine")
+    monkeypatch.setenv(contracts.BUFFER_TTL_HOURS, "72")
+    monkeypatch.setenv(contracts.CONVERSATION_TOPICS, "customer.end,acw")
 
-    # When the settings load, then the TTL defaults to 48 hours
+    # When the settings load, then each field holds its variable's value
     settings = IngestSettings.from_environment()
-    assert (settings.buffer_table_name, settings.quarantine_queue_url, settings.buffer_ttl_hours) == (
-        "buffer",
-        "https://sqs/quarantine",
-        48,
-    )
+    assert (
+        settings.buffer_table_name,
+        settings.quarantine_queue_url,
+        settings.buffer_ttl_hours,
+        settings.conversation_topics,
+    ) == ("buffer", "https://sqs/quarantine", 72, frozenset({"customer.end", "acw"}))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "customer.end,",
+        "customer.end, acw",
+        " customer.end",
+        "customer.end\n",
+        "customer.end\r\n",
+        "Customer.End",
+        "customer.end,customer.end",
+        "customer.end;acw",
+        "customer.\u0435nd",  # a Cyrillic e
+    ],
+)
+def test_a_malformed_topic_list_fails_at_cold_start_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    # Given a topic list that is not comma-separated topic suffixes and nothing else
+    monkeypatch.setenv(contracts.BUFFER_TABLE_NAME, "buffer")
+    monkeypatch.setenv(contracts.QUARANTINE_QUEUE_URL, "https://sqs/quarantine")
+    monkeypatch.setenv(contracts.BUFFER_TTL_HOURS, "48")
+    monkeypatch.setenv(contracts.CONVERSATION_TOPICS, value)
+    # When the settings load, then the variable is named
+    with pytest.raises(ValidationError, match=contracts.CONVERSATION_TOPICS):
+        IngestSettings.from_environment()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [contracts.BUFFER_TTL_HOURS, contracts.CONVERSATION_TOPICS, contracts.NOT_READY_MAX_AGE_MINUTES],
+)
+def test_a_value_the_stack_always_sets_is_required_not_defaulted_again(
+    processor_env: pytest.MonkeyPatch, name: str
+) -> None:
+    # Given every variable but one the stack always sets
+    processor_env.setenv(contracts.QUARANTINE_QUEUE_URL, "https://sqs/quarantine")
+    processor_env.setenv(contracts.BUFFER_TTL_HOURS, "48")
+    processor_env.setenv(contracts.CONVERSATION_TOPICS, "customer.end")
+    processor_env.delenv(name)
+
+    # When the settings load, then the missing variable is named (its default lives in stacks/config.py)
+    ingest_names = (contracts.BUFFER_TTL_HOURS, contracts.CONVERSATION_TOPICS)
+    model = IngestSettings if name in ingest_names else ProcessorSettings
+    with pytest.raises(ValidationError, match=name):
+        model.from_environment()
 
 
 def test_a_missing_variable_is_named_in_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,10 +99,10 @@ def test_a_missing_variable_is_named_in_the_error(monkeypatch: pytest.MonkeyPatc
         IngestSettings.from_environment()
 
 
-def test_processor_defaults(processor_env: pytest.MonkeyPatch) -> None:
+def test_processor_settings_carry_the_stack_values(processor_env: pytest.MonkeyPatch) -> None:
     settings = ProcessorSettings.from_environment()
     assert settings.genesys_ids_per_request == 100
-    assert settings.genesys_concurrent_callers == 1
+    assert settings.genesys_concurrent_callers == 4  # processor_max_concurrency
     assert settings.not_ready_retry_base_seconds == 60
     assert settings.not_ready_retry_max_seconds == 900
     assert settings.genesys_api_base_url is None
@@ -102,3 +153,27 @@ def test_the_max_age_accepts_fractional_minutes_for_compressed_local_runs(
 ) -> None:
     processor_env.setenv(contracts.NOT_READY_MAX_AGE_MINUTES, "0.25")
     assert ProcessorSettings.from_environment().not_ready_max_age_minutes == 0.25
+
+
+@pytest.mark.parametrize(
+    "text", [" 60", "60\n", "60\r\n", "6_0", "60.0", "+60", "\u0666\u0660", "\uff16\uff10", ""]
+)
+@pytest.mark.parametrize(
+    "name",
+    [contracts.GENESYS_MAX_REQUESTS_PER_MINUTE, contracts.NOT_READY_RETRY_BASE_SECONDS],
+)
+def test_a_number_variable_must_be_digits_and_nothing_else(
+    processor_env: pytest.MonkeyPatch, name: str, text: str
+) -> None:
+    # Given a number variable with a space, a newline, an underscore, a fraction or other digits
+    processor_env.setenv(name, text)
+    # When the settings load, then the variable is named rather than the value read leniently
+    with pytest.raises(ValidationError, match=name):
+        ProcessorSettings.from_environment()
+
+
+@pytest.mark.parametrize("text", ["240\n", " 240", "2 40", "0x10"])
+def test_the_max_age_must_be_a_plain_decimal(processor_env: pytest.MonkeyPatch, text: str) -> None:
+    processor_env.setenv(contracts.NOT_READY_MAX_AGE_MINUTES, text)
+    with pytest.raises(ValidationError, match=contracts.NOT_READY_MAX_AGE_MINUTES):
+        ProcessorSettings.from_environment()

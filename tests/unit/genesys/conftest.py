@@ -86,6 +86,7 @@ def make_client(clock: FakeClock) -> Callable[..., GenesysClient]:
             "region": REGION,
             "client_id": CLIENT_ID,
             "client_secret": CLIENT_SECRET,
+            "max_requests_per_minute": 300,  # a budget the tests reach only where they set their own
             "sleep": clock.sleep,
             "clock": clock,
         }

@@ -32,7 +32,7 @@ def _states(mocked: responses.RequestsMock, *states: str) -> None:
 def _results_page(
     mocked: responses.RequestsMock, cursor_in: str | None, ids: list[str], cursor_out: str | None
 ) -> None:
-    body: dict[str, Any] = {"conversations": [conversation(cid) for cid in ids]}
+    body: dict[str, Any] = {"conversations": [conversation(conversation_id) for conversation_id in ids]}
     if cursor_out is not None:
         body["cursor"] = cursor_out
     mocked.add(

@@ -28,7 +28,7 @@ def _known_conversations(
 
     def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
         (value,) = parse_qs(urlsplit(str(request.url)).query)["id"]
-        found = [conversation(cid) for cid in value.split(",") if cid in known]
+        found = [conversation(each) for each in value.split(",") if each in known]
         return 200, {"Content-Type": "application/json"}, json.dumps({"conversations": found})
 
     return answer
@@ -45,7 +45,7 @@ def test_250_ids_make_three_calls_of_at_most_100(
     # Then three calls carried 100, 100 and 50 ids, in order, and every conversation came back
     calls = api_calls(mocked)
     assert [len(_ids_received(call)) for call in calls] == [100, 100, 50]
-    assert [cid for call in calls for cid in _ids_received(call)] == ids
+    assert [conversation_id for call in calls for conversation_id in _ids_received(call)] == ids
     assert [c["conversationId"] for c in result] == ids
     # And the conversation is the fixture's body untouched apart from its id
     assert result[0]["participants"] == conversation("x")["participants"]

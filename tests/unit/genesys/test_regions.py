@@ -7,11 +7,11 @@ from collections.abc import Callable
 import pytest
 
 from genesys_bridge.genesys import REGIONS, GenesysClient
-from genesys_bridge.genesys.regions import resolve_endpoints
+from genesys_bridge.regions import resolve_endpoints
 
 
 def test_every_documented_region_maps_to_its_api_and_login_hosts() -> None:
-    # Given the 17 domains GENESYS_API.md lists
+    # Given the 17 domains docs/genesys-api.md lists ("Regions and hosts")
     # When each is resolved
     # Then the API and login hosts follow the api./login. convention
     assert len(REGIONS) == 17
@@ -27,7 +27,9 @@ def test_unknown_region_is_a_value_error_listing_the_valid_ones() -> None:
     # Given a region with a typo
     # When a client is built for it
     with pytest.raises(ValueError, match=r"unknown Genesys region 'mypurecloud\.eu'") as raised:
-        GenesysClient(region="mypurecloud.eu", client_id="id", client_secret="secret")
+        GenesysClient(
+            region="mypurecloud.eu", client_id="id", client_secret="secret", max_requests_per_minute=60
+        )
     # Then the message lists every valid region so the operator can fix the config at once
     for domain in REGIONS:
         assert domain in str(raised.value)

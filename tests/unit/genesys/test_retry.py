@@ -127,10 +127,9 @@ def test_503_then_200_succeeds_after_a_backoff(
     client = make_client()
     # When a call is made
     result = client.get_conversation_details(["c1"])
-    # Then the second attempt returned the conversation after one short jittered backoff
+    # Then the second attempt returned the conversation after the SDKs' first 5xx wait of 3 s
     assert [c["conversationId"] for c in result] == ["c1"]
-    assert len(clock.sleeps) == 1
-    assert 0.5 <= clock.sleeps[0] <= 1.0
+    assert clock.sleeps == [3.0]
     assert client.stats.snapshot()["errors"] == 1
 
 
@@ -162,10 +161,10 @@ def test_persistent_502_gives_up_after_bounded_attempts(
     # When a call is made
     with pytest.raises(GenesysUnavailable) as raised:
         make_client().get_conversation_details(["c1"])
-    # Then it tried 5 times, slept 4 growing backoffs between them, and hands the work back
+    # Then it tried 5 times, waiting 3, 9, 27 and 81 s between them (2 minutes of outage outlasted,
+    # not a few seconds), and hands the work back
     assert len(api_calls(mocked)) == 5
-    assert len(clock.sleeps) == 4
-    assert clock.sleeps == sorted(clock.sleeps)
+    assert clock.sleeps == [3.0, 9.0, 27.0, 81.0]
     assert "after 5 attempts" in str(raised.value)
     assert raised.value.retry_after is not None
 
@@ -181,6 +180,59 @@ def test_a_transient_backoff_past_the_deadline_raises_unavailable_without_sleepi
         make_client().get_conversation_details(["c1"], deadline=clock() + 0.1)
     assert clock.sleeps == []
     assert len(api_calls(mocked)) == 1
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_a_5xx_with_retry_after_waits_that_long(
+    mocked: responses.RequestsMock,
+    token_endpoint: Any,
+    clock: FakeClock,
+    make_client: Callable[..., GenesysClient],
+    status: int,
+) -> None:
+    # Given an outage answer that says when to come back
+    mocked.add(responses.GET, DETAILS_URL, status=status, headers={"Retry-After": "12"})
+    _ok(mocked)
+    # When a call is made
+    result = make_client().get_conversation_details(["c1"], deadline=clock() + 60)
+    # Then the client waited exactly that long, once, and got the answer
+    assert clock.sleeps == [12.0]
+    assert len(result) == 1
+
+
+def test_an_outage_is_retried_3_then_9_s_apart_until_the_deadline_and_handed_back(
+    mocked: responses.RequestsMock,
+    token_endpoint: Any,
+    clock: FakeClock,
+    make_client: Callable[..., GenesysClient],
+) -> None:
+    # Given Genesys answering 503 without Retry-After, and 20 s until the caller's deadline
+    mocked.add(responses.GET, DETAILS_URL, status=503)
+    # When a call is made
+    with pytest.raises(GenesysUnavailable) as raised:
+        make_client().get_conversation_details(["c1"], deadline=clock() + 20)
+    # Then it waited 3 s and 9 s, did not start the 27 s wait that would pass the deadline, and says
+    # when to come back
+    assert clock.sleeps == [3.0, 9.0]
+    assert len(api_calls(mocked)) == 3
+    assert raised.value.retry_after == 27.0
+    assert "would pass the deadline" in str(raised.value)
+
+
+def test_a_5xx_retry_after_above_the_cap_hands_the_work_back_without_sleeping(
+    mocked: responses.RequestsMock,
+    token_endpoint: Any,
+    clock: FakeClock,
+    make_client: Callable[..., GenesysClient],
+) -> None:
+    # Given a maintenance window announced as an hour
+    mocked.add(responses.GET, DETAILS_URL, status=503, headers={"Retry-After": "3600"})
+    # When a call is made
+    with pytest.raises(GenesysUnavailable) as raised:
+        make_client().get_conversation_details(["c1"])
+    # Then nothing was slept and the hour is passed on
+    assert clock.sleeps == []
+    assert raised.value.retry_after == 3600.0
 
 
 def test_400_is_not_retried_and_carries_code_message_and_correlation_id(

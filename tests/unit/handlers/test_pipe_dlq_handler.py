@@ -37,7 +37,7 @@ def test_a_pointer_batch_requeues_its_conversations_and_reports_no_failures(
     # Given two conversations whose pipe delivery failed, and the pipe's pointer to that batch
     aws = resolver_env
     ids = new_ids(2)
-    buffer = BufferTable(aws.dynamodb, TABLE)
+    buffer = BufferTable(aws.dynamodb, TABLE, ttl_hours=48)
     for conversation_id in ids:
         buffer.record_event(conversation_id)
     stream = read_stream(aws)

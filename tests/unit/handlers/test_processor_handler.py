@@ -24,6 +24,7 @@ from tests.unit.domain.builders import (
     delivered,
     new_ids,
     sqs_event,
+    stack_set_env,
     work_message,
 )
 from tests.unit.handlers.test_ingest_handler import emitted_metrics
@@ -37,9 +38,11 @@ def processor_env(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
         contracts.RESULTS_BUCKET_NAME: BUCKET,
         contracts.GENESYS_REGION: "mypurecloud.ie",
         contracts.GENESYS_CREDENTIALS_SECRET_ARN: secret_arn,
-        contracts.GENESYS_MAX_REQUESTS_PER_MINUTE: "6000",
         contracts.WORK_QUEUE_URL: aws.work_url,
         contracts.WORK_DLQ_URL: aws.dlq_url,
+        **stack_set_env(ingest=False),
+        # unpaced: the test's Genesys answers at once
+        contracts.GENESYS_MAX_REQUESTS_PER_MINUTE: "6000",
     }.items():
         monkeypatch.setenv(name, value)
     return aws
@@ -57,7 +60,7 @@ def aws_secret(aws: Aws) -> str:
 
 
 def buffered(aws: Aws, ids: list[str]) -> None:
-    buffer = BufferTable(aws.dynamodb, TABLE)
+    buffer = BufferTable(aws.dynamodb, TABLE, ttl_hours=48)
     for conversation_id in ids:
         buffer.record_event(conversation_id)
 
@@ -182,3 +185,38 @@ def test_a_rotated_secret_reaches_a_warm_container_once_its_cache_expires(
     ]
     assert token_auth[-1] == "Basic " + base64.b64encode(b"id-2:rotated").decode()
     assert len(token_auth) == 2
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "client_id=id-1;client_secret=hunter2-secret",  # not JSON
+        '["id-1", "hunter2-secret"]',  # JSON, not an object
+        '{"clientId": "id-1", "clientSecret": "hunter2-secret"}',  # other key names
+        '{"client_id": "id-1", "client_secret": ""}',  # an empty secret
+    ],
+    ids=["not-json", "a-list", "wrong-keys", "empty-secret"],
+)
+# The invocation fails before any metric: Powertools' "no metrics" warning is expected here.
+@pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")
+def test_a_secret_of_the_wrong_shape_is_named_with_the_shape_it_needs_and_never_shown(
+    processor_env: Aws, value: str
+) -> None:
+    # Given the credentials secret holding something other than the expected JSON object
+    import boto3
+
+    secret_arn = runtime.processor_settings().genesys_credentials_secret_arn
+    boto3.client("secretsmanager", region_name="eu-west-1").put_secret_value(
+        SecretId=secret_arn, SecretString=value
+    )
+    runtime.reset()
+
+    # When the processor is invoked
+    with pytest.raises(ValueError, match="Genesys credentials secret") as raised:
+        invoke(sqs_event([work_message(new_ids(1)[0])]))
+
+    # Then the error names the secret and the shape, and shows no part of the value
+    message = str(raised.value)
+    assert secret_arn in message
+    assert '{"client_id": "...", "client_secret": "..."}' in message
+    assert "hunter2" not in message

@@ -17,7 +17,7 @@ CONVERSATION_ID = "0a5f8e21-9c43-4d7b-b612-3e8d4c7a9f10"
 
 def test_a_landed_conversation_shows_its_item_and_its_object(deployed: Deployed) -> None:
     # Given a conversation buffered, fetched and landed
-    buffer = BufferTable(deployed.dynamodb, TABLE)
+    buffer = BufferTable(deployed.dynamodb, TABLE, ttl_hours=48)
     buffer.record_event(CONVERSATION_ID)
     key = ResultsWriter(deployed.s3, BUCKET).put(conversation(CONVERSATION_ID))
     buffer.mark_fetched(CONVERSATION_ID, key)
@@ -47,7 +47,7 @@ def test_without_an_item_the_start_date_finds_the_object(deployed: Deployed) -> 
 
 
 def test_a_pending_conversation_has_no_object(deployed: Deployed) -> None:
-    BufferTable(deployed.dynamodb, TABLE).record_event(CONVERSATION_ID)
+    BufferTable(deployed.dynamodb, TABLE, ttl_hours=48).record_event(CONVERSATION_ID)
     result = deployed.ops.conversation(CONVERSATION_ID)
     assert result["item"]["status"] == "PENDING"
     assert result["object"] is None

@@ -1,4 +1,7 @@
-"""Genesys Cloud regions and the base URLs derived from them (GENESYS_API.md, "Regions and hosts").
+"""Genesys Cloud regions and the base URLs derived from them (docs/genesys-api.md, "Regions and hosts").
+
+Standard library only: the CDK stack validates its configured region against this very list at synth
+(stacks/config.py), and the Lambda functions resolve their endpoints from it, without requests.
 
 Overrides exist for simulators and tests. They must be https, or plain http on a loopback address only:
 the bearer token travels in every request, so it may never cross a network unencrypted.
