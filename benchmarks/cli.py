@@ -15,9 +15,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import project_paths  # noqa: F401 - puts shared/ (the layer's genesys_bridge) on sys.path, as in Lambda
 from benchmarks.cost import DEFAULT_PRICES, load_prices
-from benchmarks.paths import SHARED
 from benchmarks.table import Row, Verdict, render_table, summary
+from local_runner import cli_options
 
 FIGURES = ("imports", "size", "ingest", "pipeline")
 # Slow enough that the local stream reader and pollers never queue behind the ingest threads in this
@@ -26,37 +27,35 @@ STEADY_EVENTS_PER_SECOND = 20.0
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = cli_options.OneLineParser(
         prog="python -m benchmarks",
         description="Measure the bridge's figures (Genesys requests, goodput, cold start, size, ingest CPU,"
         " latency, cost) and print them in one table beside their references and targets.",
     )
-    parser.add_argument(
-        "--conversations",
-        type=int,
-        default=None,
-        help="conversations in the large local run (default 2000; 400 with --quick)",
+    cli_options.add_conversations(
+        parser, None, help_text="conversations in the large local run (default 2000; 400 with --quick)"
     )
     parser.add_argument(
         "--quick", action="store_true", help="smaller runs and 3 import samples: a smoke run, not the figures"
     )
-    parser.add_argument("--import-runs", type=int, default=None, help="import samples per module (default 7)")
+    parser.add_argument(
+        "--import-runs",
+        type=cli_options.positive_int,
+        default=None,
+        help="import samples per module (default 7)",
+    )
     parser.add_argument(
         "--only",
         default=",".join(FIGURES),
         help=f"comma-separated subset of {','.join(FIGURES)} (default: all)",
     )
-    parser.add_argument(
-        "--environment",
-        default="prod",
-        help="cdk.json environment whose settings the runs use (default prod: batches of 100, as deployed)",
-    )
-    parser.add_argument(
-        "--time-scale",
-        type=float,
-        default=None,
-        help="local seconds per configured second in the pipeline run (default 1: real settle delay and"
-        " batching window, since a shrunken window shrinks batches; 0.05 with --quick)",
+    # prod, not the runner's dev: the figures are for batches of 100, as deployed
+    cli_options.add_environment(parser, "prod", help_extra=": batches of 100, as deployed")
+    cli_options.add_time_scale(
+        parser,
+        None,
+        help_text="local seconds per configured second in the pipeline run (default 1: real settle delay"
+        " and batching window, since a shrunken window shrinks batches; 0.05 with --quick)",
     )
     parser.add_argument("--prices", type=Path, default=DEFAULT_PRICES, help="price file (TOML)")
     parser.add_argument(
@@ -82,17 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     conversations = args.conversations if args.conversations is not None else (400 if args.quick else 2000)
     import_runs = args.import_runs if args.import_runs is not None else (3 if args.quick else 7)
     time_scale = args.time_scale if args.time_scale is not None else (0.05 if args.quick else 1.0)
-    if conversations < 1 or import_runs < 1 or time_scale <= 0:
-        _parser().error("--conversations, --import-runs and --time-scale must be positive")
     try:
         # read now: a typo in the price file should not surface after an eight-minute run
         load_prices(args.prices)
     except (OSError, KeyError, ValueError) as error:
         _parser().error(f"price file {args.prices}: {error!r}")
-    # The handlers and the layer package import as `genesys_bridge` with shared/ on the path, as in Lambda.
-    if str(SHARED) not in sys.path:
-        sys.path.insert(0, str(SHARED))
-
     # Imported late so `--help` stays instant and an import error of one part is a row, not a crash.
     from benchmarks import figures, pipeline
 

@@ -166,7 +166,7 @@ def ingest_rows(conversations: int) -> list[Row]:
             "5",
             "DynamoDB requests per event",
             f"{result.dynamodb_requests_per_event:.2f}",
-            "1 (one UpdateItem per event, DESIGN.md)",
+            "1 (one UpdateItem per event, docs/design.md)",
             note=f"other AWS requests during the run: {result.other_aws_requests}"
             if result.other_aws_requests
             else "",

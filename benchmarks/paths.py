@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO / "shared"
-LAMBDAS = REPO / "lambdas"
+from project_paths import LAMBDAS, REPO_ROOT, SHARED
+
+REPO = REPO_ROOT
+__all__ = ["BENCH_DIR", "LAMBDAS", "REPO", "SHARED", "bench_dir", "shipped_files", "tree_size"]
 # Scratch space for the benchmark only: the official SDK, the built layer. Ignored by git via its
 # own .gitignore (written on first use) so the project's .gitignore stays untouched.
 BENCH_DIR = REPO / ".bench"

@@ -1,7 +1,7 @@
 """Figures 1, 2, 6 and 7.
 
-1, 6 and 7 come from local runs of the whole pipeline (engineer E's local_runner: the real handlers on
-moto, the Genesys simulator): a large burst run (requests, latency under load, cost from its counts)
+1, 6 and 7 come from local runs of the whole pipeline (local_runner: the real handlers on moto, the
+Genesys simulator): a large burst run (requests, latency under load, cost from its counts)
 and a small steady run (latency when nothing queues locally). 2 comes from the focused pacing
 experiment in goodput.py, where a shared budget is actually reached: the local pipeline never comes
 near one at these sizes, so it could not show what pacing changes.
@@ -69,7 +69,8 @@ def run_counts(report: Any, config: Any) -> tuple[RunCounts, str]:
     """The billable counts of one run, and a note on what was modelled rather than counted."""
     calls: dict[str, int] = report.aws_requests
     durations: dict[str, list[float]] = report.invocation_durations_s
-    delivered = int(report.pipe.get("forwarded", 0)) + int(report.not_ready_retries)
+    # each backoff (not ready or deferred) brings its message back once more
+    delivered = int(report.pipe.get("forwarded", 0)) + int(report.visibility_changes)
     receives = math.ceil(delivered / SQS_MAX_RECEIVE)
     counted_receives = _function_calls(calls, ("event-source",), "sqs", ("ReceiveMessage",))
     sqs = (
@@ -289,8 +290,8 @@ def _report_or_reason(environment: str, run: LocalRun, progress: Callable[[str],
 
 
 def _run(environment: str, run: LocalRun) -> Any:
-    # Imported by name: the runner is engineer E's, typed on its own; here the report is read as Any.
-    runner = importlib.import_module("local_runner.runner")
+    # Imported late: moto's botocore hooks must not sit in the figures measured before this run.
+    runner = importlib.import_module("local_runner")
     # Powertools warns on every invocation that added no metric (e.g. a batch of duplicates); noise here
     warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
     options = runner.RunOptions(

@@ -1,8 +1,9 @@
-"""The issue's targets as pure predicates, so the verdicts are unit-tested and never hand-written."""
+"""The benchmark targets (docs/benchmarks.md) as pure predicates, so the verdicts are unit-tested and
+never hand-written."""
 
 from __future__ import annotations
 
-# Issue 6's targets (benchmark figures, not timed tests).
+# The targets of docs/benchmarks.md, "Targets" (benchmark figures, not timed tests).
 REQUESTS_OVER_FLOOR_MAX = 1.05
 GOODPUT_MIN = 0.90
 THROTTLED_SHARE_MAX = 0.02

@@ -1,22 +1,17 @@
-"""The local runner: the dev environment on embedded AWS (moto) and a Genesys simulator, with the real
-handlers. `python -m local_runner` (make demo), `python -m local_runner.chaos` (make chaos).
+"""The local runner: an environment's pipeline on embedded AWS (moto) and a Genesys simulator, with the
+real handlers. `python -m local_runner` (make demo), `python -m local_runner.chaos` (make chaos).
 
     from local_runner import RunOptions, run_pipeline
     report = run_pipeline(RunOptions(conversations=300, faults="flaky"))
-    assert report.reconciled
+    assert report.verdict
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import project_paths  # noqa: F401 - puts shared/ (the layer's genesys_bridge) on sys.path
+from local_runner.harness import run_pipeline
+from local_runner.options import RunOptions, UsageError
+from local_runner.reconcile import Check
+from local_runner.report import RunReport, dumps_report, render_summary
 
-# The Lambda layer's package lives under shared/ (on sys.path in Lambda as the layer's python/).
-_SHARED = str(Path(__file__).resolve().parent.parent / "shared")
-if _SHARED not in sys.path:
-    sys.path.insert(0, _SHARED)
-
-from local_runner.reconcile import Check, RunReport, render_summary  # noqa: E402
-from local_runner.runner import RunOptions, run_pipeline  # noqa: E402
-
-__all__ = ["Check", "RunOptions", "RunReport", "render_summary", "run_pipeline"]
+__all__ = ["Check", "RunOptions", "RunReport", "UsageError", "dumps_report", "render_summary", "run_pipeline"]

@@ -33,6 +33,9 @@ FAKE_AWS_ENV: dict[str, str] = {
 DEFAULT_REGION = "eu-west-1"
 # ProcessorSettings accepts at most this budget; "pacing off" asks for it.
 UNPACED_REQUESTS_PER_MINUTE = 100_000
+# SQS ReceiveMessage returns at most 10 messages; SendMessageBatch and DeleteMessageBatch take at most
+# 10 entries (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html).
+SQS_MAX_BATCH = 10
 
 
 def apply_aws_env(region: str) -> dict[str, str | None]:

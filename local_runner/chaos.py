@@ -4,30 +4,33 @@ Genesys (simulator profile "chaos"): 429 storms, 503/504 on 10% of requests, slo
 revocations (periodic, plus one mid-run); EventBridge: every event delivered up to 3 times, 2% malformed
 inputs; Genesys analytics: 10% of conversations ready only after several retries, 1% never ready; AWS:
 a processor crash after some S3 writes and before marking them, throttling on a share of the
-functions' DynamoDB and S3 calls. Exit 0 only if every check holds (local_runner.reconcile).
+functions' DynamoDB and S3 calls. Exit 0 only if every check holds (local_runner.reconcile); 2 for a
+usage error.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from local_runner.reconcile import RunReport, render_summary
-from local_runner.runner import RunOptions, run_pipeline
+from local_runner import cli_options
+from local_runner.harness import run_pipeline
+from local_runner.options import RunOptions, UsageError
+from local_runner.report import RunReport, render_summary
 
 # Small enough to finish in about a minute here: the never-ready conversations must outlive the
 # scaled max age (120 min x 0.004 = 29 s) before they can be FAILED.
 CHAOS_CONVERSATIONS = 300
 CHAOS_TIME_SCALE = 0.004
 CHAOS_OUT = Path("out/chaos")
+CHAOS_SEED = 11
 
 
 def chaos_options(
     *,
     conversations: int = CHAOS_CONVERSATIONS,
-    seed: int = 11,
+    seed: int = CHAOS_SEED,
     time_scale: float = CHAOS_TIME_SCALE,
     out_dir: Path | None = CHAOS_OUT,
     progress: bool = True,
@@ -69,22 +72,27 @@ def render_chaos(report: RunReport) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local_runner.chaos", description=__doc__.splitlines()[0])
-    parser.add_argument("--conversations", type=int, default=CHAOS_CONVERSATIONS)
-    parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--time-scale", type=float, default=CHAOS_TIME_SCALE)
-    parser.add_argument("--out", type=Path, default=CHAOS_OUT)
-    parser.add_argument("--quiet", action="store_true")
-    args = parser.parse_args(argv)
-    report = run_pipeline(
-        chaos_options(
-            conversations=args.conversations,
-            seed=args.seed,
-            time_scale=args.time_scale,
-            out_dir=args.out,
-            progress=not args.quiet,
-        )
+    parser = cli_options.OneLineParser(
+        prog="python -m local_runner.chaos", description=__doc__.splitlines()[0]
     )
+    cli_options.add_conversations(parser, CHAOS_CONVERSATIONS)
+    cli_options.add_seed(parser, CHAOS_SEED)
+    cli_options.add_time_scale(parser, CHAOS_TIME_SCALE)
+    cli_options.add_out(parser, CHAOS_OUT)
+    cli_options.add_quiet(parser)
+    args = parser.parse_args(argv)
+    try:
+        report = run_pipeline(
+            chaos_options(
+                conversations=args.conversations,
+                seed=args.seed,
+                time_scale=args.time_scale,
+                out_dir=args.out,
+                progress=not args.quiet,
+            )
+        )
+    except UsageError as error:
+        parser.error(str(error))
     print(render_chaos(report))
     sys.stdout.flush()
     return 0 if report.verdict else 1

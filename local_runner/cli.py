@@ -1,20 +1,18 @@
-"""`python -m local_runner` (make demo): the whole pipeline locally, a summary, and a reconciliation."""
+"""`python -m local_runner` (make demo): the whole pipeline locally, a summary, and a reconciliation.
+
+Exit status: 0 when every check holds, 1 when one does not, 2 for a usage error (one line on stderr).
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from local_runner.reconcile import render_summary
-from local_runner.runner import (
-    DEFAULT_CONVERSATIONS,
-    DEFAULT_OUT,
-    DEFAULT_TIME_SCALE,
-    RunOptions,
-    run_pipeline,
-)
+from local_runner import cli_options
+from local_runner.harness import run_pipeline
+from local_runner.options import DEFAULT_OUT, RunOptions, UsageError
+from local_runner.report import dumps_report, render_summary
 
 
 def _fault_profiles() -> list[str]:
@@ -24,30 +22,22 @@ def _fault_profiles() -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = cli_options.OneLineParser(
         prog="python -m local_runner",
         description="Run the dev environment's pipeline on moto and the Genesys simulator, "
         "with the real handlers.",
     )
-    parser.add_argument(
-        "--conversations", type=int, default=DEFAULT_CONVERSATIONS, help="synthetic conversations"
-    )
-    parser.add_argument(
-        "--seed", type=int, default=7, help="seed of the synthetic workload and the simulator"
-    )
-    parser.add_argument(
-        "--time-scale",
-        type=float,
-        default=DEFAULT_TIME_SCALE,
-        help="config seconds x this = local seconds (settle delay, batching window, backoff, max age); "
-        "request budgets per minute are divided by it",
-    )
+    cli_options.add_conversations(parser)
+    cli_options.add_seed(parser)
+    cli_options.add_time_scale(parser)
     parser.add_argument("--faults", default="none", choices=_fault_profiles(), help="simulator fault profile")
-    parser.add_argument("--events", type=Path, help="EventBridge events as JSON lines (an archive replay)")
     parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help="where landed objects and handlers.log go"
+        "--events",
+        type=cli_options.existing_file,
+        help="EventBridge events as JSON lines (an archive replay)",
     )
-    parser.add_argument("--env", default="dev", help="cdk.json environment whose config the run uses")
+    cli_options.add_out(parser, DEFAULT_OUT)
+    cli_options.add_environment(parser)
     parser.add_argument(
         "--genesys-region",
         help="read a real Genesys org in this region (ids from --events; credentials from "
@@ -56,16 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-pacing", action="store_true", help="turn the processor's client-side pacing off"
     )
-    parser.add_argument(
-        "--duplicate-rate", type=float, default=0.2, help="share of events delivered twice or more"
-    )
-    parser.add_argument(
-        "--late-rate", type=float, default=0.1, help="share of conversations ready only after retries"
-    )
-    parser.add_argument("--never-rate", type=float, default=0.0, help="share of conversations that never end")
-    parser.add_argument("--malformed-rate", type=float, default=0.01, help="malformed events per valid event")
+    cli_options.add_workload_rates(parser)
     parser.add_argument("--json", type=Path, help="also write the full report as JSON here")
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    cli_options.add_quiet(parser)
     return parser
 
 
@@ -75,7 +58,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         seed=args.seed,
         time_scale=args.time_scale,
         faults=args.faults,
-        environment=args.env,
+        environment=args.environment,
         out_dir=args.out,
         events_file=args.events,
         genesys_region=args.genesys_region,
@@ -89,19 +72,14 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.time_scale <= 0:
-        print("--time-scale must be positive", file=sys.stderr)
-        return 2
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         report = run_pipeline(options_from_args(args))
-    except ValueError as error:  # a usage problem (e.g. a real org without --events or credentials)
-        print(f"local_runner: {error}", file=sys.stderr)
-        return 2
+    except UsageError as error:  # input the run cannot use: an empty events file, a missing credential
+        parser.error(str(error))
     print(render_summary(report))
     print(f"  landed objects in {report.out_dir}/, handler logs in {report.log_path}")
     if args.json:
-        from local_runner.runner import dumps_report
-
         args.json.write_text(dumps_report(report), encoding="utf-8")
-    return 0 if report.reconciled else 1
+    return 0 if report.verdict else 1

@@ -4,6 +4,10 @@ Handlers are loaded by file path (as the Lambda runtime does from the asset), ea
 environment applied while its module initialises, because Powertools reads the service name from the
 environment when the module creates its Logger and Metrics. Their JSON output (logs, EMF metrics)
 goes to a log file through ``StdoutRouter``, so the terminal keeps the progress bar and the summary.
+
+Lambda runs one invocation per execution environment at a time; the runner runs many at once in one
+process. ``isolate_metrics`` gives each thread (each invocation in flight) its own Powertools metric
+set, as its own environment would: https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ import logging
 import sys
 import threading
 import time
+import traceback
 import uuid
+import warnings
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +39,8 @@ INGEST_HANDLER = REPO_ROOT / "lambdas" / "ingest" / "handler.py"
 PROCESSOR_HANDLER = REPO_ROOT / "lambdas" / "processor" / "handler.py"
 
 _load_counter = itertools.count(1)
+
+Handler = Callable[[Any, Any], Any]
 
 
 class StdoutRouter(io.TextIOBase):
@@ -119,6 +127,75 @@ def load_handler(path: Path, env: dict[str, str]) -> ModuleType:
     return module
 
 
+class PerThreadDict(MutableMapping[str, Any]):
+    """A dict whose contents belong to the thread that reads or writes it."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def _own(self) -> dict[str, Any]:
+        own: dict[str, Any] | None = getattr(self._local, "data", None)
+        if own is None:
+            own = self._local.data = {}
+        return own
+
+    def __getitem__(self, key: str) -> Any:
+        return self._own()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._own()[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._own()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._own())
+
+    def __len__(self) -> int:
+        return len(self._own())
+
+
+def isolate_metrics(module: ModuleType) -> None:
+    """Give the handler module's Powertools ``Metrics`` a metric context per invocation thread.
+
+    Powertools keeps metrics, dimensions and metadata in dicts shared by every ``Metrics`` instance of
+    the process (class attributes, aws_lambda_powertools/metrics/metrics.py), which ``log_metrics``
+    serializes and clears after each invocation. In Lambda that process serves one invocation at a
+    time; here concurrent invocations would flush each other's values, or find the set emptied between
+    the check and the serialization (``SchemaValidationError: Must contain at least one metric``). The
+    provider behind the handler's decorator reads these dicts through its attributes on every call, so
+    per-thread dicts there make each invocation's flush its own. The services add their metrics on the
+    invocation's own thread (genesys_bridge.processor emits per batch, after its worker pool).
+    """
+    metrics = getattr(module, "metrics", None)
+    provider = getattr(metrics, "provider", None)
+    if provider is None:
+        return
+    for name in ("metric_set", "dimension_set", "metadata_set"):
+        if isinstance(getattr(provider, name, None), dict):
+            setattr(provider, name, PerThreadDict())
+            setattr(metrics, name, getattr(provider, name))
+
+
+def log_invocation_error(context: LambdaContext, error: BaseException, **extra: Any) -> None:
+    """Write a function error to the function's log, as the Lambda runtime does for an unhandled one.
+
+    The runner's own note (what happens next: a retry, the on-failure queue) goes with it.
+    """
+    record = {
+        "level": "ERROR",
+        "logger": "local_runner",
+        "message": "function invocation failed",
+        "function": context.function_name,
+        "requestId": context.aws_request_id,
+        "errorType": type(error).__name__,
+        "errorMessage": str(error)[:1000],
+        "stackTrace": traceback.format_exception(error)[-6:],
+        **extra,
+    }
+    print(json.dumps(record, default=str), flush=True)
+
+
 def reset_runtime() -> None:
     """Drop the functions' cached settings and clients (a new "cold start") if the runtime offers it."""
     try:
@@ -186,33 +263,32 @@ class InvocationStats:
             return len(self.durations.get(function, []))
 
 
-def sum_emf_metrics(log_path: Path) -> dict[str, dict[str, float]]:
-    """Totals of the EMF metrics in a handlers' log: {service: {metric: sum}}.
+@contextmanager
+def function_output(log_path: Path) -> Iterator[TextIO]:
+    """Function output (Powertools JSON logs and EMF, the package's standard-library logs) to a file.
 
-    Powertools keeps its metric set at class level, shared by every Metrics instance of the process.
-    In Lambda each concurrent invocation has its own process; here they share one, so an invocation
-    may flush another's values under its own service name, or clear a value another thread added
-    just before. The sums are indicative (a few values short in a busy run); the runner's own counts
-    are exact.
+    In Lambda the runtime sends stdout and the root logger to CloudWatch Logs; here both go to
+    log_path. The package's loggers created after the handler's copy_config_to_registered_loggers
+    (modules loaded lazily) get a plain JSON line handler, as they would reach CloudWatch via the root.
     """
-    totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    if not log_path.exists():
-        return {}
-    with log_path.open(encoding="utf-8", errors="replace") as lines:
-        for line in lines:
-            if '"_aws"' not in line:
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            service = str(record.get("service", "unknown"))
-            for directive in record.get("_aws", {}).get("CloudWatchMetrics", []):
-                for metric in directive.get("Metrics", []):
-                    name = metric.get("Name")
-                    value = record.get(name)
-                    values = value if isinstance(value, list) else [value]
-                    for number in values:
-                        if isinstance(number, int | float):
-                            totals[service][name] += number
-    return {service: dict(metrics) for service, metrics in totals.items()}
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w", encoding="utf-8") as log:
+        route_stdout(log)
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(
+            logging.Formatter('{"level":"%(levelname)s","logger":"%(name)s","message":"%(message)s"}')
+        )
+        package_logger = logging.getLogger("genesys_bridge")
+        previous_level = package_logger.level
+        package_logger.addHandler(handler)
+        package_logger.setLevel(logging.INFO)
+        try:
+            with warnings.catch_warnings():
+                # Powertools warns on stderr when an invocation emitted no metric (a batch of only
+                # not-ready messages); in Lambda that lands in the function's log, so it does here.
+                warnings.filterwarnings("ignore", message="No application metrics to publish")
+                yield log
+        finally:
+            package_logger.removeHandler(handler)
+            package_logger.setLevel(previous_level)
+            route_stdout(None)

@@ -1,18 +1,30 @@
 """The EventBridge Pipe between the buffer's stream and the work queue, as the local runner plays it.
 
-The stack hands ``contracts.PIPE_FILTER_PATTERN`` and ``contracts.PIPE_INPUT_TEMPLATE`` to EventBridge
-Pipes; here the very same objects are applied to moto's stream records, so a change to either is
-exercised locally. Only the pattern and template forms the project uses are implemented; anything
-else raises ``UnsupportedPipeSyntax`` so a richer pattern fails loudly instead of being half-applied.
+``StreamPipe`` reads the buffer's stream from TRIM_HORIZON, collapses moto's double INSERT, applies the
+stack's filter and input template, and sends to the work queue. The stack hands
+``contracts.PIPE_FILTER_PATTERN`` and ``contracts.PIPE_INPUT_TEMPLATE`` to EventBridge Pipes; here the
+very same objects are applied to moto's stream records, so a change to either is exercised locally.
+Only the pattern and template forms the project uses are implemented; anything else raises
+``UnsupportedPipeSyntax`` so a richer pattern fails loudly instead of being half-applied.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from local_runner.aws import SQS_MAX_BATCH, LocalResources
+from local_runner.aws_hooks import acting_as
+
+# DynamoDB Streams GetRecords returns at most 1000 records.
+STREAM_LIMIT = 1000
+# How often the idle reader polls moto: short enough not to add latency, long enough not to burn a core.
+IDLE_POLL_S = 0.05
 
 
 class UnsupportedPipeSyntax(ValueError):
@@ -189,3 +201,98 @@ class PipeDefinition:
         if not matches_filter(self.filter_pattern, record):
             return None
         return render_input_template(self.input_template, record)
+
+
+@dataclass
+class PipeTally:
+    polls: int = 0
+    records_read: int = 0
+    filtered_out: int = 0
+    forwarded: int = 0
+    failures: int = 0
+    collapsed: int = 0
+
+
+class StreamPipe(threading.Thread):
+    """The EventBridge Pipe: stream source, filter, input template, SQS target, DLQ for bad records."""
+
+    def __init__(
+        self,
+        *,
+        streams: Any,
+        sqs: Any,
+        resources: LocalResources,
+        definition: PipeDefinition,
+        pipe_dlq_url: str,
+        batch_size: int,
+    ) -> None:
+        super().__init__(name="pipe", daemon=True)
+        self.streams = streams
+        self.sqs = sqs
+        self.resources = resources
+        self.definition = definition
+        self.pipe_dlq_url = pipe_dlq_url
+        self.batch_size = max(1, min(batch_size, SQS_MAX_BATCH))
+        self.collapser = InsertCollapser()
+        self.tally = PipeTally()
+        self.stop_requested = threading.Event()
+        self.caught_up = threading.Event()  # the last poll found nothing new and nothing is held
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with acting_as("pipe"):
+                self._run()
+        except BaseException as error:  # noqa: BLE001 - reported by the runner
+            self.error = error
+
+    def _run(self) -> None:
+        arn = self.resources.stream_arn
+        shard = self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = self.streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while True:
+            stopping = self.stop_requested.is_set()
+            response = self.streams.get_records(ShardIterator=iterator, Limit=STREAM_LIMIT)
+            iterator = response["NextShardIterator"]
+            records = response.get("Records", [])
+            self.tally.polls += 1
+            self.tally.records_read += len(records)
+            out = self.collapser.feed(records)
+            if stopping:
+                out += self.collapser.flush()
+            self.tally.collapsed = self.collapser.collapsed
+            self._deliver(out)
+            if not records and not self.collapser.has_held:
+                self.caught_up.set()
+                if stopping:
+                    return
+                time.sleep(IDLE_POLL_S)
+            else:
+                self.caught_up.clear()
+
+    def _deliver(self, records: list[dict[str, Any]]) -> None:
+        bodies: list[str] = []
+        for record in records:
+            try:
+                body = self.definition.transform(record)
+            except (KeyError, ValueError) as error:
+                self.tally.failures += 1
+                self.sqs.send_message(
+                    QueueUrl=self.pipe_dlq_url,
+                    MessageBody=json.dumps({"error": str(error), "record": record}, default=str),
+                )
+                continue
+            if body is None:
+                self.tally.filtered_out += 1
+                continue
+            bodies.append(body)
+        for start in range(0, len(bodies), self.batch_size):
+            chunk = bodies[start : start + self.batch_size]
+            entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)]
+            response = self.sqs.send_message_batch(QueueUrl=self.resources.work_queue_url, Entries=entries)
+            failed = response.get("Failed", [])
+            if failed:  # moto does not fail entries; AWS may, and Pipes retries them
+                raise RuntimeError(f"work queue refused {len(failed)} messages: {failed[:1]}")
+            self.tally.forwarded += len(chunk)

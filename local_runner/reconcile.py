@@ -1,32 +1,25 @@
-"""After a run: take inventory of every place a conversation or an event can end up, compare it with
-what the workload intended, and report.
+"""After a run: compare the inventory of what landed with what the workload intended; the checks.
 
 Expected: every conversation that ends lands once, at the key results.result_key gives its details,
 with the simulator's details as its body; every never-ready conversation is FAILED with its reason and
 in the work DLQ; every malformed event is in quarantine with its reason. Anything else anywhere (an
 unexpected object, a DLQ or failure-queue message, a PENDING leftover) breaks the reconciliation.
+The run's verdict is every check; local_runner.report turns this into the summary.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from genesys_bridge import contracts
-from genesys_bridge.metrics import MetricName
 from genesys_bridge.processor import FailureReason
 from genesys_bridge.results import result_key
+from local_runner.inventory import Inventory
 from local_runner.workload import Readiness, Workload
-
-if TYPE_CHECKING:
-    from local_runner.aws import LocalResources
-    from local_runner.aws_hooks import AwsRecorder
-    from local_runner.engine import IngestDriver, SqsEventSource, StreamPipe
-    from local_runner.functions import InvocationStats
 
 # The processor's reason codes for giving up on a conversation at its max age: it never showed up
 # ended, or Genesys was rate-limiting or failing on that last attempt (genesys_bridge.processor). Under
@@ -42,88 +35,32 @@ class Check:
 
 
 @dataclass
-class RunReport:
-    """Counts and figures of one run (see the README, "What `make demo` shows")."""
-
-    # the run
-    source: str
-    faults: str
-    time_scale: float
-    elapsed_s: float
-    timed_out: bool
-    # events
-    events: int  # deliveries handed to the ingest function (first attempts)
-    valid_events: int
-    malformed_events: int
-    duplicate_deliveries: int  # EventBridge redeliveries in the input
-    unique_conversations: int
-    duplicates: int  # valid events that found their conversation already buffered
-    quarantined: int
-    ingest_errors: int
-    ingest_retries: int
-    # processing
-    fetched: int  # conversations landed (unique keys)
-    not_ready_retries: int  # not-ready backoffs the processor set (ChangeMessageVisibility)
-    failed: int  # buffer items FAILED
-    pending_left: int
-    processor_invocations: int
-    processor_crashes: int
-    # Genesys
-    genesys_requests: int
-    genesys_429: int
-    genesys_token_requests: int
-    genesys_5xx: int
-    simulator_stats: dict[str, Any]
-    genesys_client_stats: dict[
-        str, int
-    ]  # the processor's client: requests, throttled, errors, token_requests
-    # queues
-    work_dlq: int
-    ingest_failure_queue: int
-    pipe_dlq: int
-    quarantine_queue: int
-    # reconciliation
-    expected: int
-    landed: int
-    lost: int
-    duplicated: int
-    body_mismatches: int
-    reconciled: bool  # expected == landed, nothing lost, nothing duplicated, every body right
+class Reconciliation:
     checks: list[Check]
-    verdict: bool  # every check (the chaos verdict)
-    # figures
-    latencies_s: dict[str, float]  # conversation id -> first end event ingested .. object put
-    invocations: dict[str, int]
-    invocation_durations_s: dict[str, list[float]]
-    invocation_errors: dict[str, int]
-    invocations_over_timeout: dict[str, int]
-    aws_requests: dict[str, int]  # "actor:service.Operation" -> calls
-    aws_requests_by_service: dict[str, int]  # function calls only: dynamodb, sqs, s3, secretsmanager
-    aws_throttles_injected: dict[str, int]
-    pipe: dict[str, int]
-    emf_metrics: dict[str, dict[str, float]]
-    quarantine_reasons: dict[str, int]
-    failed_reasons: dict[str, str]  # conversation id -> buffer item error
-    dlq_reasons: dict[str, int]
-    log_path: str
-    out_dir: str | None
-    settings: dict[str, Any] = field(default_factory=dict)
+    expected: int  # conversations that end
+    landed: int  # objects in the bucket
+    lost: int
+    duplicated: int  # unexpected objects + conversations landed more than once
+    body_mismatches: int
+    landed_once: bool  # the first check: expected == landed, nothing lost or duplicated, bodies right
+    failed_reasons: dict[str, str] = field(default_factory=dict)  # conversation id -> buffer item error
+    dlq_reasons: dict[str, int] = field(default_factory=dict)
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    pending_left: int = 0
 
     @property
-    def conversations_per_second(self) -> float:
-        return self.landed / self.elapsed_s if self.elapsed_s > 0 else 0.0
+    def verdict(self) -> bool:
+        """Every check holds: the run's OK and its exit status."""
+        return all(check.ok for check in self.checks)
 
-    def latency_percentile(self, share: float) -> float | None:
-        values = sorted(self.latencies_s.values())
-        if not values:
-            return None
-        index = min(len(values) - 1, max(0, round(share * (len(values) - 1))))
-        return values[index]
 
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["conversations_per_second"] = self.conversations_per_second
-        return data
+def simulator_id(conversation_id: str) -> str | None:
+    """The id as the simulator (and Genesys) holds it: a canonical UUID, or None when it is not one."""
+    try:
+        canonical = str(uuid.UUID(conversation_id))
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return canonical if canonical == conversation_id.lower() else None
 
 
 def _expected_key_and_body(conversation_id: str, plan: Any, simulator: Any) -> tuple[str, dict[str, Any]]:
@@ -138,40 +75,10 @@ def _expected_key_and_body(conversation_id: str, plan: Any, simulator: Any) -> t
 
 
 def reconcile(
-    *,
-    genesys_client_stats: dict[str, int],
-    options: Any,
-    workload: Workload,
-    resources: LocalResources,
-    pipe_dlq_url: str,
-    simulator: Any,
-    recorder: AwsRecorder,
-    ingest: IngestDriver,
-    pipe: StreamPipe,
-    source: SqsEventSource,
-    invocations: InvocationStats,
-    emf: dict[str, dict[str, float]],
-    elapsed_s: float,
-    timed_out: bool,
-    time_scale: float,
-    log_path: Path,
-    drain: Callable[[str], list[dict[str, Any]]],
-    scan: Callable[[], dict[str, dict[str, str]]],
-    max_age_s: float,
-) -> RunReport:
-    import boto3
-
-    from local_runner.engine import parse_body
-    from local_runner.runner import export_objects
-
-    s3 = boto3.client("s3", region_name=resources.region)
-    objects = export_objects(s3, resources.bucket_name, options.out_dir)
-    items = scan()
-    work_dlq = [parse_body(m) for m in drain(resources.work_dlq_url)]
-    failures = [parse_body(m) for m in drain(resources.ingest_failure_queue_url)]
-    pipe_failures = [parse_body(m) for m in drain(pipe_dlq_url)]
-    quarantine = [parse_body(m) for m in drain(resources.quarantine_queue_url)]
-
+    workload: Workload, inventory: Inventory, simulator: Any, *, timed_out: bool = False
+) -> Reconciliation:
+    """The checks of one run. `simulator` is None when a real org answered (bodies cannot be foreseen)."""
+    objects, items = inventory.objects, inventory.items
     never = workload.ids(Readiness.NEVER)
     ending = [cid for cid in workload.conversations if cid not in never]
     checks: list[Check] = []
@@ -179,8 +86,12 @@ def reconcile(
     # -- landed objects ----------------------------------------------------------------------------
     expected_keys: dict[str, str] = {}  # key -> conversation id
     bodies: dict[str, dict[str, Any]] = {}
+    unforeseeable: list[str] = []  # ids no simulator can hold (not a UUID): they cannot land
     if simulator is not None:
         for cid in ending:
+            if simulator_id(cid) is None:
+                unforeseeable.append(cid)
+                continue
             key, details = _expected_key_and_body(cid, workload.conversations[cid], simulator)
             expected_keys[key] = cid
             bodies[key] = details
@@ -190,7 +101,7 @@ def reconcile(
     for key, raw in objects.items():
         try:
             body = json.loads(raw)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             body = None
         landed_id = body.get("conversationId") if isinstance(body, dict) else None
         if simulator is not None:
@@ -211,19 +122,19 @@ def reconcile(
         if isinstance(landed_id, str):
             landed_ids[landed_id] += 1
     twice = [cid for cid, n in landed_ids.items() if n > 1]
+    failed_ids = {
+        cid for cid, item in items.items() if item.get(contracts.ATTR_STATUS) == contracts.STATUS_FAILED
+    }
     if simulator is not None:
-        lost = [cid for key, cid in expected_keys.items() if key not in objects]
+        lost = [cid for key, cid in expected_keys.items() if key not in objects] + unforeseeable
     else:
-        failed_ids = {
-            cid for cid, item in items.items() if item.get(contracts.ATTR_STATUS) == contracts.STATUS_FAILED
-        }
         lost = [cid for cid in ending if cid not in landed_ids and cid not in failed_ids]
     duplicated = len(unexpected_keys) + len(twice)
-    reconciled = not lost and duplicated == 0 and mismatches == 0 and not timed_out
+    landed_once = not lost and duplicated == 0 and mismatches == 0 and not timed_out
     checks.append(
         Check(
             "every ended conversation landed exactly once",
-            reconciled,
+            landed_once,
             f"expected {len(ending)}, landed {len(objects)}, lost {len(lost)}, duplicated {duplicated}, "
             f"wrong body {mismatches}" + (", run timed out" if timed_out else ""),
         )
@@ -233,7 +144,7 @@ def reconcile(
     dlq_by_id: Counter[str] = Counter()
     dlq_reasons: Counter[str] = Counter()
     unexpected_dlq = 0
-    for body in work_dlq:
+    for body in inventory.work_dlq:
         if isinstance(body, dict) and "reason" in body:
             dlq_reasons[str(body["reason"])] += 1
             dead_id = body.get("conversationId")
@@ -243,11 +154,7 @@ def reconcile(
         else:
             dlq_reasons["(redriven by SQS)"] += 1
         unexpected_dlq += 1
-    failed_reasons = {
-        cid: item.get(contracts.ATTR_ERROR, "")
-        for cid, item in items.items()
-        if item.get(contracts.ATTR_STATUS) == contracts.STATUS_FAILED
-    }
+    failed_reasons = {cid: items[cid].get(contracts.ATTR_ERROR, "") for cid in failed_ids}
     never_ok = [
         cid
         for cid in never
@@ -263,8 +170,8 @@ def reconcile(
 
     # -- malformed events -----------------------------------------------------------------------------
     expected_reasons = Counter(p.expected_reason for p in workload.malformed_events if p.expected_reason)
-    found_reasons = Counter(str(b.get("reason")) for b in quarantine if isinstance(b, dict))
-    unmatched = _unmatched_quarantine(workload, quarantine)
+    found_reasons = Counter(str(b.get("reason")) for b in inventory.quarantine if isinstance(b, dict))
+    unmatched = _unmatched_quarantine(workload, inventory.quarantine)
     checks.append(
         Check(
             "every malformed event in quarantine with its reason",
@@ -281,8 +188,8 @@ def reconcile(
     extra_dlq = sum(max(0, n - 1) for n in dlq_by_id.values())
     problems = {
         "unexpected work DLQ messages": unexpected_dlq + extra_dlq,
-        "ingest failure queue messages": len(failures),
-        "pipe DLQ messages": len(pipe_failures),
+        "ingest failure queue messages": len(inventory.ingest_failures),
+        "pipe DLQ messages": len(inventory.pipe_failures),
         "PENDING items left": statuses.get(contracts.STATUS_PENDING, 0),
         "unexpected FAILED items": len(unexpected_failed),
         "buffer items for no conversation": len(stray_items),
@@ -295,188 +202,49 @@ def reconcile(
             ", ".join(f"{name} {n}" for name, n in problems.items() if n) or "clean",
         )
     )
-
-    # -- figures -----------------------------------------------------------------------------------------
-    latencies: dict[str, float] = {}
-    for key, landed_at in recorder.landed_at.items():
-        cid = key.rsplit("/", 1)[-1].removesuffix(".json")
-        first = ingest.tally.first_seen.get(cid)
-        if first is not None:
-            latencies[cid] = round(landed_at - first, 4)
-    sim_stats: dict[str, Any] = simulator.stats() if simulator is not None else {}
-    by_service: Counter[str] = Counter()
-    for name, n in recorder.by_operation().items():
-        actor, rest = name.split(":", 1)
-        if actor == "function":
-            by_service[rest.split(".", 1)[0]] += n
-    cmv = sum(
-        n for name, n in recorder.by_operation().items() if name == "function:sqs.ChangeMessageVisibility"
-    )
-    valid_events = workload.valid_event_count
-    return RunReport(
-        source=workload.source,
-        faults=options.faults if simulator is not None else "real org",
-        time_scale=time_scale,
-        elapsed_s=round(elapsed_s, 3),
-        timed_out=timed_out,
-        events=ingest.tally.deliveries,
-        valid_events=valid_events,
-        malformed_events=len(workload.malformed_events),
-        duplicate_deliveries=workload.duplicate_deliveries,
-        unique_conversations=len(workload.conversations),
-        duplicates=ingest.tally.duplicate,
-        quarantined=ingest.tally.quarantined,
-        ingest_errors=ingest.tally.errors,
-        ingest_retries=ingest.tally.retries,
-        fetched=len(objects),
-        not_ready_retries=cmv,
-        failed=len(failed_reasons),
-        pending_left=statuses.get(contracts.STATUS_PENDING, 0),
-        processor_invocations=source.tally.invocations,
-        processor_crashes=source.tally.crashed_invocations,
-        # the simulator counts what it answered; with a real org, the client's own counters stand in
-        genesys_requests=int(sim_stats.get("api_requests", genesys_client_stats.get("requests", 0))),
-        genesys_429=int(sim_stats.get("throttled_429", genesys_client_stats.get("throttled", 0))),
-        genesys_token_requests=int(
-            sim_stats.get("token_requests", genesys_client_stats.get("token_requests", 0))
-        ),
-        genesys_5xx=int(sim_stats.get("server_errors_5xx", 0)),
-        simulator_stats=sim_stats,
-        genesys_client_stats=genesys_client_stats,
-        work_dlq=len(work_dlq),
-        ingest_failure_queue=len(failures),
-        pipe_dlq=len(pipe_failures),
-        quarantine_queue=len(quarantine),
+    return Reconciliation(
+        checks=checks,
         expected=len(ending),
         landed=len(objects),
         lost=len(lost),
         duplicated=duplicated,
         body_mismatches=mismatches,
-        reconciled=reconciled,
-        checks=checks,
-        verdict=all(check.ok for check in checks),
-        latencies_s=latencies,
-        invocations={name: len(values) for name, values in invocations.durations.items()},
-        invocation_durations_s={name: list(values) for name, values in invocations.durations.items()},
-        invocation_errors=dict(invocations.errors),
-        invocations_over_timeout=dict(invocations.timeouts),
-        aws_requests=recorder.by_operation(),
-        aws_requests_by_service=dict(by_service),
-        aws_throttles_injected=dict(recorder.throttles_injected),
-        pipe={
-            "polls": pipe.tally.polls,
-            "records_read": pipe.tally.records_read,
-            "moto_inserts_collapsed": pipe.tally.collapsed,
-            "filtered_out": pipe.tally.filtered_out,
-            "forwarded": pipe.tally.forwarded,
-            "failures": pipe.tally.failures,
-        },
-        emf_metrics=emf,
-        quarantine_reasons=dict(found_reasons),
+        landed_once=landed_once,
         failed_reasons=failed_reasons,
         dlq_reasons=dict(dlq_reasons),
-        log_path=str(log_path),
-        out_dir=str(options.out_dir) if options.out_dir is not None else None,
-        settings={"max_age_s": max_age_s, "visibility_timeout_s": resources.visibility_timeout_s},
+        quarantine_reasons=dict(found_reasons),
+        pending_left=statuses.get(contracts.STATUS_PENDING, 0),
     )
+
+
+def _canonical(event: Any) -> str | None:
+    """A comparable text of an event; None when it is nested past the recursion limit."""
+    try:
+        return json.dumps(event, sort_keys=True, default=str)
+    except (RecursionError, ValueError):
+        return None
 
 
 def _unmatched_quarantine(workload: Workload, quarantine: list[Any]) -> int:
     """Quarantine messages whose event is not one of the malformed inputs with that reason."""
-    wanted: Counter[tuple[str, str]] = Counter()
+    wanted: Counter[tuple[str, str | None]] = Counter()
     for planned in workload.malformed_events:
-        wanted[(str(planned.expected_reason), json.dumps(planned.event, sort_keys=True, default=str))] += 1
+        wanted[(str(planned.expected_reason), _canonical(planned.event))] += 1
     unmatched = 0
     for body in quarantine:
         if not isinstance(body, dict):
             unmatched += 1
             continue
-        if body.get("eventTruncated"):
-            # too large to quarantine whole: the reason and the original size are what is kept
-            candidates = [k for k in wanted if k[0] == body.get("reason") and wanted[k] > 0]
+        reason = str(body.get("reason"))
+        text = None if body.get("eventTruncated") else _canonical(body.get("event"))
+        if text is None:
+            # kept without its whole event (too large or too deep): the reason is what can be matched
+            candidates = [k for k in wanted if k[0] == reason and wanted[k] > 0]
         else:
-            candidates = [
-                (str(body.get("reason")), json.dumps(body.get("event"), sort_keys=True, default=str))
-            ]
+            candidates = [(reason, text)]
         match = next((k for k in candidates if wanted.get(k, 0) > 0), None)
         if match is None:
             unmatched += 1
         else:
             wanted[match] -= 1
     return unmatched
-
-
-def _fmt_emf(report: RunReport) -> str:
-    """What the functions themselves counted (as CloudWatch would show it), beside the runner's counts."""
-    totals: Counter[str] = Counter()
-    for metrics in report.emf_metrics.values():
-        for name, value in metrics.items():
-            totals[name] += int(value)
-    shown = (
-        (MetricName.EVENTS_RECEIVED, "received"),
-        (MetricName.DUPLICATE_EVENTS, "duplicate"),
-        (MetricName.EVENTS_QUARANTINED, "quarantined"),
-        (MetricName.CONVERSATIONS_FETCHED, "fetched"),
-        (MetricName.CONVERSATIONS_NOT_READY, "not ready"),
-        (MetricName.CONVERSATIONS_FAILED, "failed"),
-    )
-    return ", ".join(f"{label} {totals[name]}" for name, label in shown) if totals else "-"
-
-
-def _fmt_latency(report: RunReport) -> str:
-    median = report.latency_percentile(0.5)
-    p99 = report.latency_percentile(0.99)
-    if median is None or p99 is None:
-        return "-"
-    return f"median {median:.2f} s, p99 {p99:.2f} s"
-
-
-def summary_rows(report: RunReport) -> list[tuple[str, str]]:
-    rows = [
-        (
-            "events (deliveries)",
-            f"{report.events}  ({report.duplicate_deliveries} redelivered, "
-            f"{report.malformed_events} malformed)",
-        ),
-        ("unique conversations", str(report.unique_conversations)),
-        ("duplicates (already buffered)", str(report.duplicates)),
-        ("quarantined", str(report.quarantined)),
-        ("fetched (landed)", str(report.fetched)),
-        ("not-ready retries", str(report.not_ready_retries)),
-        ("failed", str(report.failed)),
-        ("Genesys requests", str(report.genesys_requests)),
-        ("429s", str(report.genesys_429)),
-        ("5xx", str(report.genesys_5xx)),
-        ("token requests", str(report.genesys_token_requests)),
-        ("work DLQ", str(report.work_dlq)),
-        ("ingest failure queue / pipe DLQ", f"{report.ingest_failure_queue} / {report.pipe_dlq}"),
-        ("quarantine queue", str(report.quarantine_queue)),
-        ("processor invocations (crashed)", f"{report.processor_invocations} ({report.processor_crashes})"),
-        ("ingest errors (retries)", f"{report.ingest_errors} ({report.ingest_retries})"),
-        (
-            "AWS throttles injected",
-            ", ".join(f"{k} {v}" for k, v in sorted(report.aws_throttles_injected.items())) or "0",
-        ),
-        ("functions' EMF metrics (approx.)", _fmt_emf(report)),
-        ("event -> landed latency", _fmt_latency(report)),
-        ("elapsed", f"{report.elapsed_s:.1f} s (time scale {report.time_scale:g})"),
-        ("conversations per second", f"{report.conversations_per_second:.1f}"),
-    ]
-    return rows
-
-
-def render_summary(report: RunReport, *, include_checks: bool = False) -> str:
-    rows = summary_rows(report)
-    width = max(len(name) for name, _ in rows)
-    lines = [f"  {name.ljust(width)}  {value}" for name, value in rows]
-    verdict = "OK" if report.reconciled else "FAILED"
-    lines.append(
-        f"  reconciliation: expected {report.expected}, landed {report.landed}, lost {report.lost}, "
-        f"duplicated {report.duplicated}"
-        + (f", wrong body {report.body_mismatches}" if report.body_mismatches else "")
-        + f"  -> {verdict}"
-    )
-    if include_checks:
-        for check in report.checks:
-            lines.append(f"  [{'PASS' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
-    return "\n".join(lines)

@@ -1,9 +1,10 @@
 """Synthetic input for a local run: conversations, their end events as Genesys sends them, and faults.
 
 A conversation emits several end events (customer.end, user.end or acd.end, acw), shaped like
-/work/shared/fixtures; EventBridge may deliver each more than once and out of order; a few inputs are
-malformed. Each input carries what the runner expects to become of it, so the closing reconciliation
-compares outcomes with intent instead of with counts alone.
+tests/fixtures/*-event.json (docs/genesys-api.md, "EventBridge integration"); EventBridge may deliver
+each more than once and out of order; a few inputs are malformed. Each input carries what the runner
+expects to become of it, so the closing reconciliation compares outcomes with intent instead of with
+counts alone.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from typing import Any
 
 from genesys_bridge.events import InvalidReason
 
-# The source Genesys' EventBridge integration uses (GENESYS_API.md); org id and suffix are made up.
+# The source Genesys' EventBridge integration uses (docs/genesys-api.md, "EventBridge integration");
+# org id and suffix are made up.
 EVENT_SOURCE = "aws.partner/genesys.com/cloud/7d2c4f80-1a6b-4e39-8c0d-5b3e9f21a7c4/analytics-bridge"
 EVENT_ACCOUNT = "111122223333"
+# The expected reason of an event the runner's parser could not walk (no ingest reason code is this).
+TOO_DEEP_FOR_THE_RUNNER = "(nested too deeply for the runner to parse)"
 # EventBridge's entry limit is 256 KB; an oversize input must be clearly above it.
 OVERSIZE_PADDING_BYTES = 300 * 1024
 
@@ -132,7 +136,7 @@ def _iso(moment: datetime) -> str:
 def conversation_event(
     conversation_id: str, topic: str, at: datetime, rng: random.Random, region: str
 ) -> dict[str, Any]:
-    """One Genesys end event as it arrives on the partner bus (the shape of /work/shared/fixtures)."""
+    """One Genesys end event as it arrives on the partner bus (the shape of tests/fixtures/*-event.json)."""
     body: dict[str, Any] = {
         "eventTime": int(at.timestamp() * 1000),
         "conversationId": conversation_id,
@@ -276,15 +280,17 @@ def _ensure_each_readiness(conversations: dict[str, PlannedConversation], spec: 
 
 
 def read_events_file(path: Path) -> Iterator[Any]:
-    """EventBridge events as JSON lines (an archive replay); a line that is not JSON is passed as text,
-    which the ingest function must quarantine like any other non-object input."""
+    """EventBridge events as JSON lines (an archive replay); blank lines are skipped. A line that is not
+    JSON, or is nested deeper than Python's json can decode (the interpreter's recursion limit, about
+    1000 levels), is passed as text, which the ingest function must quarantine like any other
+    non-object input."""
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             if not line.strip():
                 continue
             try:
                 yield json.loads(line)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 yield line.rstrip("\n")
 
 
@@ -300,6 +306,11 @@ def workload_from_events(events: list[Any], now: datetime) -> Workload:
             parsed = parse_event(event)
         except InvalidEvent as invalid:
             planned.append(PlannedEvent(event, None, None, expected_reason=invalid.reason.value))
+            continue
+        except RecursionError:
+            # nested too deeply for the event parser: the function must quarantine it, for a reason
+            # this runner cannot name; the reconciliation reports whatever becomes of it
+            planned.append(PlannedEvent(event, None, None, expected_reason=TOO_DEEP_FOR_THE_RUNNER))
             continue
         key = parsed.event_id or ""
         copy = 1 if key and key in seen_event_ids else 0

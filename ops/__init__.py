@@ -7,11 +7,4 @@ refetches, quarantine inspection and replay, and where one conversation stands.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# genesys_bridge (contract names, the buffer item reader, the results key) lives under shared/, the
-# Lambda layer's source, as for the local runner and the CDK app.
-_SHARED = str(Path(__file__).resolve().parent.parent / "shared")
-if _SHARED not in sys.path:
-    sys.path.insert(0, _SHARED)
+import project_paths  # noqa: F401 - puts shared/ (the layer's genesys_bridge) on sys.path

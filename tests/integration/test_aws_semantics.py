@@ -12,9 +12,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from local_runner.async_invoke import AsyncInvoker
 from local_runner.aws_hooks import InjectedCrash
-from local_runner.engine import IngestDriver, SqsEventSource, drain_queue
+from local_runner.event_source import SqsEventSource
 from local_runner.functions import InvocationStats, LambdaContext
+from local_runner.inventory import drain_queue
 from local_runner.workload import PlannedEvent
 
 REGION = "eu-west-1"
@@ -30,9 +32,9 @@ def sqs() -> Iterator[Any]:
         yield boto3.client("sqs", region_name=REGION)
 
 
-def _ingest(sqs: Any, handler: Any, events: list[PlannedEvent]) -> tuple[IngestDriver, str]:
+def _ingest(sqs: Any, handler: Any, events: list[PlannedEvent]) -> tuple[AsyncInvoker, str]:
     failure_url = sqs.create_queue(QueueName="failures")["QueueUrl"]
-    driver = IngestDriver(
+    driver = AsyncInvoker(
         events=events,
         handler=handler,
         context_factory=_context,
@@ -51,7 +53,9 @@ def _ingest(sqs: Any, handler: Any, events: list[PlannedEvent]) -> tuple[IngestD
     return driver, failure_url
 
 
-def test_a_failing_event_is_retried_twice_then_sent_to_the_on_failure_queue(sqs: Any) -> None:
+def test_a_failing_event_is_retried_twice_then_sent_to_the_on_failure_queue(
+    sqs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     attempts: list[Any] = []
 
     def always_fails(event: Any, context: Any) -> Any:
@@ -69,6 +73,17 @@ def test_a_failing_event_is_retried_twice_then_sent_to_the_on_failure_queue(sqs:
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["requestContext"]["approximateInvokeCount"] == 3
     assert record["responsePayload"]["errorMessage"] == "table throttled"
+    # And the cause of every failed attempt is in the function's log, with what happened next
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    errors = [entry for entry in logged if entry.get("message") == "function invocation failed"]
+    assert [(e["errorType"], e["errorMessage"], e["attempt"]) for e in errors] == [
+        ("RuntimeError", "table throttled", 1),
+        ("RuntimeError", "table throttled", 2),
+        ("RuntimeError", "table throttled", 3),
+    ]
+    assert errors[-1]["then"] == "on-failure queue"
+    assert errors[0]["then"].startswith("retry in")
+    assert driver.tally.error_causes == {"RuntimeError: table throttled": 3}
 
 
 def test_an_event_that_fails_once_succeeds_on_its_retry(sqs: Any) -> None:
@@ -174,7 +189,9 @@ def test_reported_failures_come_back_and_go_to_the_dlq_after_max_receive_count(s
     assert [m["Body"] for m in drain_queue(sqs, dlq_url)] == ["poison"]
 
 
-def test_a_crashed_invocation_leaves_its_whole_batch_to_be_delivered_again(sqs: Any) -> None:
+def test_a_crashed_invocation_leaves_its_whole_batch_to_be_delivered_again(
+    sqs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     deliveries: list[int] = []
 
     def processor(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -194,3 +211,93 @@ def test_a_crashed_invocation_leaves_its_whole_batch_to_be_delivered_again(sqs: 
         source.join(5)
     assert source.tally.crashed_invocations == 1
     assert sum(deliveries) == 6  # every message twice: once to the crash, once after the visibility timeout
+    assert source.tally.records_returned_by_error == {"InjectedCrash": 3}
+    assert '"errorType": "InjectedCrash"' in capsys.readouterr().out  # the cause is logged
+
+
+def test_concurrent_invocations_each_flush_only_their_own_metrics(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a handler module with Powertools Metrics, as the runner loads it, with a metric context per
+    # invocation thread
+    import threading
+    from types import ModuleType
+
+    from aws_lambda_powertools import Metrics
+
+    from local_runner.functions import isolate_metrics
+
+    module = ModuleType("stub_handler")
+    metrics = Metrics(namespace="Test", service="stub")
+    module.metrics = metrics  # type: ignore[attr-defined]
+    isolate_metrics(module)
+
+    @metrics.log_metrics
+    def handler(event: Any, context: Any) -> None:
+        for _ in range(event):
+            metrics.add_metric(name="Things", unit="Count", value=1)
+            time.sleep(0)  # let the other threads interleave
+
+    # When 8 threads run 40 invocations each at once, invocation n adding n % 3 + 1 values
+    errors: list[BaseException] = []
+
+    def invoke_many(thread: int) -> None:
+        try:
+            for n in range(40):
+                handler(n % 3 + 1, None)
+        except BaseException as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=invoke_many, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then no flush found its set emptied by another, each EMF record holds one invocation's values,
+    # and the sum is exact
+    assert errors == []
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert len(records) == 8 * 40
+    sizes = [len(r["Things"]) if isinstance(r["Things"], list) else 1 for r in records]
+    assert sorted(sizes) == sorted([n % 3 + 1 for n in range(40)] * 8)
+    assert sum(sizes) == 8 * sum(n % 3 + 1 for n in range(40))
+
+
+def test_the_function_log_gives_exact_emf_sums_and_the_deferrals_by_cause(tmp_path: Any) -> None:
+    # Given a function log as the handlers write it: EMF records (single values and lists), the
+    # processor's deferral lines, other JSON lines, a line nested too deeply and a non-JSON line
+    from local_runner.function_logs import read_function_log
+
+    def emf(service: str, **values: Any) -> str:
+        metrics = [{"Name": name, "Unit": "Count"} for name in values]
+        directive = {"Namespace": "N", "Dimensions": [["service"]], "Metrics": metrics}
+        return json.dumps(
+            {"_aws": {"Timestamp": 1, "CloudWatchMetrics": [directive]}, "service": service, **values}
+        )
+
+    log = tmp_path / "handlers.log"
+    log.write_text(
+        "\n".join(
+            [
+                emf("ingest", EventsReceived=[1.0, 1.0, 1.0]),
+                emf("ingest", EventsReceived=1.0, DuplicateEvents=1.0),
+                emf("processor", ConversationsFetched=[1.0, 1.0], ConversationsNotReady=3.0),
+                json.dumps(
+                    {"level": "WARNING", "message": "conversations deferred", "deferred": {"RetryLater": 4}}
+                ),
+                json.dumps({"level": "WARNING", "deferred": {"RetryLater": 1, "GenesysApiError": 2}}),
+                json.dumps({"level": "INFO", "message": "batch processed", "records": 10}),
+                '{"a":' * 1200 + "1" + "}" * 1200,
+                "[ERROR] not json",
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    # When it is read
+    figures = read_function_log(log)
+    # Then every value counts once and the deferrals add up by cause
+    assert figures.emf == {
+        "ingest": {"EventsReceived": 4.0, "DuplicateEvents": 1.0},
+        "processor": {"ConversationsFetched": 2.0, "ConversationsNotReady": 3.0},
+    }
+    assert figures.deferred == {"RetryLater": 5, "GenesysApiError": 2}

@@ -41,8 +41,9 @@ def test_small_chaos_run_reconciles_every_conversation_and_event(tmp_path: Path)
     assert sum(report.quarantine_reasons.values()) == report.malformed_events == report.quarantined
     assert report.ingest_failure_queue == report.pipe_dlq == report.pending_left == 0
 
-    # And the faults really happened
+    # And the faults really happened; the injected crash is a failed invocation, not a deferral
     assert report.processor_crashes == 1
+    assert "InjectedCrash" not in report.deferred
     assert report.genesys_429 > 0
     assert report.simulator_stats["revocations"] >= 1
     assert sum(report.aws_throttles_injected.values()) > 0

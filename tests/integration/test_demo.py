@@ -31,6 +31,17 @@ def _run(tmp_path: Path, **overrides: object) -> RunReport:
     return run_pipeline(replace(options, **overrides))  # type: ignore[arg-type]
 
 
+def _genesys_error_names() -> set[str]:
+    from genesys_bridge.genesys.errors import GenesysError
+
+    names, todo = set(), [GenesysError]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo += cls.__subclasses__()
+    return names
+
+
 def test_small_demo_with_genesys_faults_lands_every_conversation_once(tmp_path: Path) -> None:
     # Given 200 conversations, each with several end events, some delivered twice, a few malformed
     # inputs, 10% of conversations ready only after retries, and a Genesys answering 503/504 to 10%
@@ -56,9 +67,13 @@ def test_small_demo_with_genesys_faults_lands_every_conversation_once(tmp_path: 
     assert report.pipe["forwarded"] == 200
     assert report.pipe["moto_inserts_collapsed"] == 200
 
-    # And the faults and the not-ready conversations were really met
+    # And the faults and the not-ready conversations were really met, each counted as what it is:
+    # late conversations are not ready; a 5xx the client's retries did not overcome would defer its
+    # conversations, under the Genesys error that did it
     assert report.genesys_5xx > 0
-    assert report.not_ready_retries > 0
+    assert set(report.deferred) <= _genesys_error_names()
+    assert report.not_ready > 0
+    assert report.visibility_changes >= report.not_ready
     assert report.genesys_token_requests >= 1
     # the multi-get asks for a whole batch at once: far fewer requests than conversations
     assert report.genesys_requests < report.unique_conversations / 2
@@ -88,7 +103,20 @@ def test_landed_objects_are_exported_in_the_buckets_key_layout(tmp_path: Path) -
     log = (tmp_path / "out" / "handlers.log").read_text(encoding="utf-8")
     assert '"_aws"' in log  # the functions' EMF metrics went to the log, not the terminal
     assert "conversation event buffered" in log  # and so did their logs
-    assert report.emf_metrics
+
+    # And a fault-free run has no function error, and the functions' own EMF sums are exact: each
+    # invocation flushed its own metrics, read after the log was flushed
+    assert report.ingest_errors == 0, report.ingest_error_causes
+    assert not report.invocation_errors
+    assert "SchemaValidationError" not in log
+    emf = report.emf_metrics
+    assert emf["ingest"]["EventsReceived"] == report.events
+    assert emf["ingest"]["DuplicateEvents"] == report.duplicates
+    assert emf["ingest"].get("EventsQuarantined", 0) == report.quarantined
+    assert emf["processor"]["ConversationsFetched"] == report.landed == 40
+    assert report.not_ready == emf["processor"].get("ConversationsNotReady", 0)
+    assert report.deferred == {}
+    assert "(approx.)" not in render_summary(report)
 
 
 @pytest.mark.parametrize("profile", ["slow", "storm", "revoke"])
@@ -103,18 +131,29 @@ def test_reconciliation_holds_under_each_fault_profile(tmp_path: Path, profile: 
         assert report.simulator_stats["revocations"] >= 1
 
 
-def test_cli_exit_status_follows_the_reconciliation(
+def test_cli_exit_status_and_ok_follow_every_check(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Given a clean run: OK and exit 0
     report = _run(tmp_path, conversations=10, faults="none", late_rate=0.0, malformed_rate=0.0)
+    assert report.verdict, render_summary(report, include_checks=True)
     monkeypatch.setattr("local_runner.cli.run_pipeline", lambda options: report)
     assert main(["--quiet"]) == 0
     assert "lost 0, duplicated 0  -> OK" in capsys.readouterr().out
 
-    report.reconciled = False
-    report.lost = 1
-    assert main(["--quiet"]) == 1
-    assert "lost 1" in capsys.readouterr().out
+    # When any one check fails, even with every conversation landed once (a FAILED item, a DLQ
+    # message, a stray quarantine), the summary says FAILED, names the check, and the exit status is 1
+    for index, check in enumerate(report.checks):
+        broken = [
+            replace(c, ok=False, detail="broken on purpose") if i == index else c
+            for i, c in enumerate(report.checks)
+        ]
+        failing = replace(report, checks=broken, verdict=False)
+        monkeypatch.setattr("local_runner.cli.run_pipeline", lambda options, failing=failing: failing)
+        assert main(["--quiet"]) == 1, check.name
+        out = capsys.readouterr().out
+        assert "-> FAILED" in out
+        assert f"[FAIL] {check.name}: broken on purpose" in out
 
 
 def test_an_eventbridge_archive_replay_lands_its_conversations(tmp_path: Path) -> None:

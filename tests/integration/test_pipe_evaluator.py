@@ -55,7 +55,7 @@ def test_filter_refuses_content_filters_it_does_not_implement() -> None:
 def test_the_stacks_template_gives_the_work_queue_contract() -> None:
     # When the stack's input template is applied to an INSERT
     body = render_input_template(contracts.PIPE_INPUT_TEMPLATE, _record("INSERT", status="PENDING"))
-    # Then the body is DESIGN.md's work message
+    # Then the body is the work message of docs/design.md
     assert json.loads(body) == {"conversationId": CONVERSATION_ID}
 
 

@@ -13,7 +13,7 @@ def _report() -> SimpleNamespace:
     return SimpleNamespace(
         landed=100,
         events=350,
-        not_ready_retries=5,
+        visibility_changes=5,
         pipe={"forwarded": 100, "records_read": 450},
         invocation_durations_s={"ingest": [0.010] * 350, "processor": [0.5, 0.7]},
         aws_requests={

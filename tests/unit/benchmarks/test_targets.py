@@ -1,4 +1,4 @@
-"""The verdicts printed beside each figure follow the issue's targets exactly, at their edges too."""
+"""The verdicts printed beside each figure follow docs/benchmarks.md's targets exactly, at their edges too."""
 
 from __future__ import annotations
 

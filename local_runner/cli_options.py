@@ -1,0 +1,147 @@
+"""The options `python -m local_runner`, `python -m local_runner.chaos` and `python -m benchmarks` share:
+one spelling, the runner's own defaults (local_runner.options), one rule per value.
+
+A bad value is a usage error: one line on stderr, exit status 2 (argparse's convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+from local_runner.options import (
+    DEFAULT_CONVERSATIONS,
+    DEFAULT_DUPLICATE_RATE,
+    DEFAULT_ENVIRONMENT,
+    DEFAULT_LATE_RATE,
+    DEFAULT_MALFORMED_RATE,
+    DEFAULT_NEVER_RATE,
+    DEFAULT_SEED,
+    DEFAULT_TIME_SCALE,
+    UsageError,
+    check_positive_finite,
+    check_positive_int,
+    check_rate,
+)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line: `prog: error: message` (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _typed(check: Callable[[str, Any], Any], parse: Callable[[str], Any], what: str) -> Callable[[str], Any]:
+    def convert(text: str) -> Any:
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        try:
+            return check(what, value)
+        except UsageError as error:
+            raise argparse.ArgumentTypeError(str(error).replace(f"{what} must", "must")) from None
+
+    return convert
+
+
+positive_int = _typed(check_positive_int, int, "a whole number")
+positive_finite = _typed(check_positive_finite, float, "a number")
+rate = _typed(check_rate, float, "a share")
+
+
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text!r}")
+    return value
+
+
+def existing_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return path
+
+
+def add_environment(
+    parser: argparse.ArgumentParser, default: str = DEFAULT_ENVIRONMENT, help_extra: str = ""
+) -> None:
+    parser.add_argument(
+        "--environment",
+        default=default,
+        help=f"cdk.json environment whose config the run uses (default {default}){help_extra}",
+    )
+    # the runner's earlier spelling, kept so scripts keep working; not shown in --help
+    parser.add_argument("--env", dest="environment", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
+def add_conversations(
+    parser: argparse.ArgumentParser, default: int | None = DEFAULT_CONVERSATIONS, help_text: str = ""
+) -> None:
+    parser.add_argument(
+        "--conversations",
+        type=positive_int,
+        default=default,
+        help=help_text or f"synthetic conversations (default {default})",
+    )
+
+
+def add_time_scale(
+    parser: argparse.ArgumentParser, default: float | None = DEFAULT_TIME_SCALE, help_text: str = ""
+) -> None:
+    parser.add_argument(
+        "--time-scale",
+        type=positive_finite,
+        default=default,
+        help=help_text
+        or f"config seconds x this = local seconds (settle delay, batching window, backoff, max age); "
+        f"request budgets per minute are divided by it (default {default})",
+    )
+
+
+def add_seed(parser: argparse.ArgumentParser, default: int = DEFAULT_SEED) -> None:
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=default,
+        help=f"seed of the synthetic workload and the simulator (default {default})",
+    )
+
+
+def add_out(parser: argparse.ArgumentParser, default: Path) -> None:
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=default,
+        help=f"where landed objects and handlers.log go (default {default})",
+    )
+
+
+def add_workload_rates(parser: argparse.ArgumentParser) -> None:
+    """--duplicate-rate, --late-rate, --never-rate, --malformed-rate: shares between 0 and 1."""
+    for name, default, meaning in (
+        ("duplicate", DEFAULT_DUPLICATE_RATE, "share of events delivered twice or more"),
+        ("late", DEFAULT_LATE_RATE, "share of conversations ready only after retries"),
+        ("never", DEFAULT_NEVER_RATE, "share of conversations that never end"),
+        ("malformed", DEFAULT_MALFORMED_RATE, "malformed events per valid event"),
+    ):
+        parser.add_argument(
+            f"--{name}-rate",
+            type=rate,
+            default=default,
+            help=f"{meaning}, 0..1 (default {default:g})",
+        )
+
+
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", action="store_true", help="no progress output")

@@ -1,0 +1,467 @@
+"""run_pipeline(RunOptions) -> RunReport: one local run of an environment's pipeline, end to end.
+
+``Harness`` holds one run: the resources on moto (local_runner.aws), Genesys (the simulator or a
+real org), the two real handlers (local_runner.functions) and the threads that stand in for AWS
+between them:
+
+    events --(async invoke: retried, then the on-failure queue)--> ingest --> buffer table
+    buffer stream --(the pipe: the stack's filter and template)--> work queue
+    work queue --(SQS event source: batch size, window, max concurrency, partial failures)--> processor
+    processor --> results bucket (and the work DLQ for terminal failures; SQS redrive for the rest)
+
+then takes the inventory, reconciles it with the workload and reports. Used by `python -m
+local_runner` (make demo), `python -m local_runner.chaos` (make chaos), the integration tests and the
+benchmarks; docs/local-runner.md describes what is imitated and how.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from genesys_bridge import contracts
+from local_runner import aws_hooks
+from local_runner.async_invoke import AsyncInvoker
+from local_runner.aws import (
+    DEFAULT_REGION,
+    LocalResources,
+    TimeScale,
+    apply_aws_env,
+    create_resources,
+    env_overlay,
+    ingest_env,
+    processor_env,
+    restore_env,
+)
+from local_runner.aws_hooks import AwsFaults, AwsRecorder, acting_as
+from local_runner.event_source import SqsEventSource
+from local_runner.function_logs import read_function_log
+from local_runner.functions import (
+    INGEST_HANDLER,
+    PROCESSOR_HANDLER,
+    InvocationStats,
+    LambdaContext,
+    function_output,
+    isolate_metrics,
+    load_handler,
+    logger_streams_to_stdout,
+    reset_runtime,
+)
+from local_runner.inventory import queue_depth, take_inventory
+from local_runner.options import RunOptions, UsageError
+from local_runner.pipe import PipeDefinition, StreamPipe
+from local_runner.reconcile import reconcile, simulator_id
+from local_runner.report import RunReport, build_report
+from local_runner.workload import (
+    Readiness,
+    Workload,
+    WorkloadSpec,
+    read_events_file,
+    synthesize,
+    workload_from_events,
+)
+
+# The queue's visibility timeout never drops below this locally: an invocation is not faster for a
+# smaller factor, and one that outlived the visibility timeout would see its batch delivered twice.
+MIN_VISIBILITY_S = 5
+
+
+def run_pipeline(options: RunOptions, *, progress_stream: TextIO | None = None) -> RunReport:
+    """Run the pipeline once on moto and the Genesys simulator (or a real org); return the report.
+
+    Raises UsageError for input the run cannot use (an unreadable or empty events file, a real org
+    without credentials); every other outcome, good or bad, is in the report.
+
+    Example:
+        >>> from local_runner import RunOptions, run_pipeline
+        >>> report = run_pipeline(RunOptions(conversations=50, faults="flaky", out_dir=None))
+        >>> report.verdict, report.landed
+        (True, 50)
+    """
+    return Harness(options, progress_stream or sys.stderr).run()
+
+
+def _read_events(path: Path) -> list[Any]:
+    try:
+        events = list(read_events_file(path))
+    except OSError as error:
+        raise UsageError(f"--events {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--events {path}: not UTF-8 text (JSON lines expected)") from None
+    if not events:
+        raise UsageError(f"--events {path} holds no events (it is empty or has only blank lines)")
+    return events
+
+
+@dataclass(frozen=True)
+class _Genesys:
+    credentials: dict[str, str]
+    region: str
+    base_url: str | None  # the simulator's; None for a real org
+
+
+class Harness:
+    """One local run; see the module docstring. Use ``run_pipeline``; ``run`` may be called once."""
+
+    def __init__(self, options: RunOptions, progress_stream: TextIO) -> None:
+        from stacks.config import ConfigError, load_environment_config
+
+        self.options = options
+        self.progress_stream = progress_stream
+        try:
+            self.config = load_environment_config(options.environment)
+        except ConfigError as error:  # an unknown --environment or a broken cdk.json block: its message
+            raise UsageError(str(error)) from None
+        self.scale = TimeScale(options.time_scale)
+        self.region = self.config.region or DEFAULT_REGION
+        self.real_org = options.genesys_region is not None
+        if self.real_org and options.events_file is None:
+            raise UsageError("a real Genesys org is read for the conversation ids of --events only")
+        # read before anything starts: a bad file is a usage error, not a crash half-way
+        self.events = _read_events(options.events_file) if options.events_file is not None else None
+        # without an output folder, a folder of its own, so concurrent runs never share a log
+        log_dir = options.out_dir or Path(tempfile.mkdtemp(prefix="local_runner-"))
+        self.log_path = log_dir / "handlers.log"
+        self.recorder = AwsRecorder(
+            faults=AwsFaults(
+                throttle_rate=options.aws_throttle_rate,
+                crash_after_puts=options.crash_after_puts,
+                seed=options.seed,
+            )
+        )
+        self.invocations = InvocationStats()
+        self.simulator: Any = None
+        self._simulator_lock = threading.Lock()
+
+    # -- the run ---------------------------------------------------------------------------------------
+
+    def run(self) -> RunReport:
+        from moto import mock_aws
+
+        if self.options.out_dir is not None:
+            # Only what a previous run wrote (the bucket's prefix): --out may name a folder with other files.
+            previous = self.options.out_dir / contracts.RESULTS_PREFIX
+            if previous.is_dir():
+                shutil.rmtree(previous)
+        previous_env = apply_aws_env(self.region)
+        # The client's 5xx waits (3 s, 9 s, 27 s ...) are real seconds: compress them with everything else,
+        # or one outage wait would outlast a scaled max age.
+        from genesys_bridge.genesys import retry as genesys_retry
+
+        transient_wait = genesys_retry.TRANSIENT_FIRST_WAIT_SECONDS
+        genesys_retry.TRANSIENT_FIRST_WAIT_SECONDS = self.scale.seconds(transient_wait)
+        aws_hooks.install(self.recorder)
+        try:
+            with ExitStack() as stack:
+                stack.enter_context(mock_aws())
+                import boto3
+
+                # A session created now carries the hooks; the functions' cached clients are dropped.
+                boto3.setup_default_session(region_name=self.region)
+                reset_runtime()
+                stack.callback(reset_runtime)
+                log = stack.enter_context(function_output(self.log_path))
+                genesys = self._start_genesys(stack)
+                self._create_resources(genesys)
+                self._load_functions(stack, genesys)
+                self.workload = self._workload()
+                elapsed, timed_out = self._drive()
+                inventory = take_inventory(self.resources, self.pipe_dlq_url, self.options.out_dir)
+                # every line the functions wrote is in the file before it is read
+                sys.stdout.flush()
+                log.flush()
+                figures = read_function_log(self.log_path)
+                reconciliation = reconcile(self.workload, inventory, self.simulator, timed_out=timed_out)
+                return build_report(
+                    self, inventory, reconciliation, figures, elapsed, timed_out, self._genesys_client_stats()
+                )
+        finally:
+            aws_hooks.install(None)
+            restore_env(previous_env)
+            genesys_retry.TRANSIENT_FIRST_WAIT_SECONDS = transient_wait
+
+    def _start_genesys(self, stack: ExitStack) -> _Genesys:
+        options = self.options
+        if self.real_org:
+            credentials = {
+                "client_id": options.genesys_client_id or os.environ.get("GENESYS_CLIENT_ID", ""),
+                "client_secret": options.genesys_client_secret or os.environ.get("GENESYS_CLIENT_SECRET", ""),
+            }
+            if not credentials["client_id"] or not credentials["client_secret"]:
+                raise UsageError("a real org needs GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET")
+            return _Genesys(credentials, options.genesys_region or self.config.genesys_region, None)
+        from genesys_simulator import FaultProfile, GenesysSimulator, SimulatorConfig
+
+        budget = options.simulator_budget_per_minute
+        self.simulator = GenesysSimulator(
+            SimulatorConfig(
+                seed=options.seed,
+                requests_per_minute=self.scale.per_minute(budget) if budget else None,
+                faults=FaultProfile.named(options.faults),
+            )
+        )
+        base_url = self.simulator.start()
+        stack.callback(self.simulator.stop)
+        credentials = {
+            "client_id": self.simulator.config.client_id,
+            "client_secret": self.simulator.config.client_secret,
+        }
+        return _Genesys(credentials, self.config.genesys_region, base_url)
+
+    def _create_resources(self, genesys: _Genesys) -> None:
+        import boto3
+
+        with acting_as("runner"):
+            resources = create_resources(self.config, self.scale, self.region, genesys.credentials)
+            sqs = boto3.client("sqs", region_name=self.region)
+            queue_name = f"{self.config.stack_name.lower()}-pipe-dlq"
+            self.pipe_dlq_url: str = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+            visibility = max(resources.visibility_timeout_s, MIN_VISIBILITY_S)
+            if visibility != resources.visibility_timeout_s:
+                sqs.set_queue_attributes(
+                    QueueUrl=resources.work_queue_url, Attributes={"VisibilityTimeout": str(visibility)}
+                )
+                resources = replace(resources, visibility_timeout_s=visibility)
+        self.resources: LocalResources = resources
+        # The stack keeps the visibility timeout >= 6 x the function timeout, so a batch is never handed
+        # to a second invocation while the first still runs. Scaling the visibility timeout down, the
+        # runner keeps that promise by giving the function no more time than the visibility timeout.
+        self.processor_timeout_s = float(
+            min(self.config.processor_timeout_seconds, resources.visibility_timeout_s)
+        )
+
+    def _load_functions(self, stack: ExitStack, genesys: _Genesys) -> None:
+        env_ingest = ingest_env(self.config, self.resources)
+        env_processor = processor_env(
+            self.config,
+            self.resources,
+            self.scale,
+            genesys_region=genesys.region,
+            api_base_url=genesys.base_url,
+            login_base_url=genesys.base_url,
+            paced=self.options.paced,
+        )
+        # All processor invocations share one process, hence one Genesys client and one pacer
+        # (genesys_bridge.runtime caches it): that pacer gets the whole budget, not a share.
+        env_processor[contracts.GENESYS_CONCURRENT_CALLERS] = "1"
+        self.env_processor = env_processor
+        stack.enter_context(env_overlay({**env_ingest, **env_processor}))
+        self.ingest_module = load_handler(INGEST_HANDLER, env_ingest)
+        self.processor_module = load_handler(PROCESSOR_HANDLER, env_processor)
+        for module in (self.ingest_module, self.processor_module):
+            isolate_metrics(module)
+        stack.enter_context(logger_streams_to_stdout([contracts.INGEST_SERVICE, contracts.PROCESSOR_SERVICE]))
+        self.max_age_s = float(env_processor[contracts.NOT_READY_MAX_AGE_MINUTES]) * 60
+
+    def _workload(self) -> Workload:
+        options, now = self.options, datetime.now(UTC)
+        if options.workload is not None:
+            return options.workload
+        if self.events is not None:
+            return workload_from_events(self.events, now)
+        return synthesize(
+            WorkloadSpec(
+                conversations=options.conversations,
+                seed=options.seed,
+                settle_delay_s=self.resources.delivery_delay_s,
+                not_ready_backoff_s=float(self.env_processor[contracts.NOT_READY_RETRY_BASE_SECONDS]),
+                duplicate_rate=options.duplicate_rate,
+                max_copies=options.max_copies,
+                late_rate=options.late_rate,
+                never_rate=options.never_rate,
+                malformed_rate=options.malformed_rate,
+                now=now,
+                topics=frozenset(self.config.topics),
+            ),
+            self.region,
+        )
+
+    # -- the stand-ins for AWS ---------------------------------------------------------------------------
+
+    def _context(self, function: str, timeout_s: float, memory_mb: int) -> LambdaContext:
+        return LambdaContext(
+            function_name=f"{self.config.stack_name}-{function}",
+            timeout_s=timeout_s,
+            memory_limit_in_mb=memory_mb,
+            region=self.region,
+            account_id=self.resources.account_id,
+        )
+
+    def _on_first_event(self, conversation_id: str) -> None:
+        # The conversation's analytics clock starts with its first end event, as it does in Genesys.
+        plan = self.workload.conversations.get(conversation_id)
+        if self.simulator is None or plan is None or simulator_id(conversation_id) is None:
+            return  # an id that is no UUID exists in no Genesys: reconcile reports it lost
+        from genesys_simulator import SimConversation
+
+        with self._simulator_lock:
+            self.simulator.add_conversations(
+                [
+                    SimConversation(
+                        plan.conversation_id,
+                        start=plan.start,
+                        visible_after_s=plan.visible_after_s,
+                        ended_after_s=plan.ended_after_s,
+                    )
+                ]
+            )
+
+    def _build_stand_ins(self) -> None:
+        import boto3
+
+        config, resources, region = self.config, self.resources, self.region
+        self.invoker = AsyncInvoker(
+            events=self.workload.events,
+            handler=self.ingest_module.handler,
+            context_factory=lambda: self._context(
+                "ingest", config.ingest_timeout_seconds, config.ingest_memory_mb
+            ),
+            invocations=self.invocations,
+            sqs=boto3.client("sqs", region_name=region),
+            failure_queue_url=resources.ingest_failure_queue_url,
+            retry_attempts=config.ingest_async_retry_attempts,
+            retry_delay_scale=self.scale.factor,
+            on_first_event=self._on_first_event,
+            timeout_s=config.ingest_timeout_seconds,
+            events_per_second=self.options.events_per_second,
+        )
+        self.pipe = StreamPipe(
+            streams=boto3.client("dynamodbstreams", region_name=region),
+            sqs=boto3.client("sqs", region_name=region),
+            resources=resources,
+            definition=PipeDefinition(contracts.PIPE_FILTER_PATTERN, contracts.PIPE_INPUT_TEMPLATE),
+            pipe_dlq_url=self.pipe_dlq_url,
+            batch_size=config.pipe_batch_size,
+        )
+        self.source = SqsEventSource(
+            sqs=boto3.client("sqs", region_name=region),
+            queue_url=resources.work_queue_url,
+            queue_arn=resources.work_queue_arn,
+            region=region,
+            handler=self.processor_module.handler,
+            context_factory=lambda: self._context(
+                "processor", self.processor_timeout_s, config.processor_memory_mb
+            ),
+            invocations=self.invocations,
+            batch_size=config.processor_batch_size,
+            batching_window_s=self.scale.seconds(config.processor_batching_window_seconds),
+            concurrency=config.processor_max_concurrency,
+            timeout_s=self.processor_timeout_s,
+        )
+
+    def _drive(self) -> tuple[float, bool]:
+        """Run the stand-ins until every event is in and the work queue has stayed empty; returns the
+        elapsed seconds and whether the run hit max_run_s first."""
+        import boto3
+
+        options = self.options
+        self._build_stand_ins()
+        sqs = boto3.client("sqs", region_name=self.region)
+        if options.progress:
+            print(self._settings_line(), file=self.progress_stream)
+        expected = len(self.workload.conversations) - len(self.workload.ids(Readiness.NEVER))
+        started = time.monotonic()
+        self.invoker.start()
+        self.pipe.start()
+        self.source.start()
+        revoked = False
+        stable = 0
+        last_progress = 0.0
+        interactive = options.progress and self.progress_stream.isatty()
+        timed_out = False
+        try:
+            while True:
+                time.sleep(0.25)
+                elapsed = time.monotonic() - started
+                for thread_error in (self.invoker.error, self.pipe.error, *self.source.errors):
+                    if thread_error is not None:
+                        raise RuntimeError(f"local runner thread failed: {thread_error!r}") from thread_error
+                if (
+                    self.simulator is not None
+                    and options.revoke_tokens_after_s is not None
+                    and not revoked
+                    and elapsed >= options.revoke_tokens_after_s
+                ):
+                    self.simulator.revoke_tokens()
+                    revoked = True
+                show = options.progress and (elapsed - last_progress >= (1 if interactive else 5))
+                quiet_upstream = (
+                    self.invoker.done.is_set() and self.pipe.caught_up.is_set() and self.source.in_flight == 0
+                )
+                # moto's GetQueueAttributes walks every message: ask only when it can end the run or is shown
+                depth = queue_depth(sqs, self.resources.work_queue_url) if (quiet_upstream or show) else None
+                if show and depth is not None:
+                    line = self._progress_line(started, expected, depth)
+                    print(
+                        ("\r" + line) if interactive else line,
+                        end="" if interactive else "\n",
+                        file=self.progress_stream,
+                    )
+                    last_progress = elapsed
+                idle = quiet_upstream and depth is not None and sum(depth.values()) == 0
+                stable = stable + 1 if idle else 0
+                if stable >= 3:
+                    break
+                if elapsed > options.max_run_s:
+                    timed_out = True
+                    break
+        finally:
+            self.invoker.stop_requested.set()
+            self.source.stop_requested.set()
+            self.source.join(timeout=self.processor_timeout_s + 5)
+            self.pipe.stop_requested.set()
+            self.pipe.join(timeout=10)
+            self.invoker.join(timeout=10)
+            if interactive:
+                print(file=self.progress_stream)
+        return time.monotonic() - started, timed_out
+
+    def _settings_line(self) -> str:
+        config, scale, resources = self.config, self.scale, self.resources
+        genesys = (
+            f"simulator (faults: {self.options.faults})" if self.simulator else self.options.genesys_region
+        )
+        return (
+            f"local run: {config.stack_name} on moto, Genesys {genesys}; time scale {scale.factor:g} "
+            f"(config seconds x {scale.factor:g} = local seconds: settle {config.settle_delay_seconds}s -> "
+            f"{resources.delivery_delay_s}s, batching window {config.processor_batching_window_seconds}s -> "
+            f"{scale.seconds(config.processor_batching_window_seconds):g}s, not-ready backoff "
+            f"{config.not_ready_retry_base_seconds}s -> "
+            f"{scale.whole_seconds(config.not_ready_retry_base_seconds)}s, max age "
+            f"{config.not_ready_max_age_minutes}min -> {self.max_age_s:g}s, visibility "
+            f"{config.work_queue_visibility_timeout_seconds}s -> {resources.visibility_timeout_s}s, "
+            f"processor timeout {config.processor_timeout_seconds}s -> {self.processor_timeout_s:g}s)"
+        )
+
+    def _progress_line(self, started: float, expected: int, depth: dict[str, int]) -> str:
+        landed = len(self.recorder.landed_at)
+        width = 24
+        filled = int(width * landed / expected) if expected else width
+        bar = "#" * filled + "-" * (width - filled)
+        return (
+            f"[{bar}] landed {landed}/{expected}  events {self.invoker.tally.deliveries}/"
+            f"{len(self.invoker.events)}  pipe {self.pipe.tally.forwarded}  "
+            f"queue {depth['visible']}+{depth['in_flight']}+{depth['delayed']}  "
+            f"{time.monotonic() - started:5.1f}s"
+        )
+
+    # -- the report --------------------------------------------------------------------------------------
+
+    def _genesys_client_stats(self) -> dict[str, int]:
+        """The processor's Genesys client counters (requests, 429s, errors, token requests), as the
+        client saw them; the only Genesys figures when a real org is used. The runtime caches the
+        client, so this is the one the invocations used (none exists before the first invocation)."""
+        if self.source.tally.invocations == 0:
+            return {}
+        from genesys_bridge import runtime
+
+        return dict(runtime.genesys_client().stats.snapshot())
