@@ -19,22 +19,22 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from genesys_bridge import contracts
+from stacks.config import (
+    PIPE_DLQ_MAX_RECEIVE_COUNT,
+    PIPE_DLQ_RESOLVER_BATCH_SIZE,
+    PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS,
+)
 from stacks.dead_letter_queues import DEAD_LETTER_RETENTION, dead_letter_queue
 from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
 
-# One pointer costs a GetShardIterator and a few GetRecords (a pipe batch is at most 10,000 records,
-# 1,000 per read) and one SendMessageBatch per 10 conversations: seconds, not minutes.
-RESOLVER_TIMEOUT = Duration.seconds(60)
+RESOLVER_TIMEOUT = Duration.seconds(PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS)
 RESOLVER_MEMORY_MB = 256
-RESOLVER_BATCH_SIZE = 10
 # Lambda wants a source queue's visibility timeout at six times the function timeout
 # (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html), so a throttled batch is
-# not received again while it still runs.
-PIPE_DLQ_VISIBILITY = Duration.seconds(6 * RESOLVER_TIMEOUT.to_seconds())
-# Deliveries of one pointer (throttling, AWS errors) before SQS parks it in the unresolved queue: with
-# the visibility above, about half an hour of tries, well inside the stream's 24 hours, leaving time
-# for `make ops ARGS="redrive pipe-dlq"`.
-PIPE_DLQ_MAX_RECEIVE_COUNT = 5
+# not received again while it still runs. With PIPE_DLQ_MAX_RECEIVE_COUNT deliveries that is about
+# half an hour of tries, well inside the stream's 24 hours, leaving time for
+# `make ops ARGS="redrive pipe-dlq"`.
+PIPE_DLQ_VISIBILITY = Duration.seconds(6 * PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class PipeDlqResolver(Construct):
         )
         self.function.add_event_source(
             event_sources.SqsEventSource(
-                queues.queue, batch_size=RESOLVER_BATCH_SIZE, report_batch_item_failures=True
+                queues.queue, batch_size=PIPE_DLQ_RESOLVER_BATCH_SIZE, report_batch_item_failures=True
             )
         )
         # Least privilege: the two stream reads on the buffer's stream only (not ListStreams, which
