@@ -290,7 +290,9 @@ def _invoke(lambda_client: LambdaClient, function_name: str, event: Any, result:
             f"Lambda refused the invocation ({details.get('Code', '')}): {details.get('Message', '')}"
         )
         return False
-    if response.get("StatusCode") != 202:  # what Lambda answers an accepted asynchronous invocation
+    # Lambda answers an accepted asynchronous invocation with 202
+    # (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html).
+    if response.get("StatusCode") != 202:
         result.kept[f"Lambda answered {response.get('StatusCode')}"] += 1
         return False
     return True

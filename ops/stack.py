@@ -40,7 +40,8 @@ def describe_stack(cloudformation: CloudFormationClient, stack_name: str) -> Sta
         response = cloudformation.describe_stacks(StackName=stack_name)
     except ClientError as error:
         # CloudFormation answers a stack name it does not know with ValidationError ("Stack with id X
-        # does not exist"); there is no separate not-found code.
+        # does not exist"); there is no separate not-found code
+        # (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html).
         if error.response.get("Error", {}).get("Code") == "ValidationError":
             region = cloudformation.meta.region_name
             raise StackNotFound(
