@@ -20,7 +20,7 @@ from benchmarks.cost import DEFAULT_PRICES, load_prices
 from benchmarks.table import Row, Verdict, render_table, summary
 from local_runner import cli_options
 
-FIGURES = ("imports", "size", "ingest", "pipeline")
+FIGURES = ("imports", "size", "ingest", "catalog", "pipeline")
 # Slow enough that the local stream reader and pollers never queue behind the ingest threads in this
 # one Python process, so the steady run's latency is the pipeline's own (settle delay + window).
 STEADY_EVENTS_PER_SECOND = 20.0
@@ -105,6 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "ingest" in only:
         progress("ingest CPU")
         rows += figures.ingest_rows(300 if args.quick else 2000)
+    if "catalog" in only:
+        from benchmarks import catalog_scan
+
+        progress("catalog scan per KPI query (JSON as landed vs a Parquet file per day)")
+        rows += catalog_scan.catalog_rows(conversations)
     # last: it imports moto, whose botocore hooks would otherwise sit in the ingest figure's calls
     if "pipeline" in only:
         burst = pipeline.LocalRun(

@@ -4,96 +4,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
+
+from genesys_simulator.details_jobs import PastAvailability
+from genesys_simulator.details_rendering import ATTRIBUTE_VALUE_MAX_CHARS
+from genesys_simulator.faults import NAMED_PROFILES, FaultProfile
 
 BudgetScope = Literal["token", "client"]
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FaultProfile:
-    """Faults injected into API calls (not the token endpoint unless ``token_error_rate_5xx`` is set).
-
-    Rates are shares of API requests drawn from the simulator's seeded random generator. Storms and
-    revocations are scheduled by the ordinal of the API request since the profile was set, so a run
-    with the same request sequence sees the same faults whatever the wall-clock timing.
-    """
-
-    name: str = "custom"
-    # Share of API requests answered 503 or 504 (half each) after auth and budget checks.
-    error_rate_5xx: float = 0.0
-    # Share of API requests delayed by slow_seconds before they are answered.
-    slow_rate: float = 0.0
-    slow_seconds: float = 0.0
-    # 429 bursts regardless of the budget: API requests n..n+length-1, 2n..2n+length-1, ...
-    storm_every_n: int = 0
-    storm_length: int = 0
-    storm_retry_after_s: int = 1
-    # Revoke every live token just before API request n, 2n, ... and before each listed ordinal.
-    revoke_every_n: int = 0
-    revoke_at_requests: tuple[int, ...] = ()
-    # Share of token requests answered 503 (a flaky login service).
-    token_error_rate_5xx: float = 0.0
-
-    def __post_init__(self) -> None:
-        for rate_name in ("error_rate_5xx", "slow_rate", "token_error_rate_5xx"):
-            rate = getattr(self, rate_name)
-            if not 0.0 <= rate <= 1.0:
-                raise ValueError(f"{rate_name} must be between 0 and 1, got {rate}")
-        for count_name in ("storm_every_n", "storm_length", "revoke_every_n"):
-            if getattr(self, count_name) < 0:
-                raise ValueError(f"{count_name} must not be negative")
-        if self.slow_seconds < 0:
-            raise ValueError("slow_seconds must not be negative")
-        if self.storm_retry_after_s < 1:
-            raise ValueError("storm_retry_after_s must be at least 1 (Genesys sends whole seconds)")
-        if self.storm_every_n and self.storm_length >= self.storm_every_n:
-            raise ValueError("storm_length must be shorter than storm_every_n, or nothing gets through")
-        if any(ordinal < 1 for ordinal in self.revoke_at_requests):
-            raise ValueError("revoke_at_requests holds 1-based request ordinals")
-
-    @classmethod
-    def named(cls, name: str) -> FaultProfile:
-        """One of NAMED_PROFILES: none, flaky, slow, storm, revoke, chaos."""
-        try:
-            return NAMED_PROFILES[name]
-        except KeyError:
-            raise ValueError(f"unknown fault profile {name!r}; known: {', '.join(NAMED_PROFILES)}") from None
-
-    @property
-    def active(self) -> bool:
-        return self != replace(FaultProfile(), name=self.name)
-
-
-_FLAKY = FaultProfile(name="flaky", error_rate_5xx=0.10)
-_SLOW = FaultProfile(name="slow", slow_rate=0.05, slow_seconds=0.5)
-# Frequent and short so that even a run of a few dozen requests meets a storm.
-_STORM = FaultProfile(name="storm", storm_every_n=25, storm_length=3, storm_retry_after_s=1)
-_REVOKE = FaultProfile(name="revoke", revoke_every_n=30, revoke_at_requests=(5,))
-
-NAMED_PROFILES: dict[str, FaultProfile] = {
-    "none": FaultProfile(name="none"),
-    "flaky": _FLAKY,
-    "slow": _SLOW,
-    "storm": _STORM,
-    "revoke": _REVOKE,
-    "chaos": FaultProfile(
-        name="chaos",
-        error_rate_5xx=_FLAKY.error_rate_5xx,
-        slow_rate=_SLOW.slow_rate,
-        slow_seconds=_SLOW.slow_seconds,
-        storm_every_n=_STORM.storm_every_n,
-        storm_length=_STORM.storm_length,
-        storm_retry_after_s=_STORM.storm_retry_after_s,
-        revoke_every_n=_REVOKE.revoke_every_n,
-        revoke_at_requests=_REVOKE.revoke_at_requests,
-    ),
-}
+__all__ = ["NAMED_PROFILES", "BudgetScope", "FaultProfile", "SimulatorConfig"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SimulatorConfig:
-    """Everything a GenesysSimulator needs; the defaults mirror Genesys Cloud's documented ones."""
+    """Everything a GenesysSimulator needs; the defaults mirror Genesys Cloud's documented ones, or
+    say where they are assumptions."""
 
     client_id: str = "simulator-client"
     client_secret: str = "simulator-secret"
@@ -106,10 +33,29 @@ class SimulatorConfig:
     max_query_page_size: int = 100
     max_query_results: int = 100_000
     max_interval_days: int = 31
-    # Jobs are QUEUED until job_queued_s, PENDING until job_fulfilled_after_s, then FULFILLED.
-    job_queued_s: float = 0.2
-    job_fulfilled_after_s: float = 1.0
+    # Details jobs (genesys_simulator.details_jobs). Unconfirmed for the real API: the delays, the
+    # limits and the lag below are assumptions (docs/genesys-api.md, "Jobs" and "Availability" name
+    # the limits without values); local runs scale the delays like their other timings.
+    # QUEUED until job_queued_s after submission, PENDING until job_fulfilled_after_s, then
+    # FULFILLED (or FAILED by a fault); results expire job_results_ttl_s after that (EXPIRED, 404).
+    job_queued_s: float = 2.0
+    job_fulfilled_after_s: float = 20.0
+    job_results_ttl_s: float = 86_400.0
+    # Results page size when none is asked for, and the largest accepted (public connectors use 1000).
     job_results_page_size: int = 1000
+    job_results_max_page_size: int = 1000
+    # Jobs QUEUED or PENDING at once; one more is refused with 429 and Retry-After. None: no limit.
+    max_concurrent_jobs: int | None = 5
+    # dataAvailabilityDate = simulated now - this lag (the fixture's results page shows a date 16 h
+    # after its conversation). A job whose interval ends after that date finishes FULFILLED and,
+    # with "omit", leaves out every conversation with activity after the date; "include" is lenient.
+    data_availability_lag_s: float = 6 * 3600.0
+    # A fixed dataAvailabilityDate instead of the lagging one (GenesysSimulator.set_data_availability_date
+    # changes it at run time), e.g. past the end of today so a local run can audit today.
+    data_availability_date: datetime | None = None
+    job_results_past_availability: PastAvailability = "omit"
+    # Participant attribute values in jobs results are cut at this many characters.
+    attribute_value_max_chars: int = ATTRIBUTE_VALUE_MAX_CHARS
     faults: FaultProfile = field(default_factory=lambda: NAMED_PROFILES["none"])
     seed: int = 0
     port: int = 0
@@ -132,6 +78,19 @@ class SimulatorConfig:
             raise ValueError("budget_scope must be 'token' or 'client'")
         if self.max_ids_per_request < 1 or self.max_query_page_size < 1 or self.job_results_page_size < 1:
             raise ValueError("id and page limits must be positive")
+        if self.job_results_max_page_size < self.job_results_page_size:
+            raise ValueError("job_results_max_page_size must not be below job_results_page_size")
+        if self.max_concurrent_jobs is not None and self.max_concurrent_jobs < 1:
+            raise ValueError("max_concurrent_jobs must be at least 1 (None: no limit)")
+        for name in ("job_queued_s", "job_results_ttl_s", "data_availability_lag_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.data_availability_date is not None and self.data_availability_date.tzinfo is None:
+            raise ValueError("data_availability_date needs a time zone (UTC)")
+        if self.job_results_past_availability not in ("omit", "include"):
+            raise ValueError("job_results_past_availability must be 'omit' or 'include'")
+        if self.attribute_value_max_chars < 1:
+            raise ValueError("attribute_value_max_chars must be positive")
         if not 0 <= self.port <= 65_535:
             raise ValueError("port must be between 0 and 65535")
         if self.job_fulfilled_after_s < self.job_queued_s:

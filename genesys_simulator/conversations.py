@@ -1,19 +1,20 @@
-"""Simulated conversations and their analytics details, shaped like shared/fixtures/conversation-details.json.
+"""Simulated conversations: what the simulator serves, and reproducible sets of them for tests and demos.
 
-Details are rendered on demand from the conversation id (which seeds the random choices), so adding tens
-of thousands of conversations costs a small object each and the same id always renders the same JSON.
+Their details are rendered by genesys_simulator.details_rendering.
 """
 
 from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-_AGENT_NAMES = ("Aoife Byrne", "Liam Murphy", "Siobhan Kelly", "Cian Walsh", "Niamh Ryan", "Sean O'Brien")
+from genesys_simulator.details_rendering import iso_millis, render_details
+from genesys_simulator.wrapup import DEFAULT_ACW, AcwDistribution
+
+__all__ = ["SimConversation", "iso_millis", "render_details", "synthetic_conversations"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,10 +22,16 @@ class SimConversation:
     """A conversation the simulator knows about.
 
     The delays count from the moment the conversation is added to the simulator (simulator clock):
-    it appears in analytics after ``visible_after_s`` and carries ``conversationEnd`` from
-    ``ended_after_s`` on; ``None`` means it never ends (a "never ready" conversation).
-    ``duration_s`` is the span between conversationStart and conversationEnd in the details
-    (derived from the id when None).
+    it appears in analytics after ``visible_after_s``, carries ``conversationEnd`` from
+    ``ended_after_s`` on (``None``: it never ends, a "never ready" conversation) and is settled
+    (the agent's wrap-up segment has ended) from ``settled_after_s`` on (``None``: as soon as it
+    ends). Callers scale these delays as they scale their other timings (the local runner by its
+    time scale).
+
+    The rest shapes its details: ``duration_s`` is the span between conversationStart and
+    conversationEnd and ``acw_s`` the agent's after-call work after it (tAcw; 0 = none, so no
+    wrap-up segment); both are drawn from the id when None (60-900 s and 10-120 s).
+    ``attributes`` are the participant attributes of the jobs' results (seeded from the id when None).
     """
 
     conversation_id: str
@@ -32,6 +39,9 @@ class SimConversation:
     visible_after_s: float = 0.0
     ended_after_s: float | None = 0.0
     duration_s: float | None = None
+    acw_s: float | None = None
+    settled_after_s: float | None = None
+    attributes: Mapping[str, str] | None = field(default=None, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         # Canonical lowercase form: the API matches ids as strings, as Genesys does.
@@ -40,143 +50,25 @@ class SimConversation:
             object.__setattr__(self, "conversation_id", canonical)
         if self.start.tzinfo is None:
             object.__setattr__(self, "start", self.start.replace(tzinfo=UTC))
-        if self.visible_after_s < 0 or (self.ended_after_s is not None and self.ended_after_s < 0):
+        delays = (self.visible_after_s, self.ended_after_s, self.settled_after_s)
+        if any(delay is not None and delay < 0 for delay in delays):
             raise ValueError("delays must not be negative")
         if self.duration_s is not None and self.duration_s <= 0:
             raise ValueError("duration_s must be positive")
+        if self.acw_s is not None and self.acw_s < 0:
+            raise ValueError("acw_s must not be negative")
+        if self.settled_after_s is not None:
+            if self.ended_after_s is None:
+                raise ValueError("settled_after_s needs ended_after_s: a conversation settles after it ends")
+            if self.settled_after_s < self.ended_after_s:
+                raise ValueError("settled_after_s must not be before ended_after_s")
+            if self.acw_s == 0 and self.settled_after_s != self.ended_after_s:
+                raise ValueError("without after-call work (acw_s=0) a conversation settles when it ends")
 
-
-def iso_millis(moment: datetime) -> str:
-    """Genesys' timestamp format: UTC, milliseconds, Z suffix."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-def render_details(conversation: SimConversation, *, ended: bool, division_id: str) -> dict[str, Any]:
-    """The analytics details of a conversation as the details endpoints return them.
-
-    Before the end: no conversationEnd, the interact segments are still open and there is no wrap-up
-    yet, as a live conversation looks in Genesys analytics.
-    """
-    rng = random.Random(uuid.UUID(conversation.conversation_id).int)
-    start = conversation.start
-    duration_ms = int((conversation.duration_s or rng.uniform(60.0, 900.0)) * 1000)
-    # IVR/queue time, ringing and talk share the duration; wrap-up comes after the customer leaves.
-    system_ms = min(int(rng.uniform(5_000, 40_000)), duration_ms // 3)
-    alert_ms = min(int(rng.uniform(2_000, 15_000)), (duration_ms - system_ms) // 3)
-    talk_ms = duration_ms - system_ms - alert_ms
-    acw_ms = int(rng.uniform(10_000, 120_000))
-    connected_at = start + timedelta(milliseconds=system_ms)
-    answered_at = connected_at + timedelta(milliseconds=alert_ms)
-    end = start + timedelta(milliseconds=duration_ms)
-    wrapup_end = end + timedelta(milliseconds=acw_ms)
-    queue_id = _uuid(rng)
-
-    customer_interact: dict[str, Any] = {"segmentStart": iso_millis(connected_at), "segmentType": "interact"}
-    customer_metrics: list[dict[str, Any]] = [
-        {"name": "nConnected", "value": 1, "emitDate": iso_millis(connected_at)}
-    ]
-    agent_interact: dict[str, Any] = {
-        "segmentStart": iso_millis(answered_at),
-        "segmentType": "interact",
-        "queueId": queue_id,
-    }
-    agent_segments: list[dict[str, Any]] = [
-        {
-            "segmentStart": iso_millis(connected_at),
-            "segmentEnd": iso_millis(answered_at),
-            "segmentType": "alert",
-            "queueId": queue_id,
-        },
-        agent_interact,
-    ]
-    agent_metrics: list[dict[str, Any]] = [
-        {"name": "tAlert", "value": alert_ms, "emitDate": iso_millis(answered_at)},
-        {"name": "tAnswered", "value": alert_ms, "emitDate": iso_millis(answered_at)},
-    ]
-    if ended:
-        for segment in (customer_interact, agent_interact):
-            segment["segmentEnd"] = iso_millis(end)
-            segment["disconnectType"] = "peer"
-        customer_metrics.append(
-            {"name": "tConnected", "value": duration_ms - system_ms, "emitDate": iso_millis(end)}
-        )
-        agent_segments.append(
-            {
-                "segmentStart": iso_millis(end),
-                "segmentEnd": iso_millis(wrapup_end),
-                "segmentType": "wrapup",
-                "queueId": queue_id,
-                "wrapUpCode": _uuid(rng),
-            }
-        )
-        agent_metrics += [
-            {"name": "tTalk", "value": talk_ms, "emitDate": iso_millis(end)},
-            {"name": "tHandle", "value": talk_ms + acw_ms, "emitDate": iso_millis(wrapup_end)},
-            {"name": "tAcw", "value": acw_ms, "emitDate": iso_millis(wrapup_end)},
-        ]
-
-    details: dict[str, Any] = {
-        "conversationId": conversation.conversation_id,
-        "conversationStart": iso_millis(start),
-    }
-    if ended:
-        details["conversationEnd"] = iso_millis(end)
-    details.update(
-        {
-            "originatingDirection": "inbound",
-            "divisionIds": [division_id],
-            "mediaStatsMinConversationMos": round(rng.uniform(3.6, 4.5), 2),
-            "mediaStatsMinConversationRFactor": round(rng.uniform(75.0, 93.0), 1),
-            "participants": [
-                {
-                    "participantId": _uuid(rng),
-                    "participantName": "Mobile Number, Ireland",
-                    "purpose": "customer",
-                    "sessions": [
-                        {
-                            "sessionId": _uuid(rng),
-                            "mediaType": "voice",
-                            "direction": "inbound",
-                            "ani": f"tel:+35387{rng.randrange(10**7):07d}",
-                            "dnis": "tel:+35316000000",
-                            "provider": "Edge",
-                            "segments": [
-                                {
-                                    "segmentStart": iso_millis(start),
-                                    "segmentEnd": iso_millis(connected_at),
-                                    "segmentType": "system",
-                                },
-                                customer_interact,
-                            ],
-                            "metrics": customer_metrics,
-                        }
-                    ],
-                },
-                {
-                    "participantId": _uuid(rng),
-                    "participantName": rng.choice(_AGENT_NAMES),
-                    "purpose": "agent",
-                    "userId": _uuid(rng),
-                    "sessions": [
-                        {
-                            "sessionId": _uuid(rng),
-                            "mediaType": "voice",
-                            "direction": "inbound",
-                            "provider": "Edge",
-                            "segments": agent_segments,
-                            "metrics": agent_metrics,
-                        }
-                    ],
-                },
-            ],
-        }
-    )
-    return details
+    @property
+    def settles_after_s(self) -> float | None:
+        """When the conversation is settled (simulator clock, from when it is added); None: never."""
+        return self.ended_after_s if self.settled_after_s is None else self.settled_after_s
 
 
 def synthetic_conversations(
@@ -190,47 +82,62 @@ def synthetic_conversations(
     late_share: float = 0.0,
     late_ended_after_s: float = 30.0,
     never_share: float = 0.0,
+    acw: AcwDistribution | None = DEFAULT_ACW,
+    time_scale: float = 1.0,
 ) -> list[SimConversation]:
     """``count`` reproducible conversations starting ``spacing_s`` apart from ``start``.
 
     A ``late_share`` of them end only after ``late_ended_after_s`` (ready after several retries), a
     ``never_share`` never end; the rest end after ``ended_after_s``. The shares are exact (rounded),
-    and which conversations get them is drawn from ``seed``.
+    and which conversations get them is drawn from ``seed``. Each then stays in wrap-up for its
+    ACW drawn from ``acw`` (seeded) times ``time_scale``, which shrinks that wait as a local run
+    shrinks its other timings; ``acw=None`` settles every conversation as it ends (ACW drawn from
+    the id, 10-120 s, in its details only).
     """
     if count < 0 or not 0.0 <= late_share <= 1.0 or not 0.0 <= never_share <= 1.0:
         raise ValueError("count must not be negative and shares must be between 0 and 1")
     if late_share + never_share > 1.0:
         raise ValueError("late_share + never_share must not exceed 1")
+    if not time_scale > 0:
+        raise ValueError("time_scale must be positive")
     rng = random.Random(seed)
-    # By default the last one starts half an hour ago, so every rendered conversationEnd (at most
-    # 15 minutes after the start) lies in the past, as it would for a conversation that has ended.
+    # By default the last one starts 40 minutes ago, so every rendered end of wrap-up (at most 15
+    # minutes of conversation and 10 of wrap-up after the start) lies in the past.
     now = datetime.now(UTC).replace(microsecond=0)
-    first = start or now - timedelta(seconds=count * spacing_s + 1800)
+    first = start or now - timedelta(seconds=count * spacing_s + 2400)
     n_never = round(count * never_share)
     n_late = round(count * late_share)
     kinds = ["never"] * n_never + ["late"] * n_late + ["normal"] * (count - n_never - n_late)
     rng.shuffle(kinds)
-    return list(_build(rng, first, spacing_s, kinds, visible_after_s, ended_after_s, late_ended_after_s))
-
-
-def _build(
-    rng: random.Random,
-    first: datetime,
-    spacing_s: float,
-    kinds: list[str],
-    visible_after_s: float,
-    ended_after_s: float,
-    late_ended_after_s: float,
-) -> Iterator[SimConversation]:
     ended_by_kind: dict[str, float | None] = {
         "never": None,
         "late": max(late_ended_after_s, visible_after_s),
         "normal": max(ended_after_s, visible_after_s),
     }
-    for index, kind in enumerate(kinds):
-        yield SimConversation(
-            conversation_id=_uuid(rng),
-            start=first + timedelta(seconds=index * spacing_s),
-            visible_after_s=visible_after_s,
-            ended_after_s=ended_by_kind[kind],
+    # Its own generator, so the ids and kinds stay those of the same seed without wrap-up.
+    acw_rng = random.Random(f"acw:{seed}")
+    return [
+        _wrapped_up(
+            SimConversation(
+                conversation_id=_uuid(rng),
+                start=first + timedelta(seconds=index * spacing_s),
+                visible_after_s=visible_after_s,
+                ended_after_s=ended_by_kind[kind],
+            ),
+            None if acw is None else acw.draw(acw_rng),
+            time_scale,
         )
+        for index, kind in enumerate(kinds)
+    ]
+
+
+def _wrapped_up(conversation: SimConversation, acw_s: float | None, time_scale: float) -> SimConversation:
+    if acw_s is None:
+        return conversation
+    ended = conversation.ended_after_s
+    settled = None if ended is None else ended + acw_s * time_scale
+    return replace(conversation, acw_s=acw_s, settled_after_s=settled)
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))

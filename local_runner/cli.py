@@ -80,6 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(error))
     print(render_summary(report))
     print(f"  landed objects in {report.out_dir}/, handler logs in {report.log_path}")
+    if report.out_dir is not None:
+        from catalog.local import kpi_summary  # the catalog views over what just landed (docs/query.md)
+
+        print(kpi_summary(Path(report.out_dir)))
     if args.json:
         args.json.write_text(dumps_report(report), encoding="utf-8")
     return 0 if report.verdict else 1

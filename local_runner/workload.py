@@ -13,13 +13,14 @@ import json
 import random
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from genesys_bridge.events import InvalidReason
+from genesys_simulator import DEFAULT_ACW, AcwDistribution, SimConversation, timeline
 
 # The source Genesys' EventBridge integration uses (docs/genesys-api.md, "EventBridge integration");
 # org id and suffix are made up.
@@ -69,6 +70,22 @@ class PlannedConversation:
     # Seconds after its first event is ingested (real seconds, already time-scaled by the caller).
     visible_after_s: float
     ended_after_s: float | None
+    # The agent's after-call work in the details (tAcw, unscaled seconds; 0 = none; None = drawn
+    # from the id and settled as it ends), and when its wrap-up ends (scaled, like ended_after_s;
+    # None = as it ends).
+    acw_s: float | None = None
+    settled_after_s: float | None = None
+
+    def sim_conversation(self) -> SimConversation:
+        """What the simulator serves for this plan, its delays counting from the first event."""
+        return SimConversation(
+            self.conversation_id,
+            start=self.start,
+            visible_after_s=self.visible_after_s,
+            ended_after_s=self.ended_after_s,
+            acw_s=self.acw_s,
+            settled_after_s=self.settled_after_s if self.ended_after_s is not None else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,9 @@ class PlannedEvent:
     # The quarantine reason code the ingest function must give this input; None for a valid event.
     expected_reason: str | None = None
     copy: int = 0  # 0 for the first delivery, 1.. for EventBridge's redeliveries of the same event
+    # Deliver no earlier than this many seconds (time-scaled) after the conversation's first event:
+    # an acw or wrapup event is sent when the agent's wrap-up ends, after conversationEnd.
+    not_before_s: float = 0.0
 
 
 @dataclass
@@ -123,6 +143,10 @@ class WorkloadSpec:
     # The environment's subscribed topics: the EventBridge rule passes only these to ingest, so the
     # workload holds only these (None: every end topic a conversation emits).
     topics: frozenset[str] | None = None
+    # After-call work per conversation (unscaled seconds); its wrap-up waits are ACW x time_scale,
+    # the factor by which the caller scaled settle_delay_s and not_ready_backoff_s.
+    acw: AcwDistribution = DEFAULT_ACW
+    time_scale: float = 1.0
 
 
 def _uuid(rng: random.Random) -> str:
@@ -199,6 +223,10 @@ def malformed_event(kind: MalformedKind, rng: random.Random, region: str, at: da
     return event
 
 
+# The topics Genesys sends when an agent's wrap-up ends (docs/genesys-api.md, "EventBridge integration").
+WRAPUP_TOPICS = frozenset({"acw", "wrapup"})
+
+
 def _end_topics(rng: random.Random) -> list[str]:
     # customer.end always; the agent side ends as user.end, or acd.end when it ended in queue; acw
     # follows an answered call.
@@ -209,6 +237,8 @@ def _end_topics(rng: random.Random) -> list[str]:
 
 def synthesize(spec: WorkloadSpec, region: str) -> Workload:
     rng = random.Random(spec.seed)
+    # Its own generator, so the ids and events of a seed stay those of earlier runs.
+    acw_rng = random.Random(f"acw:{spec.seed}")
     conversations: dict[str, PlannedConversation] = {}
     positioned: list[tuple[float, PlannedEvent]] = []
     for index in range(spec.conversations):
@@ -232,22 +262,33 @@ def synthesize(spec: WorkloadSpec, region: str) -> Workload:
             visible_after = 0.0
             ended_after = None
         start = spec.now - timedelta(minutes=rng.uniform(3, 30))
-        conversations[conversation_id] = PlannedConversation(
-            conversation_id, start, readiness, visible_after, ended_after
+        plan = PlannedConversation(
+            conversation_id, start, readiness, visible_after, ended_after, acw_s=spec.acw.draw(acw_rng)
         )
+        conversations[conversation_id] = plan
+        times = timeline(plan.sim_conversation())
         for order, topic in enumerate(_end_topics(rng)):
             if spec.topics is not None and topic not in spec.topics:
                 continue  # filtered by the rule (the draw above still happens: same conversations)
-            at = start + timedelta(minutes=2, seconds=order * 20)
+            wrapup = topic in WRAPUP_TOPICS
+            at = times.wrapup_end if wrapup else start + timedelta(minutes=2, seconds=order * 20)
             event = conversation_event(conversation_id, topic, at, rng, region)
             copies = 1
             if rng.random() < spec.duplicate_rate:
                 copies = rng.randint(2, max(2, spec.max_copies))
+            if wrapup:
+                # As tests/fixtures/acw-event.json: the wrap-up code and duration of the details.
+                event["detail"]["eventBody"].update(
+                    {"wrapupCode": times.wrapup_code, "wrapupDurationMs": times.acw_ms}
+                )
             for copy in range(copies):
                 # EventBridge redelivers the very same event (same id), possibly much later.
                 position = index + order * 0.5 + rng.uniform(0, spec.shuffle_window) * (1 + copy)
-                positioned.append((position, PlannedEvent(event, conversation_id, topic, copy=copy)))
+                # Without after-call work there is no acw event (drawn all the same: later ids stay).
+                if times.acw_ms or not wrapup:
+                    positioned.append((position, PlannedEvent(event, conversation_id, topic, copy=copy)))
     _ensure_each_readiness(conversations, spec)
+    _time_wrapups(conversations, positioned, spec.time_scale)
     kinds = list(MalformedKind)
     malformed_total = round(len(positioned) * spec.malformed_rate)
     if spec.malformed_rate > 0:
@@ -274,9 +315,27 @@ def _ensure_each_readiness(conversations: dict[str, PlannedConversation], spec: 
             continue
         plan = plans[index]
         ended_after = None if readiness is Readiness.NEVER else spec.settle_delay_s + spec.not_ready_backoff_s
-        conversations[plan.conversation_id] = PlannedConversation(
-            plan.conversation_id, plan.start, readiness, 0.0, ended_after
+        conversations[plan.conversation_id] = replace(
+            plan, readiness=readiness, visible_after_s=0.0, ended_after_s=ended_after
         )
+
+
+def _time_wrapups(
+    conversations: dict[str, PlannedConversation],
+    positioned: list[tuple[float, PlannedEvent]],
+    time_scale: float,
+) -> None:
+    """Each conversation's wrap-up ends ACW x time_scale after conversationEnd, and its acw/wrapup
+    events wait for that (docs/genesys-api.md, "Wrap-up after conversationEnd")."""
+    for conversation_id, plan in conversations.items():
+        if plan.ended_after_s is not None and plan.acw_s is not None:
+            settled = plan.ended_after_s + plan.acw_s * time_scale
+            conversations[conversation_id] = replace(plan, settled_after_s=settled)
+    for number, (position, planned) in enumerate(positioned):
+        if planned.topic in WRAPUP_TOPICS and planned.conversation_id is not None:
+            settled_after = conversations[planned.conversation_id].settled_after_s
+            if settled_after is not None:
+                positioned[number] = (position, replace(planned, not_before_s=settled_after))
 
 
 def read_events_file(path: Path) -> Iterator[Any]:

@@ -9,6 +9,7 @@ from constructs import Construct
 
 from genesys_bridge import contracts
 from stacks.buffer import Buffer
+from stacks.catalog import Catalog, CatalogSettings
 from stacks.config import EnvironmentConfig
 from stacks.ingestion import Ingestion
 from stacks.lambda_functions import PythonFunctionFactory, shared_layer
@@ -87,6 +88,21 @@ class GenesysAnalyticsBridgeStack(Stack):
             work_queue_age_alarm=Duration.minutes(config.work_queue_age_alarm_minutes),
             pipe=self.buffer.pipe,
         )
+        self.catalog = Catalog(
+            self,
+            "Catalog",
+            settings=CatalogSettings(
+                environment_name=config.environment_name,
+                first_day=config.catalog_first_day,
+                bytes_scanned_cutoff_mb=config.athena_bytes_scanned_cutoff_mb,
+                results_expire_after_days=config.athena_query_results_expire_days,
+                log_retention_days=config.log_retention_days,
+            ),
+            results_bucket=self.storage.results_bucket,
+            access_logs_bucket=self.storage.access_logs_bucket,
+            functions=functions,
+            removal_policy=removal_policy,
+        )
         self._outputs()
 
     def _outputs(self) -> None:
@@ -105,6 +121,8 @@ class GenesysAnalyticsBridgeStack(Stack):
             contracts.OUTPUT_ALARM_TOPIC_ARN: self.observability.alarm_topic.topic_arn,
             # The ops CLI replays dead-lettered events into it (`make ops ARGS="quarantine --replay"`).
             contracts.OUTPUT_INGEST_FUNCTION_NAME: self.ingestion.function.function_name,
+            contracts.OUTPUT_CATALOG_DATABASE_NAME: self.catalog.database.database_name,
+            contracts.OUTPUT_ATHENA_WORKGROUP_NAME: self.catalog.workgroup.ref,
         }
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)

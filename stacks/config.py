@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -187,6 +188,11 @@ class EnvironmentConfig(BaseModel):
     alarm_email: str | None = None
     removal_policy: Literal["retain", "destroy"] = "retain"
     results_lifecycle: ResultsLifecycle = ResultsLifecycle()
+    # The catalog (docs/query.md): the first day Athena's partition projection covers, the workgroup's
+    # per-query scan cutoff (Athena refuses one under 10,000,000 bytes) and the query results' expiry.
+    catalog_first_day: str = "2026-01-01"
+    athena_bytes_scanned_cutoff_mb: Annotated[int, Field(ge=10, le=1_048_576)] = 10_240
+    athena_query_results_expire_days: Annotated[int, Field(ge=1, le=365)] = 7
 
     @property
     def stack_name(self) -> str:
@@ -235,6 +241,20 @@ class EnvironmentConfig(BaseModel):
         if days not in LOG_RETENTION_DAYS:
             raise ValueError(f"allowed values: {', '.join(map(str, LOG_RETENTION_DAYS))}")
         return days
+
+    @field_validator("catalog_first_day")
+    @classmethod
+    def _first_day_is_a_past_day(cls, day: str) -> str:
+        try:
+            first = date.fromisoformat(day) if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", day) else None
+        except ValueError:
+            first = None
+        today = datetime.now(UTC).date()
+        if first is None or not date(2000, 1, 1) <= first <= today:
+            raise ValueError(
+                f"{day!r} is not a YYYY-MM-DD day from 2000-01-01 to today ({today.isoformat()})"
+            )
+        return day
 
     @field_validator("alarm_email")
     @classmethod

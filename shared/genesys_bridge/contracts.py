@@ -45,6 +45,8 @@ METRICS_NAMESPACE: Final = "GenesysAnalyticsBridge"
 INGEST_SERVICE: Final = "ingest"
 PROCESSOR_SERVICE: Final = "processor"
 PIPE_DLQ_SERVICE: Final = "pipe-dlq"
+# The custom resource that creates the catalog's Athena views (stacks/catalog.py).
+CATALOG_VIEWS_SERVICE: Final = "catalog-views"
 
 # Buffer item attributes (partition key and fields; docs/design.md, "Contracts").
 ATTR_CONVERSATION_ID: Final = "conversationId"
@@ -85,6 +87,8 @@ OUTPUT_RESULTS_BUCKET_NAME: Final = "ResultsBucketName"
 OUTPUT_CREDENTIALS_SECRET_ARN: Final = "CredentialsSecretArn"  # noqa: S105 (an output name)
 OUTPUT_ALARM_TOPIC_ARN: Final = "AlarmTopicArn"
 OUTPUT_INGEST_FUNCTION_NAME: Final = "IngestFunctionName"
+OUTPUT_CATALOG_DATABASE_NAME: Final = "CatalogDatabaseName"
+OUTPUT_ATHENA_WORKGROUP_NAME: Final = "AthenaWorkGroupName"
 
 # Where landed details go in the results bucket.
 RESULTS_PREFIX: Final = "conversations/"

@@ -17,6 +17,20 @@ EXPECTED_ACKNOWLEDGMENTS = {
         "Processing/ProcessorFunctionRole",
         "AwsSolutions::AwsSolutions-IAM5[Resource::<StorageResultsBucketF87BB70E.Arn>/conversations/*]",
     ),
+    ("Catalog/ViewsFunctionRole", "AwsSolutions::AwsSolutions-IAM5[Resource::*]"),
+    (
+        "Catalog/ViewsFunctionRole",
+        "AwsSolutions::AwsSolutions-IAM5[Resource::<CatalogQueryResultsBucket8F26DD08.Arn>/results/*]",
+    ),
+    (
+        "Catalog/ViewsProvider/framework-onEvent",
+        "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AWSLambdaBasicExecutionRole]",
+    ),
+    (
+        "Catalog/ViewsProvider/framework-onEvent",
+        "AwsSolutions::AwsSolutions-IAM5[Resource::<CatalogViewsFunctionA2BC2C34.Arn>:*]",
+    ),
 }
 
 

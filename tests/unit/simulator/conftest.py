@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +20,9 @@ CLIENT_SECRET = "test-secret"
 DETAILS = "/api/v2/analytics/conversations/details"
 QUERY = "/api/v2/analytics/conversations/details/query"
 JOBS = "/api/v2/analytics/conversations/details/jobs"
+AVAILABILITY = "/api/v2/analytics/conversations/details/jobs/availability"
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 class FakeClock:
@@ -67,19 +71,44 @@ class Api:
     def post(self, path: str, body: dict[str, Any]) -> requests.Response:
         return self.session.post(f"{self.base}{path}", json=body, headers=self._headers(), timeout=5)
 
+    def delete(self, path: str) -> requests.Response:
+        return self.session.delete(f"{self.base}{path}", headers=self._headers(), timeout=5)
+
     def multi_get(self, ids: list[str]) -> requests.Response:
         return self.get(DETAILS, id=",".join(ids))
 
 
 def conversation(
-    index: int, *, visible_after_s: float = 0.0, ended_after_s: float | None = 0.0
+    index: int, *, visible_after_s: float = 0.0, ended_after_s: float | None = 0.0, **fields: Any
 ) -> SimConversation:
     return SimConversation(
         conversation_id=str(uuid.UUID(int=index + 1, version=4)),
-        start=DAY + timedelta(minutes=index),
+        start=fields.pop("start", DAY + timedelta(minutes=index)),
         visible_after_s=visible_after_s,
         ended_after_s=ended_after_s,
+        **fields,
     )
+
+
+def load_fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def shape(value: Any) -> Any:
+    """The structure of a details body without its values: keys, segment types and metric names.
+
+    Two bodies with the same shape carry the same fields in the same places, so a simulated body can
+    be held against a real-shape sample.
+    """
+    if isinstance(value, dict):
+        if "segmentType" in value:
+            return ("segment", value["segmentType"], tuple(sorted(value)))
+        if "name" in value and "emitDate" in value:
+            return ("metric", value["name"])
+        return {key: shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shape(item) for item in value]
+    return type(value).__name__
 
 
 @pytest.fixture

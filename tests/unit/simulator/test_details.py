@@ -9,7 +9,7 @@ import pytest
 from genesys_simulator import GenesysSimulator, SimConversation, render_details, synthetic_conversations
 from tests.unit.simulator.conftest import Api, FakeClock, conversation
 
-# Top-level keys of shared/fixtures/conversation-details.json (an ended conversation).
+# Top-level keys of tests/fixtures/conversation-details.json (an ended conversation).
 FIXTURE_KEYS = {
     "conversationId",
     "conversationStart",

@@ -157,3 +157,69 @@ def test_standalone_command_prints_its_url_and_serves(tmp_path: Path) -> None:
     finally:
         process.terminate()
         assert process.wait(timeout=5) == 0
+
+
+def test_standalone_command_takes_the_jobs_and_wrapup_settings() -> None:
+    # Given the command with a pinned availability date, one job at a time and no wrap-up wait
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "genesys_simulator",
+            "--conversations",
+            "2",
+            "--availability-date",
+            "2026-11-21T00:00:00Z",
+            "--max-concurrent-jobs",
+            "1",
+            "--acw-time-scale",
+            "0.000001",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        base = process.stdout.readline().strip()
+        session = requests.Session()
+        token = session.post(
+            f"{base}/oauth/token",
+            auth=("simulator-client", "simulator-secret"),
+            data={"grant_type": "client_credentials"},
+            timeout=5,
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        jobs = f"{base}/api/v2/analytics/conversations/details/jobs"
+
+        # When availability is asked and two jobs are submitted at once
+        availability = session.get(f"{jobs}/availability", headers=headers, timeout=5).json()
+        body = {"interval": "2026-11-20T00:00:00Z/2026-11-21T00:00:00Z"}
+        first = session.post(jobs, json=body, headers=headers, timeout=5)
+        second = session.post(jobs, json=body, headers=headers, timeout=5)
+        session.close()
+
+        # Then the server answers with those settings
+        assert availability == {"dataAvailabilityDate": "2026-11-21T00:00:00.000Z"}
+        assert first.status_code == 202
+        assert second.status_code == 429
+    finally:
+        process.terminate()
+        assert process.wait(timeout=5) == 0
+
+
+def test_standalone_command_refuses_bad_settings_in_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "genesys_simulator", "--acw-zero-share", "2"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "python -m genesys_simulator: error: zero_share must be between 0 and 1, got 2.0"
+    )

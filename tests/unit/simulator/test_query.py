@@ -1,13 +1,14 @@
-"""The details query: interval and paging limits, conversationId filters, totalHits."""
+"""The details query: interval semantics, interval and paging limits, conversationId filters, totalHits."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from genesys_simulator import GenesysSimulator
-from tests.unit.simulator.conftest import QUERY, Api, conversation
+from tests.unit.simulator.conftest import DAY, QUERY, Api, conversation
 
 INTERVAL = "2026-11-20T00:00:00.000Z/2026-11-21T00:00:00.000Z"
 
@@ -89,6 +90,14 @@ def test_conversation_id_filter_matches_only_that_conversation(loaded: Api) -> N
             },
             "queueId",
         ),
+        (
+            {
+                "interval": INTERVAL,
+                "segmentFilters": [{"type": "and", "predicates": [{"dimension": "queueId", "value": "q"}]}],
+            },
+            "segmentFilters",
+        ),
+        ({"interval": INTERVAL, "orderBy": "segmentEnd"}, "conversationStart only"),
     ],
 )
 def test_refused_queries(loaded: Api, body: dict[str, Any], fragment: str) -> None:
@@ -114,3 +123,28 @@ def test_an_empty_query_has_no_conversations_key(sim: GenesysSimulator) -> None:
     body = _query(Api(sim))
 
     assert body == {"totalHits": 0}
+
+
+def test_the_query_finds_activity_in_the_interval_among_conversations_started_on_its_days(api: Api) -> None:
+    # Given conversations around 12:00-13:00 on the 20th, and one that started the evening before
+    # and ran past midnight
+    noon = DAY + timedelta(hours=12)
+    spans_noon = conversation(1, start=noon - timedelta(minutes=5), duration_s=600, acw_s=0.0)
+    morning = conversation(2, start=noon - timedelta(hours=2), duration_s=300, acw_s=0.0)
+    at_half_past = conversation(3, start=noon + timedelta(minutes=30), duration_s=60, acw_s=0.0)
+    wraps_up_past_noon = conversation(4, start=noon - timedelta(minutes=10), duration_s=300, acw_s=600.0)
+    overnight = conversation(5, start=DAY - timedelta(minutes=5), duration_s=900, acw_s=0.0)
+    api.simulator.add_conversations([spans_noon, morning, at_half_past, wraps_up_past_noon, overnight])
+
+    # When the query asks for 12:00-13:00, and for the first hour of the 20th
+    noon_hour = _query(api, interval="2026-11-20T12:00:00Z/2026-11-20T13:00:00Z")
+    first_hour = _query(api, interval="2026-11-20T00:00:00Z/2026-11-20T01:00:00Z")
+
+    # Then it returns what had activity in the hour (a wrap-up counts), in start order, and never a
+    # conversation that started on a day before the interval's first
+    assert [c["conversationId"] for c in noon_hour["conversations"]] == [
+        wraps_up_past_noon.conversation_id,
+        spans_noon.conversation_id,
+        at_half_past.conversation_id,
+    ]
+    assert first_hour == {"totalHits": 0}

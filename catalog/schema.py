@@ -1,0 +1,257 @@
+"""The landed conversation details as one nested schema, written once; Glue and DuckDB types come from it.
+
+Field names and types follow Genesys Cloud's analytics conversation model, as its Platform API SDK
+documents it (https://github.com/MyPureCloud/platform-client-sdk-python/tree/master/docs:
+AnalyticsConversationWithoutAttributes.md, AnalyticsParticipant.md, AnalyticsSession.md,
+AnalyticsConversationSegment.md, AnalyticsSessionMetric.md, AnalyticsFlow.md, AnalyticsFlowOutcome.md,
+AnalyticsMediaEndpointStat.md, AnalyticsProposedAgent.md, AnalyticsScoredAgent.md, AnalyticsProperty.md,
+AnalyticsAgentGroup.md). Names are the JSON keys (camelCase, as the API sends them); the SDK's Python
+names are their snake_case spellings.
+
+Deliberate choices:
+- Timestamps stay strings (ISO 8601, `yyyy-MM-ddTHH:mm:ss[.mmm]Z`): the Hive JSON SerDe parses only
+  its own timestamp layout unless told otherwise, so the views parse them (`from_iso8601_timestamp`)
+  and a malformed one reads as a string instead of failing the whole row.
+- A key in a body that the schema lacks is skipped by both readers (Hive's JSON SerDe and DuckDB's
+  json_transform): a new Genesys field is never an error, it is just not a column until added here.
+- Conversation-level evaluations, surveys and resolutions are not described yet (no body the bridge
+  lands has carried them); adding them is adding fields below.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Scalar:
+    hive: str
+    duckdb: str
+
+
+@dataclass(frozen=True)
+class Array:
+    item: Type
+
+
+@dataclass(frozen=True)
+class Map:
+    key: Scalar
+    value: Scalar
+
+
+@dataclass(frozen=True)
+class Struct:
+    fields: tuple[tuple[str, Type], ...]
+
+    def field(self, name: str) -> Type | None:
+        return dict(self.fields).get(name)
+
+
+Type = Scalar | Array | Map | Struct
+
+STRING = Scalar("string", "VARCHAR")
+BIGINT = Scalar("bigint", "BIGINT")  # the SDK's `int`: metric values are milliseconds, past 2^31
+DOUBLE = Scalar("double", "DOUBLE")  # the SDK's `float`
+BOOLEAN = Scalar("boolean", "BOOLEAN")
+DATETIME = STRING  # ISO 8601 text, parsed by the views (see the module docstring)
+
+
+def struct(*fields: tuple[str, Type]) -> Struct:
+    names = [name for name, _ in fields]
+    duplicates = {name.lower() for name in names if [n.lower() for n in names].count(name.lower()) > 1}
+    if duplicates:
+        # Hive matches JSON keys case-insensitively: two keys differing in case would collide.
+        raise ValueError(f"fields repeat (case-insensitively): {sorted(duplicates)}")
+    return Struct(tuple(fields))
+
+
+def strings(*names: str) -> tuple[tuple[str, Type], ...]:
+    return tuple((name, STRING) for name in names)
+
+
+SESSION_METRIC = struct(("emitDate", DATETIME), ("name", STRING), ("value", BIGINT))
+
+SEGMENT = struct(
+    ("audioMuted", BOOLEAN),
+    ("conference", BOOLEAN),
+    *strings("destinationConversationId", "destinationSessionId", "disconnectType", "errorCode", "groupId"),
+    ("q850ResponseCodes", Array(BIGINT)),
+    *strings("queueId", "requestedLanguageId"),
+    ("requestedRoutingSkillIds", Array(STRING)),
+    ("requestedRoutingUserIds", Array(STRING)),
+    ("segmentEnd", DATETIME),
+    ("segmentStart", DATETIME),
+    ("segmentType", STRING),
+    ("sipResponseCodes", Array(BIGINT)),
+    *strings("sourceConversationId", "sourceSessionId", "subject"),
+    ("videoMuted", BOOLEAN),
+    *strings("wrapUpCode", "wrapUpNote"),
+    ("wrapUpTags", Array(STRING)),
+    ("scoredAgents", Array(struct(("agentScore", BIGINT), ("scoredAgentId", STRING)))),
+    ("properties", Array(struct(*strings("property", "propertyType", "value")))),
+)
+
+FLOW = struct(
+    *strings("endingLanguage", "entryReason", "entryType", "exitReason", "flowId", "flowName"),
+    *strings("flowType", "flowVersion"),
+    ("issuedCallback", BOOLEAN),
+    *strings("recognitionFailureReason", "startingLanguage", "transferTargetAddress"),
+    *strings("transferTargetName", "transferType"),
+    (
+        "outcomes",
+        Array(
+            struct(
+                ("flowOutcome", STRING),
+                ("flowOutcomeEndTimestamp", DATETIME),
+                ("flowOutcomeId", STRING),
+                ("flowOutcomeStartTimestamp", DATETIME),
+                ("flowOutcomeValue", STRING),
+            )
+        ),
+    ),
+)
+
+MEDIA_ENDPOINT_STAT = struct(
+    ("codecs", Array(STRING)),
+    ("discardedPackets", BIGINT),
+    ("duplicatePackets", BIGINT),
+    ("eventTime", DATETIME),
+    ("invalidPackets", BIGINT),
+    ("maxLatencyMs", BIGINT),
+    ("minMos", DOUBLE),
+    ("minRFactor", DOUBLE),
+    ("overrunPackets", BIGINT),
+    ("receivedPackets", BIGINT),
+    ("underrunPackets", BIGINT),
+)
+
+SESSION = struct(
+    ("activeSkillIds", Array(STRING)),
+    ("acwSkipped", BOOLEAN),
+    *strings("addressFrom", "addressOther", "addressSelf", "addressTo", "agentAssistantId"),
+    ("agentBullseyeRing", BIGINT),
+    ("agentOwned", BOOLEAN),
+    *strings("ani", "assignerId"),
+    ("authenticated", BOOLEAN),
+    ("bargedParticipantId", STRING),
+    ("bcc", Array(STRING)),
+    ("callbackNumbers", Array(STRING)),
+    ("callbackScheduledTime", DATETIME),
+    ("callbackUserName", STRING),
+    ("cc", Array(STRING)),
+    ("cleared", BOOLEAN),
+    *strings("coachedParticipantId", "cobrowseRole", "cobrowseRoomId", "deliveryStatus"),
+    ("deliveryStatusChangeDate", DATETIME),
+    ("destinationAddresses", Array(STRING)),
+    ("detectedSpeechEnd", DATETIME),
+    ("detectedSpeechStart", DATETIME),
+    *strings("direction", "dispositionAnalyzer", "dispositionName", "dnis", "edgeId"),
+    ("eligibleAgentCounts", Array(BIGINT)),
+    *strings("extendedDeliveryStatus", "flowInType", "flowOutType", "journeyActionId"),
+    ("journeyActionMapId", STRING),
+    ("journeyActionMapVersion", BIGINT),
+    *strings("journeyCustomerId", "journeyCustomerIdType", "journeyCustomerSessionId"),
+    *strings("journeyCustomerSessionIdType", "mediaBridgeId"),
+    ("mediaCount", BIGINT),
+    *strings("mediaType", "messageType", "monitoredParticipantId", "outboundCampaignId"),
+    *strings("outboundContactId", "outboundContactListId", "peerId", "protocolCallId", "provider"),
+    ("recording", BOOLEAN),
+    *strings("remote", "remoteNameDisplayable"),
+    ("removedSkillIds", Array(STRING)),
+    ("requestedRoutings", Array(STRING)),
+    ("roomId", STRING),
+    ("routingRing", BIGINT),
+    *strings("routingRule", "routingRuleType", "screenShareAddressSelf", "screenShareRoomId"),
+    *strings("scriptId", "selectedAgentId"),
+    ("selectedAgentRank", BIGINT),
+    *strings("sessionDnis", "sessionId"),
+    ("sharingScreen", BOOLEAN),
+    ("skipEnabled", BOOLEAN),
+    ("timeoutSeconds", BIGINT),
+    *strings("usedRouting", "videoAddressSelf", "videoRoomId"),
+    ("waitingInteractionCounts", Array(BIGINT)),
+    ("agentGroups", Array(struct(*strings("agentGroupId", "agentGroupType")))),
+    ("proposedAgents", Array(struct(("agentRank", BIGINT), ("proposedAgentId", STRING)))),
+    ("mediaEndpointStats", Array(MEDIA_ENDPOINT_STAT)),
+    ("flow", FLOW),
+    ("metrics", Array(SESSION_METRIC)),
+    ("segments", Array(SEGMENT)),
+)
+
+PARTICIPANT = struct(
+    *strings("externalContactId", "externalOrganizationId", "flaggedReason", "participantId"),
+    *strings("participantName", "purpose"),
+    ("screenRecording", BOOLEAN),
+    *strings("teamId", "userId"),
+    ("sessions", Array(SESSION)),
+    ("attributes", Map(STRING, STRING)),
+)
+
+CONVERSATION = struct(
+    ("conferenceStart", DATETIME),
+    ("conversationEnd", DATETIME),
+    ("conversationId", STRING),
+    ("conversationInitiator", STRING),
+    ("conversationStart", DATETIME),
+    ("customerParticipation", BOOLEAN),
+    ("divisionIds", Array(STRING)),
+    ("externalTag", STRING),
+    ("inactivityTimeout", DATETIME),
+    ("knowledgeBaseIds", Array(STRING)),
+    ("mediaStatsMinConversationMos", DOUBLE),
+    ("mediaStatsMinConversationRFactor", DOUBLE),
+    ("originatingDirection", STRING),
+    ("originatingSocialMediaPublic", BOOLEAN),
+    ("selfServed", BOOLEAN),
+    ("participants", Array(PARTICIPANT)),
+)
+
+
+def hive_type(field_type: Type) -> str:
+    """The Hive type string Glue stores (`array<struct<name:type,...>>`), field names lower-cased as
+    Athena and Hive's JSON SerDe (which matches JSON keys case-insensitively) treat them."""
+    if isinstance(field_type, Scalar):
+        return field_type.hive
+    if isinstance(field_type, Array):
+        return f"array<{hive_type(field_type.item)}>"
+    if isinstance(field_type, Map):
+        return f"map<{field_type.key.hive},{field_type.value.hive}>"
+    return "struct<" + ",".join(f"{name.lower()}:{hive_type(t)}" for name, t in field_type.fields) + ">"
+
+
+def duckdb_structure(field_type: Type) -> Any:
+    """The structure DuckDB's json_transform takes: keys as the JSON spells them, DuckDB type names."""
+    if isinstance(field_type, Scalar):
+        return field_type.duckdb
+    if isinstance(field_type, Array):
+        return [duckdb_structure(field_type.item)]
+    if isinstance(field_type, Map):
+        return f"MAP({field_type.key.duckdb}, {field_type.value.duckdb})"
+    return {name: duckdb_structure(t) for name, t in field_type.fields}
+
+
+def duckdb_structure_json() -> str:
+    return json.dumps(duckdb_structure(CONVERSATION), separators=(",", ":"))
+
+
+def columns() -> list[tuple[str, str]]:
+    """The details table's columns as (name, Hive type), in the schema's order."""
+    return [(name.lower(), hive_type(t)) for name, t in CONVERSATION.fields]
+
+
+def unknown_keys(body: Any, field_type: Type = CONVERSATION, path: str = "") -> Iterator[str]:
+    """Paths of keys in `body` the schema does not describe (they read as absent, never as errors)."""
+    if isinstance(field_type, Array) and isinstance(body, list):
+        for item in body:
+            yield from unknown_keys(item, field_type.item, f"{path}[]")
+    elif isinstance(field_type, Struct) and isinstance(body, dict):
+        for key, value in body.items():
+            child = field_type.field(key)
+            if child is None:
+                yield f"{path}.{key}" if path else key
+            else:
+                yield from unknown_keys(value, child, f"{path}.{key}" if path else key)

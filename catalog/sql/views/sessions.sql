@@ -1,0 +1,38 @@
+-- One row per session of a participant (the AnalyticsSession model; its IVR flow flattened in).
+SELECT
+    d.conversationId AS conversation_id,
+    CAST(d.conversation_date AS DATE) AS conversation_date,
+    p.participantId AS participant_id,
+    p.purpose AS purpose,
+    p.userId AS user_id,
+    s.sessionId AS session_id,
+    s.mediaType AS media_type,
+    s.messageType AS message_type,
+    s.direction AS direction,
+    s.ani AS ani,
+    s.dnis AS dnis,
+    s.sessionDnis AS session_dnis,
+    s.remote AS remote,
+    s.provider AS provider,
+    s.peerId AS peer_id,
+    s.edgeId AS edge_id,
+    s.recording AS recording,
+    s.usedRouting AS used_routing,
+    s.selectedAgentId AS selected_agent_id,
+    s.outboundCampaignId AS outbound_campaign_id,
+    s.outboundContactListId AS outbound_contact_list_id,
+    s.outboundContactId AS outbound_contact_id,
+    s.dispositionName AS disposition_name,
+    s.callbackScheduledTime AS callback_scheduled_time,
+    s.flow.flowId AS flow_id,
+    s.flow.flowName AS flow_name,
+    s.flow.flowType AS flow_type,
+    s.flow.entryReason AS flow_entry_reason,
+    s.flow.exitReason AS flow_exit_reason,
+    s.flow.transferType AS flow_transfer_type,
+    s.flow.transferTargetName AS flow_transfer_target_name,
+    cardinality(s.segments) AS segment_count,
+    cardinality(s.metrics) AS metric_count
+FROM conversation_details_latest AS d
+CROSS JOIN UNNEST(d.participants) AS p
+CROSS JOIN UNNEST(p.sessions) AS s

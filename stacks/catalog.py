@@ -1,0 +1,310 @@
+"""Catalog: the landed details as a Glue table, an Athena workgroup, the views and the named KPI queries.
+
+Everything is generated from catalog/ (the schema, the layout read off result_key, the SQL), so the
+stack and `make query` can never describe the data differently. The views are created through Athena
+itself by a custom resource, so Athena works out their columns and a view that does not compile fails
+the deploy (docs/query.md, "Why the views are created through Athena").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import cast
+
+from aws_cdk import CfnElement, CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_athena as athena
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from catalog import schema, sqlsource
+from catalog.layout import DETAILS_TABLE, PARTITION_DATE_FORMAT, layout
+from genesys_bridge import contracts
+from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
+from stacks.log_groups import log_group
+from stacks.nag import acknowledge_nag_finding
+
+ATHENA_ENGINE_VERSION = "Athena engine version 3"
+# Athena refuses a per-query cutoff below 10,000,000 bytes.
+MIN_BYTES_SCANNED_CUTOFF_MB = 10
+RESULTS_PREFIX = "results/"
+
+
+@dataclass(frozen=True)
+class CatalogSettings:
+    environment_name: str
+    first_day: str  # yyyy-MM-dd: the projection's first partition
+    bytes_scanned_cutoff_mb: int
+    results_expire_after_days: int
+    log_retention_days: int  # of the views provider's log group, as for every function
+
+    @property
+    def database_name(self) -> str:
+        # Glue and Athena want lower case, digits and underscores.
+        return f"genesys_analytics_bridge_{self.environment_name.replace('-', '_')}"
+
+    @property
+    def workgroup_name(self) -> str:
+        return f"genesys-analytics-bridge-{self.environment_name}"
+
+
+class Catalog(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: CatalogSettings,
+        results_bucket: s3.IBucket,
+        access_logs_bucket: s3.IBucket,
+        functions: PythonFunctionFactory,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.settings = settings
+        self.database = glue.Database(
+            self, "Database", database_name=settings.database_name, removal_policy=removal_policy
+        )
+        self.table = self._details_table(results_bucket, removal_policy)
+        self.query_results_bucket = self._query_results_bucket(access_logs_bucket, removal_policy)
+        self.workgroup = self._workgroup(removal_policy)
+        self.views = self._views(functions, removal_policy)
+        self.named_queries = [
+            athena.CfnNamedQuery(
+                self,
+                f"Kpi{name.title().replace('_', '')}",
+                name=name,
+                description=description,
+                database=settings.database_name,
+                work_group=self.workgroup.ref,
+                query_string=sqlsource.kpi_query(name).sql,
+            )
+            for name, description in sqlsource.KPI_QUERIES.items()
+        ]
+        for query in self.named_queries:
+            query.node.add_dependency(self.views)
+
+    def _details_table(self, results_bucket: s3.IBucket, removal_policy: RemovalPolicy) -> glue.S3Table:
+        files = layout()
+        table = glue.S3Table(
+            self,
+            "DetailsTable",
+            database=self.database,
+            table_name=DETAILS_TABLE,
+            description="Genesys conversation details as the bridge lands them, one JSON object each",
+            storage=glue.S3TableStorage.from_bucket(results_bucket),
+            s3_prefix=files.prefix,
+            columns=[
+                glue.Column(name=name, type=glue.Schema.custom(hive, False))
+                for name, hive in schema.columns()
+            ],
+            partition_keys=[glue.Column(name=files.partition_column, type=glue.Schema.STRING)],
+            # The Hive JSON SerDe: Athena's docs warn that the OpenX one can return non-deterministic
+            # results (https://docs.aws.amazon.com/athena/latest/ug/json-serde.html).
+            data_format=glue.DataFormat(
+                input_format=glue.InputFormat.TEXT,
+                output_format=glue.OutputFormat.HIVE_IGNORE_KEY_TEXT,
+                serialization_library=glue.SerializationLibrary.HIVE_JSON,
+            ),
+            # Partition projection: Athena computes each day's folder, so no crawler and no MSCK REPAIR
+            # (https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html).
+            partition_projection={
+                files.partition_column: glue.PartitionProjectionConfiguration.date(
+                    min=self.settings.first_day, max="NOW", format=PARTITION_DATE_FORMAT
+                )
+            },
+            parameters={
+                "storage.location.template": files.location_template(results_bucket.bucket_name),
+                "classification": "json",
+            },
+            # SSE-S3 objects need no table property; has_encrypted_data marks client-side encryption
+            # (https://docs.aws.amazon.com/athena/latest/ug/creating-tables-based-on-encrypted-datasets-in-s3.html).
+            has_encrypted_data=False,
+        )
+        table.apply_removal_policy(removal_policy)
+        return table
+
+    def _query_results_bucket(
+        self, access_logs_bucket: s3.IBucket, removal_policy: RemovalPolicy
+    ) -> s3.Bucket:
+        return s3.Bucket(
+            self,
+            "QueryResultsBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            server_access_logs_bucket=access_logs_bucket,
+            server_access_logs_prefix="athena-query-results/",
+            removal_policy=removal_policy,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-query-results",
+                    expiration=Duration.days(self.settings.results_expire_after_days),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+        )
+
+    def _workgroup(self, removal_policy: RemovalPolicy) -> athena.CfnWorkGroup:
+        workgroup = athena.CfnWorkGroup(
+            self,
+            "WorkGroup",
+            name=self.settings.workgroup_name,
+            description="Queries of the Genesys Analytics Bridge's landed conversation details",
+            state="ENABLED",
+            # A destroyed dev stack takes its saved queries and history with it.
+            recursive_delete_option=removal_policy == RemovalPolicy.DESTROY,
+            work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
+                # Clients cannot override the results location, its encryption or the cutoff.
+                enforce_work_group_configuration=True,
+                publish_cloud_watch_metrics_enabled=True,
+                bytes_scanned_cutoff_per_query=self.settings.bytes_scanned_cutoff_mb * 1024 * 1024,
+                engine_version=athena.CfnWorkGroup.EngineVersionProperty(
+                    selected_engine_version=ATHENA_ENGINE_VERSION
+                ),
+                result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
+                    output_location=f"s3://{self.query_results_bucket.bucket_name}/{RESULTS_PREFIX}",
+                    encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
+                        encryption_option="SSE_S3"
+                    ),
+                    expected_bucket_owner=Stack.of(self).account,
+                ),
+            ),
+        )
+        workgroup.apply_removal_policy(removal_policy)
+        return workgroup
+
+    def _views(self, functions: PythonFunctionFactory, removal_policy: RemovalPolicy) -> CustomResource:
+        function = functions.build(
+            self,
+            "ViewsFunction",
+            FunctionSpec(
+                handler_folder="catalog_views",
+                service_name=contracts.CATALOG_VIEWS_SERVICE,
+                description="Creates the catalog's Athena views at deploy time (custom resource)",
+                memory_mb=256,
+                timeout=Duration.minutes(5),
+            ),
+        )
+        assert function.role is not None  # the factory gives every function its own role
+        self._grant_view_statements(function.role)
+        provider = cr.Provider(
+            self,
+            "ViewsProvider",
+            on_event_handler=function,
+            log_group=log_group(
+                self,
+                "ViewsProviderLogs",
+                retention_days=self.settings.log_retention_days,
+                removal_policy=removal_policy,
+            ),
+        )
+        views = CustomResource(
+            self,
+            "Views",
+            service_token=provider.service_token,
+            resource_type="Custom::AthenaViews",
+            properties={
+                "Database": self.settings.database_name,
+                "WorkGroup": self.workgroup.ref,
+                "Views": [{"Name": name, "Sql": sql} for name, sql in sqlsource.create_view_statements()],
+                # Athena stores a view's columns when it is created and calls it stale once the table's
+                # columns change: a new schema must re-run the statements even if their text is the same.
+                "TableColumns": table_columns_fingerprint(),
+            },
+            removal_policy=removal_policy,
+        )
+        views.node.add_dependency(self.table, self.workgroup)
+        self._acknowledge_provider(provider, function)
+        return views
+
+    def _grant_view_statements(self, role: iam.IRole) -> None:
+        """What Athena needs from the caller of CREATE/DROP VIEW: the workgroup, the catalog entries of
+        the database, the details table and each view, and the results location."""
+        stack = Stack.of(self)
+        database = self.settings.database_name
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "athena:StartQueryExecution",
+                    "athena:GetQueryExecution",
+                    "athena:StopQueryExecution",
+                ],
+                resources=[
+                    stack.format_arn(service="athena", resource="workgroup", resource_name=self.workgroup.ref)
+                ],
+            )
+        )
+        tables = [DETAILS_TABLE, *sqlsource.VIEWS]
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "glue:GetDatabase",
+                    "glue:GetTable",
+                    "glue:CreateTable",
+                    "glue:UpdateTable",
+                    "glue:DeleteTable",
+                ],
+                resources=[
+                    stack.format_arn(service="glue", resource="catalog"),
+                    stack.format_arn(service="glue", resource="database", resource_name=database),
+                    *(
+                        stack.format_arn(service="glue", resource="table", resource_name=f"{database}/{t}")
+                        for t in tables
+                    ),
+                ],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetBucketLocation", "s3:ListBucket"],
+                resources=[self.query_results_bucket.bucket_arn],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=[self.query_results_bucket.arn_for_objects(f"{RESULTS_PREFIX}*")],
+            )
+        )
+        acknowledge_nag_finding(
+            role,
+            f"AwsSolutions-IAM5[Resource::<{_logical_id(self.query_results_bucket)}.Arn>/{RESULTS_PREFIX}*]",
+            "Athena writes each statement's result object under the workgroup's results prefix, named by "
+            "a query id known only at run time; the grant is limited to that prefix of its own bucket.",
+        )
+
+    def _acknowledge_provider(self, provider: cr.Provider, function: lambda_.Function) -> None:
+        """The CDK's Provider framework function (it answers CloudFormation for the views function)
+        is built by the CDK with the basic execution policy and a grant to invoke the function's
+        versions; neither is ours to narrow."""
+        framework = provider.node.find_child("framework-onEvent")
+        acknowledge_nag_finding(
+            framework,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            "The CDK custom-resource Provider framework creates its own function role with the managed "
+            "basic execution policy (CloudWatch Logs writes); it runs only during deployments.",
+        )
+        acknowledge_nag_finding(
+            framework,
+            f"AwsSolutions-IAM5[Resource::<{_logical_id(function)}.Arn>:*]",
+            "The Provider framework may invoke any version or alias of the one views function it fronts "
+            "(lambda:InvokeFunction on <arn>:*); no other function is reachable.",
+        )
+
+
+def table_columns_fingerprint() -> str:
+    """A digest of the details table's columns (names and Hive types)."""
+    return hashlib.sha256(json.dumps(schema.columns()).encode("utf-8")).hexdigest()[:16]
+
+
+def _logical_id(construct: Construct) -> str:
+    """The CloudFormation logical id of an L2 construct's resource, as cdk-nag names it in findings."""
+    stack = Stack.of(construct)
+    return str(stack.resolve(stack.get_logical_id(cast(CfnElement, construct.node.default_child))))
