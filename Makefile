@@ -8,7 +8,7 @@ export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 ENV ?= dev
 
-.PHONY: venv test lint typecheck unit demo chaos bench query synth e2e ops clean
+.PHONY: venv test lint typecheck unit demo chaos bench capacity query synth e2e ops clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt shared/requirements.txt constraints.txt package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ chaos: venv
 
 bench: venv
 	$(BIN)/python -m benchmarks $(ARGS)
+
+capacity: venv
+	$(BIN)/python -m capacity $(ARGS)
 
 # Any query in Athena's SQL against the catalog views over the last demo's landed objects
 # (docs/query.md): make query Q="SELECT ..." [ARGS="--out DIR --csv"]; no Q lists the views.

@@ -167,6 +167,10 @@ class EnvironmentConfig(BaseModel):
     buffer_ttl_hours: Annotated[int, Field(ge=1, le=8760)] = 48
     # EventBridge Pipes caps a batch at 10 records when the target is an SQS queue; more fails at deploy.
     pipe_batch_size: Annotated[int, Field(ge=1, le=10)] = 10
+    # Batches the pipe sends from each stream shard at once (Pipes' ParallelizationFactor, at most 10):
+    # with 1, a shard's next batch waits for the previous one, which caps the pipe at about shards x 10
+    # records per batch time; docs/capacity.md, "Settings that move a bottleneck", says when to raise it.
+    pipe_parallelization_factor: Annotated[int, Field(ge=1, le=10)] = 1
     pipe_max_retry_attempts: Annotated[int, Field(ge=0, le=185)] = 10
 
     settle_delay_seconds: Annotated[int, Field(ge=0, le=SQS_MAX_DELIVERY_DELAY_SECONDS)] = 120

@@ -48,6 +48,7 @@ def stream_to_work_queue_pipe(
             # TRIM_HORIZON: a pipe created or restarted after items were written still sends them.
             starting_position=pipe_sources.DynamoDBStartingPosition.TRIM_HORIZON,
             batch_size=config.pipe_batch_size,
+            parallelization_factor=config.pipe_parallelization_factor,
             on_partial_batch_item_failure=pipe_sources.OnPartialBatchItemFailure.AUTOMATIC_BISECT,
             maximum_retry_attempts=config.pipe_max_retry_attempts,
             dead_letter_target=dead_letters.queue,

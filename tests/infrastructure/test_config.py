@@ -42,6 +42,8 @@ def settings(**overrides: Any) -> dict[str, Any]:
         ("genesys_ids_per_request", 101, "1..100"),
         ("buffer_ttl_hours", 0, "1..8760"),
         ("pipe_batch_size", 11, "1..10"),
+        ("pipe_parallelization_factor", 0, "1..10"),
+        ("pipe_parallelization_factor", 11, "1..10"),
     ],
 )
 def test_an_out_of_range_number_fails_naming_the_key_and_the_allowed_range(

@@ -223,6 +223,7 @@ class TestBuffer:
                     "DynamoDBStreamParameters": {
                         "StartingPosition": "TRIM_HORIZON",
                         "BatchSize": environment.config.pipe_batch_size,
+                        "ParallelizationFactor": environment.config.pipe_parallelization_factor,
                         "OnPartialBatchItemFailure": "AUTOMATIC_BISECT",
                         "MaximumRetryAttempts": environment.config.pipe_max_retry_attempts,
                         "DeadLetterConfig": {

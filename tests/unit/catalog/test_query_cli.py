@@ -39,13 +39,22 @@ def test_a_query_prints_a_table(landed: Path) -> None:
     ]
 
 
-def test_csv_prints_every_row_for_scripts(landed: Path) -> None:
-    code, out, _ = _run("--out", str(landed), "--csv", "SELECT conversation_id, segment_type FROM segments")
+def test_csv_prints_every_row_for_scripts(tmp_path: Path) -> None:
+    bodies = simulator_bodies(5)
+    land(tmp_path, bodies)
+    segments_in_bodies = sum(
+        len(session["segments"])
+        for body in bodies
+        for participant in body["participants"]
+        for session in participant["sessions"]
+    )
+
+    code, out, _ = _run("--out", str(tmp_path), "--csv", "SELECT conversation_id, segment_type FROM segments")
 
     rows: list[Any] = list(csv.reader(io.StringIO(out)))
     assert code == 0
     assert rows[0] == ["conversation_id", "segment_type"]
-    assert len(rows) == 1 + 5 * 5  # five segments per simulated conversation
+    assert len(rows) == 1 + segments_in_bodies  # one CSV row per segment, after the header
 
 
 def test_a_named_kpi_query_runs(landed: Path) -> None:
