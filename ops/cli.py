@@ -51,7 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Operate a deployed Genesys Analytics Bridge (finds it by its stack's outputs).",
     )
     parser.add_argument("--environment", "-e", required=True, help="cdk.json environment, e.g. dev or prod")
-    parser.add_argument("--region", help="AWS region of the stack (default: cdk.json's, else the SDK's)")
+    parser.add_argument(
+        "--region",
+        help="AWS region of the stack (default: cdk.json's, else the SDK's: AWS_DEFAULT_REGION, the profile)",
+    )
     parser.add_argument("--stack-name", help="override the stack name (default: from the environment)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -158,8 +161,8 @@ def main(
         return EXIT_USAGE
     except NoRegionError:
         print(
-            "ops: no AWS region: pass --region, set AWS_REGION, or set `region` in the environment's "
-            "cdk.json block",
+            "ops: no AWS region: pass --region, set AWS_DEFAULT_REGION (or a profile's region), or set "
+            "`region` in the environment's cdk.json block",
             file=sys.stderr,
         )
         return EXIT_USAGE

@@ -138,6 +138,21 @@ def test_no_credentials_exits_2_and_says_how_to_sign_in(
     assert "aws sso login" in err
 
 
+def test_no_region_exits_2_and_says_where_to_set_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given no region anywhere boto3 looks, and prod's cdk.json block without one
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+
+    # When the CLI connects, Then it exits 2 naming the ways to give one
+    assert main(["--environment", "prod", "status"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "no AWS region" in err
+    assert "--region" in err
+
+
 def test_an_unknown_environment_lists_the_ones_there_are(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--environment", "staging", "status"]) == EXIT_USAGE
     err = capsys.readouterr().err
