@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
@@ -20,5 +22,8 @@ def build_app(app: App) -> GenesysAnalyticsBridgeStack:
         raise ConfigError(f"no environment '{name}' in cdk.json context (choose one with -c env=<name>)")
     config = parse_environment_config(name, block)
     stack = GenesysAnalyticsBridgeStack(app, config)
+    if config.unheard_alarms_warning is not None:
+        # The stack carries it as a warning annotation too; this line is the one nobody scrolls past.
+        print(f"WARNING: {config.unheard_alarms_warning}", file=sys.stderr)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stack

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Environment, RemovalPolicy, Stack
+from aws_cdk import Annotations, CfnOutput, Duration, Environment, RemovalPolicies, RemovalPolicy, Stack
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from genesys_bridge import contracts
 from stacks.buffer import Buffer
 from stacks.catalog import Catalog, CatalogSettings
 from stacks.config import EnvironmentConfig
+from stacks.dashboard import OperationsDashboard
 from stacks.ingestion import Ingestion
 from stacks.lambda_functions import PythonFunctionFactory, shared_layer
 from stacks.observability import Observability
@@ -35,6 +37,11 @@ class GenesysAnalyticsBridgeStack(Stack):
             **kwargs,
         )
         removal_policy = RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
+        # Every queue of the stack, whichever construct builds it: a prod stack deletion (or a
+        # replacement) must not take messages waiting for an operator with it.
+        RemovalPolicies.of(self).apply(
+            removal_policy, apply_to_resource_types=[sqs.CfnQueue.CFN_RESOURCE_TYPE_NAME]
+        )
         functions = PythonFunctionFactory(
             layer=shared_layer(self, "SharedLayer"),
             log_retention_days=config.log_retention_days,
@@ -70,7 +77,8 @@ class GenesysAnalyticsBridgeStack(Stack):
         self.observability = Observability(
             self,
             "Observability",
-            alarm_email=config.alarm_email,
+            alarm_emails=config.alarm_recipient_emails,
+            alarm_topic_arn=config.alarm_topic_arn,
             terminal_queues={
                 "QuarantineQueue": self.ingestion.quarantine_queue,
                 "RuleDeadLetterQueue": self.ingestion.rule_dead_letter_queue,
@@ -88,6 +96,15 @@ class GenesysAnalyticsBridgeStack(Stack):
             work_queue_age_alarm=Duration.minutes(config.work_queue_age_alarm_minutes),
             pipe=self.buffer.pipe,
         )
+        self.observability.watch_ingest_rule(self.ingestion.rule, config.event_bus_name)
+        self.observability.watch_genesys(
+            error_rate_percent=config.genesys_error_rate_alarm_percent,
+            throttled_rate_percent=config.genesys_throttled_rate_alarm_percent,
+        )
+        self.observability.watch_stall(self.buffer.work_queue, minutes=config.work_queue_stall_alarm_minutes)
+        unheard = config.unheard_alarms_warning
+        if unheard is not None:
+            Annotations.of(self).add_warning_v2("genesys-bridge:alarms-reach-nobody", unheard)
         self.catalog = Catalog(
             self,
             "Catalog",
@@ -104,6 +121,20 @@ class GenesysAnalyticsBridgeStack(Stack):
             removal_policy=removal_policy,
         )
         self._outputs()
+        # Last, so that its alarm widget shows every alarm the constructs above created.
+        self.dashboard = OperationsDashboard(
+            self,
+            "Dashboard",
+            dashboard_name=config.stack_name,
+            work_queue=self.buffer.work_queue,
+            # The alarmed terminal queues, and the pipe DLQ even where a resolver drains it.
+            dead_letter_queues={
+                **self.observability.terminal_queues,
+                "PipeDeadLetterQueue": self.buffer.pipe_dead_letter_queue,
+            },
+            pipe=self.buffer.pipe,
+            alarms=self.observability.alarms,
+        )
 
     def _outputs(self) -> None:
         outputs = {

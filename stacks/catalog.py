@@ -142,6 +142,8 @@ class Catalog(Construct):
             server_access_logs_bucket=access_logs_bucket,
             server_access_logs_prefix="athena-query-results/",
             removal_policy=removal_policy,
+            # As the storage buckets: an environment destroyed with its stack empties it first.
+            auto_delete_objects=removal_policy == RemovalPolicy.DESTROY,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-query-results",

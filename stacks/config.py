@@ -39,6 +39,13 @@ _PARTNER_BUS_NAME = re.compile(r"aws\.partner/genesys\.com/cloud/[^/\s]+/[^/\s]+
 _TOPIC = re.compile(contracts.TOPIC_SUFFIX_PATTERN)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^:\s]+-[A-Za-z0-9]{6}")
+# A KMS key by its ARN (single- or multi-Region key), never an alias: IAM grants kms:Decrypt on keys.
+_KMS_KEY_ARN = re.compile(
+    r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|mrk-[0-9a-f]{32})"
+)
+# A standard SNS topic: CloudWatch alarm actions cannot publish to FIFO topics (names ending .fifo).
+_SNS_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}")
 
 
 def _full_match(pattern: str, what: str) -> AfterValidator:
@@ -153,6 +160,9 @@ class EnvironmentConfig(BaseModel):
         | None
     ) = None
     credentials_secret_arn: str | None = None
+    # The customer-managed KMS key the secret is encrypted with, if not Secrets Manager's own key: the
+    # processor may then decrypt with it, through Secrets Manager only.
+    credentials_kms_key_arn: str | None = None
     genesys_max_requests_per_minute: Annotated[int, Field(ge=1, le=6000)] = 240
     genesys_ids_per_request: Annotated[int, Field(ge=1, le=100)] = 100
 
@@ -172,10 +182,19 @@ class EnvironmentConfig(BaseModel):
     # records per batch time; docs/capacity.md, "Settings that move a bottleneck", says when to raise it.
     pipe_parallelization_factor: Annotated[int, Field(ge=1, le=10)] = 1
     pipe_max_retry_attempts: Annotated[int, Field(ge=0, le=185)] = 10
+    # Pipes retries its own internal errors until a record leaves the source: this age sends such a
+    # record to the pipe DLQ instead. The DLQ message only points into the stream, which keeps records
+    # 24 hours, so at most 12 leaves half a day to resolve the pointer.
+    pipe_max_record_age_hours: Annotated[int, Field(ge=1, le=12)] = 6
 
     settle_delay_seconds: Annotated[int, Field(ge=0, le=SQS_MAX_DELIVERY_DELAY_SECONDS)] = 120
     work_queue_max_receive_count: Annotated[int, Field(ge=1, le=1000)] = 50
     work_queue_age_alarm_minutes: Annotated[int, Field(ge=1, le=5760)] = 60
+    # A stall: messages wait in the work queue and no conversation lands for this long (5-minute steps).
+    work_queue_stall_alarm_minutes: Annotated[int, Field(ge=10, le=1440, multiple_of=5)] = 30
+    # Share of Genesys requests answered with an error or a 429, 15 minutes in a row, that raises an alarm.
+    genesys_error_rate_alarm_percent: Annotated[int, Field(ge=1, le=100)] = 5
+    genesys_throttled_rate_alarm_percent: Annotated[int, Field(ge=1, le=100)] = 10
 
     processor_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 100
     processor_batching_window_seconds: Annotated[int, Field(ge=0, le=300)] = 10
@@ -189,7 +208,11 @@ class EnvironmentConfig(BaseModel):
 
     log_retention_days: int = 30
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Alarm recipients: e-mail addresses (`alarm_email`, the first key, still works and is merged in)
+    # and an existing SNS topic (chat or paging tools) that every alarm publishes to as well.
     alarm_email: str | None = None
+    alarm_emails: Annotated[list[str], Field(max_length=20)] = []
+    alarm_topic_arn: str | None = None
     removal_policy: Literal["retain", "destroy"] = "retain"
     results_lifecycle: ResultsLifecycle = ResultsLifecycle()
     # The catalog (docs/query.md): the first day Athena's partition projection covers, the workgroup's
@@ -206,6 +229,23 @@ class EnvironmentConfig(BaseModel):
     def retain_data(self) -> bool:
         """Keep the buffer and results on stack deletion, with deletion protection on the table."""
         return self.removal_policy == "retain"
+
+    @property
+    def alarm_recipient_emails(self) -> tuple[str, ...]:
+        """`alarm_emails` and `alarm_email`, each address once, in the order given."""
+        single = [self.alarm_email] if self.alarm_email is not None else []
+        return tuple(dict.fromkeys([*self.alarm_emails, *single]))
+
+    @property
+    def unheard_alarms_warning(self) -> str | None:
+        """What synth says when a data-keeping environment's alarms would reach nobody."""
+        if not self.retain_data or self.alarm_recipient_emails or self.alarm_topic_arn is not None:
+            return None
+        return (
+            f"the alarms of environment '{self.environment_name}' reach nobody: it keeps data "
+            "(removal_policy retain) but has no alarm_emails, alarm_email or alarm_topic_arn in its "
+            "cdk.json block (or subscribe to the AlarmTopicArn output yourself)"
+        )
 
     @property
     def work_queue_visibility_timeout_seconds(self) -> int:
@@ -267,9 +307,37 @@ class EnvironmentConfig(BaseModel):
             raise ValueError(f"{email!r} is not an e-mail address")
         return email
 
+    @field_validator("alarm_emails")
+    @classmethod
+    def _emails_well_formed(cls, emails: list[str]) -> list[str]:
+        for email in emails:
+            if not _EMAIL.fullmatch(email):
+                raise ValueError(f"{email[:100]!r} is not an e-mail address")
+        return emails
+
+    @field_validator("alarm_topic_arn")
+    @classmethod
+    def _topic_arn_well_formed(cls, arn: str | None) -> str | None:
+        if arn is not None and not _SNS_TOPIC_ARN.fullmatch(arn):
+            raise ValueError(
+                f"{arn[:100]!r} is not the ARN of a standard SNS topic "
+                "(arn:aws:sns:<region>:<account>:<name>)"
+            )
+        return arn
+
+    @field_validator("credentials_kms_key_arn")
+    @classmethod
+    def _kms_key_arn_well_formed(cls, arn: str | None) -> str | None:
+        if arn is not None and not _KMS_KEY_ARN.fullmatch(arn):
+            raise ValueError(
+                f"{arn[:100]!r} is not the ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<key id>; "
+                "an alias is not accepted)"
+            )
+        return arn
+
     @model_validator(mode="after")
     def _consistent(self) -> EnvironmentConfig:
-        problems = [*self._event_bus_problems(), *self._timing_problems()]
+        problems = [*self._event_bus_problems(), *self._timing_problems(), *self._region_problems()]
         if (self.credentials_secret_name is None) == (self.credentials_secret_arn is None):
             problems.append("set exactly one of credentials_secret_name and credentials_secret_arn")
         if problems:
@@ -288,6 +356,25 @@ class EnvironmentConfig(BaseModel):
         if self.event_bus_mode == "create" and self.event_bus_name.startswith("aws."):
             problems.append(
                 "event_bus_name of a bus the stack creates (event_bus_mode create) may not start with 'aws.'"
+            )
+        return problems
+
+    def _region_problems(self) -> list[str]:
+        """ARNs that must live in the stack's region: CloudWatch alarms publish to topics of their own
+        region, and a secret is encrypted with a key of its own region."""
+        problems = []
+        secret_region = _arn_region(self.credentials_secret_arn) or self.region
+        key_region = _arn_region(self.credentials_kms_key_arn)
+        if key_region is not None and secret_region is not None and key_region != secret_region:
+            problems.append(
+                f"credentials_kms_key_arn is in {key_region} but the secret is in {secret_region}: "
+                "Secrets Manager encrypts a secret with a key of its own region"
+            )
+        topic_region = _arn_region(self.alarm_topic_arn)
+        if topic_region is not None and self.region is not None and topic_region != self.region:
+            problems.append(
+                f"alarm_topic_arn is in {topic_region} but the stack in {self.region}: "
+                "CloudWatch alarms publish to topics of their own region"
             )
         return problems
 
@@ -315,6 +402,12 @@ class EnvironmentConfig(BaseModel):
                 f"genesys_max_requests_per_minute ({self.genesys_max_requests_per_minute}) must be at least "
                 f"processor_max_concurrency ({self.processor_max_concurrency}): each concurrent processor "
                 "gets budget / concurrency requests a minute"
+            )
+        longest_batch_seconds = self.processor_timeout_seconds + self.processor_batching_window_seconds
+        if self.work_queue_stall_alarm_minutes * 60 <= 2 * longest_batch_seconds:
+            problems.append(
+                "work_queue_stall_alarm_minutes must exceed two processor batches (2 x (timeout + batching "
+                f"window) = {2 * longest_batch_seconds} s): a batch reports what it fetched when it ends"
             )
         if self.work_queue_age_alarm_minutes * 60 <= self.settle_delay_seconds:
             problems.append(
@@ -357,6 +450,11 @@ class EnvironmentConfig(BaseModel):
 
     def minimum_work_queue_receive_count(self) -> int:
         return self.not_ready_receives_needed() + THROTTLE_RECEIVE_HEADROOM
+
+
+def _arn_region(arn: str | None) -> str | None:
+    """The region field of an ARN (arn:partition:service:region:account:resource)."""
+    return None if arn is None else arn.split(":")[3]
 
 
 def _constraints(annotation: Any) -> list[Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_pipes_alpha as pipes
 from aws_cdk import aws_pipes_sources_alpha as pipe_sources
@@ -51,6 +51,9 @@ def stream_to_work_queue_pipe(
             parallelization_factor=config.pipe_parallelization_factor,
             on_partial_batch_item_failure=pipe_sources.OnPartialBatchItemFailure.AUTOMATIC_BISECT,
             maximum_retry_attempts=config.pipe_max_retry_attempts,
+            # Without an age limit Pipes retries its own errors until the stream drops the record
+            # (24 h), and the record is gone without reaching the DLQ.
+            maximum_record_age=Duration.hours(config.pipe_max_record_age_hours),
             dead_letter_target=dead_letters.queue,
         ),
         # Only the item's creation starts work; later touches (lastEventAt) and status changes don't.
@@ -71,4 +74,8 @@ def stream_to_work_queue_pipe(
         ],
         log_level=pipes.LogLevel.ERROR,
     )
+    # The pipe checks at creation that its role can read the stream, so it must be created after the
+    # role's policy, not only after the role its RoleArn names (https://github.com/aws/aws-cdk/issues/31211).
+    # Pipe adds that DependsOn itself for a role it creates; tests/infrastructure asserts it stays, and
+    # docs/operations.md ("First deploy") says why no wait for the stream is needed on top.
     return StreamPipe(pipe=pipe, dead_letters=dead_letters)

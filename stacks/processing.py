@@ -82,6 +82,20 @@ class Processing(Construct):
         self._grant_put_results(results_bucket)
         work_dead_letter_queue.grant_send_messages(self.function)
         self.credentials_secret.grant_read(self.function)
+        if config.credentials_kms_key_arn is not None:
+            self._grant_decrypt_secret(config.credentials_kms_key_arn)
+
+    def _grant_decrypt_secret(self, key_arn: str) -> None:
+        """A secret under a customer-managed key is readable only with kms:Decrypt on that key; the
+        condition allows it only on behalf of Secrets Manager in the key's region
+        (https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html)."""
+        key_region = key_arn.split(":")[3]
+        iam.Grant.add_to_principal(
+            grantee=self.function,
+            actions=["kms:Decrypt"],
+            resource_arns=[key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{key_region}.amazonaws.com"}},
+        )
 
     def _grant_put_results(self, results_bucket: s3.IBucket) -> None:
         objects_pattern = f"{contracts.RESULTS_PREFIX}*"

@@ -19,6 +19,9 @@ class Storage(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
+        # An environment that is destroyed with its stack (dev) empties its buckets first, so
+        # `cdk destroy` alone tears it down; CloudFormation cannot delete a bucket that holds objects.
+        auto_delete_objects = removal_policy == RemovalPolicy.DESTROY
         self.access_logs_bucket = s3.Bucket(
             self,
             "AccessLogsBucket",
@@ -28,6 +31,7 @@ class Storage(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             enforce_ssl=True,
             removal_policy=removal_policy,
+            auto_delete_objects=auto_delete_objects,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-access-logs",
@@ -47,6 +51,7 @@ class Storage(Construct):
             server_access_logs_bucket=self.access_logs_bucket,
             server_access_logs_prefix="results-bucket/",
             removal_policy=removal_policy,
+            auto_delete_objects=auto_delete_objects,
             lifecycle_rules=[_results_lifecycle_rule(lifecycle)],
         )
 

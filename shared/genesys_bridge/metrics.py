@@ -24,6 +24,8 @@ class MetricName(StrEnum):
     GENESYS_REQUESTS = "GenesysRequests"
     GENESYS_THROTTLED = "GenesysThrottled"
     GENESYS_ERRORS = "GenesysErrors"
+    # seconds from a conversation's first end event to its details landing in S3
+    LANDING_LATENCY = "LandingLatency"
     # pipe DLQ resolver
     PIPE_POINTERS_RESOLVED = "PipePointersResolved"
     PIPE_POINTERS_UNRESOLVED = "PipePointersUnresolved"

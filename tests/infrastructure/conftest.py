@@ -22,6 +22,8 @@ from stacks.app_builder import build_app
 from stacks.config import DEFAULT_CDK_JSON, EnvironmentConfig, parse_environment_config
 
 ENVIRONMENTS = ("dev", "prod")
+# Annotations.add_warning_v2 records its message as construct metadata of this type.
+WARNING_METADATA_TYPE = "aws:cdk:warning"
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class SynthesizedEnvironment:
     validation_error: str | None  # what synthesis raised, if cdk-nag or CDK refused it
     validation_report: dict[str, Any] | None
     acknowledgments: dict[str, dict[str, str]]  # construct path -> {rule id: reason}
+    warnings: list[str]  # what synth warned about (warning annotations), as `cdk synth` prints them
 
 
 def synthesize(
@@ -55,10 +58,13 @@ def synthesize(
     report_path = outdir / "validation-report.json"
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else None
     acknowledgments: dict[str, dict[str, str]] = {}
+    warnings: list[str] = []
     for construct in app.node.find_all():
         for entry in construct.node.metadata:
             if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
                 acknowledgments.setdefault(construct.node.path, {}).update(entry.data)
+            if entry.type == WARNING_METADATA_TYPE:
+                warnings.append(str(entry.data))
     return SynthesizedEnvironment(
         config=parse_environment_config(environment, context[environment]),
         template=Template.from_json(template_json),
@@ -66,6 +72,7 @@ def synthesize(
         validation_error=validation_error,
         validation_report=report,
         acknowledgments=acknowledgments,
+        warnings=warnings,
     )
 
 

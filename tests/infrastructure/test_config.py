@@ -15,6 +15,7 @@ from stacks.config import (
     THROTTLE_RECEIVE_HEADROOM,
     ConfigError,
     EnvironmentConfig,
+    ResultsLifecycle,
     load_environment_config,
     parse_environment_config,
 )
@@ -282,3 +283,120 @@ def test_synth_with_a_bad_config_prints_the_message_alone_and_exits_1(tmp_path: 
     assert result.returncode == 1
     assert "genesys_ids_per_request" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+class TestProductionSettings:
+    def test_the_pipe_record_age_stays_well_inside_the_streams_day(self) -> None:
+        assert parse_environment_config("dev", settings()).pipe_max_record_age_hours == 6
+        with pytest.raises(ConfigError, match=r"pipe_max_record_age_hours.*allowed range 1\.\.12"):
+            parse_environment_config("dev", settings(pipe_max_record_age_hours=24))
+
+    def test_alarm_email_and_alarm_emails_merge_each_address_once(self) -> None:
+        config = parse_environment_config(
+            "prod",
+            settings(
+                alarm_emails=["team@example.com", "oncall@example.com"], alarm_email="oncall@example.com"
+            ),
+        )
+        assert config.alarm_recipient_emails == ("team@example.com", "oncall@example.com")
+        # the single key alone still works, as it always did
+        alone = parse_environment_config("prod", settings(alarm_email="oncall@example.com"))
+        assert alone.alarm_recipient_emails == ("oncall@example.com",)
+
+    def test_every_alarm_email_must_be_an_address(self) -> None:
+        with pytest.raises(ConfigError, match=r"alarm_emails: 'oncall' is not an e-mail address"):
+            parse_environment_config("dev", settings(alarm_emails=["ok@example.com", "oncall"]))
+
+    @pytest.mark.parametrize(
+        "arn",
+        [
+            "arn:aws:sns:eu-west-1:123456789012:alarms.fifo",  # CloudWatch cannot publish to FIFO topics
+            "arn:aws:sqs:eu-west-1:123456789012:alarms",
+            "alarms",
+        ],
+    )
+    def test_the_alarm_topic_must_be_a_standard_sns_topic_arn(self, arn: str) -> None:
+        with pytest.raises(ConfigError, match=r"alarm_topic_arn: .* is not the ARN of a standard SNS topic"):
+            parse_environment_config("dev", settings(alarm_topic_arn=arn))
+
+    def test_the_alarm_topic_must_be_in_the_stacks_region(self) -> None:
+        with pytest.raises(ConfigError, match="alarm_topic_arn is in us-east-1 but the stack in eu-west-1"):
+            parse_environment_config(
+                "dev",
+                settings(region="eu-west-1", alarm_topic_arn="arn:aws:sns:us-east-1:123456789012:alarms"),
+            )
+
+    @pytest.mark.parametrize(
+        "arn",
+        [
+            "arn:aws:kms:eu-west-1:123456789012:alias/genesys",  # IAM grants on keys, not aliases
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:kms:eu-west-1:123456789012:key/not-a-key-id",
+        ],
+    )
+    def test_the_credentials_key_must_be_a_kms_key_arn(self, arn: str) -> None:
+        with pytest.raises(ConfigError, match=r"credentials_kms_key_arn: .* is not the ARN of a KMS key"):
+            parse_environment_config("dev", settings(credentials_kms_key_arn=arn))
+
+    def test_the_credentials_key_must_be_in_the_secrets_region(self) -> None:
+        block = settings(
+            credentials_kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+            credentials_secret_arn="arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys-AbCdEf",
+        )
+        del block["credentials_secret_name"]
+        with pytest.raises(
+            ConfigError, match="credentials_kms_key_arn is in us-east-1 but the secret is in eu-west-1"
+        ):
+            parse_environment_config("dev", block)
+
+    def test_a_retain_environment_without_recipients_is_warned_about_and_others_are_not(self) -> None:
+        unheard = parse_environment_config("prod", settings(removal_policy="retain"))
+        assert unheard.unheard_alarms_warning is not None
+        assert "'prod'" in unheard.unheard_alarms_warning
+        for heard in (
+            settings(removal_policy="retain", alarm_emails=["oncall@example.com"]),
+            settings(removal_policy="retain", alarm_topic_arn="arn:aws:sns:eu-west-1:123456789012:pager"),
+            settings(removal_policy="destroy"),
+        ):
+            assert parse_environment_config("prod", heard).unheard_alarms_warning is None
+
+    def test_alarm_thresholds_have_defaults_and_ranges(self) -> None:
+        config = parse_environment_config("dev", settings())
+        assert (
+            config.genesys_error_rate_alarm_percent,
+            config.genesys_throttled_rate_alarm_percent,
+            config.work_queue_stall_alarm_minutes,
+        ) == (5, 10, 30)
+        with pytest.raises(ConfigError, match=r"genesys_error_rate_alarm_percent.*allowed range 1\.\.100"):
+            parse_environment_config("dev", settings(genesys_error_rate_alarm_percent=0))
+        with pytest.raises(ConfigError, match=r"work_queue_stall_alarm_minutes.*multiple of 5"):
+            parse_environment_config("dev", settings(work_queue_stall_alarm_minutes=32))
+
+    def test_the_stall_window_must_outlast_two_processor_batches(self) -> None:
+        # A 15-minute processor timeout reports its fetches only at the end of the invocation
+        with pytest.raises(
+            ConfigError, match="work_queue_stall_alarm_minutes must exceed two processor batches"
+        ):
+            parse_environment_config(
+                "dev",
+                settings(
+                    processor_timeout_seconds=900,
+                    processor_batching_window_seconds=0,
+                    processor_batch_size=10,
+                    work_queue_stall_alarm_minutes=30,
+                ),
+            )
+
+
+def test_every_key_is_documented_in_the_readme_configuration_table() -> None:
+    # Given the README's Configuration section
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    # Then every key a cdk.json block may set has a row (nested lifecycle keys by their dotted name)
+    keys = [
+        name
+        for name in EnvironmentConfig.model_fields
+        if name not in ("environment_name", "results_lifecycle")
+    ]
+    keys += [f"results_lifecycle.{name}" for name in ResultsLifecycle.model_fields]
+    assert [key for key in keys if f"`{key}`" not in section] == []

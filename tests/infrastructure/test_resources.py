@@ -2,24 +2,56 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
 from typing import Any
 
+import aws_cdk as cdk
+import pytest
 from aws_cdk.assertions import Match
 
 from genesys_bridge import contracts
-from stacks.config import WORK_QUEUE_RETENTION_DAYS
+from stacks.app_builder import build_app
+from stacks.config import DEFAULT_CDK_JSON, WORK_QUEUE_RETENTION_DAYS
 from tests.infrastructure.conftest import SynthesizedEnvironment, synthesize
 
 FOURTEEN_DAYS = 14 * 24 * 3600
+EXTERNAL_TOPIC_ARN = "arn:aws:sns:eu-west-1:123456789012:pager-duty"
+CREDENTIALS_KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.fixture(scope="module")
+def dev_with_options(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedEnvironment:
+    """dev with every optional production setting: alarm e-mails (the single key repeating one of the
+    list), an existing alarm topic and a customer-managed key for the Genesys secret."""
+    return synthesize(
+        "dev",
+        tmp_path_factory.mktemp("cdk-dev-options"),
+        overrides={
+            "alarm_emails": ["oncall@example.com", "team@example.com"],
+            "alarm_email": "oncall@example.com",
+            "alarm_topic_arn": EXTERNAL_TOPIC_ARN,
+            "credentials_kms_key_arn": CREDENTIALS_KEY_ARN,
+        },
+    )
 
 
 def resources(environment: SynthesizedEnvironment, resource_type: str) -> dict[str, dict[str, Any]]:
     return dict(environment.template.find_resources(resource_type))
 
 
+def bridge_functions(environment: SynthesizedEnvironment) -> dict[str, dict[str, Any]]:
+    """The functions the stack's function factory built (a Powertools service each), without the ones
+    CDK adds for its own custom resources (dev's bucket emptying)."""
+    return {
+        logical_id: resource
+        for logical_id, resource in resources(environment, "AWS::Lambda::Function").items()
+        if contracts.POWERTOOLS_SERVICE_NAME
+        in resource["Properties"].get("Environment", {}).get("Variables", {})
+    }
+
+
 def function_named(environment: SynthesizedEnvironment, service: str) -> tuple[str, dict[str, Any]]:
-    for logical_id, resource in resources(environment, "AWS::Lambda::Function").items():
+    for logical_id, resource in bridge_functions(environment).items():
         variables = resource["Properties"]["Environment"]["Variables"]
         if variables[contracts.POWERTOOLS_SERVICE_NAME] == service:
             return logical_id, resource["Properties"]
@@ -44,6 +76,36 @@ def policy_statements_of_role(
         if {"Ref": role_logical_id} in policy["Properties"]["Roles"]:
             statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
     return statements
+
+
+def alarms_on(environment: SynthesizedEnvironment, metric_name: str) -> list[dict[str, Any]]:
+    """Properties of the alarms on one metric (not on metric math)."""
+    return [
+        alarm["Properties"]
+        for alarm in resources(environment, "AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("MetricName") == metric_name
+    ]
+
+
+def math_of(alarm: dict[str, Any]) -> tuple[str, dict[str, dict[str, Any]]]:
+    """A metric-math alarm's expression and its metrics by id (namespace, name, dimensions, period)."""
+    [expression] = [query["Expression"] for query in alarm["Metrics"] if "Expression" in query]
+    metrics = {
+        query["Id"]: {**query["MetricStat"]["Metric"], "Period": query["MetricStat"]["Period"]}
+        for query in alarm["Metrics"]
+        if "MetricStat" in query
+    }
+    return expression, metrics
+
+
+def math_alarms_on(environment: SynthesizedEnvironment, metric_name: str) -> list[dict[str, Any]]:
+    """Properties of the metric-math alarms that read `metric_name`."""
+    return [
+        alarm["Properties"]
+        for alarm in resources(environment, "AWS::CloudWatch::Alarm").values()
+        if "Metrics" in alarm["Properties"]
+        and metric_name in {metric["MetricName"] for metric in math_of(alarm["Properties"])[1].values()}
+    ]
 
 
 def actions_of(statements: list[dict[str, Any]]) -> set[str]:
@@ -226,6 +288,7 @@ class TestBuffer:
                         "ParallelizationFactor": environment.config.pipe_parallelization_factor,
                         "OnPartialBatchItemFailure": "AUTOMATIC_BISECT",
                         "MaximumRetryAttempts": environment.config.pipe_max_retry_attempts,
+                        "MaximumRecordAgeInSeconds": environment.config.pipe_max_record_age_hours * 3600,
                         "DeadLetterConfig": {
                             "Arn": {
                                 "Fn::GetAtt": [
@@ -243,6 +306,62 @@ class TestBuffer:
                 "TargetParameters": Match.object_like({"InputTemplate": contracts.PIPE_INPUT_TEMPLATE}),
             },
         )
+
+    def test_the_pipe_is_created_only_once_its_role_may_read_the_stream(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        # Given the pipe and the policy of the role it runs as
+        pipe_id = logical_id_of(each_environment, "AWS::Pipes::Pipe", "/Buffer/")
+        pipe = resources(each_environment, "AWS::Pipes::Pipe")[pipe_id]
+        role_id = pipe["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+        [policy_id] = [
+            logical_id
+            for logical_id, policy in resources(each_environment, "AWS::IAM::Policy").items()
+            if policy["Properties"]["Roles"] == [{"Ref": role_id}]
+        ]
+        stream_reads = {
+            action
+            for statement in resources(each_environment, "AWS::IAM::Policy")[policy_id]["Properties"][
+                "PolicyDocument"
+            ]["Statement"]
+            if statement["Resource"]
+            == {
+                "Fn::GetAtt": [
+                    logical_id_of(each_environment, "AWS::DynamoDB::GlobalTable", "/Buffer/"),
+                    "StreamArn",
+                ]
+            }
+            for action in (
+                [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+            )
+        }
+        assert {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"} <= stream_reads
+        # Then CloudFormation creates the pipe after that policy, not as soon as the role exists
+        # (the pipe checks at creation that it can read the stream)
+        assert policy_id in pipe["DependsOn"]
+
+    def test_the_pipe_dead_letters_a_record_well_before_the_stream_drops_it(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        pipe = resources(each_environment, "AWS::Pipes::Pipe")[
+            logical_id_of(each_environment, "AWS::Pipes::Pipe", "/Buffer/")
+        ]
+        parameters = pipe["Properties"]["SourceParameters"]["DynamoDBStreamParameters"]
+        # The stream keeps a record 24 h and the DLQ message only points at it: half a day is left at least
+        assert 0 < parameters["MaximumRecordAgeInSeconds"] <= 12 * 3600
+        assert "DeadLetterConfig" in parameters
+
+    def test_prod_keeps_every_queue_and_its_messages_when_the_stack_goes(
+        self, prod: SynthesizedEnvironment
+    ) -> None:
+        queues = resources(prod, "AWS::SQS::Queue")
+        assert queues
+        for logical_id, queue in queues.items():
+            assert (queue["DeletionPolicy"], queue["UpdateReplacePolicy"]) == ("Retain", "Retain"), logical_id
+
+    def test_dev_queues_go_with_the_stack(self, dev: SynthesizedEnvironment) -> None:
+        for logical_id, queue in resources(dev, "AWS::SQS::Queue").items():
+            assert queue["DeletionPolicy"] == "Delete", logical_id
 
     def test_the_work_queue_delays_by_the_settle_time_and_outlasts_six_processor_timeouts(
         self, each_environment: SynthesizedEnvironment
@@ -470,14 +589,10 @@ class TestFunctions:
         self, each_environment: SynthesizedEnvironment
     ) -> None:
         layer_id = logical_id_of(each_environment, "AWS::Lambda::LayerVersion", "/SharedLayer/")
-        # Ingest, processor, the pipe DLQ resolver and the catalog's views function; the CDK's Provider
-        # framework function (which answers CloudFormation for the views function) is the CDK's, not
-        # built by the factory.
-        functions = {
-            logical_id: function
-            for logical_id, function in resources(each_environment, "AWS::Lambda::Function").items()
-            if "/framework-onEvent/" not in function.get("Metadata", {}).get("aws:cdk:path", "")
-        }
+        # Ingest, processor, the pipe DLQ resolver and the catalog's views function; the CDK's own
+        # functions (the Provider framework's, which answers CloudFormation for the views function, and
+        # dev's bucket emptying) are not built by the factory.
+        functions = bridge_functions(each_environment)
         assert len(functions) == 4
         log_groups = set()
         for function in functions.values():
@@ -544,6 +659,35 @@ class TestLeastPrivilege:
         assert {"secretsmanager:GetSecretValue", "dynamodb:GetItem", "dynamodb:UpdateItem"} <= actions_of(
             processor_statements
         )
+
+    def test_without_a_customer_managed_key_the_processor_may_decrypt_nothing(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        for policy in resources(each_environment, "AWS::IAM::Policy").values():
+            assert not any(
+                action.startswith("kms:")
+                for action in actions_of(policy["Properties"]["PolicyDocument"]["Statement"])
+            )
+
+    def test_the_processor_may_decrypt_with_the_secrets_key_only_through_secrets_manager(
+        self, dev_with_options: SynthesizedEnvironment
+    ) -> None:
+        _, processor = function_named(dev_with_options, contracts.PROCESSOR_SERVICE)
+        statements = policy_statements_of_role(dev_with_options, processor["Role"]["Fn::GetAtt"][0])
+        assert [statement for statement in statements if "kms:Decrypt" in actions_of([statement])] == [
+            {
+                "Action": "kms:Decrypt",
+                "Effect": "Allow",
+                "Resource": CREDENTIALS_KEY_ARN,
+                "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}},
+            }
+        ]
+        # and no other function may decrypt with it
+        _, ingest = function_named(dev_with_options, contracts.INGEST_SERVICE)
+        ingest_actions = actions_of(
+            policy_statements_of_role(dev_with_options, ingest["Role"]["Fn::GetAtt"][0])
+        )
+        assert not any(action.startswith("kms:") for action in ingest_actions)
 
     def test_the_secret_is_imported_never_created_so_no_value_reaches_a_template(
         self, each_environment: SynthesizedEnvironment
@@ -617,6 +761,22 @@ class TestStorage:
             },
         )
 
+    def test_dev_empties_every_bucket_so_cdk_destroy_alone_tears_it_down(
+        self, dev: SynthesizedEnvironment
+    ) -> None:
+        emptied = {
+            resource["Properties"]["BucketName"]["Ref"]
+            for resource in resources(dev, "Custom::S3AutoDeleteObjects").values()
+        }
+        buckets = resources(dev, "AWS::S3::Bucket")
+        assert emptied == set(buckets)
+        assert all(bucket["DeletionPolicy"] == "Delete" for bucket in buckets.values())
+
+    def test_prod_never_empties_its_buckets_and_keeps_them(self, prod: SynthesizedEnvironment) -> None:
+        prod.template.resource_count_is("Custom::S3AutoDeleteObjects", 0)
+        for logical_id, bucket in resources(prod, "AWS::S3::Bucket").items():
+            assert bucket["DeletionPolicy"] == "Retain", logical_id
+
     def test_dev_results_expire(self, dev: SynthesizedEnvironment) -> None:
         dev.template.has_resource_properties(
             "AWS::S3::Bucket",
@@ -680,21 +840,90 @@ class TestObservability:
             },
         )
 
-    def test_events_the_ingest_function_drops_or_cannot_dead_letter_alarm(
+    def test_an_ingest_event_lambda_could_not_dead_letter_alarms_as_lost(
         self, each_environment: SynthesizedEnvironment
     ) -> None:
         ingest_id, _ = function_named(each_environment, contracts.INGEST_SERVICE)
-        for metric_name in ("DestinationDeliveryFailures", "AsyncEventsDropped"):
-            each_environment.template.has_resource_properties(
-                "AWS::CloudWatch::Alarm",
-                {
-                    "Namespace": "AWS/Lambda",
-                    "MetricName": metric_name,
-                    "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": ingest_id}}],
-                    "ComparisonOperator": "GreaterThanThreshold",
-                    "Threshold": 0,
-                },
+        each_environment.template.has_resource_properties(
+            "AWS::CloudWatch::Alarm",
+            {
+                "Namespace": "AWS/Lambda",
+                "MetricName": "DestinationDeliveryFailures",
+                "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": ingest_id}}],
+                "ComparisonOperator": "GreaterThanThreshold",
+                "Threshold": 0,
+                "AlarmDescription": Match.string_like_regexp("^Lost events"),
+            },
+        )
+        # AsyncEventsDropped also counts events that reached the failed-invocations queue: not a loss
+        assert not alarms_on(each_environment, "AsyncEventsDropped")
+
+    def test_an_event_eventbridge_could_neither_deliver_nor_dead_letter_alarms_as_lost(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        [alarm] = alarms_on(each_environment, "InvocationsFailedToBeSentToDlq")
+        assert alarm["Namespace"] == "AWS/Events"
+        assert alarm["Threshold"] == 0
+        assert alarm["AlarmDescription"].startswith("Lost events")
+        dimensions = {dimension["Name"]: dimension["Value"] for dimension in alarm["Dimensions"]}
+        # A rule on a custom bus reports under the bus name and the rule name
+        bus_name = each_environment.config.event_bus_name
+        assert dimensions["EventBusName"] == bus_name
+        # The rule name is taken from the rule's ARN, rule/<bus name>/<rule name>, whose bus part may hold
+        # slashes itself (a partner bus): applied to such an ARN, the expression yields the rule name
+        rule_id = logical_id_of(each_environment, "AWS::Events::Rule", "/Ingestion/")
+        index, (separator, source) = (
+            dimensions["RuleName"]["Fn::Select"][0],
+            dimensions["RuleName"]["Fn::Select"][1]["Fn::Split"],
+        )
+        assert source == {"Fn::GetAtt": [rule_id, "Arn"]}
+        example_arn = f"arn:aws:events:eu-west-1:123456789012:rule/{bus_name}/ConversationEndRule-AbC123"
+        assert example_arn.split(separator)[index] == "ConversationEndRule-AbC123"
+
+    def test_genesys_errors_and_429s_alarm_as_a_share_of_requests_for_fifteen_minutes(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        config = each_environment.config
+        for part, threshold in (
+            ("GenesysErrors", config.genesys_error_rate_alarm_percent),
+            ("GenesysThrottled", config.genesys_throttled_rate_alarm_percent),
+        ):
+            [alarm] = math_alarms_on(each_environment, part)
+            expression, metrics = math_of(alarm)
+            assert expression == "100 * FILL(part, 0) / requests"
+            assert metrics["part"]["MetricName"] == part
+            assert metrics["requests"]["MetricName"] == "GenesysRequests"
+            assert all(metric["Namespace"] == contracts.METRICS_NAMESPACE for metric in metrics.values())
+            assert all(
+                metric["Dimensions"] == [{"Name": "service", "Value": contracts.PROCESSOR_SERVICE}]
+                for metric in metrics.values()
             )
+            assert all(metric["Period"] == 300 for metric in metrics.values())
+            # above the threshold three 5-minute periods in a row
+            assert (alarm["Threshold"], alarm["EvaluationPeriods"]) == (threshold, 3)
+
+    def test_a_work_queue_that_holds_messages_while_nothing_lands_alarms_as_stalled(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        [alarm] = math_alarms_on(each_environment, "ConversationsFetched")
+        expression, metrics = math_of(alarm)
+        assert expression == "IF(waiting > 0 AND FILL(fetched, 0) == 0, 1, 0)"
+        assert metrics["waiting"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert metrics["waiting"]["Dimensions"] == [
+            {
+                "Name": "QueueName",
+                "Value": {
+                    "Fn::GetAtt": [
+                        logical_id_of(each_environment, "AWS::SQS::Queue", "/WorkQueue/"),
+                        "QueueName",
+                    ]
+                },
+            }
+        ]
+        # Every 5-minute period of the configured window must breach
+        assert alarm["EvaluationPeriods"] * 5 == each_environment.config.work_queue_stall_alarm_minutes
+        assert alarm.get("DatapointsToAlarm", alarm["EvaluationPeriods"]) == alarm["EvaluationPeriods"]
+        assert alarm["TreatMissingData"] == "notBreaching"
 
     def test_processor_errors_backlog_age_and_pipe_failures_alarm(self, prod: SynthesizedEnvironment) -> None:
         processor_id, _ = function_named(prod, contracts.PROCESSOR_SERVICE)
@@ -746,23 +975,58 @@ class TestObservability:
             },
         )
 
-    def test_without_an_alarm_email_nobody_is_subscribed(
-        self, each_environment: SynthesizedEnvironment
-    ) -> None:
+    def test_without_recipients_nobody_is_subscribed(self, each_environment: SynthesizedEnvironment) -> None:
         each_environment.template.resource_count_is("AWS::SNS::Subscription", 0)
 
-    def test_an_alarm_email_is_subscribed_to_the_alarm_topic(self, tmp_path: Path) -> None:
-        # Given dev with an alarm e-mail, When synthesized (a second, cheaper synth: no cdk-nag report read)
-        with_email = synthesize("dev", tmp_path, overrides={"alarm_email": "oncall@example.com"})
-        # Then the topic has that e-mail subscription
-        with_email.template.has_resource_properties(
-            "AWS::SNS::Subscription",
-            {
-                "Protocol": "email",
-                "Endpoint": "oncall@example.com",
-                "TopicArn": {"Ref": logical_id_of(with_email, "AWS::SNS::Topic", "/AlarmTopic/")},
-            },
+    def test_each_alarm_email_is_subscribed_once_including_the_single_alarm_email(
+        self, dev_with_options: SynthesizedEnvironment
+    ) -> None:
+        topic_id = logical_id_of(dev_with_options, "AWS::SNS::Topic", "/AlarmTopic/")
+        subscriptions = resources(dev_with_options, "AWS::SNS::Subscription").values()
+        assert sorted(subscription["Properties"]["Endpoint"] for subscription in subscriptions) == [
+            "oncall@example.com",
+            "team@example.com",
+        ]
+        assert all(
+            subscription["Properties"]["Protocol"] == "email"
+            and subscription["Properties"]["TopicArn"] == {"Ref": topic_id}
+            for subscription in subscriptions
         )
+
+    def test_every_alarm_also_publishes_to_an_existing_topic(
+        self, dev_with_options: SynthesizedEnvironment
+    ) -> None:
+        topic_id = logical_id_of(dev_with_options, "AWS::SNS::Topic", "/AlarmTopic/")
+        alarms = resources(dev_with_options, "AWS::CloudWatch::Alarm")
+        assert alarms
+        for logical_id, alarm in alarms.items():
+            expected = [{"Ref": topic_id}, EXTERNAL_TOPIC_ARN]
+            assert alarm["Properties"]["AlarmActions"] == expected, logical_id
+            assert alarm["Properties"]["OKActions"] == expected, logical_id
+
+    def test_a_data_keeping_environment_whose_alarms_reach_nobody_is_warned_about(
+        self,
+        prod: SynthesizedEnvironment,
+        dev: SynthesizedEnvironment,
+        dev_with_options: SynthesizedEnvironment,
+    ) -> None:
+        # Given prod (retain) with no recipient: synth warns, naming the keys that would fix it
+        [warning] = [text for text in prod.warnings if "reach nobody" in text]
+        assert "'prod'" in warning
+        assert all(key in warning for key in ("alarm_emails", "alarm_topic_arn"))
+        # dev (destroy) and an environment with recipients are not warned about
+        assert not [text for text in dev.warnings if "reach nobody" in text]
+        retain_with_topic = dev_with_options.config.model_copy(update={"removal_policy": "retain"})
+        assert retain_with_topic.unheard_alarms_warning is None
+
+    def test_the_warning_is_printed_where_cdk_synth_shows_it(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # When the app for prod is built (no synthesis needed)
+        context = json.loads(DEFAULT_CDK_JSON.read_text(encoding="utf-8"))["context"]
+        build_app(cdk.App(context={**context, "env": "prod", "aws:cdk:bundling-stacks": []}))
+        # Then stderr carries the warning, loudly
+        assert "WARNING: the alarms of environment 'prod' reach nobody" in capsys.readouterr().err
 
 
 def test_outputs_name_the_bus_table_queues_bucket_and_secret(
