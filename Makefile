@@ -8,7 +8,7 @@ export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 ENV ?= dev
 
-.PHONY: venv test lint typecheck unit demo chaos bench capacity query synth e2e ops clean
+.PHONY: venv test lint typecheck unit demo chaos bench capacity query synth e2e backfill ops clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt shared/requirements.txt constraints.txt package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,13 @@ synth: venv
 # credentials and blocks the network for the offline suite, out of this run.
 e2e: venv
 	E2E_ENV=$(ENV) $(BIN)/pytest tests/e2e --confcutdir=tests/e2e -p no:cacheprovider -v
+
+# Audit (or finalize) past days with the deployed workflow, your AWS credentials and the stack's outputs
+# (docs/completeness.md, "Backfill"): make backfill ENV=prod FROM=2026-01-01 TO=2026-06-30
+# ARGS="--dry-run", "--force", "--mode audit|finalize|auto", "--parallel 2".
+backfill: venv
+	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill ENV=<env> FROM=YYYY-MM-DD TO=YYYY-MM-DD [ARGS='--dry-run --force --mode audit']" >&2; exit 2; }
+	$(BIN)/python -m backfill --env $(ENV) --from $(FROM) --to $(TO) $(ARGS)
 
 # Operate a deployed stack, e.g. make ops ENV=prod ARGS="status" (docs/operations.md, "The ops CLI").
 ops: venv

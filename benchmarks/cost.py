@@ -29,6 +29,9 @@ class Prices:
     sqs_request: float
     s3_put: float
     secrets_manager_call: float
+    # the audit workflow (figure 8)
+    s3_get: float
+    stepfunctions_transition: float
 
 
 def _number(table: dict[str, Any], key: str) -> float:
@@ -56,6 +59,8 @@ def parse_prices(document: dict[str, Any]) -> Prices:
         sqs_request=_number(document["sqs"], "requests_per_million") / PER_MILLION,
         s3_put=_number(document["s3"], "puts_per_thousand") / 1000,
         secrets_manager_call=_number(document["secrets_manager"], "api_calls_per_ten_thousand") / 10_000,
+        s3_get=_number(document["s3"], "gets_per_thousand") / 1000,
+        stepfunctions_transition=_number(document["stepfunctions"], "state_transitions_per_thousand") / 1000,
     )
 
 

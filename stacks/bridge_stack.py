@@ -9,6 +9,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from genesys_bridge import contracts
+from stacks.audit import Audit
 from stacks.buffer import Buffer
 from stacks.catalog import Catalog, CatalogSettings
 from stacks.config import EnvironmentConfig
@@ -74,6 +75,15 @@ class GenesysAnalyticsBridgeStack(Stack):
             work_queue=self.buffer.work_queue,
             functions=functions,
         )
+        self.audit = Audit(
+            self,
+            "Audit",
+            config=config,
+            results_bucket=self.storage.results_bucket,
+            credentials_secret=self.processing.credentials_secret,
+            functions=functions,
+            removal_policy=removal_policy,
+        )
         self.observability = Observability(
             self,
             "Observability",
@@ -86,6 +96,7 @@ class GenesysAnalyticsBridgeStack(Stack):
                 # The pipe DLQ itself is not terminal: the resolver drains it.
                 "PipeUnresolvedQueue": self.buffer.pipe_unresolved_queue,
                 "WorkDeadLetterQueue": self.buffer.work_dead_letter_queue,
+                **self.audit.dead_letter_queues,
             },
             functions={
                 "Ingest": self.ingestion.function,
@@ -105,6 +116,9 @@ class GenesysAnalyticsBridgeStack(Stack):
         unheard = config.unheard_alarms_warning
         if unheard is not None:
             Annotations.of(self).add_warning_v2("genesys-bridge:alarms-reach-nobody", unheard)
+        self.observability.watch_audit(
+            self.audit.state_machine, missing_threshold=config.audit_missing_alarm_threshold
+        )
         self.catalog = Catalog(
             self,
             "Catalog",
@@ -154,6 +168,8 @@ class GenesysAnalyticsBridgeStack(Stack):
             contracts.OUTPUT_INGEST_FUNCTION_NAME: self.ingestion.function.function_name,
             contracts.OUTPUT_CATALOG_DATABASE_NAME: self.catalog.database.database_name,
             contracts.OUTPUT_ATHENA_WORKGROUP_NAME: self.catalog.workgroup.ref,
+            # `make backfill` finds the workflow (and the results bucket, for reports) by this output.
+            contracts.OUTPUT_AUDIT_STATE_MACHINE_ARN: self.audit.state_machine.state_machine_arn,
         }
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)

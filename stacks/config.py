@@ -206,6 +206,26 @@ class EnvironmentConfig(BaseModel):
     not_ready_retry_base_seconds: Annotated[int, Field(ge=1, le=900)] = 60
     not_ready_retry_max_seconds: Annotated[int, Field(ge=1, le=contracts.SQS_MAX_VISIBILITY_SECONDS)] = 900
 
+    # Audit and finalization (docs/completeness.md): a daily audit of yesterday, a daily finalization of
+    # the day `finalize_lag_days` ago, and `make backfill` over past days, at their own Genesys pace.
+    audit_enabled: bool = True
+    # Genesys reprocesses data at least 48 hours old every night (docs/genesys-api.md, "Nightly
+    # reprocessing"): finalize once that window has passed, a day or more later.
+    finalize_lag_days: Annotated[int, Field(ge=3, le=30)] = 4
+    # Finalization starts at HH:00 UTC, the audit of yesterday at HH:15 (it then waits for Genesys' data
+    # availability date to pass the end of the day).
+    audit_schedule_hour_utc: Annotated[int, Field(ge=0, le=23)] = 1
+    # Public connectors page job results at 1,000; Genesys documents no maximum, so none above it.
+    audit_page_size: Annotated[int, Field(ge=10, le=1000)] = 1000
+    # The audit's own pace, on top of genesys_max_requests_per_minute (the live path's).
+    audit_max_requests_per_minute: Annotated[int, Field(ge=1, le=6000)] = 30
+    audit_missing_alarm_threshold: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    audit_availability_max_wait_hours: Annotated[int, Field(ge=1, le=48)] = 24
+    audit_job_timeout_minutes: Annotated[int, Field(ge=10, le=1440)] = 180
+    audit_max_concurrent_executions: Annotated[int, Field(ge=1, le=5)] = 1
+    audit_memory_mb: Annotated[int, Field(ge=256, le=10_240)] = 1024
+    audit_timeout_seconds: Annotated[int, Field(ge=60, le=900)] = 300
+
     log_retention_days: int = 30
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Alarm recipients: e-mail addresses (`alarm_email`, the first key, still works and is merged in)
@@ -215,7 +235,8 @@ class EnvironmentConfig(BaseModel):
     alarm_topic_arn: str | None = None
     removal_policy: Literal["retain", "destroy"] = "retain"
     results_lifecycle: ResultsLifecycle = ResultsLifecycle()
-    # The catalog (docs/query.md): the first day Athena's partition projection covers, the workgroup's
+    # The catalog (docs/query.md): the first day Athena's partition projection covers (and the first day
+    # the audit and `make backfill` accept, docs/completeness.md), the workgroup's
     # per-query scan cutoff (Athena refuses one under 10,000,000 bytes) and the query results' expiry.
     catalog_first_day: str = "2026-01-01"
     athena_bytes_scanned_cutoff_mb: Annotated[int, Field(ge=10, le=1_048_576)] = 10_240

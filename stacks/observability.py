@@ -15,6 +15,7 @@ from aws_cdk import aws_pipes_alpha as pipes
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from genesys_bridge import contracts
@@ -237,6 +238,39 @@ class Observability(Construct):
             evaluation_periods=minutes // int(ALARM_PERIOD.to_minutes()),
         )
 
+    def watch_audit(self, state_machine: sfn.IStateMachine, *, missing_threshold: int) -> None:
+        """Alarms of the audit workflow: an execution that failed (its day stays unreported), and an audit
+        that found more missing conversations than the threshold (the live path is leaking)."""
+        self._alarm(
+            "AuditExecutionsFailed",
+            "An audit or finalize execution failed, timed out or was aborted: its day has no complete report",
+            cloudwatch.MathExpression(
+                expression="failed + timedOut + aborted",
+                using_metrics={
+                    "failed": state_machine.metric_failed(period=ALARM_PERIOD, statistic="Sum"),
+                    "timedOut": state_machine.metric_timed_out(period=ALARM_PERIOD, statistic="Sum"),
+                    "aborted": state_machine.metric_aborted(period=ALARM_PERIOD, statistic="Sum"),
+                },
+                period=ALARM_PERIOD,
+                label="audit executions failed",
+            ),
+            threshold=0,
+        )
+        # One value per audited day; the alarm keeps its state until the next report (missing data is
+        # ignored), so a leak stays visible until an audit finds the live path whole again.
+        self._alarm(
+            "AuditFoundMissingConversations",
+            f"An audit landed more than {missing_threshold} conversations the live path had missed",
+            bridge_metric(
+                MetricName.AUDIT_MISSING_CONVERSATIONS,
+                contracts.AUDIT_SERVICE,
+                statistic="Maximum",
+                period=Duration.hours(1),
+            ),
+            threshold=missing_threshold,
+            treat_missing_data=cloudwatch.TreatMissingData.IGNORE,
+        )
+
     def _alarm(
         self,
         alarm_id: str,
@@ -245,6 +279,7 @@ class Observability(Construct):
         *,
         threshold: float,
         evaluation_periods: int = 1,
+        treat_missing_data: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
     ) -> None:
         alarm = cloudwatch.Alarm(
             self,
@@ -255,7 +290,7 @@ class Observability(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             # Every period of the window must breach (DatapointsToAlarm defaults to EvaluationPeriods).
             evaluation_periods=evaluation_periods,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            treat_missing_data=treat_missing_data,
         )
         for action in self._actions:
             alarm.add_alarm_action(action)

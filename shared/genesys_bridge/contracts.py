@@ -92,3 +92,29 @@ OUTPUT_ATHENA_WORKGROUP_NAME: Final = "AthenaWorkGroupName"
 
 # Where landed details go in the results bucket.
 RESULTS_PREFIX: Final = "conversations/"
+
+# The audit workflow (docs/completeness.md): its function's environment, its objects in the results
+# bucket, and the input an execution starts with (the schedules, `make backfill` and the local runner).
+AUDIT_SERVICE: Final = "audit"
+AUDIT_PAGE_SIZE: Final = "AUDIT_PAGE_SIZE"
+AUDIT_MAX_REQUESTS_PER_MINUTE: Final = "AUDIT_MAX_REQUESTS_PER_MINUTE"
+AUDIT_FIRST_DAY: Final = "AUDIT_FIRST_DAY"
+AUDIT_AVAILABILITY_MAX_WAIT_HOURS: Final = "AUDIT_AVAILABILITY_MAX_WAIT_HOURS"
+AUDIT_JOB_TIMEOUT_MINUTES: Final = "AUDIT_JOB_TIMEOUT_MINUTES"
+AUDIT_MAX_CONCURRENT_EXECUTIONS: Final = "AUDIT_MAX_CONCURRENT_EXECUTIONS"
+# audits/conversation_date=<D>/<mode>.json: the report; audit-work/: an execution's scratch objects.
+AUDITS_PREFIX: Final = "audits/"
+AUDIT_WORK_PREFIX: Final = "audit-work/"
+AUDIT_INPUT_DAY: Final = "day"  # YYYY-MM-DD
+AUDIT_INPUT_MODE: Final = "mode"  # audit | finalize
+AUDIT_INPUT_FORCE: Final = "force"  # run even if the day's report of this mode says complete
+AUDIT_INPUT_DAYS_AGO: Final = "days_ago"  # with scheduled_time: the day that many days before it
+AUDIT_INPUT_SCHEDULED_TIME: Final = "scheduled_time"
+# The stack output `make backfill` reads (with OUTPUT_RESULTS_BUCKET_NAME, above).
+OUTPUT_AUDIT_STATE_MACHINE_ARN: Final = "AuditStateMachineArn"
+
+# S3 object metadata on landed conversations: which endpoint the body came from, and when.
+RESULT_METADATA_SOURCE: Final = "source"
+RESULT_METADATA_FETCHED_AT: Final = "fetched-at"
+SOURCE_DETAILS: Final = "/api/v2/analytics/conversations/details"
+SOURCE_DETAILS_JOB: Final = "/api/v2/analytics/conversations/details/jobs"

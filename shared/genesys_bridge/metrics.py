@@ -26,6 +26,10 @@ class MetricName(StrEnum):
     GENESYS_ERRORS = "GenesysErrors"
     # seconds from a conversation's first end event to its details landing in S3
     LANDING_LATENCY = "LandingLatency"
+    # audit workflow (one value per day and mode, from its report step)
+    AUDIT_MISSING_CONVERSATIONS = "AuditMissingConversations"
+    AUDIT_CHANGED_CONVERSATIONS = "AuditChangedConversations"
+    AUDIT_CONVERSATIONS = "AuditConversations"
     # pipe DLQ resolver
     PIPE_POINTERS_RESOLVED = "PipePointersResolved"
     PIPE_POINTERS_UNRESOLVED = "PipePointersUnresolved"

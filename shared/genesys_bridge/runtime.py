@@ -59,10 +59,12 @@ _cache: dict[str, Any] = {}
 def reset() -> None:
     """Forget settings, clients, credentials and services (tests, the local runner); next use rebuilds."""
     with _lock:
-        genesys = _cache.get("genesys")
+        # The processor's Genesys client and the audit's (genesys_bridge.audit.runtime).
+        clients = [_cache.get(name) for name in ("genesys", "audit_genesys")]
         _cache.clear()
-    if genesys is not None:
-        genesys.close()
+    for client in clients:
+        if client is not None:
+            client.close()
     # Powertools caches the secret (and its boto3 client) in a module-level provider.
     from aws_lambda_powertools.utilities import parameters
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import date
 from typing import Annotated, Any, Self
 
 from pydantic import (
@@ -162,6 +163,49 @@ class ProcessorSettings(_BaseSettings):
         split many ways still makes progress.
         """
         return max(1, self.genesys_max_requests_per_minute // self.genesys_concurrent_callers)
+
+
+class AuditSettings(_EnvironmentSettings):
+    """What the audit function needs: Genesys access at the audit's own pace, the results bucket, limits."""
+
+    results_bucket_name: str = Field(validation_alias=_env(contracts.RESULTS_BUCKET_NAME), min_length=1)
+    genesys_region: str = Field(validation_alias=_env(contracts.GENESYS_REGION), min_length=1)
+    genesys_api_base_url: str | None = Field(
+        default=None, validation_alias=_env(contracts.GENESYS_API_BASE_URL)
+    )
+    genesys_login_base_url: str | None = Field(
+        default=None, validation_alias=_env(contracts.GENESYS_LOGIN_BASE_URL)
+    )
+    genesys_credentials_secret_arn: str = Field(
+        validation_alias=_env(contracts.GENESYS_CREDENTIALS_SECRET_ARN), min_length=1
+    )
+    audit_page_size: EnvInt = Field(validation_alias=_env(contracts.AUDIT_PAGE_SIZE), ge=1, le=10_000)
+    audit_max_requests_per_minute: EnvInt = Field(
+        validation_alias=_env(contracts.AUDIT_MAX_REQUESTS_PER_MINUTE), ge=1, le=100_000
+    )
+    # The stack sets the catalog's first day; unset (scripts, tests): no lower bound.
+    audit_first_day: date | None = Field(default=None, validation_alias=_env(contracts.AUDIT_FIRST_DAY))
+    audit_availability_max_wait_hours: EnvFloat = Field(
+        validation_alias=_env(contracts.AUDIT_AVAILABILITY_MAX_WAIT_HOURS), gt=0, le=168
+    )
+    audit_job_timeout_minutes: EnvFloat = Field(
+        validation_alias=_env(contracts.AUDIT_JOB_TIMEOUT_MINUTES), gt=0, le=24 * 60
+    )
+    audit_max_concurrent_executions: EnvInt = Field(
+        validation_alias=_env(contracts.AUDIT_MAX_CONCURRENT_EXECUTIONS), ge=1, le=10
+    )
+
+    @field_validator("genesys_api_base_url", "genesys_login_base_url", "audit_first_day", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _genesys_endpoints_follow_client_rule(self) -> AuditSettings:
+        resolve_endpoints(self.genesys_region, self.genesys_api_base_url, self.genesys_login_base_url)
+        return self
 
 
 class PipeDlqSettings(_EnvironmentSettings):

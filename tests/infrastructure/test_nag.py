@@ -17,6 +17,20 @@ EXPECTED_ACKNOWLEDGMENTS = {
         "Processing/ProcessorFunctionRole",
         "AwsSolutions::AwsSolutions-IAM5[Resource::<StorageResultsBucketF87BB70E.Arn>/conversations/*]",
     ),
+    ("Audit/ScheduleDeadLetterQueue", "AwsSolutions::AwsSolutions-SQS3"),
+    ("Audit/AuditFunctionRole", "AwsSolutions::AwsSolutions-IAM5[Resource::*]"),
+    *(
+        (
+            "Audit/AuditFunctionRole",
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::<StorageResultsBucketF87BB70E.Arn>/{p}*]",
+        )
+        for p in ("conversations/", "audits/", "audit-work/")
+    ),
+    ("Audit/StateMachine/Role", "AwsSolutions::AwsSolutions-IAM5[Resource::*]"),
+    (
+        "Audit/StateMachine/Role",
+        "AwsSolutions::AwsSolutions-IAM5[Resource::<AuditAuditFunctionB3F5C37F.Arn>:*]",
+    ),
     ("Catalog/ViewsFunctionRole", "AwsSolutions::AwsSolutions-IAM5[Resource::*]"),
     (
         "Catalog/ViewsFunctionRole",

@@ -397,7 +397,8 @@ class TestBuffer:
             and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
             for queue_ref in policy["Properties"]["Queues"]
         }
-        assert len(queues) == 7
+        # the pipeline's six, the pipe DLQ's unresolved queue and the audit schedules' DLQ
+        assert len(queues) == 8
         assert all(queue["Properties"]["SqsManagedSseEnabled"] for queue in queues.values())
         assert tls_enforced == set(queues)
 
@@ -589,11 +590,11 @@ class TestFunctions:
         self, each_environment: SynthesizedEnvironment
     ) -> None:
         layer_id = logical_id_of(each_environment, "AWS::Lambda::LayerVersion", "/SharedLayer/")
-        # Ingest, processor, the pipe DLQ resolver and the catalog's views function; the CDK's own
+        # Ingest, processor, the pipe DLQ resolver, audit and the catalog's views function; the CDK's own
         # functions (the Provider framework's, which answers CloudFormation for the views function, and
         # dev's bucket emptying) are not built by the factory.
         functions = bridge_functions(each_environment)
-        assert len(functions) == 4
+        assert len(functions) == 5
         log_groups = set()
         for function in functions.values():
             properties = function["Properties"]
@@ -603,7 +604,7 @@ class TestFunctions:
             assert properties["Layers"] == [{"Ref": layer_id}]
             assert properties["TracingConfig"] == {"Mode": "Active"}
             log_groups.add(properties["LoggingConfig"]["LogGroup"]["Ref"])
-        assert len(log_groups) == 4
+        assert len(log_groups) == 5
         for log_group_id in log_groups:
             log_group = resources(each_environment, "AWS::Logs::LogGroup")[log_group_id]
             assert log_group["Properties"]["RetentionInDays"] == each_environment.config.log_retention_days
@@ -749,14 +750,16 @@ class TestStorage:
             "AWS::S3::Bucket",
             {
                 "LifecycleConfiguration": {
-                    "Rules": [
-                        {
-                            "Id": "results-lifecycle",
-                            "Status": "Enabled",
-                            "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
-                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
-                        }
-                    ]
+                    "Rules": Match.array_with(
+                        [
+                            {
+                                "Id": "results-lifecycle",
+                                "Status": "Enabled",
+                                "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+                                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+                            }
+                        ]
+                    )
                 }
             },
         )
@@ -782,7 +785,9 @@ class TestStorage:
             "AWS::S3::Bucket",
             {
                 "LifecycleConfiguration": {
-                    "Rules": [Match.object_like({"Id": "results-lifecycle", "ExpirationInDays": 30})]
+                    "Rules": Match.array_with(
+                        [Match.object_like({"Id": "results-lifecycle", "ExpirationInDays": 30})]
+                    )
                 }
             },
         )

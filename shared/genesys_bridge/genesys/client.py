@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
 
@@ -18,7 +19,15 @@ import requests
 from genesys_bridge.regions import resolve_endpoints
 
 from .auth import TokenProvider
-from .jobs import JOBS_PATH, run_details_job
+from .jobs import (
+    AVAILABILITY_PATH,
+    JOBS_PATH,
+    job_path,
+    parse_availability,
+    parse_job_id,
+    parse_job_state,
+    run_details_job,
+)
 from .pacing import RequestPacer
 from .pagers import api_url, iter_next_uri, iter_query_pages
 from .retry import RetryPolicy
@@ -146,6 +155,50 @@ class GenesysClient:
             sleep=self._sleep,
         )
 
+    # --- details jobs one request at a time (a workflow keeps the job's state between calls) ---------
+
+    def get_details_job_availability(self, deadline: float | None = None) -> datetime:
+        """`dataAvailabilityDate`: jobs over intervals before it see complete data (docs/genesys-api.md,
+        "Availability")."""
+        url = api_url(self.endpoints.api_base_url, AVAILABILITY_PATH)
+        return parse_availability(self._request_json("GET", url, deadline=deadline))
+
+    def submit_details_job(self, body: Mapping[str, Any], deadline: float | None = None) -> str:
+        """Submit a details job and return its jobId."""
+        url = api_url(self.endpoints.api_base_url, JOBS_PATH)
+        return parse_job_id(
+            self._request_json("POST", url, json=copy.deepcopy(dict(body)), deadline=deadline)
+        )
+
+    def get_details_job(self, job_id: str, deadline: float | None = None) -> dict[str, Any]:
+        """The job's status object; its `state` is checked to be there (QUEUED, PENDING, FULFILLED, ...)."""
+        status = self._request_json(
+            "GET", api_url(self.endpoints.api_base_url, job_path(job_id)), deadline=deadline
+        )
+        parse_job_state(job_id, status)
+        return status
+
+    def get_details_job_results_page(
+        self,
+        job_id: str,
+        *,
+        cursor: str | None = None,
+        page_size: int | None = None,
+        deadline: float | None = None,
+    ) -> dict[str, Any]:
+        """One results page of a FULFILLED job: `conversations`, and `cursor` while more pages remain."""
+        params: dict[str, Any] = {}
+        if cursor:
+            params["cursor"] = cursor
+        if page_size is not None:
+            params["pageSize"] = page_size
+        url = api_url(self.endpoints.api_base_url, f"{job_path(job_id)}/results")
+        return self._request_json("GET", url, params=params or None, deadline=deadline)
+
+    def cancel_details_job(self, job_id: str, deadline: float | None = None) -> None:
+        """DELETE the job (it stops counting against the org's concurrent jobs); the body is ignored."""
+        self._request("DELETE", api_url(self.endpoints.api_base_url, job_path(job_id)), deadline=deadline)
+
     def use_credentials(self, client_id: str, client_secret: str) -> bool:
         """Switch to rotated credentials (True if they changed); the next request fetches a new token."""
         return self._auth.replace_credentials(client_id, client_secret)
@@ -184,6 +237,18 @@ class GenesysClient:
         deadline: float | None = None,
     ) -> dict[str, Any]:
         """One logical API request with pacing, auth, 401 refresh-once and retries; the JSON object."""
+        return json_object(self._request(method, url, params=params, json=json, deadline=deadline))
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        deadline: float | None = None,
+    ) -> requests.Response:
+        """One logical API request with pacing, auth, 401 refresh-once and retries; the 2xx response."""
         what = f"{method} {urlsplit(url).path}"  # no query string: it can hold 100 ids
         refreshed = False
 
@@ -200,7 +265,7 @@ class GenesysClient:
             check_response(response, self.stats)
             return response
 
-        return json_object(self._retry.call(attempt, deadline=deadline, what=what))
+        return self._retry.call(attempt, deadline=deadline, what=what)
 
     def _send_once(
         self,

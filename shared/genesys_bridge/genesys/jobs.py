@@ -8,8 +8,10 @@ that would pass `poll_deadline` is not slept and raises RetryLater instead.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any, Final, NoReturn
+from urllib.parse import quote
 
 from tenacity import RetryCallState, Retrying, wait_exponential
 
@@ -19,6 +21,7 @@ from .pagers import GetJson, iter_cursor_pages
 logger = logging.getLogger(__name__)
 
 JOBS_PATH: Final = "/api/v2/analytics/conversations/details/jobs"
+AVAILABILITY_PATH: Final = f"{JOBS_PATH}/availability"
 FAILED_STATES: Final = frozenset({"FAILED", "CANCELLED", "EXPIRED"})
 DONE_STATE: Final = "FULFILLED"
 MAX_POLLS: Final = 120  # at the 30 s cap, about an hour: beyond that, hand the job back to the caller
@@ -39,15 +42,12 @@ def run_details_job(
     """Conversations of a details job. `submit` POSTs to `jobs_url`; `get(url, params)` GETs results;
     `poll_get` GETs the job status (the client binds it to `poll_deadline`, so a 429 while polling
     cannot sleep past it either)."""
-    job_id = submit(body).get("jobId")
-    if not isinstance(job_id, str) or not job_id:
-        raise GenesysError("details job submission returned no jobId")
+    job_id = parse_job_id(submit(body))
     job_url = f"{jobs_url}/{job_id}"
 
     def poll() -> dict[str, Any]:
         status = poll_get(job_url, None)
-        if not isinstance(status.get("state"), str):
-            raise GenesysError(f"details job {job_id} status carried no state")
+        parse_job_state(job_id, status)
         return status
 
     def still_running(retry_state: RetryCallState) -> bool:
@@ -83,3 +83,39 @@ def run_details_job(
         raise JobFailed(job_id, state, detail if isinstance(detail, str) and detail else "no error message")
     logger.info("details job %s fulfilled; reading results", job_id)
     yield from iter_cursor_pages(get, f"{job_url}/results")
+
+
+# --- one request per call, for callers that keep the job's state themselves (the audit workflow) ---
+
+
+def job_path(job_id: str) -> str:
+    """The job's path under the API base; the id is escaped, so it can never leave the jobs path."""
+    if not job_id or not isinstance(job_id, str):
+        raise ValueError(f"invalid details job id {job_id!r}")
+    return f"{JOBS_PATH}/{quote(job_id, safe='')}"
+
+
+def parse_job_id(body: Mapping[str, Any]) -> str:
+    job_id = body.get("jobId")
+    if not isinstance(job_id, str) or not job_id:
+        raise GenesysError("details job submission returned no jobId")
+    return job_id
+
+
+def parse_job_state(job_id: str, body: Mapping[str, Any]) -> str:
+    state = body.get("state")
+    if not isinstance(state, str) or not state:
+        raise GenesysError(f"details job {job_id} status carried no state")
+    return state
+
+
+def parse_availability(body: Mapping[str, Any]) -> datetime:
+    """`dataAvailabilityDate` as an aware UTC datetime: data before it is complete in the datalake."""
+    text = body.get("dataAvailabilityDate")
+    if not isinstance(text, str) or not text:
+        raise GenesysError("details jobs availability carried no dataAvailabilityDate")
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise GenesysError(f"unreadable dataAvailabilityDate {text!r}") from None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)

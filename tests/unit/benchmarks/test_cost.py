@@ -28,6 +28,8 @@ ROUND_PRICES = Prices(
     sqs_request=0.40 / 1e6,
     s3_put=0.005 / 1000,
     secrets_manager_call=0.05 / 10_000,
+    s3_get=0.0004 / 1000,
+    stepfunctions_transition=0.025 / 1000,
 )
 
 
@@ -101,6 +103,8 @@ def test_the_shipped_price_file_names_its_region_and_source_and_converts_units()
     assert "editable" in prices.source
     assert prices.s3_put == pytest.approx(0.005 / 1000)
     assert prices.lambda_request == pytest.approx(0.20 / 1e6)
+    assert prices.s3_get == pytest.approx(0.0004 / 1000)
+    assert prices.stepfunctions_transition == pytest.approx(0.025 / 1000)
 
 
 def test_price_file_architecture_selects_the_gb_second_price() -> None:
@@ -111,8 +115,9 @@ def test_price_file_architecture_selects_the_gb_second_price() -> None:
         "eventbridge": {"partner_events_per_million": 1},
         "pipes": {"requests_per_million": 1},
         "sqs": {"requests_per_million": 1},
-        "s3": {"puts_per_thousand": 1},
+        "s3": {"puts_per_thousand": 1, "gets_per_thousand": 1},
         "secrets_manager": {"api_calls_per_ten_thousand": 1},
+        "stepfunctions": {"state_transitions_per_thousand": 1},
     }
     assert parse_prices(document).lambda_gb_second == 1.0
     document["lambda"]["architecture"] = "x86_64"

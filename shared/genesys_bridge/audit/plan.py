@@ -1,0 +1,115 @@
+"""The audit workflow's shape: its steps, what may follow each, its waits and its retry rules.
+
+Data only, importing nothing heavy: the stack (stacks/audit.py) builds the Step Functions state machine
+from these tables, and the in-process executor (genesys_bridge.audit.workflow) walks the very same
+tables, so the deployed workflow and the one the local runner and the tests run cannot drift apart.
+
+Every step takes the workflow state and returns it with `next` set to one of the names FLOW allows after
+that step, and `wait_seconds` set when `next` is a wait. The job is polled by Wait states between short
+step invocations: no Lambda function ever idles while Genesys works.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+
+class Step(StrEnum):
+    """One Lambda invocation each (the `step` field of the invocation's payload)."""
+
+    START = "start"  # resolve and check the day; already done -> finish at once
+    AVAILABILITY = "availability"  # is Genesys' dataAvailabilityDate past the end of the day?
+    GUARD = "guard"  # one job at a time per deployment: wait for older executions
+    SUBMIT = "submit"  # submit the details job
+    POLL = "poll"  # read the job's state once
+    INVENTORY = "inventory"  # list what is landed for the day (ids and ETags), once
+    PAGE = "page"  # read one results page and land what is missing or changed
+    REPORT = "report"  # write the day's report and metrics
+    CANCEL = "cancel"  # on failure: cancel the job, if any (never writes a report)
+
+
+class Wait(StrEnum):
+    """Wait states: each sleeps `wait_seconds`, then runs the step WAIT_THEN names."""
+
+    FOR_AVAILABILITY = "wait_for_availability"
+    FOR_TURN = "wait_for_turn"
+    FOR_JOB = "wait_for_job"
+    BEFORE_RESUBMIT = "back_off_before_resubmit"
+    PACE_RESULTS = "pace_results"
+
+
+class End(StrEnum):
+    ALREADY_DONE = "already_done"  # the day's report of this mode says complete (and no force)
+    COMPLETE = "complete"  # the report is written
+
+
+WAIT_THEN: Final[dict[Wait, Step]] = {
+    Wait.FOR_AVAILABILITY: Step.AVAILABILITY,
+    Wait.FOR_TURN: Step.GUARD,
+    Wait.FOR_JOB: Step.POLL,
+    Wait.BEFORE_RESUBMIT: Step.SUBMIT,
+    Wait.PACE_RESULTS: Step.PAGE,
+}
+
+# What may follow each step (the value of `next` it returns). CANCEL is reached only by catching an error.
+FLOW: Final[dict[Step, tuple[Step | Wait | End, ...]]] = {
+    Step.START: (End.ALREADY_DONE, Step.AVAILABILITY),
+    Step.AVAILABILITY: (Wait.FOR_AVAILABILITY, Step.GUARD),
+    Step.GUARD: (Wait.FOR_TURN, Step.SUBMIT),
+    Step.SUBMIT: (Wait.FOR_JOB,),
+    Step.POLL: (Wait.FOR_JOB, Wait.BEFORE_RESUBMIT, Step.INVENTORY, Step.PAGE),
+    Step.INVENTORY: (Step.PAGE,),
+    Step.PAGE: (Step.PAGE, Wait.PACE_RESULTS, Wait.BEFORE_RESUBMIT, Step.REPORT),
+    Step.REPORT: (End.COMPLETE,),
+}
+FIRST_STEP: Final = Step.START
+
+# Errors a step raises that may well pass (the exception's class name is the error name Step Functions
+# sees): Genesys throttling or outages (the client's RetryLater family), AWS throttling or outages, and
+# the function timing out, running out of memory or hitting its concurrency limit (Lambda.Unknown,
+# Lambda.TooManyRequestsException, see
+# https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
+# Every step is idempotent, so running one again is safe.
+RETRYABLE_ERRORS: Final = (
+    "RetryLater",
+    "RateLimited",
+    "GenesysUnavailable",
+    "AwsUnavailable",
+    "Lambda.Unknown",
+    "Lambda.TooManyRequestsException",
+)
+RETRY_INTERVAL_SECONDS: Final = 30
+RETRY_BACKOFF_RATE: Final = 2.0
+# Retries after the first attempt: waits of 30 s, 1, 2, 4, 8 and 15 min (capped), about half an hour of
+# outage in all, then the execution fails.
+RETRY_MAX_ATTEMPTS: Final = 6
+RETRY_MAX_DELAY_SECONDS: Final = 900
+
+# Waits, in seconds.
+AVAILABILITY_FIRST_WAIT: Final = 300
+AVAILABILITY_MAX_WAIT: Final = 1800
+TURN_WAIT: Final = 60
+TURN_MAX_WAIT_SECONDS: Final = 24 * 3600  # an older execution still running after a day: something is stuck
+POLL_FIRST_WAIT: Final = 10
+POLL_MAX_WAIT: Final = 120
+RESUBMIT_FIRST_WAIT: Final = 60
+RESUBMIT_MAX_WAIT: Final = 900
+MAX_JOB_ATTEMPTS: Final = 3  # a job that ends FAILED or EXPIRED is submitted again this many times in all
+
+# The whole execution: the longest availability wait (48 h at most), a day's turn, the job and its
+# pages fit in it; beyond it Step Functions times the execution out (an alarm, like a failure).
+EXECUTION_TIMEOUT_HOURS: Final = 96
+
+
+def backoff(first: int, cap: int, attempt: int) -> int:
+    """first, 2 x first, 4 x first ... capped at `cap`; `attempt` counts from 0."""
+    return int(min(cap, first * 2 ** min(attempt, 30)))
+
+
+def retry_delays() -> list[float]:
+    """The waits between the attempts of a retried step, as Step Functions computes them (no jitter)."""
+    return [
+        min(RETRY_MAX_DELAY_SECONDS, RETRY_INTERVAL_SECONDS * RETRY_BACKOFF_RATE**attempt)
+        for attempt in range(RETRY_MAX_ATTEMPTS)
+    ]

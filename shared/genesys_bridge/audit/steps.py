@@ -1,0 +1,559 @@
+"""The audit workflow's steps for one UTC day D and a mode (audit | finalize), one call each.
+
+The Step Functions state machine invokes them one Lambda invocation at a time (lambdas/audit/handler.py)
+and the in-process executor (workflow.py) calls them in the same order: each takes the workflow state and
+returns it with `next` (plan.FLOW) and, before a Wait, `wait_seconds`. Clients come in as arguments.
+
+A conversation is judged by its key (results.result_key: its start day and id) and its landed bytes
+(bodies.landed_bytes): missing from the day's inventory -> land it; landed with another ETag -> changed
+(finalize re-lands it under the same key); landed with the same ETag -> unchanged. Nothing is read back.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Final, Protocol
+
+from pydantic import ValidationError
+
+from genesys_bridge import contracts
+from genesys_bridge.audit import plan
+from genesys_bridge.audit.bodies import is_ended, landed_bytes
+from genesys_bridge.audit.errors import (
+    AuditInputError,
+    DataNotAvailable,
+    JobGaveUp,
+    JobTimedOut,
+    TurnTimedOut,
+)
+from genesys_bridge.audit.model import (
+    NOT_IN_GENESYS_SAMPLE,
+    REPORT_COUNTS,
+    REPORT_STATUS_COMPLETE,
+    AuditMode,
+    AuditRequest,
+    AuditState,
+    Outcome,
+    check_day,
+    day_prefix,
+    day_start,
+    job_interval,
+    report_key,
+)
+from genesys_bridge.audit.plan import End, Step, Wait
+from genesys_bridge.audit.store import AuditStore, Landing, content_md5
+from genesys_bridge.buffer import format_timestamp, parse_timestamp, utc_now
+from genesys_bridge.genesys.errors import GenesysApiError, GenesysError, PagingError
+from genesys_bridge.metrics import COUNT, MetricName, MetricsSink
+from genesys_bridge.results import InvalidConversation, result_key
+
+logger = logging.getLogger(__name__)
+
+FULFILLED: Final = "FULFILLED"
+RESUBMITTABLE_STATES: Final = frozenset({"FAILED", "EXPIRED"})
+CANCELLED: Final = "CANCELLED"
+# A day with more result pages than this is far more likely a cursor loop than real data (10 million
+# conversations at 1,000 a page).
+MAX_PAGES: Final = 10_000
+
+
+class JobsApi(Protocol):
+    """The part of GenesysClient the audit uses: the details jobs endpoints, one request per call."""
+
+    def get_details_job_availability(self, deadline: float | None = None) -> datetime: ...
+    def submit_details_job(self, body: Mapping[str, Any], deadline: float | None = None) -> str: ...
+    def get_details_job(self, job_id: str, deadline: float | None = None) -> dict[str, Any]: ...
+    def get_details_job_results_page(
+        self,
+        job_id: str,
+        *,
+        cursor: str | None = None,
+        page_size: int | None = None,
+        deadline: float | None = None,
+    ) -> dict[str, Any]: ...
+    def cancel_details_job(self, job_id: str, deadline: float | None = None) -> None: ...
+
+
+# The state machine's running executions, as (execution ARN, start time); used by the guard step.
+RunningExecutions = Callable[[str], Sequence[tuple[str, datetime]]]
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    page_size: int = 1000
+    max_requests_per_minute: int = 30
+    first_day: date | None = None
+    availability_max_wait: timedelta = timedelta(hours=24)
+    job_timeout: timedelta = timedelta(hours=3)
+    max_concurrent_executions: int = 1
+
+    def __post_init__(self) -> None:
+        if self.page_size < 1 or self.max_requests_per_minute < 1 or self.max_concurrent_executions < 1:
+            raise ValueError("page_size, max_requests_per_minute and max_concurrent_executions must be >= 1")
+
+
+class AuditSteps:
+    """The steps, bound to their clients. `requests` counting relies on `genesys` being this audit's own
+    client (GenesysClient.stats counts every request the client sends)."""
+
+    def __init__(
+        self,
+        *,
+        genesys: JobsApi,
+        genesys_requests: Callable[[], int],
+        store: AuditStore,
+        config: AuditConfig,
+        metrics: MetricsSink,
+        running_executions: RunningExecutions | None = None,
+        now: Callable[[], datetime] = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._genesys = genesys
+        self._genesys_requests = genesys_requests
+        self._store = store
+        self.config = config
+        self._metrics = metrics
+        self._running = running_executions
+        self._now = now
+        self._monotonic = monotonic
+
+    # --- dispatch (the Lambda handler's one call) -------------------------------------------------------
+
+    def run(self, event: Mapping[str, Any], deadline: float | None = None) -> dict[str, Any]:
+        """One invocation: `{"step": "start", "input": {...}, "context": {...}}` or
+        `{"step": <name>, "state": {...}}` -> the new state as JSON."""
+        try:
+            step = Step(str(event.get("step")))
+        except ValueError:
+            raise AuditInputError(f"unknown audit step {event.get('step')!r}") from None
+        if step is Step.START:
+            context = event.get("context") or {}
+            state = self.start(
+                _request(event.get("input")),
+                execution=str(context.get("execution") or ""),
+                execution_id=context.get("execution_id"),
+                state_machine=context.get("state_machine"),
+                started_at=_timestamp(context.get("started_at")),
+            )
+        else:
+            try:
+                state = AuditState.model_validate(event.get("state"))
+            except ValidationError as error:
+                raise AuditInputError(f"malformed audit state for step {step}: {error}") from None
+            before = state.genesys_requests
+            state = self.step(step, state, deadline)
+            # One value per invocation (also 0): the audit's share of the Genesys budget in CloudWatch,
+            # beside the processor's under the same name.
+            self._metrics.add_metric(MetricName.GENESYS_REQUESTS, COUNT, state.genesys_requests - before)
+            return state.payload()
+        self._metrics.add_metric(MetricName.GENESYS_REQUESTS, COUNT, 0)
+        return state.payload()
+
+    def step(self, step: Step, state: AuditState, deadline: float | None = None) -> AuditState:
+        """Run one step (not START) and count the Genesys and S3 requests it made into the state."""
+        handlers: dict[Step, Callable[[AuditState, float | None], AuditState]] = {
+            Step.AVAILABILITY: self.availability,
+            Step.GUARD: self.guard,
+            Step.SUBMIT: self.submit,
+            Step.POLL: self.poll,
+            Step.INVENTORY: self.inventory,
+            Step.PAGE: self.page,
+            Step.REPORT: self.report,
+            Step.CANCEL: self.cancel,
+        }
+        if step not in handlers:
+            raise AuditInputError(f"step {step} takes an execution's input, not a state")
+        genesys_before, s3_before = self._genesys_requests(), self._store.requests
+        result = handlers[step](state, deadline)
+        return result.model_copy(
+            update={
+                "genesys_requests": result.genesys_requests + self._genesys_requests() - genesys_before,
+                "s3_requests": result.s3_requests + self._store.requests - s3_before,
+            }
+        )
+
+    def read_report(self, day: date, mode: AuditMode | str) -> dict[str, Any] | None:
+        """The day's report of this mode, or None if there is none yet."""
+        report = self._store.get_json(report_key(day, mode))
+        return report if isinstance(report, dict) else None
+
+    # --- the steps -------------------------------------------------------------------------------------
+
+    def start(
+        self,
+        request: AuditRequest,
+        *,
+        execution: str,
+        execution_id: str | None = None,
+        state_machine: str | None = None,
+        started_at: datetime | None = None,
+    ) -> AuditState:
+        if not execution:
+            raise AuditInputError("an audit execution needs a name (its scratch objects are kept under it)")
+        now = self._now()
+        day = request.resolve_day()
+        check_day(day, today=now.date(), first_day=self.config.first_day)
+        s3_before = self._store.requests
+        state = AuditState(
+            day=day,
+            mode=request.mode,
+            force=request.force,
+            execution=execution,
+            execution_id=execution_id,
+            state_machine=state_machine,
+            started_at=started_at or now,
+            next=Step.AVAILABILITY,
+        )
+        if not request.force and is_complete(self._store.get_json(report_key(day, request.mode))):
+            logger.info("the %s report of %s says complete: nothing to do", request.mode, day)
+            state.next = End.ALREADY_DONE
+        state.s3_requests = self._store.requests - s3_before
+        return state
+
+    def availability(self, state: AuditState, deadline: float | None) -> AuditState:
+        now = self._now()
+        first_check = state.first_availability_check_at or now
+        available = self._genesys.get_details_job_availability(deadline)
+        end_of_day = day_start(state.day + timedelta(days=1))
+        update: dict[str, Any] = {
+            "availability_checks": state.availability_checks + 1,
+            "first_availability_check_at": first_check,
+            "data_availability": available,
+        }
+        if available >= end_of_day:
+            return state.model_copy(update={**update, "next": Step.GUARD, "wait_seconds": 0})
+        waited = now - first_check
+        if waited >= self.config.availability_max_wait:
+            raise DataNotAvailable(
+                f"Genesys data is available up to {format_timestamp(available)}, still not past the end of "
+                f"{state.day} ({format_timestamp(end_of_day)}) after {_hours(waited)} of checks "
+                f"(audit_availability_max_wait_hours={_hours(self.config.availability_max_wait)})"
+            )
+        wait = plan.backoff(
+            plan.AVAILABILITY_FIRST_WAIT, plan.AVAILABILITY_MAX_WAIT, state.availability_checks
+        )
+        return state.model_copy(update={**update, "next": Wait.FOR_AVAILABILITY, "wait_seconds": wait})
+
+    def guard(self, state: AuditState, deadline: float | None) -> AuditState:
+        """At most `max_concurrent_executions` executions past this point, oldest first."""
+        if self._running is None or state.state_machine is None or state.execution_id is None:
+            return state.model_copy(update={"next": Step.SUBMIT, "wait_seconds": 0})
+        now = self._now()
+        first_check = state.first_turn_check_at or now
+        running = sorted(self._running(state.state_machine), key=lambda item: (item[1], item[0]))
+        arns = [arn for arn, _ in running]
+        # Not listed yet (the listing is eventually consistent): count it as last in line.
+        ahead = arns.index(state.execution_id) if state.execution_id in arns else len(arns)
+        if ahead < self.config.max_concurrent_executions:
+            return state.model_copy(update={"next": Step.SUBMIT, "wait_seconds": 0})
+        if now - first_check >= timedelta(seconds=plan.TURN_MAX_WAIT_SECONDS):
+            raise TurnTimedOut(
+                f"{ahead} older audit execution(s) still running after {_hours(now - first_check)}: "
+                f"{', '.join(arns[:ahead])}"
+            )
+        return state.model_copy(
+            update={
+                "next": Wait.FOR_TURN,
+                "wait_seconds": plan.TURN_WAIT,
+                "turn_waits": state.turn_waits + 1,
+                "first_turn_check_at": first_check,
+            }
+        )
+
+    def submit(self, state: AuditState, deadline: float | None) -> AuditState:
+        body = {
+            "interval": job_interval(state.day),
+            # Only conversations that started on D (docs/genesys-api.md, "Interval semantics").
+            "startOfDayIntervalMatching": True,
+            "order": "asc",
+            "orderBy": "conversationStart",
+        }
+        job_id = self._genesys.submit_details_job(body, deadline)
+        logger.info("details job %s submitted for %s (%s, attempt %d)", job_id, state.day, state.mode,
+                    state.job_attempt + 1)  # fmt: skip
+        return state.model_copy(
+            update={
+                "job_id": job_id,
+                "job_attempt": state.job_attempt + 1,
+                "job_submitted_at": self._now(),
+                "job_polls": 0,
+                "job_state": None,
+                "cursor": None,
+                "page": 0,
+                "next": Wait.FOR_JOB,
+                "wait_seconds": plan.POLL_FIRST_WAIT,
+            }
+        )
+
+    def poll(self, state: AuditState, deadline: float | None) -> AuditState:
+        job_id = _job_id(state)
+        status = self._genesys.get_details_job(job_id, deadline)
+        job_state = str(status["state"])
+        update: dict[str, Any] = {"job_state": job_state, "job_polls": state.job_polls + 1}
+        if job_state == FULFILLED:
+            follow = Step.INVENTORY if state.inventory_key is None else Step.PAGE
+            return state.model_copy(update={**update, "next": follow, "wait_seconds": 0})
+        if job_state in RESUBMITTABLE_STATES:
+            return self._resubmit(state.model_copy(update=update), job_state, _message(status))
+        if job_state == CANCELLED:
+            raise JobGaveUp(f"details job {job_id} for {state.day} was cancelled outside the audit")
+        submitted = state.job_submitted_at or self._now()
+        if self._now() - submitted >= self.config.job_timeout:
+            raise JobTimedOut(
+                f"details job {job_id} for {state.day} still {job_state} {_hours(self._now() - submitted)} "
+                f"after submission (audit_job_timeout_minutes="
+                f"{int(self.config.job_timeout.total_seconds() // 60)})"
+            )
+        wait = plan.backoff(plan.POLL_FIRST_WAIT, plan.POLL_MAX_WAIT, state.job_polls + 1)
+        return state.model_copy(update={**update, "next": Wait.FOR_JOB, "wait_seconds": wait})
+
+    def inventory(self, state: AuditState, deadline: float | None) -> AuditState:
+        """The day's landed conversations, listed once per execution and kept for the page steps."""
+        etags = self._store.landed(state.day)
+        key = f"{state.work_prefix}inventory.json"
+        self._store.put_json(key, {"day": state.day.isoformat(), "etags": etags})
+        return state.model_copy(
+            update={"inventory_key": key, "landed_before": len(etags), "next": Step.PAGE, "wait_seconds": 0}
+        )
+
+    def page(self, state: AuditState, deadline: float | None) -> AuditState:
+        job_id = _job_id(state)
+        if state.inventory_key is None:
+            raise AuditInputError("the page step needs the inventory step's result first")
+        if state.page >= MAX_PAGES:
+            raise PagingError(f"details job {job_id} still had a cursor after {MAX_PAGES} pages")
+        inventory = self._store.get_json_cached(state.inventory_key)
+        if inventory is None:
+            raise AuditInputError(f"the execution's inventory {state.inventory_key} is gone")
+        etags: dict[str, str] = inventory["etags"]
+        started = self._monotonic()
+        requests_before = self._genesys_requests()
+        try:
+            body = self._genesys.get_details_job_results_page(
+                job_id, cursor=state.cursor, page_size=self.config.page_size, deadline=deadline
+            )
+        except GenesysApiError as error:
+            return self._results_refused(state, error, deadline)
+        ledger = self._judge(state, body.get("conversations") or [], etags)
+        self._store.put_json(ledger_key(state, state.page), ledger)
+        cursor = body.get("cursor") or None
+        if cursor is not None and cursor == state.cursor:
+            raise PagingError(f"details job {job_id} results: the cursor came back unchanged")
+        # Pace the next page under this audit's share of the budget, counting this step's requests. A
+        # Wait state counts whole seconds; less than one is left to the client's own pacer.
+        spacing = 60.0 / self.config.max_requests_per_minute
+        due = spacing * (self._genesys_requests() - requests_before) - (self._monotonic() - started)
+        wait = math.ceil(due) if due >= 1 else 0
+        follow: Step | Wait = Step.REPORT if cursor is None else (Wait.PACE_RESULTS if wait else Step.PAGE)
+        return state.model_copy(
+            update={"cursor": cursor, "page": state.page + 1, "next": follow, "wait_seconds": wait}
+        )
+
+    def report(self, state: AuditState, deadline: float | None) -> AuditState:
+        genesys_at_start, s3_at_start = self._genesys_requests(), self._store.requests
+        key = report_key(state.day, state.mode)
+        existing = self._store.get_json(key)
+        if not (is_complete(existing) and existing.get("execution") == state.execution):
+            # (A retry after the report was written but before the scratch objects were deleted keeps it.)
+            report = self._build_report(
+                state,
+                genesys_requests=state.genesys_requests + self._genesys_requests() - genesys_at_start,
+                s3_requests_before=state.s3_requests + self._store.requests - s3_at_start,
+            )
+            self._store.put_json(key, report)
+            self._emit(report)
+            logger.info("audit report %s: %s", key, {name: report[name] for name in REPORT_COUNTS})
+        self._store.delete_prefix(state.work_prefix)
+        return state.model_copy(update={"next": End.COMPLETE, "wait_seconds": 0})
+
+    def cancel(self, state: AuditState, deadline: float | None) -> AuditState:
+        """After a failure: delete the job so it stops holding one of the org's concurrent jobs. Best
+        effort: the execution fails with the original error either way, and no report is written."""
+        if state.job_id is not None and state.job_state not in {FULFILLED, *RESUBMITTABLE_STATES, CANCELLED}:
+            try:
+                self._genesys.cancel_details_job(state.job_id, deadline)
+            except GenesysError as error:
+                logger.warning("could not cancel details job %s: %s", state.job_id, error)
+        return state.model_copy(update={"next": "failed", "wait_seconds": 0})
+
+    # --- helpers ---------------------------------------------------------------------------------------
+
+    def _judge(
+        self, state: AuditState, conversations: list[dict[str, Any]], etags: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """Decide each conversation's outcome, land what must be landed, return the page's ledger."""
+        prefix = day_prefix(state.day)
+        fetched_at = format_timestamp(self._now())
+        outcomes: dict[str, str] = {}
+        landings: list[Landing] = []
+        other_days = 0
+        unlandable: list[str] = []
+        for conversation in conversations:
+            try:
+                key = result_key(conversation)
+            except InvalidConversation as error:
+                logger.warning("details job returned a conversation that cannot be landed: %s", error)
+                unlandable.append(str(conversation.get("conversationId")))
+                continue
+            if not key.startswith(prefix):
+                other_days += 1  # startOfDayIntervalMatching should prevent it; never land another day
+                continue
+            conversation_id = key[len(prefix) :].removesuffix(".json")
+            if conversation_id in outcomes:
+                continue  # the same conversation twice on a page: judged once
+            data = landed_bytes(conversation)
+            landed_etag = etags.get(conversation_id)
+            if landed_etag is None:
+                if state.mode is AuditMode.AUDIT and not is_ended(conversation):
+                    outcome = Outcome.OPEN_NOT_LANDED
+                else:
+                    outcome = Outcome.MISSING_LANDED
+            elif landed_etag == content_md5(data):
+                outcome = Outcome.UNCHANGED
+            else:
+                outcome = Outcome.CHANGED_RELANDED if state.mode is AuditMode.FINALIZE else Outcome.DIFFERING
+            if outcome in (Outcome.MISSING_LANDED, Outcome.CHANGED_RELANDED):
+                landings.append(Landing(key, data, contracts.SOURCE_DETAILS_JOB, fetched_at))
+            outcomes[conversation_id] = outcome
+        self._store.land(landings)
+        return {"page": state.page, "outcomes": outcomes, "other_days": other_days, "unlandable": unlandable}
+
+    def _results_refused(
+        self, state: AuditState, error: GenesysApiError, deadline: float | None
+    ) -> AuditState:
+        """Results refused: if the job expired meanwhile, run it again (from the first page); else fail."""
+        job_id = _job_id(state)
+        try:
+            job_state = str(self._genesys.get_details_job(job_id, deadline)["state"])
+        except GenesysApiError as status_error:
+            if status_error.status != 404:
+                raise error from status_error
+            job_state = "EXPIRED"  # the job is gone altogether
+        if job_state not in RESUBMITTABLE_STATES:
+            raise error
+        return self._resubmit(state.model_copy(update={"job_state": job_state}), job_state, str(error))
+
+    def _resubmit(self, state: AuditState, job_state: str, message: str) -> AuditState:
+        if state.job_attempt >= plan.MAX_JOB_ATTEMPTS:
+            raise JobGaveUp(
+                f"details job {state.job_id} for {state.day} ended {job_state} ({message}); "
+                f"{state.job_attempt} jobs submitted, giving up"
+            )
+        logger.warning("details job %s ended %s (%s); submitting it again", state.job_id, job_state, message)
+        wait = plan.backoff(plan.RESUBMIT_FIRST_WAIT, plan.RESUBMIT_MAX_WAIT, state.job_attempt - 1)
+        return state.model_copy(
+            update={"cursor": None, "page": 0, "next": Wait.BEFORE_RESUBMIT, "wait_seconds": wait}
+        )
+
+    def _build_report(
+        self, state: AuditState, *, genesys_requests: int, s3_requests_before: int
+    ) -> dict[str, Any]:
+        s3_at_merge = self._store.requests
+        inventory = self._store.get_json_cached(state.inventory_key) if state.inventory_key else None
+        landed: Mapping[str, str] = (inventory or {}).get("etags") or {}
+        outcomes: dict[str, str] = {}
+        other_days = 0
+        unlandable: list[str] = []
+        # Pages in order; a conversation on two pages counts once, as first judged.
+        for key in sorted(self._store.keys(f"{state.work_prefix}attempt-{state.job_attempt}/")):
+            ledger = self._store.get_json(key) or {}
+            for conversation_id, outcome in (ledger.get("outcomes") or {}).items():
+                outcomes.setdefault(conversation_id, outcome)
+            other_days += int(ledger.get("other_days") or 0)
+            unlandable.extend(ledger.get("unlandable") or [])
+        tally = {outcome: 0 for outcome in Outcome}
+        for outcome in outcomes.values():
+            tally[Outcome(outcome)] += 1
+        not_in_genesys = sorted(set(landed) - set(outcomes))
+        s3_requests = s3_requests_before + (self._store.requests - s3_at_merge) + 1  # + the report's PUT
+        finished = self._now()
+        already = tally[Outcome.UNCHANGED] + tally[Outcome.CHANGED_RELANDED] + tally[Outcome.DIFFERING]
+        availability = state.data_availability
+        counts = {
+            "in_genesys": len(outcomes),
+            "already_landed": already,
+            "missing_landed": tally[Outcome.MISSING_LANDED],
+            "changed_relanded": tally[Outcome.CHANGED_RELANDED],
+            "unchanged": tally[Outcome.UNCHANGED],
+            "differing": tally[Outcome.DIFFERING],
+            "open_not_landed": tally[Outcome.OPEN_NOT_LANDED],
+            "not_in_genesys": len(not_in_genesys),
+            "other_days": other_days,
+            "unlandable": len(unlandable),
+        }
+        return {
+            "day": state.day.isoformat(),
+            "mode": state.mode.value,
+            "status": REPORT_STATUS_COMPLETE,
+            **counts,
+            "duration_seconds": round((finished - state.started_at).total_seconds(), 3),
+            # Genesys API requests of the whole execution (token requests not included) and S3 requests
+            # up to this report (its own PutObject included; the scratch clean-up after it not).
+            "requests": genesys_requests,
+            "s3_requests": s3_requests,
+            "started_at": format_timestamp(state.started_at),
+            "finished_at": format_timestamp(finished),
+            "execution": state.execution,
+            "job_id": state.job_id,
+            "job_attempts": state.job_attempt,
+            "pages": state.page,
+            "landed_before": state.landed_before,
+            "data_availability": format_timestamp(availability) if availability else None,
+            "body": "AnalyticsConversationWithoutAttributes",
+            "not_in_genesys_sample": not_in_genesys[:NOT_IN_GENESYS_SAMPLE],
+            "unlandable_ids": unlandable[:NOT_IN_GENESYS_SAMPLE],
+        }
+
+    def _emit(self, report: Mapping[str, Any]) -> None:
+        self._metrics.add_metric(MetricName.AUDIT_MISSING_CONVERSATIONS, COUNT, report["missing_landed"])
+        self._metrics.add_metric(
+            MetricName.AUDIT_CHANGED_CONVERSATIONS, COUNT, report["changed_relanded"] + report["differing"]
+        )
+        self._metrics.add_metric(MetricName.AUDIT_CONVERSATIONS, COUNT, report["in_genesys"])
+
+
+def is_complete(report: Any) -> bool:
+    """Does this report object say its day was audited to the end? (None: no report.)"""
+    return isinstance(report, dict) and report.get("status") == REPORT_STATUS_COMPLETE
+
+
+def ledger_key(state: AuditState, page: int) -> str:
+    return f"{state.work_prefix}attempt-{state.job_attempt}/page-{page:06d}.json"
+
+
+def _job_id(state: AuditState) -> str:
+    if not state.job_id:
+        raise AuditInputError("this step needs a submitted details job, and the state has none")
+    return state.job_id
+
+
+def _message(status: Mapping[str, Any]) -> str:
+    message = status.get("errorMessage")
+    return message if isinstance(message, str) and message else "no error message"
+
+
+def _hours(span: timedelta) -> str:
+    return f"{span.total_seconds() / 3600:.1f} h"
+
+
+def _request(value: Any) -> AuditRequest:
+    if not isinstance(value, dict):
+        raise AuditInputError("an audit execution's input must be a JSON object")
+    try:
+        return AuditRequest.model_validate(value)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in item['loc']) or 'input'}: {item['msg']}" for item in error.errors()
+        )
+        raise AuditInputError(f"invalid audit input: {problems}") from None
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    return parse_timestamp(value)

@@ -1,0 +1,311 @@
+"""Audit: the audit function, the Step Functions workflow that drives it one day at a time, its schedules.
+
+The state machine is built from genesys_bridge.audit.plan, the same tables the in-process executor walks:
+one task per step (all invoking the one audit function with `{"step": ..., "state": $}`), a Choice on
+`$.next` after each step that has more than one way on, Wait states that sleep `$.wait_seconds` (the job
+is polled by short invocations between Waits; no function idles), retries with backoff on the errors
+the plan names, and a Catch on every task that cancels the job and fails the execution with the
+original error. Only the report step writes a report, so a failed execution never says its day is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import cast
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, TimeZone
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from genesys_bridge import contracts
+from genesys_bridge.audit import plan
+from genesys_bridge.audit.model import AuditMode
+from genesys_bridge.audit.plan import End, Step, Wait
+from stacks.config import EnvironmentConfig
+from stacks.dead_letter_queues import dead_letter_queue
+from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
+from stacks.log_groups import log_group
+from stacks.nag import acknowledge_nag_finding
+
+# State names as they show in the Step Functions console.
+STEP_STATE_NAMES: Mapping[Step, str] = {
+    Step.START: "Start",
+    Step.AVAILABILITY: "CheckDataAvailability",
+    Step.GUARD: "WaitForOlderExecutions",
+    Step.SUBMIT: "SubmitDetailsJob",
+    Step.POLL: "PollDetailsJob",
+    Step.INVENTORY: "ListLandedConversations",
+    Step.PAGE: "ReadResultsPage",
+    Step.REPORT: "WriteReport",
+    Step.CANCEL: "CancelDetailsJob",
+}
+WAIT_STATE_NAMES: Mapping[Wait, str] = {
+    Wait.FOR_AVAILABILITY: "WaitForDataAvailability",
+    Wait.FOR_TURN: "WaitForTurn",
+    Wait.FOR_JOB: "WaitForDetailsJob",
+    Wait.BEFORE_RESUBMIT: "BackOffBeforeResubmit",
+    Wait.PACE_RESULTS: "PaceResultsPages",
+}
+END_STATE_NAMES: Mapping[End, str] = {End.ALREADY_DONE: "AlreadyDone", End.COMPLETE: "Complete"}
+FAILED_STATE_NAME = "AuditFailed"
+UNEXPECTED_STATE_NAME = "UnexpectedTransition"
+# Scratch objects of executions that failed (the report step deletes its own) expire after this.
+WORK_OBJECTS_EXPIRE_DAYS = 7
+FINALIZE_MINUTE, AUDIT_MINUTE = 0, 15
+
+
+class Audit(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        results_bucket: s3.Bucket,
+        credentials_secret: secretsmanager.ISecret,
+        functions: PythonFunctionFactory,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        # A fixed name lets the function's policy name the state machine without a dependency cycle
+        # (the state machine invokes the function; the function lists the state machine's executions).
+        self.state_machine_name = f"{config.stack_name}-audit"
+        state_machine_arn = stack.format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=self.state_machine_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.function = functions.build(
+            self,
+            "AuditFunction",
+            FunctionSpec(
+                handler_folder="audit",
+                service_name=contracts.AUDIT_SERVICE,
+                description="Audits and finalizes one day of landed conversations with a Genesys details job",
+                memory_mb=config.audit_memory_mb,
+                timeout=Duration.seconds(config.audit_timeout_seconds),
+                environment=_environment(config, results_bucket, credentials_secret),
+            ),
+        )
+        self._grant(results_bucket, credentials_secret, state_machine_arn)
+        results_bucket.add_lifecycle_rule(
+            id="expire-audit-scratch-objects",
+            prefix=contracts.AUDIT_WORK_PREFIX,
+            expiration=Duration.days(WORK_OBJECTS_EXPIRE_DAYS),
+            noncurrent_version_expiration=Duration.days(1),
+        )
+
+        logs_ = log_group(
+            self, "StateMachineLogs", retention_days=config.log_retention_days, removal_policy=removal_policy
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=self.state_machine_name,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(self._definition()),
+            timeout=Duration.hours(plan.EXECUTION_TIMEOUT_HOURS),
+            tracing_enabled=True,
+            # Every state transition in the log (cdk-nag SF1); execution data stays out of it: the state
+            # holds nothing secret, but keeps the log small.
+            logs=sfn.LogOptions(destination=logs_, level=sfn.LogLevel.ALL, include_execution_data=False),
+            comment="One UTC day of conversations, audited (mode audit) or finalized (mode finalize)",
+        )
+        self._acknowledge_state_machine_role()
+
+        self.schedule_dead_letter_queue = dead_letter_queue(
+            self, "ScheduleDeadLetterQueue", holds="schedule runs that could not start an execution"
+        )
+        if config.audit_enabled:
+            self._schedule(config)
+
+    # --- the workflow ------------------------------------------------------------------------------------
+
+    def _definition(self) -> sfn.IChainable:
+        failed = sfn.Fail(self, FAILED_STATE_NAME, error_path="$.error.Error", cause_path="$.error.Cause")
+        unexpected = sfn.Fail(
+            self, UNEXPECTED_STATE_NAME, error="UnexpectedTransition", cause="a step returned an unknown next"
+        )
+        ends: dict[End, sfn.Succeed] = {end: sfn.Succeed(self, name) for end, name in END_STATE_NAMES.items()}
+        steps = {step: self._task(step) for step in Step}
+        waits = {
+            wait: sfn.Wait(self, name, time=sfn.WaitTime.seconds_path("$.wait_seconds"))
+            for wait, name in WAIT_STATE_NAMES.items()
+        }
+
+        def state_of(target: Step | Wait | End) -> sfn.State:
+            if isinstance(target, End):
+                return ends[target]
+            if isinstance(target, Wait):
+                return waits[target]
+            return steps[target]
+
+        for wait, wait_state in waits.items():
+            wait_state.next(steps[plan.WAIT_THEN[wait]])
+        for step, follows in plan.FLOW.items():
+            task = steps[step]
+            if len(follows) == 1:
+                task.next(state_of(follows[0]))
+            else:
+                choice = sfn.Choice(self, f"After{STEP_STATE_NAMES[step]}")
+                for target in follows:
+                    choice.when(sfn.Condition.string_equals("$.next", target.value), state_of(target))
+                choice.otherwise(unexpected)
+                task.next(choice)
+            task.add_retry(
+                errors=list(plan.RETRYABLE_ERRORS),
+                interval=Duration.seconds(plan.RETRY_INTERVAL_SECONDS),
+                backoff_rate=plan.RETRY_BACKOFF_RATE,
+                max_attempts=plan.RETRY_MAX_ATTEMPTS,
+                max_delay=Duration.seconds(plan.RETRY_MAX_DELAY_SECONDS),
+                jitter_strategy=sfn.JitterType.FULL,
+            )
+            task.add_catch(steps[Step.CANCEL], errors=[sfn.Errors.ALL], result_path="$.error")
+        cancel = steps[Step.CANCEL]
+        cancel.add_catch(failed, errors=[sfn.Errors.ALL], result_path="$.cancel_error")
+        cancel.next(failed)
+        return steps[plan.FIRST_STEP]
+
+    def _task(self, step: Step) -> tasks.LambdaInvoke:
+        if step is Step.START:
+            payload = {
+                "step": step.value,
+                "input": sfn.JsonPath.entire_payload,
+                "context": {
+                    "execution": sfn.JsonPath.execution_name,
+                    "execution_id": sfn.JsonPath.execution_id,
+                    "state_machine": sfn.JsonPath.state_machine_id,
+                    "started_at": sfn.JsonPath.execution_start_time,
+                },
+            }
+        else:
+            payload = {"step": step.value, "state": sfn.JsonPath.entire_payload}
+        return tasks.LambdaInvoke(
+            self,
+            STEP_STATE_NAMES[step],
+            lambda_function=self.function,
+            payload=sfn.TaskInput.from_object(payload),
+            # The function's answer is the new state; nothing of the invocation's envelope is kept.
+            payload_response_only=True,
+            retry_on_service_exceptions=True,
+        )
+
+    # --- permissions -------------------------------------------------------------------------------------
+
+    def _grant(self, bucket: s3.Bucket, secret: secretsmanager.ISecret, state_machine_arn: str) -> None:
+        conversations = f"{contracts.RESULTS_PREFIX}*"
+        reports = f"{contracts.AUDITS_PREFIX}*"
+        scratch = f"{contracts.AUDIT_WORK_PREFIX}*"
+        grants = {
+            # ListObjectsV2 gives every landed conversation's ETag: the comparison never reads a body.
+            "s3:ListBucket": [bucket.bucket_arn],
+            # Landing missing or changed conversations, the report, the execution's scratch objects.
+            "s3:PutObject": [bucket.arn_for_objects(p) for p in (conversations, reports, scratch)],
+            # Reports (is the day done?) and scratch objects; never a landed conversation.
+            "s3:GetObject": [bucket.arn_for_objects(p) for p in (reports, scratch)],
+            "s3:DeleteObject": [bucket.arn_for_objects(scratch)],
+            # The guard step: how many executions of this state machine are running, and which is oldest.
+            "states:ListExecutions": [state_machine_arn],
+        }
+        for action, resource_arns in grants.items():
+            iam.Grant.add_to_principal(grantee=self.function, actions=[action], resource_arns=resource_arns)
+        secret.grant_read(self.function)
+        bucket_logical_id = Stack.of(self).resolve(
+            Stack.of(bucket).get_logical_id(cast(s3.CfnBucket, bucket.node.default_child))
+        )
+        role = self.function.role
+        assert role is not None  # the function factory always gives one
+        for pattern, why in (
+            (conversations, "one object per conversation, keyed by its date and id"),
+            (reports, "one report per day and mode"),
+            (scratch, "one inventory and one ledger per results page of each execution"),
+        ):
+            acknowledge_nag_finding(
+                role,
+                f"AwsSolutions-IAM5[Resource::<{bucket_logical_id}.Arn>/{pattern}]",
+                f"Keys are made at run time ({why}), so they cannot be listed in advance; the grant is "
+                f"limited to the {pattern.rstrip('*')} prefix and to the actions the audit needs there.",
+            )
+
+    def _acknowledge_state_machine_role(self) -> None:
+        function_logical_id = Stack.of(self).resolve(
+            Stack.of(self).get_logical_id(cast(lambda_.CfnFunction, self.function.node.default_child))
+        )
+        acknowledge_nag_finding(
+            self.state_machine.role,
+            f"AwsSolutions-IAM5[Resource::<{function_logical_id}.Arn>:*]",
+            "CDK grants lambda:InvokeFunction on the audit function and its versions (ARN:*); the state "
+            "machine invokes that one function and nothing else.",
+        )
+        acknowledge_nag_finding(
+            self.state_machine.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray tracing and CloudWatch Logs delivery for the state machine need actions "
+            "(PutTraceSegments, CreateLogDelivery and the like) that support no resource-level permissions.",
+        )
+
+    # --- schedules ---------------------------------------------------------------------------------------
+
+    def _schedule(self, config: EnvironmentConfig) -> None:
+        runs = (
+            ("FinalizeSchedule", AuditMode.FINALIZE, config.finalize_lag_days, FINALIZE_MINUTE),
+            ("AuditSchedule", AuditMode.AUDIT, 1, AUDIT_MINUTE),
+        )
+        for construct_id, mode, days_ago, minute in runs:
+            scheduler.Schedule(
+                self,
+                construct_id,
+                description=f"Daily {mode.value} of the UTC day {days_ago} day(s) before the run",
+                schedule=scheduler.ScheduleExpression.cron(
+                    minute=str(minute), hour=str(config.audit_schedule_hour_utc), time_zone=TimeZone.ETC_UTC
+                ),
+                target=scheduler_targets.StepFunctionsStartExecution(
+                    self.state_machine,
+                    input=scheduler.ScheduleTargetInput.from_object(
+                        {
+                            contracts.AUDIT_INPUT_MODE: mode.value,
+                            contracts.AUDIT_INPUT_DAYS_AGO: days_ago,
+                            contracts.AUDIT_INPUT_SCHEDULED_TIME: scheduler.ContextAttribute.scheduled_time,
+                        }
+                    ),
+                    dead_letter_queue=self.schedule_dead_letter_queue,
+                    retry_attempts=10,
+                    max_event_age=Duration.hours(6),
+                ),
+            )
+
+    @property
+    def dead_letter_queues(self) -> Mapping[str, sqs.IQueue]:
+        return {"AuditScheduleDeadLetterQueue": self.schedule_dead_letter_queue}
+
+
+def _environment(
+    config: EnvironmentConfig, bucket: s3.IBucket, secret: secretsmanager.ISecret
+) -> dict[str, str]:
+    environment = {
+        contracts.RESULTS_BUCKET_NAME: bucket.bucket_name,
+        contracts.GENESYS_REGION: config.genesys_region,
+        contracts.GENESYS_CREDENTIALS_SECRET_ARN: secret.secret_arn,
+        contracts.AUDIT_PAGE_SIZE: str(config.audit_page_size),
+        contracts.AUDIT_MAX_REQUESTS_PER_MINUTE: str(config.audit_max_requests_per_minute),
+        contracts.AUDIT_AVAILABILITY_MAX_WAIT_HOURS: str(config.audit_availability_max_wait_hours),
+        contracts.AUDIT_JOB_TIMEOUT_MINUTES: str(config.audit_job_timeout_minutes),
+        contracts.AUDIT_MAX_CONCURRENT_EXECUTIONS: str(config.audit_max_concurrent_executions),
+        # No day before the catalog's first day: its partitions would not be queryable anyway.
+        contracts.AUDIT_FIRST_DAY: config.catalog_first_day,
+    }
+    if config.genesys_api_base_url is not None:
+        environment[contracts.GENESYS_API_BASE_URL] = config.genesys_api_base_url
+    if config.genesys_login_base_url is not None:
+        environment[contracts.GENESYS_LOGIN_BASE_URL] = config.genesys_login_base_url
+    return environment

@@ -1,0 +1,250 @@
+"""The audit workflow as synthesized: the state machine walks plan.FLOW (the table the in-process executor
+walks too), retries and catches as the plan says, runs on a schedule, and is watched by alarms."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from genesys_bridge import contracts
+from genesys_bridge.audit import plan
+from genesys_bridge.audit.plan import End, Step, Wait
+from genesys_bridge.metrics import MetricName
+from stacks.audit import END_STATE_NAMES, STEP_STATE_NAMES, WAIT_STATE_NAMES
+from stacks.config import ConfigError, parse_environment_config
+from tests.infrastructure.conftest import SynthesizedEnvironment
+from tests.infrastructure.test_resources import (
+    function_named,
+    logical_id_of,
+    policy_statements_of_role,
+    resources,
+)
+
+
+def state_machine(environment: SynthesizedEnvironment) -> tuple[str, dict[str, Any]]:
+    (logical_id, resource), *others = resources(environment, "AWS::StepFunctions::StateMachine").items()
+    assert others == []
+    return logical_id, resource["Properties"]
+
+
+def definition(environment: SynthesizedEnvironment) -> dict[str, Any]:
+    """The state machine's ASL, with the function ARN tokens written as <function>."""
+    body = state_machine(environment)[1]["DefinitionString"]
+    parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
+    asl: dict[str, Any] = json.loads("".join(p if isinstance(p, str) else "<function>" for p in parts))
+    return asl
+
+
+def name_of(target: Step | Wait | End) -> str:
+    if isinstance(target, Step):
+        return STEP_STATE_NAMES[target]
+    if isinstance(target, Wait):
+        return WAIT_STATE_NAMES[target]
+    return END_STATE_NAMES[target]
+
+
+def transitions(asl: dict[str, Any], state_name: str) -> dict[str, str]:
+    """`next` value -> state reached, for the task `state_name` (a Choice on $.next, or a direct Next)."""
+    states = asl["States"]
+    following = states[states[state_name]["Next"]]
+    if following["Type"] != "Choice":
+        return {"*": states[state_name]["Next"]}
+    assert all(choice["Variable"] == "$.next" for choice in following["Choices"])
+    return {choice["StringEquals"]: choice["Next"] for choice in following["Choices"]}
+
+
+def test_the_state_machine_is_a_standard_workflow_traced_and_logged(
+    each_environment: SynthesizedEnvironment,
+) -> None:
+    _, properties = state_machine(each_environment)
+    assert properties["StateMachineType"] == "STANDARD"
+    assert properties["TracingConfiguration"] == {"Enabled": True}
+    assert properties["LoggingConfiguration"]["Level"] == "ALL"
+    assert definition(each_environment)["TimeoutSeconds"] == plan.EXECUTION_TIMEOUT_HOURS * 3600
+
+
+def test_every_step_leads_where_the_plan_says_and_nowhere_else(
+    each_environment: SynthesizedEnvironment,
+) -> None:
+    # Given the synthesized definition
+    asl = definition(each_environment)
+    assert asl["StartAt"] == STEP_STATE_NAMES[plan.FIRST_STEP]
+    for step, follows in plan.FLOW.items():
+        # Then each step's way on is exactly the plan's (the executor the local runner uses walks the same)
+        expected = {"*": name_of(follows[0])} if len(follows) == 1 else {t.value: name_of(t) for t in follows}
+        assert transitions(asl, STEP_STATE_NAMES[step]) == expected, step
+        # And an unknown `next` fails the execution rather than wandering
+        after = asl["States"][asl["States"][STEP_STATE_NAMES[step]]["Next"]]
+        if after["Type"] == "Choice":
+            assert after["Default"] == "UnexpectedTransition"
+    for wait, step in plan.WAIT_THEN.items():
+        # And each Wait sleeps the seconds the step asked for, then runs its step
+        state = asl["States"][WAIT_STATE_NAMES[wait]]
+        assert (state["Type"], state["SecondsPath"], state["Next"]) == (
+            "Wait",
+            "$.wait_seconds",
+            STEP_STATE_NAMES[step],
+        )
+
+
+def test_every_step_invokes_the_audit_function_with_its_step_and_the_state(
+    each_environment: SynthesizedEnvironment,
+) -> None:
+    asl = definition(each_environment)
+    for step in Step:
+        task = asl["States"][STEP_STATE_NAMES[step]]
+        assert task["Resource"] == "<function>"
+        assert task["Parameters"]["step"] == step.value
+        if step is Step.START:
+            assert task["Parameters"]["input.$"] == "$"
+            assert task["Parameters"]["context"]["execution.$"] == "$$.Execution.Name"
+        else:
+            assert task["Parameters"]["state.$"] == "$"
+
+
+def test_steps_retry_transient_errors_with_backoff_and_otherwise_cancel_and_fail(
+    each_environment: SynthesizedEnvironment,
+) -> None:
+    asl = definition(each_environment)
+    for step in plan.FLOW:
+        task = asl["States"][STEP_STATE_NAMES[step]]
+        retries = {tuple(r["ErrorEquals"]): r for r in task["Retry"]}
+        retry = retries[plan.RETRYABLE_ERRORS]
+        assert (retry["IntervalSeconds"], retry["BackoffRate"], retry["MaxAttempts"]) == (
+            plan.RETRY_INTERVAL_SECONDS,
+            plan.RETRY_BACKOFF_RATE,
+            plan.RETRY_MAX_ATTEMPTS,
+        )
+        assert (retry["MaxDelaySeconds"], retry["JitterStrategy"]) == (plan.RETRY_MAX_DELAY_SECONDS, "FULL")
+        assert task["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": STEP_STATE_NAMES[Step.CANCEL]}
+        ]
+    # And the cancel step ends in a Fail that carries the original error
+    cancel = asl["States"][STEP_STATE_NAMES[Step.CANCEL]]
+    failed = asl["States"][cancel["Next"]]
+    assert (failed["Type"], failed["ErrorPath"], failed["CausePath"]) == (
+        "Fail",
+        "$.error.Error",
+        "$.error.Cause",
+    )
+
+
+def test_retryable_error_names_are_the_exception_class_names_steps_raise() -> None:
+    # Step Functions matches a Lambda error by the exception's class name: each plan name must be a class
+    from genesys_bridge.audit import errors
+    from genesys_bridge.genesys import errors as genesys_errors
+
+    raised_by_steps = {name for module in (errors, genesys_errors) for name in dir(module)}
+    own = [name for name in plan.RETRYABLE_ERRORS if not name.startswith("Lambda.")]
+    assert set(own) <= raised_by_steps
+
+
+def test_daily_schedules_audit_yesterday_and_finalize_the_lagging_day(
+    each_environment: SynthesizedEnvironment,
+) -> None:
+    config = each_environment.config
+    machine_id, _ = state_machine(each_environment)
+    schedules = [r["Properties"] for r in resources(each_environment, "AWS::Scheduler::Schedule").values()]
+    inputs = {}
+    for schedule in schedules:
+        assert schedule["Target"]["Arn"] == {"Ref": machine_id}
+        assert schedule["ScheduleExpressionTimezone"] == "Etc/UTC"
+        assert f" {config.audit_schedule_hour_utc} * * ? *)" in schedule["ScheduleExpression"]
+        body = json.loads(schedule["Target"]["Input"])
+        inputs[body[contracts.AUDIT_INPUT_MODE]] = body
+        # A start that keeps failing lands in a dead-letter queue the alarms watch
+        assert "DeadLetterConfig" in schedule["Target"]
+    assert inputs == {
+        "audit": {"mode": "audit", "days_ago": 1, "scheduled_time": "<aws.scheduler.scheduled-time>"},
+        "finalize": {
+            "mode": "finalize",
+            "days_ago": config.finalize_lag_days,
+            "scheduled_time": "<aws.scheduler.scheduled-time>",
+        },
+    }
+
+
+def test_the_audit_function_may_list_and_write_but_never_read_a_landed_conversation(
+    prod: SynthesizedEnvironment,
+) -> None:
+    function_id, properties = function_named(prod, contracts.AUDIT_SERVICE)
+    role_id = properties["Role"]["Fn::GetAtt"][0]
+    statements = policy_statements_of_role(prod, role_id)
+    by_action: dict[str, list[str]] = {}
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources_ = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        for action in actions:
+            by_action.setdefault(action, []).extend(json.dumps(r) for r in resources_)
+    assert any("/conversations/*" in r for r in by_action["s3:PutObject"])
+    assert not any("/conversations/" in r for r in by_action["s3:GetObject"])
+    [state_machine_arn] = by_action["states:ListExecutions"]
+    assert "stateMachine:GenesysAnalyticsBridge-prod-audit" in state_machine_arn
+    variables = properties["Environment"]["Variables"]
+    assert variables[contracts.AUDIT_FIRST_DAY] == prod.config.catalog_first_day
+    assert variables[contracts.AUDIT_PAGE_SIZE] == str(prod.config.audit_page_size)
+    assert variables[contracts.AUDIT_MAX_REQUESTS_PER_MINUTE] == str(
+        prod.config.audit_max_requests_per_minute
+    )
+    assert function_id
+
+
+def test_alarms_watch_failed_executions_and_missing_conversations(
+    each_environment: SynthesizedEnvironment,
+) -> None:
+    alarms = {
+        r["Metadata"]["aws:cdk:path"].rsplit("/", 2)[-2]: r["Properties"]
+        for r in resources(each_environment, "AWS::CloudWatch::Alarm").values()
+    }
+    failed = alarms["AuditExecutionsFailed"]
+    metric_names = {m.get("MetricStat", {}).get("Metric", {}).get("MetricName") for m in failed["Metrics"]}
+    assert {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"} <= metric_names
+    missing = alarms["AuditFoundMissingConversations"]
+    assert missing["MetricName"] == MetricName.AUDIT_MISSING_CONVERSATIONS
+    assert missing["Namespace"] == contracts.METRICS_NAMESPACE
+    assert missing["Threshold"] == each_environment.config.audit_missing_alarm_threshold
+    assert missing["TreatMissingData"] == "ignore"
+    assert "AuditScheduleDeadLetterQueueNotEmpty" in alarms
+
+
+def test_backfill_finds_the_workflow_and_the_bucket_in_the_stack_outputs(
+    each_environment: SynthesizedEnvironment,
+) -> None:
+    outputs = each_environment.template_json["Outputs"]
+    machine_id, _ = state_machine(each_environment)
+    assert outputs[contracts.OUTPUT_AUDIT_STATE_MACHINE_ARN]["Value"] == {"Ref": machine_id}
+    bucket_id = logical_id_of(each_environment, "AWS::S3::Bucket", "/Storage/ResultsBucket/")
+    assert outputs[contracts.OUTPUT_RESULTS_BUCKET_NAME]["Value"] == {"Ref": bucket_id}
+
+
+def test_the_results_bucket_keeps_sse_s3_so_etags_are_content_md5s(
+    each_environment: SynthesizedEnvironment,
+) -> None:
+    # The finalize comparison relies on it (docs/completeness.md): SSE-KMS ETags are not MD5s
+    bucket_id = logical_id_of(each_environment, "AWS::S3::Bucket", "/Storage/ResultsBucket/")
+    bucket = resources(each_environment, "AWS::S3::Bucket")[bucket_id]["Properties"]
+    rules = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert [rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] for rule in rules] == ["AES256"]
+    # And the audit's scratch objects of failed executions expire
+    lifecycle = {rule["Id"]: rule for rule in bucket["LifecycleConfiguration"]["Rules"]}
+    assert lifecycle["expire-audit-scratch-objects"]["Prefix"] == contracts.AUDIT_WORK_PREFIX
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("finalize_lag_days", 2, "allowed range 3..30"),
+        ("audit_page_size", 5000, "allowed range 10..1000"),
+        ("audit_schedule_hour_utc", 24, "allowed range 0..23"),
+    ],
+)
+def test_audit_settings_out_of_range_are_refused_naming_the_key(key: str, value: Any, expected: str) -> None:
+    block = {"event_bus_mode": "create", "event_bus_name": "bus", "credentials_secret_name": "s", key: value}
+    with pytest.raises(ConfigError) as raised:
+        parse_environment_config("staging", block)
+    assert key in str(raised.value)
+    assert expected in str(raised.value)

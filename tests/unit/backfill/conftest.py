@@ -1,0 +1,3 @@
+from tests.unit.audit.conftest import rig
+
+__all__ = ["rig"]
