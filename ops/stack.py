@@ -124,6 +124,12 @@ QUEUES: tuple[QueueSpec, ...] = (
         False,
         Redrive.REPLAY_TO_INGEST,
     ),
+    QueueSpec(
+        "audit-schedule-dlq",
+        contracts.OUTPUT_AUDIT_SCHEDULE_DLQ_URL,
+        "daily audit runs EventBridge Scheduler could not start (recover with `make backfill`)",
+        False,
+    ),
 )
 QUEUES_BY_NAME = {spec.name: spec for spec in QUEUES}
 # `redrive pipe-dlq`: the pipe's dead letters that are still stuck are those the resolver could not

@@ -170,6 +170,7 @@ class GenesysAnalyticsBridgeStack(Stack):
             contracts.OUTPUT_ATHENA_WORKGROUP_NAME: self.catalog.workgroup.ref,
             # `make backfill` finds the workflow (and the results bucket, for reports) by this output.
             contracts.OUTPUT_AUDIT_STATE_MACHINE_ARN: self.audit.state_machine.state_machine_arn,
+            contracts.OUTPUT_AUDIT_SCHEDULE_DLQ_URL: self.audit.schedule_dead_letter_queue.queue_url,
         }
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)

@@ -112,6 +112,8 @@ AUDIT_INPUT_DAYS_AGO: Final = "days_ago"  # with scheduled_time: the day that ma
 AUDIT_INPUT_SCHEDULED_TIME: Final = "scheduled_time"
 # The stack output `make backfill` reads (with OUTPUT_RESULTS_BUCKET_NAME, above).
 OUTPUT_AUDIT_STATE_MACHINE_ARN: Final = "AuditStateMachineArn"
+# The audit schedules' dead-letter queue (`make ops ARGS="status"` shows its depth and reasons).
+OUTPUT_AUDIT_SCHEDULE_DLQ_URL: Final = "AuditScheduleDeadLetterQueueUrl"
 
 # S3 object metadata on landed conversations: which endpoint the body came from, and when.
 RESULT_METADATA_SOURCE: Final = "source"

@@ -1063,8 +1063,10 @@ def test_the_ops_cli_finds_every_queue_and_the_ingest_function_through_the_outpu
 
     outputs = each_environment.template_json["Outputs"]
     # Then each names the resource it says, by reference
+    construct_ids = {contracts.OUTPUT_AUDIT_SCHEDULE_DLQ_URL: "/Audit/ScheduleDeadLetterQueue/"}
     for spec in QUEUES:
-        name = "/" + spec.output.removesuffix("Url") + "/"  # the construct id of each queue
+        # the construct id of each queue (the output's name without "Url"), but for the audit's
+        name = construct_ids.get(spec.output, "/" + spec.output.removesuffix("Url") + "/")
         assert outputs[spec.output]["Value"] == {
             "Ref": logical_id_of(each_environment, "AWS::SQS::Queue", name)
         }
