@@ -1,4 +1,4 @@
-"""Figure 8: the audit and the finalization of one simulated day, and what they cost per million
+"""Figure 9: the audit and the finalization of one simulated day, and what they cost per million
 conversations beside the live path.
 
 One day of N conversations (20,000 by default) in the Genesys simulator; the live path is taken to have
@@ -358,7 +358,7 @@ def audit_rows(bench: AuditBench, prices: Prices, *, live_usd_per_million: float
         s3 = ", ".join(f"{count} {name}" for name, count in sorted(run.s3_calls.items()))
         rows.append(
             Row(
-                "8",
+                "9",
                 f"{run.mode.capitalize()} of one day ({bench.conversations:,} conv.): requests",
                 f"{run.genesys_requests} Genesys, {sum(run.s3_calls.values())} S3",
                 f"{run.report['pages']} result pages of {bench.page_size}",
@@ -368,7 +368,7 @@ def audit_rows(bench: AuditBench, prices: Prices, *, live_usd_per_million: float
         )
         rows.append(
             Row(
-                "8",
+                "9",
                 f"{run.mode.capitalize()} of one day: time",
                 f"{fmt_seconds(run.compute_seconds)} compute",
                 f"{run.elapsed_seconds / 60:.1f} min elapsed at {bench.requests_per_minute} req/min",
@@ -379,7 +379,7 @@ def audit_rows(bench: AuditBench, prices: Prices, *, live_usd_per_million: float
         )
         rows.append(
             Row(
-                "8",
+                "9",
                 f"{run.mode.capitalize()}: cost per million conversations",
                 fmt_usd(cost.total),
                 f"AWS list prices, {prices.region}",
@@ -390,7 +390,7 @@ def audit_rows(bench: AuditBench, prices: Prices, *, live_usd_per_million: float
     live = fmt_usd(live_usd_per_million) if live_usd_per_million is not None else "figure 7"
     rows.append(
         Row(
-            "8",
+            "9",
             "Audit + finalize: cost per million conversations",
             fmt_usd(total),
             f"live path: {live}; a second end topic: {fmt_usd(extra_topic_cost(prices))}",

@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _audit_rows(conversations: int, args: argparse.Namespace, rows_so_far: list[Row]) -> list[Row]:
-    """Figure 8, beside figure 7's live-path total when the pipeline figure ran in this invocation."""
+    """Figure 9, beside figure 7's live-path total when the pipeline figure ran in this invocation."""
     from benchmarks import audit
 
     try:
@@ -162,7 +162,7 @@ def _audit_rows(conversations: int, args: argparse.Namespace, rows_so_far: list[
         )
     except Exception as error:  # noqa: BLE001 - reported in the table
         return [
-            Row.not_measured("8", "Audit and finalization of one day", f"the audit run failed: {error!r}")
+            Row.not_measured("9", "Audit and finalization of one day", f"the audit run failed: {error!r}")
         ]
     return audit.audit_rows(bench, load_prices(args.prices), live_usd_per_million=_live_total(rows_so_far))
 

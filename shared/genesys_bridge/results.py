@@ -43,8 +43,14 @@ def result_key(conversation: dict[str, Any]) -> str:
 
 
 def serialize(conversation: dict[str, Any]) -> bytes:
-    """The conversation as one line of compact JSON (JSON Lines, which Athena's JSON SerDe reads)."""
-    return (json.dumps(conversation, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
+    """The conversation as one line of compact JSON (JSON Lines, which Athena's JSON SerDe reads).
+
+    Keys are sorted: the same details make the same bytes whichever endpoint returned them (the multi-get
+    and a details job need not order keys alike), so finalization can compare an object's ETag with the
+    MD5 of these bytes instead of reading it back (docs/completeness.md).
+    """
+    data = json.dumps(conversation, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+    return (data + "\n").encode("utf-8")
 
 
 class ResultsWriter:

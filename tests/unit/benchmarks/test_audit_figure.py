@@ -1,4 +1,4 @@
-"""Figure 8 (the audit of one simulated day): its counting and pricing, checked by hand-computed figures,
+"""Figure 9 (the audit of one simulated day): its counting and pricing, checked by hand-computed figures,
 and a small run whose report must be exact."""
 
 from __future__ import annotations

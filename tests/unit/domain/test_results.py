@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from genesys_bridge.results import InvalidConversation, ResultsWriter, result_key
+from genesys_bridge.results import InvalidConversation, ResultsWriter, result_key, serialize
 from tests.unit.domain.builders import BUCKET, FIXTURE_CONVERSATION_ID, Aws, conversation, load_fixture
 
 
@@ -50,15 +50,25 @@ def test_put_writes_one_compact_json_line_and_returns_the_key(aws: Aws) -> None:
     # When it is written
     key = ResultsWriter(aws.s3, BUCKET).put(details)
 
-    # Then the object holds the conversation on one line of compact JSON, typed as JSON
+    # Then the object holds the conversation on one line of compact JSON with sorted keys, typed as JSON
     stored = aws.s3.get_object(Bucket=BUCKET, Key=key)
     body = stored["Body"].read().decode("utf-8")
     assert key == result_key(details)
     assert stored["ContentType"] == "application/json"
     assert body.count("\n") == 1
     assert body.endswith("\n")
-    assert body == json.dumps(details, separators=(",", ":"), ensure_ascii=False) + "\n"
+    assert body == json.dumps(details, separators=(",", ":"), ensure_ascii=False, sort_keys=True) + "\n"
     assert json.loads(body) == details
+
+
+def test_the_same_details_in_another_key_order_make_the_same_bytes() -> None:
+    # Given one conversation as two endpoints might return it, its keys in different orders at every level
+    details = load_fixture("conversation-details.json")
+    reordered = json.loads(json.dumps(details), object_pairs_hook=lambda pairs: dict(reversed(pairs)))
+    assert list(reordered) != list(details)
+
+    # When both are serialized, Then the bytes (and so the object's ETag) are the same
+    assert serialize(reordered) == serialize(details)
 
 
 def test_writing_the_same_conversation_again_overwrites_the_same_object(aws: Aws) -> None:
