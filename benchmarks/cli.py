@@ -21,7 +21,7 @@ from benchmarks.table import Row, Verdict, render_table, summary
 from local_runner import cli_options
 
 FIGURES = ("imports", "size", "ingest", "catalog", "pipeline", "audit")
-# One simulated day for the audit figure (8): a mid-sized contact centre's day.
+# One simulated day for the audit figure (9): a mid-sized contact centre's day.
 AUDIT_DAY_CONVERSATIONS = 20_000
 # Slow enough that the local stream reader and pollers never queue behind the ingest threads in this
 # one Python process, so the steady run's latency is the pipeline's own (settle delay + window).

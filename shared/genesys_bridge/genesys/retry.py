@@ -30,7 +30,7 @@ T = TypeVar("T")
 DEFAULT_MAX_ATTEMPTS: Final = 5
 MAX_RETRY_AFTER_SECONDS: Final = 180.0
 # A 5xx without Retry-After: the first wait, multiplied by this factor for every further attempt. Read
-# at every wait, so the local runner can compress it with the rest of its time (local_runner/runner.py).
+# at every wait, so the local runner can compress it with the rest of its time (local_runner/harness.py).
 TRANSIENT_FIRST_WAIT_SECONDS = 3.0
 TRANSIENT_WAIT_FACTOR: Final = 3.0
 _RETRYABLE: Final = (ThrottledResponse, TransientResponse, *TRANSIENT_EXCEPTIONS)

@@ -1,4 +1,5 @@
-"""The SQL docs/query.md shows runs as printed (locally, through the same translation as `make query`)."""
+"""The SQL docs/query.md and the README show runs as printed (locally, through the same translation as
+`make query`)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,24 @@ import pytest
 from catalog import local
 from tests.unit.catalog.conftest import land, simulator_bodies
 
-DOC = Path(__file__).resolve().parents[3] / "docs" / "query.md"
-EXAMPLES = re.findall(r"```sql\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _sql_blocks(page: Path) -> list[str]:
+    return re.findall(r"```sql\n(.*?)```", page.read_text(encoding="utf-8"), re.DOTALL)
+
+
+EXAMPLES = _sql_blocks(ROOT / "docs" / "query.md")
+README_EXAMPLES = _sql_blocks(ROOT / "README.md")
 
 
 def test_the_page_shows_three_example_questions() -> None:
     assert len(EXAMPLES) == 3
+
+
+def test_the_readme_shows_the_pages_three_questions() -> None:
+    # Given the README's SQL blocks, then they are the page's three (run below), so neither drifts
+    assert README_EXAMPLES == EXAMPLES
 
 
 @pytest.mark.parametrize("sql", EXAMPLES)
