@@ -63,7 +63,7 @@ e2e: venv
 # ARGS="--dry-run", "--force", "--mode audit|finalize|auto", "--parallel 2".
 backfill: venv
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill ENV=<env> FROM=YYYY-MM-DD TO=YYYY-MM-DD [ARGS='--dry-run --force --mode audit']" >&2; exit 2; }
-	$(BIN)/python -m backfill --env $(ENV) --from $(FROM) --to $(TO) $(ARGS)
+	$(BIN)/python -m backfill --environment $(ENV) --from $(FROM) --to $(TO) $(ARGS)
 
 # Operate a deployed stack, e.g. make ops ENV=prod ARGS="status" (docs/operations.md, "The ops CLI").
 ops: venv

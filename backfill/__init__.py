@@ -1,6 +1,6 @@
 """`make backfill`: run the audit workflow over past days, oldest first, one or two at a time.
 
-    python -m backfill --env prod --from 2026-01-01 --to 2026-06-30 [--mode auto|audit|finalize]
+    python -m backfill --environment prod --from 2026-01-01 --to 2026-06-30 [--mode auto|audit|finalize]
                        [--dry-run] [--force] [--parallel 1|2]
 
 It starts executions of the deployed state machine with the user's AWS credentials (the state machine

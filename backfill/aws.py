@@ -34,7 +34,7 @@ def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
 
 def deployed_environment(args: argparse.Namespace) -> Environment:
     try:
-        config = load_environment_config(args.env)
+        config = load_environment_config(args.environment)
     except ConfigError as error:
         raise UsageError(str(error)) from None
 
@@ -46,7 +46,7 @@ def deployed_environment(args: argparse.Namespace) -> Environment:
             raise UsageError(f"cannot reach AWS for stack {config.stack_name}: {error}") from None
 
     return Environment(
-        name=args.env,
+        name=args.environment,
         first_day=date.fromisoformat(config.catalog_first_day),
         finalize_lag_days=config.finalize_lag_days,
         connect=connect,

@@ -21,6 +21,7 @@ from backfill.executors import Executor, Progress, Status
 from genesys_bridge.audit.errors import AuditInputError
 from genesys_bridge.audit.model import AuditMode, check_day, report_key
 from genesys_bridge.audit.steps import is_complete
+from local_runner.cli_options import add_environment
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 AUTO = "auto"
@@ -86,7 +87,7 @@ def parser() -> argparse.ArgumentParser:
         description="Run the audit workflow over past UTC days, oldest first, against a deployed stack "
         "(make backfill ENV=prod FROM=2026-01-01 TO=2026-06-30).",
     )
-    p.add_argument("--env", default="dev", help="cdk.json environment whose stack to use (default dev)")
+    add_environment(p, default="dev", help_text="cdk.json environment whose stack to use (default dev)")
     p.add_argument("--from", dest="first", required=True, help="first day, YYYY-MM-DD (UTC)")
     p.add_argument(
         "--to", dest="last", required=True, help="last day, YYYY-MM-DD (UTC), at the latest yesterday"
@@ -265,7 +266,8 @@ def _finished(
 
 
 def aws_environment(args: argparse.Namespace) -> Environment:
-    """The deployment named by --env: its cdk.json settings, its stack's outputs, the user's credentials."""
+    """The deployment named by --environment: its cdk.json settings, its stack's outputs, the user's
+    credentials."""
     from backfill.aws import deployed_environment
 
     return deployed_environment(args)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib.util
 import json
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -16,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.awsstub import StubAws
-from benchmarks.paths import LAMBDAS, REPO, SHARED
+from benchmarks.lambda_drive import LambdaContext, load_handler, run_isolated, stdout_silenced
 
 # The end topics a conversation emits; several per conversation is the normal case the buffer dedupes.
 END_TOPICS = ("customer.end", "user.end", "acw")
@@ -65,33 +63,13 @@ class IngestFigures:
     path: str  # what was driven: the Lambda handler or, failing that, the service
 
 
-@contextlib.contextmanager
-def _stdout_silenced() -> Iterator[None]:
-    # Powertools writes one JSON log line and one EMF blob per invocation to fd 1; they still get
-    # formatted (that CPU is real in Lambda too) but must not flood the benchmark's table.
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-class _Context:
-    """What Powertools reads from Lambda's context object."""
-
-    function_name = "bench-ingest"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:111122223333:function:bench-ingest"
-    aws_request_id = "00000000-0000-4000-8000-000000000000"
-    log_group_name = "/aws/lambda/bench-ingest"
-    log_stream_name = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+_CONTEXT = LambdaContext(
+    function_name="bench-ingest",
+    memory_limit_in_mb=256,
+    aws_request_id="00000000-0000-4000-8000-000000000000",
+    log_stream_name="bench",
+    remaining_ms=60_000,
+)
 
 
 @contextlib.contextmanager
@@ -125,26 +103,8 @@ def _handler_env() -> dict[str, str]:
 
 
 def _handler_driver(stub: StubAws) -> Callable[[Any], Any]:
-    """lambdas/ingest/handler.py itself, its boto3 clients answered by the stub.
-
-    The stub is registered on boto3's default session, from which the runtime's clients copy their
-    event hooks when it creates them: no private state of the runtime is touched.
-    """
-    import boto3
-
-    from genesys_bridge import runtime
-
-    spec = importlib.util.spec_from_file_location("bench_ingest_handler", LAMBDAS / "ingest" / "handler.py")
-    if spec is None or spec.loader is None:
-        raise ImportError("lambdas/ingest/handler.py not found")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    runtime.reset()
-    session = boto3.session.Session(region_name="us-east-1")
-    stub.attach(session.events)
-    boto3.DEFAULT_SESSION = session  # what boto3.client(...) in the runtime uses
-    context = _Context()
-    return lambda event: module.handler(event, context)
+    """lambdas/ingest/handler.py itself, its boto3 clients answered by the stub."""
+    return load_handler("ingest", "bench_ingest_handler", stub, _CONTEXT)
 
 
 def _service_driver(stub: StubAws) -> Callable[[Any], Any]:
@@ -180,11 +140,11 @@ def measure_ingest(conversations: int, warmup: int = 60) -> IngestFigures:
             events = synthetic_events(conversations)
             # warm-up on other conversations: the first calls build settings, clients and caches (cold
             # start is figure 3's business; this figure is the steady cost per event)
-            with _stdout_silenced():
+            with stdout_silenced():
                 for event in synthetic_events(max(1, warmup // len(END_TOPICS))):
                     handle(event)
             stub.calls.clear()
-            with _stdout_silenced():
+            with stdout_silenced():
                 started = time.process_time()
                 for event in events:
                     handle(event)
@@ -207,26 +167,11 @@ def _reset_runtime() -> None:
 
 
 def measure_ingest_isolated(conversations: int) -> IngestFigures:
-    """measure_ingest in a fresh interpreter, as a Lambda container is one.
-
-    Loading the handler configures Powertools' logging on the package's loggers, sets environment
-    variables and boto3's default session; in its own process none of that leaks into the figures
-    measured after it (or into the printed table).
-    """
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(SHARED)])}
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.ingest", str(conversations)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        check=False,
-        timeout=900,
+    """measure_ingest in a fresh interpreter, as a Lambda container is one (see run_isolated)."""
+    figures = run_isolated(
+        "benchmarks.ingest", [str(conversations)], timeout=900, what="ingest benchmark process"
     )
-    lines = result.stdout.strip().splitlines()
-    if result.returncode != 0 or not lines:
-        raise RuntimeError(f"ingest benchmark process failed: {result.stderr.strip()[-800:]}")
-    return IngestFigures(**json.loads(lines[-1]))
+    return IngestFigures(**figures)
 
 
 if __name__ == "__main__":

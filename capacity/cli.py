@@ -15,6 +15,7 @@ from benchmarks.paths import SHARED
 from capacity.measurements import DEFAULT_MEASUREMENTS
 from capacity.profiles import NAMES as PROFILE_NAMES
 from capacity.quotas import DEFAULT_QUOTAS
+from local_runner.cli_options import add_environment
 
 DEFAULT_OUT = Path("out/capacity")
 # Input ranges: beyond them a figure is a typo, not a contact centre.
@@ -31,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
         " day's load: per stage peak demand vs capacity, backlog and when it drains, latency p50/p95/p99,"
         " the bottleneck and the setting that moves it, the day's cost, and a plot.",
     )
-    parser.add_argument("--environment", default="prod", help="cdk.json environment to model (default prod)")
+    add_environment(parser, default="prod", help_text="cdk.json environment to model (default prod)")
     parser.add_argument(
         "--peak-conversations-per-hour",
         type=float,

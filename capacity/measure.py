@@ -10,16 +10,15 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from benchmarks.cli import machine_line
 from benchmarks.ingest import measure_ingest_isolated
-from benchmarks.paths import REPO, SHARED
+from benchmarks.lambda_drive import run_isolated
+from benchmarks.paths import REPO
 from capacity.measurements import DEFAULT_MEASUREMENTS, Measurements, parse_measurements
 
 INGEST_CONVERSATIONS = 300  # x 3 end topics = 900 events
@@ -44,20 +43,7 @@ def _commit() -> str:
 
 
 def _processor_figures() -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(SHARED)])}
-    result = subprocess.run(
-        [sys.executable, "-m", "capacity.probe"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        check=False,
-        timeout=600,
-    )
-    lines = result.stdout.strip().splitlines()
-    if result.returncode != 0 or not lines:
-        raise RuntimeError(f"processor probe failed: {result.stderr.strip()[-800:]}")
-    figures: dict[str, Any] = json.loads(lines[-1])
+    figures: dict[str, Any] = run_isolated("capacity.probe", [], timeout=600, what="processor probe")
     return figures
 
 

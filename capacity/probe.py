@@ -10,7 +10,6 @@ line. capacity.measure starts it and keeps the figures in capacity/measurements.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import subprocess
@@ -27,7 +26,8 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.compat import HTTPHeaders
 
 from benchmarks.awsstub import StubAws
-from benchmarks.paths import LAMBDAS, REPO, SHARED
+from benchmarks.lambda_drive import LambdaContext, load_handler, project_env, stdout_silenced
+from benchmarks.paths import REPO
 
 BATCH_SIZES = (1, 10, 50, 100)
 REPEATS = 3
@@ -68,19 +68,13 @@ class _ProbeAws(StubAws):
         return super()._response(service, operation, body)
 
 
-class _Context:
-    """What Powertools and the processor read from Lambda's context object."""
-
-    function_name = "probe-processor"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:111122223333:function:probe-processor"
-    aws_request_id = "00000000-0000-4000-8000-000000000001"
-    log_group_name = "/aws/lambda/probe-processor"
-    log_stream_name = "probe"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 120_000
+_CONTEXT = LambdaContext(
+    function_name="probe-processor",
+    memory_limit_in_mb=512,
+    aws_request_id="00000000-0000-4000-8000-000000000001",
+    log_stream_name="probe",
+    remaining_ms=120_000,
+)
 
 
 @contextlib.contextmanager
@@ -91,7 +85,6 @@ def _simulator(conversations: int) -> Iterator[tuple[str, list[str], dict[str, s
     defaults = SimulatorConfig()
     with tempfile.TemporaryDirectory() as scratch:
         ids_file = Path(scratch) / "ids.txt"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(SHARED)])}
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -105,7 +98,7 @@ def _simulator(conversations: int) -> Iterator[tuple[str, list[str], dict[str, s
                 str(ids_file),
             ],
             cwd=REPO,
-            env=env,
+            env=project_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -120,20 +113,6 @@ def _simulator(conversations: int) -> Iterator[tuple[str, list[str], dict[str, s
         finally:
             process.terminate()
             process.wait(timeout=10)
-
-
-@contextlib.contextmanager
-def _stdout_silenced() -> Iterator[None]:
-    # Powertools writes a JSON log line and an EMF blob per invocation to fd 1: formatted (that CPU is
-    # real in Lambda too) but kept out of the one JSON line this process prints.
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def _environment(base_url: str) -> dict[str, str]:
@@ -187,27 +166,12 @@ def _sqs_event(ids: list[str]) -> dict[str, Any]:
 
 
 def _handler(stub: StubAws) -> Callable[[dict[str, Any]], Any]:
-    import boto3
-
-    from genesys_bridge import runtime
-
-    spec = importlib.util.spec_from_file_location(
-        "probe_processor_handler", LAMBDAS / "processor" / "handler.py"
-    )
-    if spec is None or spec.loader is None:
-        raise ImportError("lambdas/processor/handler.py not found")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    runtime.reset()
-    session = boto3.session.Session(region_name="us-east-1")
-    stub.attach(session.events)
-    boto3.DEFAULT_SESSION = session  # what boto3.client(...) in the runtime uses
+    handle = load_handler("processor", "probe_processor_handler", stub, _CONTEXT)
     # Powertools' secrets provider builds its own boto3 session; hand it a client the stub answers.
     from aws_lambda_powertools.utilities.parameters import SecretsProvider, base
 
     base.DEFAULT_PROVIDERS["secrets"] = SecretsProvider(boto3_client=stub.client("secretsmanager"))
-    context = _Context()
-    return lambda event: module.handler(event, context)
+    return handle
 
 
 def fit_line(points: list[tuple[float, float]]) -> tuple[float, float]:
@@ -234,7 +198,7 @@ def measure_processor() -> dict[str, Any]:
         def take(count: int) -> list[str]:
             return [next(remaining) for _ in range(count)]
 
-        with _stdout_silenced():
+        with stdout_silenced():
             handle(_sqs_event(take(WARMUP_BATCH)))  # settings, clients, token, secret: cold-start work
         stub.calls.clear()
         samples: list[dict[str, Any]] = []
@@ -245,7 +209,7 @@ def measure_processor() -> dict[str, Any]:
             for size in BATCH_SIZES:
                 event = _sqs_event(take(size))
                 stub.calls.clear()
-                with _stdout_silenced():
+                with stdout_silenced():
                     cpu_started, wall_started = time.process_time(), time.perf_counter()
                     response = handle(event)
                     cpu, wall = time.process_time() - cpu_started, time.perf_counter() - wall_started

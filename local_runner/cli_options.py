@@ -1,4 +1,5 @@
-"""The options `python -m local_runner`, `python -m local_runner.chaos` and `python -m benchmarks` share:
+"""The options `python -m local_runner`, `python -m local_runner.chaos` and `python -m benchmarks` share
+(and `--environment` of `python -m capacity` and `python -m backfill`):
 one spelling, the runner's own defaults (local_runner.options), one rule per value.
 
 A bad value is a usage error: one line on stderr, exit status 2 (argparse's convention).
@@ -74,12 +75,17 @@ def existing_file(text: str) -> Path:
 
 
 def add_environment(
-    parser: argparse.ArgumentParser, default: str = DEFAULT_ENVIRONMENT, help_extra: str = ""
+    parser: argparse.ArgumentParser,
+    default: str = DEFAULT_ENVIRONMENT,
+    help_extra: str = "",
+    help_text: str = "",
 ) -> None:
+    """--environment NAME (a cdk.json environment), the one spelling every command takes."""
     parser.add_argument(
         "--environment",
         default=default,
-        help=f"cdk.json environment whose config the run uses (default {default}){help_extra}",
+        help=(help_text or f"cdk.json environment whose config the run uses (default {default})")
+        + help_extra,
     )
     # the runner's earlier spelling, kept so scripts keep working; not shown in --help
     parser.add_argument("--env", dest="environment", default=argparse.SUPPRESS, help=argparse.SUPPRESS)

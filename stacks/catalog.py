@@ -28,6 +28,7 @@ from genesys_bridge import contracts
 from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
 from stacks.log_groups import log_group
 from stacks.nag import acknowledge_nag_finding
+from stacks.storage import private_bucket
 
 ATHENA_ENGINE_VERSION = "Athena engine version 3"
 # Athena refuses a per-query cutoff below 10,000,000 bytes.
@@ -132,18 +133,10 @@ class Catalog(Construct):
     def _query_results_bucket(
         self, access_logs_bucket: s3.IBucket, removal_policy: RemovalPolicy
     ) -> s3.Bucket:
-        return s3.Bucket(
+        return private_bucket(
             self,
             "QueryResultsBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            server_access_logs_bucket=access_logs_bucket,
-            server_access_logs_prefix="athena-query-results/",
             removal_policy=removal_policy,
-            # As the storage buckets: an environment destroyed with its stack empties it first.
-            auto_delete_objects=removal_policy == RemovalPolicy.DESTROY,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-query-results",
@@ -151,6 +144,7 @@ class Catalog(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(1),
                 )
             ],
+            access_logs=(access_logs_bucket, "athena-query-results/"),
         )
 
     def _workgroup(self, removal_policy: RemovalPolicy) -> athena.CfnWorkGroup:

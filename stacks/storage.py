@@ -19,19 +19,10 @@ class Storage(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        # An environment that is destroyed with its stack (dev) empties its buckets first, so
-        # `cdk destroy` alone tears it down; CloudFormation cannot delete a bucket that holds objects.
-        auto_delete_objects = removal_policy == RemovalPolicy.DESTROY
-        self.access_logs_bucket = s3.Bucket(
+        self.access_logs_bucket = private_bucket(
             self,
             "AccessLogsBucket",
-            # S3 server access logging delivers only to buckets with S3-managed keys.
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
             removal_policy=removal_policy,
-            auto_delete_objects=auto_delete_objects,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-access-logs",
@@ -39,21 +30,46 @@ class Storage(Construct):
                 )
             ],
         )
-        self.results_bucket = s3.Bucket(
+        self.results_bucket = private_bucket(
             self,
             "ResultsBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
+            removal_policy=removal_policy,
+            lifecycle_rules=[_results_lifecycle_rule(lifecycle)],
+            access_logs=(self.access_logs_bucket, "results-bucket/"),
             # A late duplicate rewrites a conversation's object; versions keep the earlier copy a while.
             versioned=True,
-            server_access_logs_bucket=self.access_logs_bucket,
-            server_access_logs_prefix="results-bucket/",
-            removal_policy=removal_policy,
-            auto_delete_objects=auto_delete_objects,
-            lifecycle_rules=[_results_lifecycle_rule(lifecycle)],
         )
+
+
+def private_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    removal_policy: RemovalPolicy,
+    lifecycle_rules: list[s3.LifecycleRule],
+    access_logs: tuple[s3.IBucket, str] | None = None,
+    versioned: bool | None = None,
+) -> s3.Bucket:
+    """A bucket of the bridge: S3-managed keys, no public access, no ACLs, TLS only; its server access
+    logs go to `access_logs` (bucket, prefix) when given."""
+    logs_bucket, logs_prefix = access_logs if access_logs is not None else (None, None)
+    return s3.Bucket(
+        scope,
+        construct_id,
+        # S3 server access logging delivers only to buckets with S3-managed keys.
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        enforce_ssl=True,
+        versioned=versioned,
+        server_access_logs_bucket=logs_bucket,
+        server_access_logs_prefix=logs_prefix,
+        removal_policy=removal_policy,
+        # An environment that is destroyed with its stack (dev) empties its buckets first, so
+        # `cdk destroy` alone tears it down; CloudFormation cannot delete a bucket that holds objects.
+        auto_delete_objects=removal_policy == RemovalPolicy.DESTROY,
+        lifecycle_rules=lifecycle_rules,
+    )
 
 
 def _results_lifecycle_rule(lifecycle: ResultsLifecycle) -> s3.LifecycleRule:

@@ -20,7 +20,7 @@ from botocore.config import Config
 
 from genesys_bridge.buffer import BufferTable
 from genesys_bridge.metrics import MetricsSink
-from genesys_bridge.settings import IngestSettings, PipeDlqSettings, ProcessorSettings
+from genesys_bridge.settings import GenesysAccessSettings, IngestSettings, PipeDlqSettings, ProcessorSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -134,15 +134,31 @@ def ingest_service(metrics: MetricsSink) -> IngestService:
 
 
 def genesys_client() -> GenesysClient:
-    """The process's Genesys client, with the current credentials from Secrets Manager.
+    """The processor's Genesys client, paced at this process's share of the deployment's budget."""
+    settings = processor_settings()
+    return cached_genesys_client(
+        "genesys",
+        settings,
+        max_requests_per_minute=settings.requests_per_minute_per_caller,
+        ids_per_request=settings.genesys_ids_per_request,
+    )
 
-    Called on every batch: Powertools serves the secret from its cache and asks Secrets Manager again
-    only after SECRET_MAX_AGE_SECONDS, so a rotated secret reaches a warm container within that time
-    (the client then drops its token and fetches one with the new credentials).
+
+def cached_genesys_client(
+    name: str,
+    settings: GenesysAccessSettings,
+    *,
+    max_requests_per_minute: int,
+    ids_per_request: int | None = None,
+) -> GenesysClient:
+    """The Genesys client cached as `name`, with the current credentials from Secrets Manager.
+
+    Called on every invocation: Powertools serves the secret from its cache and asks Secrets Manager
+    again only after SECRET_MAX_AGE_SECONDS, so a rotated secret reaches a warm container within that
+    time (the client then drops its token and fetches one with the new credentials).
     """
     from aws_lambda_powertools.utilities import parameters
 
-    settings = processor_settings()
     secret_id = settings.genesys_credentials_secret_arn
     # Read as text and parsed here, not with transform="json": Powertools' transform error names neither
     # the secret nor the shape it expected.
@@ -152,17 +168,19 @@ def genesys_client() -> GenesysClient:
     def build() -> GenesysClient:
         from genesys_bridge.genesys import GenesysClient
 
+        # None: the client's own default (the audit makes no multi-get requests)
+        sizing: dict[str, Any] = {} if ids_per_request is None else {"ids_per_request": ids_per_request}
         return GenesysClient(
             region=settings.genesys_region,
             client_id=client_id,
             client_secret=client_secret,
             api_base_url=settings.genesys_api_base_url,
             login_base_url=settings.genesys_login_base_url,
-            max_requests_per_minute=settings.requests_per_minute_per_caller,
-            ids_per_request=settings.genesys_ids_per_request,
+            max_requests_per_minute=max_requests_per_minute,
+            **sizing,
         )
 
-    client: GenesysClient = _cached("genesys", build)
+    client: GenesysClient = _cached(name, build)
     if client.use_credentials(client_id, client_secret):
         logger.info("Genesys credentials rotated; the next request fetches a new token")
     return client

@@ -76,6 +76,41 @@ class _BaseSettings(_EnvironmentSettings):
     buffer_table_name: str = Field(validation_alias=_env(contracts.BUFFER_TABLE_NAME), min_length=1)
 
 
+def _empty_is_none(value: Any) -> Any:
+    # CloudFormation cannot omit a variable conditionally with ease; an empty value means "unset".
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+class GenesysAccessSettings(_EnvironmentSettings):
+    """What every function that calls Genesys needs: its region, endpoints and credentials, and the
+    results bucket the details land in."""
+
+    results_bucket_name: str = Field(validation_alias=_env(contracts.RESULTS_BUCKET_NAME), min_length=1)
+    genesys_region: str = Field(validation_alias=_env(contracts.GENESYS_REGION), min_length=1)
+    genesys_api_base_url: str | None = Field(
+        default=None, validation_alias=_env(contracts.GENESYS_API_BASE_URL)
+    )
+    genesys_login_base_url: str | None = Field(
+        default=None, validation_alias=_env(contracts.GENESYS_LOGIN_BASE_URL)
+    )
+    genesys_credentials_secret_arn: str = Field(
+        validation_alias=_env(contracts.GENESYS_CREDENTIALS_SECRET_ARN), min_length=1
+    )
+
+    @field_validator("genesys_api_base_url", "genesys_login_base_url", mode="before")
+    @classmethod
+    def _empty_override_is_none(cls, value: Any) -> Any:
+        return _empty_is_none(value)
+
+    @model_validator(mode="after")
+    def _genesys_endpoints_follow_client_rule(self) -> Self:
+        # genesys_bridge.regions owns the rule (known region; overrides https, or http on loopback only).
+        resolve_endpoints(self.genesys_region, self.genesys_api_base_url, self.genesys_login_base_url)
+        return self
+
+
 class IngestSettings(_BaseSettings):
     """What the ingest function needs: where to buffer, where to quarantine, how long items live."""
 
@@ -92,20 +127,9 @@ class IngestSettings(_BaseSettings):
         return parse_topics(value) if isinstance(value, str) else value
 
 
-class ProcessorSettings(_BaseSettings):
+class ProcessorSettings(GenesysAccessSettings, _BaseSettings):
     """What the processor function needs: Genesys access and pacing, results bucket, queues, backoff."""
 
-    results_bucket_name: str = Field(validation_alias=_env(contracts.RESULTS_BUCKET_NAME), min_length=1)
-    genesys_region: str = Field(validation_alias=_env(contracts.GENESYS_REGION), min_length=1)
-    genesys_api_base_url: str | None = Field(
-        default=None, validation_alias=_env(contracts.GENESYS_API_BASE_URL)
-    )
-    genesys_login_base_url: str | None = Field(
-        default=None, validation_alias=_env(contracts.GENESYS_LOGIN_BASE_URL)
-    )
-    genesys_credentials_secret_arn: str = Field(
-        validation_alias=_env(contracts.GENESYS_CREDENTIALS_SECRET_ARN), min_length=1
-    )
     genesys_max_requests_per_minute: EnvInt = Field(
         validation_alias=_env(contracts.GENESYS_MAX_REQUESTS_PER_MINUTE), ge=1, le=100_000
     )
@@ -134,20 +158,6 @@ class ProcessorSettings(_BaseSettings):
     work_queue_url: str = Field(validation_alias=_env(contracts.WORK_QUEUE_URL), min_length=1)
     work_dlq_url: str = Field(validation_alias=_env(contracts.WORK_DLQ_URL), min_length=1)
 
-    @field_validator("genesys_api_base_url", "genesys_login_base_url", mode="before")
-    @classmethod
-    def _empty_override_is_none(cls, value: Any) -> Any:
-        # CloudFormation cannot omit a variable conditionally with ease; an empty value means "unset".
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value
-
-    @model_validator(mode="after")
-    def _genesys_endpoints_follow_client_rule(self) -> ProcessorSettings:
-        # genesys_bridge.regions owns the rule (known region; overrides https, or http on loopback only).
-        resolve_endpoints(self.genesys_region, self.genesys_api_base_url, self.genesys_login_base_url)
-        return self
-
     @model_validator(mode="after")
     def _backoff_is_ordered(self) -> ProcessorSettings:
         if self.not_ready_retry_base_seconds > self.not_ready_retry_max_seconds:
@@ -165,20 +175,9 @@ class ProcessorSettings(_BaseSettings):
         return max(1, self.genesys_max_requests_per_minute // self.genesys_concurrent_callers)
 
 
-class AuditSettings(_EnvironmentSettings):
+class AuditSettings(GenesysAccessSettings):
     """What the audit function needs: Genesys access at the audit's own pace, the results bucket, limits."""
 
-    results_bucket_name: str = Field(validation_alias=_env(contracts.RESULTS_BUCKET_NAME), min_length=1)
-    genesys_region: str = Field(validation_alias=_env(contracts.GENESYS_REGION), min_length=1)
-    genesys_api_base_url: str | None = Field(
-        default=None, validation_alias=_env(contracts.GENESYS_API_BASE_URL)
-    )
-    genesys_login_base_url: str | None = Field(
-        default=None, validation_alias=_env(contracts.GENESYS_LOGIN_BASE_URL)
-    )
-    genesys_credentials_secret_arn: str = Field(
-        validation_alias=_env(contracts.GENESYS_CREDENTIALS_SECRET_ARN), min_length=1
-    )
     audit_page_size: EnvInt = Field(validation_alias=_env(contracts.AUDIT_PAGE_SIZE), ge=1, le=10_000)
     audit_max_requests_per_minute: EnvInt = Field(
         validation_alias=_env(contracts.AUDIT_MAX_REQUESTS_PER_MINUTE), ge=1, le=100_000
@@ -195,17 +194,10 @@ class AuditSettings(_EnvironmentSettings):
         validation_alias=_env(contracts.AUDIT_MAX_CONCURRENT_EXECUTIONS), ge=1, le=10
     )
 
-    @field_validator("genesys_api_base_url", "genesys_login_base_url", "audit_first_day", mode="before")
+    @field_validator("audit_first_day", mode="before")
     @classmethod
-    def _empty_is_none(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value
-
-    @model_validator(mode="after")
-    def _genesys_endpoints_follow_client_rule(self) -> AuditSettings:
-        resolve_endpoints(self.genesys_region, self.genesys_api_base_url, self.genesys_login_base_url)
-        return self
+    def _empty_first_day_is_none(cls, value: Any) -> Any:
+        return _empty_is_none(value)
 
 
 class PipeDlqSettings(_EnvironmentSettings):

@@ -43,28 +43,10 @@ def stepfunctions_client() -> SFNClient:
 def genesys_client() -> GenesysClient:
     """The audit's Genesys client with the current credentials (a rotated secret is picked up within
     runtime.SECRET_MAX_AGE_SECONDS, as for the processor)."""
-    from aws_lambda_powertools.utilities import parameters
-
     settings = audit_settings()
-    secret_id = settings.genesys_credentials_secret_arn
-    raw = parameters.get_secret(secret_id, max_age=runtime.SECRET_MAX_AGE_SECONDS)
-    client_id, client_secret = runtime._credentials(raw, secret_id)
-
-    def build() -> GenesysClient:
-        from genesys_bridge.genesys import GenesysClient
-
-        return GenesysClient(
-            region=settings.genesys_region,
-            client_id=client_id,
-            client_secret=client_secret,
-            api_base_url=settings.genesys_api_base_url,
-            login_base_url=settings.genesys_login_base_url,
-            max_requests_per_minute=settings.audit_max_requests_per_minute,
-        )
-
-    client: GenesysClient = runtime._cached("audit_genesys", build)
-    client.use_credentials(client_id, client_secret)
-    return client
+    return runtime.cached_genesys_client(
+        "audit_genesys", settings, max_requests_per_minute=settings.audit_max_requests_per_minute
+    )
 
 
 def running_executions(state_machine_arn: str) -> Sequence[tuple[str, datetime]]:
