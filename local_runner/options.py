@@ -86,6 +86,9 @@ class RunOptions:
     events_per_second: float | None = None  # None: as fast as the ingest function takes them
     # AWS-side faults (chaos)
     aws_throttle_rate: float = 0.0
+    # share of the pipe's batches whose target put fails every attempt, so Pipes dead-letters their
+    # pointer and the pipe DLQ function has to resolve it
+    pipe_failure_rate: float = 0.0
     crash_after_puts: int | None = None
     # Revoke every Genesys token this far into the run (seconds), on top of the fault profile.
     revoke_tokens_after_s: float | None = None
@@ -97,7 +100,14 @@ class RunOptions:
         check_positive_int("max_copies", self.max_copies)
         check_positive_finite("time_scale", self.time_scale)
         check_positive_finite("max_run_s", self.max_run_s)
-        for name in ("duplicate_rate", "late_rate", "never_rate", "malformed_rate", "aws_throttle_rate"):
+        for name in (
+            "duplicate_rate",
+            "late_rate",
+            "never_rate",
+            "malformed_rate",
+            "aws_throttle_rate",
+            "pipe_failure_rate",
+        ):
             check_rate(name, getattr(self, name))
         if self.events_per_second is not None:
             check_positive_finite("events_per_second", self.events_per_second)
