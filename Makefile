@@ -8,7 +8,7 @@ export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 ENV ?= dev
 
-.PHONY: venv test lint typecheck unit demo chaos bench capacity query synth e2e backfill clean
+.PHONY: venv test lint typecheck unit demo chaos bench capacity query synth e2e backfill ops clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt shared/requirements.txt constraints.txt package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ e2e: venv
 backfill: venv
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill ENV=<env> FROM=YYYY-MM-DD TO=YYYY-MM-DD [ARGS='--dry-run --force --mode audit']" >&2; exit 2; }
 	$(BIN)/python -m backfill --environment $(ENV) --from $(FROM) --to $(TO) $(ARGS)
+
+# Operate a deployed stack, e.g. make ops ENV=prod ARGS="status" (docs/operations.md, "The ops CLI").
+ops: venv
+	$(BIN)/python -m ops --environment $(ENV) $(ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache out .bench

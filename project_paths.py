@@ -2,9 +2,9 @@
 
 In Lambda the layer's ``python/`` folder is on ``sys.path``; in this repository that package lives under
 ``shared/``. Every entry point run from the repository root (``app.py`` for the CDK,
-``python -m local_runner``, ``python -m benchmarks``) imports this module first; importing it is the
-setup. pytest gets the same folders from ``pythonpath`` in pyproject.toml. Standard library only, so it
-costs nothing to import before anything else.
+``python -m local_runner``, ``python -m benchmarks``, ``python -m ops``) imports this module first;
+importing it is the setup. pytest gets the same folders from ``pythonpath`` in pyproject.toml.
+Standard library only, so it costs nothing to import before anything else.
 """
 
 from __future__ import annotations

@@ -209,6 +209,17 @@ def ingest_env(config: EnvironmentConfig, resources: LocalResources) -> dict[str
     }
 
 
+def pipe_dlq_env(resources: LocalResources, unresolved_queue_url: str) -> dict[str, str]:
+    """The pipe DLQ function's environment, as stacks/pipe_dlq.py sets it."""
+    return {
+        contracts.BUFFER_STREAM_ARN: resources.stream_arn,
+        contracts.WORK_QUEUE_URL: resources.work_queue_url,
+        contracts.PIPE_UNRESOLVED_QUEUE_URL: unresolved_queue_url,
+        contracts.POWERTOOLS_SERVICE_NAME: contracts.PIPE_DLQ_SERVICE,
+        contracts.POWERTOOLS_METRICS_NAMESPACE: contracts.METRICS_NAMESPACE,
+    }
+
+
 def processor_env(
     config: EnvironmentConfig,
     resources: LocalResources,

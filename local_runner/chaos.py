@@ -4,10 +4,11 @@ Genesys (simulator profile "chaos"): 429 storms, 503/504 on 10% of requests, slo
 revocations (periodic, plus one mid-run); EventBridge: every event delivered up to 3 times, 2% malformed
 inputs; Genesys analytics: 10% of conversations ready only after several retries, 1% never ready; AWS:
 a processor crash after some S3 writes and before marking them, throttling on a share of the
-functions' DynamoDB and S3 calls; the integration: 2% of conversations' events dropped before ingest;
-late changes: 5% of the landed conversations changed afterwards (nightly reprocessing). The closing
-audit must land the dropped ones and finalize must re-land the changed ones, through the same faults.
-Exit 0 only if every check holds (local_runner.reconcile); 2 for a usage error.
+functions' DynamoDB and S3 calls, pipe batches whose target put always fails (dead-lettered as
+pointers, which the pipe DLQ function resolves); the integration: 2% of conversations' events dropped
+before ingest; late changes: 5% of the landed conversations changed afterwards (nightly reprocessing).
+The closing audit must land the dropped ones and finalize must re-land the changed ones, through the
+same faults. Exit 0 only if every check holds (local_runner.reconcile); 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ def chaos_options(
         # the crash: the processor dies at a "mark FETCHED" once 20 results are in S3
         crash_after_puts=20,
         aws_throttle_rate=0.05,
+        # one pipe batch in ten fails its target put on every attempt: its pointer goes to the pipe DLQ
+        # and the pipe DLQ function reads the conversations back from the stream
+        pipe_failure_rate=0.10,
         revoke_tokens_after_s=5.0,
         # events lost before ingest, found by the audit; late changes, re-landed by finalize
         drop_rate=0.02,
@@ -67,7 +71,8 @@ def render_chaos(report: RunReport) -> str:
         f"  faults applied: Genesys 429 {report.genesys_429}, 5xx {report.genesys_5xx}, "
         f"slow {report.simulator_stats.get('slow_responses', 0)}, "
         f"token revocations {report.simulator_stats.get('revocations', 0)}; processor crashes "
-        f"{report.processor_crashes}; AWS throttles "
+        f"{report.processor_crashes}; pipe batches dead-lettered "
+        f"{report.pipe.get('dead_lettered_batches', 0)}; AWS throttles "
         + (", ".join(f"{k} {v}" for k, v in sorted(report.aws_throttles_injected.items())) or "0")
         + f"; conversations whose events were dropped {report.dropped_conversations}, changed after "
         f"landing {report.audit['changed'] if report.audit else 0}"

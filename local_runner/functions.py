@@ -37,6 +37,7 @@ from local_runner.aws import env_overlay
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INGEST_HANDLER = REPO_ROOT / "lambdas" / "ingest" / "handler.py"
 PROCESSOR_HANDLER = REPO_ROOT / "lambdas" / "processor" / "handler.py"
+PIPE_DLQ_HANDLER = REPO_ROOT / "lambdas" / "pipe_dlq" / "handler.py"
 
 _load_counter = itertools.count(1)
 

@@ -6,6 +6,7 @@ between them:
 
     events --(async invoke: retried, then the on-failure queue)--> ingest --> buffer table
     buffer stream --(the pipe: the stack's filter and template)--> work queue
+    pipe DLQ (a failed batch's pointer) --(SQS event source)--> pipe DLQ function --> work queue
     work queue --(SQS event source: batch size, window, max concurrency, partial failures)--> processor
     processor --> results bucket (and the work DLQ for terminal failures; SQS redrive for the rest)
 
@@ -16,6 +17,7 @@ benchmarks; docs/local-runner.md describes what is imitated and how.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from genesys_bridge import contracts
+from genesys_bridge.pipes import BUFFER_PIPE
 from local_runner import aws_hooks
 from local_runner.async_invoke import AsyncInvoker
 from local_runner.aws import (
@@ -39,6 +42,7 @@ from local_runner.aws import (
     create_resources,
     env_overlay,
     ingest_env,
+    pipe_dlq_env,
     processor_env,
     restore_env,
 )
@@ -49,6 +53,7 @@ from local_runner.event_source import SqsEventSource
 from local_runner.function_logs import read_function_log
 from local_runner.functions import (
     INGEST_HANDLER,
+    PIPE_DLQ_HANDLER,
     PROCESSOR_HANDLER,
     InvocationStats,
     LambdaContext,
@@ -60,7 +65,8 @@ from local_runner.functions import (
 )
 from local_runner.inventory import queue_depth, take_inventory
 from local_runner.options import RunOptions, UsageError
-from local_runner.pipe import PipeDefinition, StreamPipe
+from local_runner.pipe import StreamPipe
+from local_runner.pipe_dlq import TargetFaults
 from local_runner.reconcile import reconcile, simulator_id
 from local_runner.report import RunReport, build_report
 from local_runner.workload import (
@@ -70,6 +76,11 @@ from local_runner.workload import (
     read_events_file,
     synthesize,
     workload_from_events,
+)
+from stacks.config import (
+    PIPE_DLQ_MAX_RECEIVE_COUNT,
+    PIPE_DLQ_RESOLVER_BATCH_SIZE,
+    PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS,
 )
 
 # The queue's visibility timeout never drops below this locally: an invocation is not faster for a
@@ -190,7 +201,9 @@ class Harness:
                 elapsed, timed_out = self._drive()
                 if self.options.audit and not timed_out:
                     self.audit = self._closing_audit(genesys)
-                inventory = take_inventory(self.resources, self.pipe_dlq_url, self.options.out_dir)
+                inventory = take_inventory(
+                    self.resources, self.pipe_dlq_url, self.pipe_unresolved_url, self.options.out_dir
+                )
                 # every line the functions wrote is in the file before it is read
                 sys.stdout.flush()
                 log.flush()
@@ -251,8 +264,7 @@ class Harness:
         with acting_as("runner"):
             resources = create_resources(self.config, self.scale, self.region, genesys.credentials)
             sqs = boto3.client("sqs", region_name=self.region)
-            queue_name = f"{self.config.stack_name.lower()}-pipe-dlq"
-            self.pipe_dlq_url: str = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+            self._create_pipe_dead_letter_queues(sqs)
             visibility = max(resources.visibility_timeout_s, MIN_VISIBILITY_S)
             if visibility != resources.visibility_timeout_s:
                 sqs.set_queue_attributes(
@@ -266,6 +278,31 @@ class Harness:
         self.processor_timeout_s = float(
             min(self.config.processor_timeout_seconds, resources.visibility_timeout_s)
         )
+
+    def _create_pipe_dead_letter_queues(self, sqs: Any) -> None:
+        """The pipe DLQ as the stack builds it (stacks/pipe_dlq.py): read by the pipe DLQ function,
+        with a redrive to the unresolved queue after PIPE_DLQ_MAX_RECEIVE_COUNT deliveries."""
+        prefix = self.config.stack_name.lower()
+        self.pipe_unresolved_url: str = sqs.create_queue(QueueName=f"{prefix}-pipe-unresolved")["QueueUrl"]
+        unresolved_arn = sqs.get_queue_attributes(
+            QueueUrl=self.pipe_unresolved_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        # The stack's 6 x the function's timeout, scaled like the work queue's, never below the floor.
+        self.pipe_dlq_visibility_s = max(
+            self.scale.whole_seconds(6 * PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS), MIN_VISIBILITY_S
+        )
+        self.pipe_dlq_url: str = sqs.create_queue(
+            QueueName=f"{prefix}-pipe-dlq",
+            Attributes={
+                "VisibilityTimeout": str(self.pipe_dlq_visibility_s),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": unresolved_arn, "maxReceiveCount": PIPE_DLQ_MAX_RECEIVE_COUNT}
+                ),
+            },
+        )["QueueUrl"]
+        self.pipe_dlq_arn: str = sqs.get_queue_attributes(
+            QueueUrl=self.pipe_dlq_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
 
     def _load_functions(self, stack: ExitStack, genesys: _Genesys) -> None:
         env_ingest = ingest_env(self.config, self.resources)
@@ -282,12 +319,18 @@ class Harness:
         # (genesys_bridge.runtime caches it): that pacer gets the whole budget, not a share.
         env_processor[contracts.GENESYS_CONCURRENT_CALLERS] = "1"
         self.env_processor = env_processor
-        stack.enter_context(env_overlay({**env_ingest, **env_processor}))
+        env_pipe_dlq = pipe_dlq_env(self.resources, self.pipe_unresolved_url)
+        stack.enter_context(env_overlay({**env_ingest, **env_processor, **env_pipe_dlq}))
         self.ingest_module = load_handler(INGEST_HANDLER, env_ingest)
         self.processor_module = load_handler(PROCESSOR_HANDLER, env_processor)
-        for module in (self.ingest_module, self.processor_module):
+        self.pipe_dlq_module = load_handler(PIPE_DLQ_HANDLER, env_pipe_dlq)
+        for module in (self.ingest_module, self.processor_module, self.pipe_dlq_module):
             isolate_metrics(module)
-        stack.enter_context(logger_streams_to_stdout([contracts.INGEST_SERVICE, contracts.PROCESSOR_SERVICE]))
+        stack.enter_context(
+            logger_streams_to_stdout(
+                [contracts.INGEST_SERVICE, contracts.PROCESSOR_SERVICE, contracts.PIPE_DLQ_SERVICE]
+            )
+        )
         self.max_age_s = float(env_processor[contracts.NOT_READY_MAX_AGE_MINUTES]) * 60
 
     def _workload(self) -> Workload:
@@ -357,9 +400,26 @@ class Harness:
             streams=boto3.client("dynamodbstreams", region_name=region),
             sqs=boto3.client("sqs", region_name=region),
             resources=resources,
-            definition=PipeDefinition(contracts.PIPE_FILTER_PATTERN, contracts.PIPE_INPUT_TEMPLATE),
+            definition=BUFFER_PIPE,
             pipe_dlq_url=self.pipe_dlq_url,
             batch_size=config.pipe_batch_size,
+            target_faults=TargetFaults(self.options.pipe_failure_rate, self.options.seed),
+            pipe_arn=f"arn:aws:pipes:{region}:{resources.account_id}:pipe/{config.stack_name}-pipe",
+        )
+        # Lambda's SQS event source on the pipe DLQ, as stacks/pipe_dlq.py sets it up.
+        resolver_timeout_s = float(min(PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS, self.pipe_dlq_visibility_s))
+        self.resolver_source = SqsEventSource(
+            sqs=boto3.client("sqs", region_name=region),
+            queue_url=self.pipe_dlq_url,
+            queue_arn=self.pipe_dlq_arn,
+            region=region,
+            handler=self.pipe_dlq_module.handler,
+            context_factory=lambda: self._context("pipe-dlq", resolver_timeout_s, 256),
+            invocations=self.invocations,
+            batch_size=PIPE_DLQ_RESOLVER_BATCH_SIZE,
+            batching_window_s=0.0,
+            concurrency=1,
+            timeout_s=resolver_timeout_s,
         )
         self.source = SqsEventSource(
             sqs=boto3.client("sqs", region_name=region),
@@ -397,6 +457,7 @@ class Harness:
         self.invoker.start()
         self.pipe.start()
         self.source.start()
+        self.resolver_source.start()
         revoked = False
         stable = 0
         last_progress = 0.0
@@ -406,7 +467,12 @@ class Harness:
             while True:
                 time.sleep(0.25)
                 elapsed = time.monotonic() - started
-                for thread_error in (self.invoker.error, self.pipe.error, *self.source.errors):
+                for thread_error in (
+                    self.invoker.error,
+                    self.pipe.error,
+                    *self.source.errors,
+                    *self.resolver_source.errors,
+                ):
                     if thread_error is not None:
                         raise RuntimeError(f"local runner thread failed: {thread_error!r}") from thread_error
                 if (
@@ -419,7 +485,12 @@ class Harness:
                     revoked = True
                 show = options.progress and (elapsed - last_progress >= (1 if interactive else 5))
                 quiet_upstream = (
-                    self.invoker.done.is_set() and self.pipe.caught_up.is_set() and self.source.in_flight == 0
+                    self.invoker.done.is_set()
+                    and self.pipe.caught_up.is_set()
+                    and self.source.in_flight == 0
+                    and self.resolver_source.in_flight == 0
+                    # a dead-lettered batch is not done until the pipe DLQ function has resolved it
+                    and sum(queue_depth(sqs, self.pipe_dlq_url).values()) == 0
                 )
                 # moto's GetQueueAttributes walks every message: ask only when it can end the run or is shown
                 depth = queue_depth(sqs, self.resources.work_queue_url) if (quiet_upstream or show) else None
@@ -442,6 +513,8 @@ class Harness:
             self.invoker.stop_requested.set()
             self.source.stop_requested.set()
             self.source.join(timeout=self.processor_timeout_s + 5)
+            self.resolver_source.stop_requested.set()
+            self.resolver_source.join(timeout=self.pipe_dlq_visibility_s + 5)
             self.pipe.stop_requested.set()
             self.pipe.join(timeout=10)
             self.invoker.join(timeout=10)

@@ -23,11 +23,14 @@ class Inventory:
     items: dict[str, dict[str, str]]  # buffer: conversation id -> {attribute: value as text}
     work_dlq: list[Any]  # message bodies, JSON-decoded where they are JSON
     ingest_failures: list[Any]
-    pipe_failures: list[Any]
+    pipe_failures: list[Any]  # pointers still in the pipe DLQ (the pipe DLQ function drains it)
+    pipe_unresolved: list[Any]  # what the pipe DLQ function could not resolve
     quarantine: list[Any]
 
 
-def take_inventory(resources: LocalResources, pipe_dlq_url: str, out_dir: Path | None) -> Inventory:
+def take_inventory(
+    resources: LocalResources, pipe_dlq_url: str, pipe_unresolved_url: str, out_dir: Path | None
+) -> Inventory:
     """Read every place a conversation or an event can end up (call inside the run's mock_aws)."""
     import boto3
 
@@ -42,6 +45,7 @@ def take_inventory(resources: LocalResources, pipe_dlq_url: str, out_dir: Path |
         work_dlq=[message_body(m) for m in drain_queue(sqs, resources.work_dlq_url)],
         ingest_failures=[message_body(m) for m in drain_queue(sqs, resources.ingest_failure_queue_url)],
         pipe_failures=[message_body(m) for m in drain_queue(sqs, pipe_dlq_url)],
+        pipe_unresolved=[message_body(m) for m in drain_queue(sqs, pipe_unresolved_url)],
         quarantine=[message_body(m) for m in drain_queue(sqs, resources.quarantine_queue_url)],
     )
 

@@ -126,6 +126,9 @@ class RunOptions:
     events_per_second: float | None = None  # None: as fast as the ingest function takes them
     # AWS-side faults (chaos)
     aws_throttle_rate: float = 0.0
+    # share of the pipe's batches whose target put fails every attempt, so Pipes dead-letters their
+    # pointer and the pipe DLQ function has to resolve it
+    pipe_failure_rate: float = 0.0
     crash_after_puts: int | None = None
     # Revoke every Genesys token this far into the run (seconds), on top of the fault profile.
     revoke_tokens_after_s: float | None = None
@@ -145,6 +148,7 @@ class RunOptions:
             "drop_rate",
             "change_rate",
             "aws_throttle_rate",
+            "pipe_failure_rate",
         ):
             check_rate(name, getattr(self, name))
         today = datetime.now(UTC).date()

@@ -3,121 +3,47 @@
 ``StreamPipe`` reads the buffer's stream from TRIM_HORIZON, collapses moto's double INSERT, applies the
 stack's filter and input template, and sends to the work queue. The stack hands
 ``contracts.PIPE_FILTER_PATTERN`` and ``contracts.PIPE_INPUT_TEMPLATE`` to EventBridge Pipes; here the
-very same objects are applied to moto's stream records, so a change to either is exercised locally.
-Only the pattern and template forms the project uses are implemented; anything else raises
-``UnsupportedPipeSyntax`` so a richer pattern fails loudly instead of being half-applied.
+very same objects are applied to moto's stream records through ``genesys_bridge.pipes`` (which the
+pipe DLQ function applies too), so a change to either is exercised locally.
+
+A batch whose target put fails on every attempt (``TargetFaults``, make chaos) or holds a record the
+template cannot render goes to the pipe DLQ as Pipes writes it there: a pointer into the stream
+(local_runner.pipe_dlq), which the pipe DLQ function resolves back into work messages.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from genesys_bridge.pipes import (
+    PipeDefinition,
+    UnsupportedPipeSyntax,
+    matches_filter,
+    render_input_template,
+)
 from local_runner.aws import SQS_MAX_BATCH, LocalResources
 from local_runner.aws_hooks import acting_as
+from local_runner.pipe_dlq import TargetFaults, pipe_dlq_record
+
+# The evaluator lives in genesys_bridge.pipes; these names stay importable from here.
+__all__ = [
+    "InsertCollapser",
+    "PipeDefinition",
+    "StreamPipe",
+    "UnsupportedPipeSyntax",
+    "matches_filter",
+    "render_input_template",
+]
 
 # DynamoDB Streams GetRecords returns at most 1000 records.
 STREAM_LIMIT = 1000
 # How often the idle reader polls moto: short enough not to add latency, long enough not to burn a core.
 IDLE_POLL_S = 0.05
-
-
-class UnsupportedPipeSyntax(ValueError):
-    """The filter pattern or input template uses a form this evaluator does not implement."""
-
-
-_SCALARS = (str, int, float, bool, type(None))
-
-
-def matches_filter(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
-    """EventBridge event-pattern matching for nested objects and lists of exact values.
-
-    A key maps either to an object (match recursively against the event's object at that key) or to
-    a list of allowed scalar values (the event's value must equal one of them; an event list matches
-    when any of its elements does). A key absent from the event does not match.
-    """
-    for key, expected in pattern.items():
-        if key not in event:
-            return False
-        actual = event[key]
-        if isinstance(expected, Mapping):
-            if not isinstance(actual, Mapping) or not matches_filter(expected, actual):
-                return False
-        elif isinstance(expected, list):
-            if not all(isinstance(value, _SCALARS) for value in expected):
-                # {"prefix": ...}, {"exists": ...}, numeric ranges and the like
-                raise UnsupportedPipeSyntax(f"content filter in pattern at {key!r}: {expected!r}")
-            candidates = actual if isinstance(actual, list) else [actual]
-            if not any(_same_value(candidate, value) for candidate in candidates for value in expected):
-                return False
-        else:
-            raise UnsupportedPipeSyntax(f"pattern value at {key!r} must be an object or a list")
-    return True
-
-
-def _same_value(actual: Any, expected: Any) -> bool:
-    # EventBridge compares exact JSON values: True is not 1, "1" is not 1.
-    return type(actual) is type(expected) and actual == expected
-
-
-# <$.a.b.c> with dot-separated plain keys: the only path form the project's template uses.
-_PLACEHOLDER = re.compile(r"<\$((?:\.[A-Za-z0-9_-]+)+)>")
-_ANY_PLACEHOLDER = re.compile(r"<\$[^>]*>")
-
-
-def _resolve(event: Mapping[str, Any], path: str) -> Any:
-    value: Any = event
-    for key in path.strip(".").split("."):
-        if not isinstance(value, Mapping) or key not in value:
-            raise KeyError(f"$.{path.strip('.')} is not in the event")
-        value = value[key]
-    return value
-
-
-def render_input_template(template: str, event: Mapping[str, Any]) -> str:
-    """EventBridge Pipes input transformation: replace each ``<$.path>`` with the event's value.
-
-    Inside a JSON string (between quotes) the value is inserted as string content, JSON-escaped;
-    outside quotes it is inserted as JSON. A path absent from the event raises KeyError (Pipes would
-    send the record to the pipe's DLQ; the runner counts it as a pipe failure).
-    """
-    for found in _ANY_PLACEHOLDER.finditer(template):
-        if not _PLACEHOLDER.fullmatch(found.group(0)):
-            raise UnsupportedPipeSyntax(f"template path {found.group(0)!r}")
-    out: list[str] = []
-    position = 0
-    for found in _PLACEHOLDER.finditer(template):
-        prefix = template[position : found.start()]
-        out.append(prefix)
-        value = _resolve(event, found.group(1))
-        if _inside_string("".join(out)):
-            text = value if isinstance(value, str) else json.dumps(value)
-            out.append(json.dumps(text)[1:-1])
-        else:
-            out.append(json.dumps(value))
-        position = found.end()
-    out.append(template[position:])
-    rendered = "".join(out)
-    json.loads(rendered)  # Pipes refuses a template whose output is not valid JSON; so does the runner
-    return rendered
-
-
-def _inside_string(text: str) -> bool:
-    inside = False
-    escaped = False
-    for char in text:
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == '"':
-            inside = not inside
-    return inside
 
 
 def _key_of(record: Mapping[str, Any]) -> str:
@@ -189,28 +115,16 @@ class InsertCollapser:
         return out
 
 
-@dataclass(frozen=True)
-class PipeDefinition:
-    """The filter and template of one pipe; the runner builds it from genesys_bridge.contracts."""
-
-    filter_pattern: Mapping[str, Any]
-    input_template: str
-
-    def transform(self, record: Mapping[str, Any]) -> str | None:
-        """The target message body for a stream record, or None when the filter drops it."""
-        if not matches_filter(self.filter_pattern, record):
-            return None
-        return render_input_template(self.input_template, record)
-
-
 @dataclass
 class PipeTally:
     polls: int = 0
     records_read: int = 0
     filtered_out: int = 0
     forwarded: int = 0
-    failures: int = 0
+    failures: int = 0  # records the template could not render (each dead-lettered as a pointer)
     collapsed: int = 0
+    dead_lettered_batches: int = 0  # batches whose target put failed every attempt (TargetFaults)
+    dead_lettered_conversations: int = 0  # the conversations those batches carried
 
 
 class StreamPipe(threading.Thread):
@@ -225,6 +139,8 @@ class StreamPipe(threading.Thread):
         definition: PipeDefinition,
         pipe_dlq_url: str,
         batch_size: int,
+        target_faults: TargetFaults | None = None,
+        pipe_arn: str = "arn:aws:pipes:local:000000000000:pipe/buffer-to-work-queue",
     ) -> None:
         super().__init__(name="pipe", daemon=True)
         self.streams = streams
@@ -233,6 +149,11 @@ class StreamPipe(threading.Thread):
         self.definition = definition
         self.pipe_dlq_url = pipe_dlq_url
         self.batch_size = max(1, min(batch_size, SQS_MAX_BATCH))
+        self.target_faults = target_faults
+        self.pipe_arn = pipe_arn
+        self.shard_id = ""
+        # Sequence number -> key of every INSERT read, moto's key-only ones included (see _may_fail).
+        self._inserts: dict[int, str] = {}
         self.collapser = InsertCollapser()
         self.tally = PipeTally()
         self.stop_requested = threading.Event()
@@ -249,6 +170,7 @@ class StreamPipe(threading.Thread):
     def _run(self) -> None:
         arn = self.resources.stream_arn
         shard = self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        self.shard_id = shard
         iterator = self.streams.get_shard_iterator(
             StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
         )["ShardIterator"]
@@ -259,6 +181,9 @@ class StreamPipe(threading.Thread):
             records = response.get("Records", [])
             self.tally.polls += 1
             self.tally.records_read += len(records)
+            for record in records:
+                if record.get("eventName") == "INSERT":
+                    self._inserts[_sequence_number(record)] = _key_of(record)
             out = self.collapser.feed(records)
             if stopping:
                 out += self.collapser.flush()
@@ -273,26 +198,65 @@ class StreamPipe(threading.Thread):
                 self.caught_up.clear()
 
     def _deliver(self, records: list[dict[str, Any]]) -> None:
+        for start in range(0, len(records), self.batch_size):
+            self._deliver_batch(records[start : start + self.batch_size])
+
+    def _deliver_batch(self, batch: list[dict[str, Any]]) -> None:
         bodies: list[str] = []
-        for record in records:
+        for record in batch:
             try:
                 body = self.definition.transform(record)
-            except (KeyError, ValueError) as error:
+            except UnsupportedPipeSyntax:
+                raise
+            except (KeyError, ValueError):
+                # Pipes bisects the batch down to this record and dead-letters it alone.
                 self.tally.failures += 1
-                self.sqs.send_message(
-                    QueueUrl=self.pipe_dlq_url,
-                    MessageBody=json.dumps({"error": str(error), "record": record}, default=str),
-                )
+                self._dead_letter([record])
                 continue
             if body is None:
                 self.tally.filtered_out += 1
                 continue
             bodies.append(body)
-        for start in range(0, len(bodies), self.batch_size):
-            chunk = bodies[start : start + self.batch_size]
-            entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)]
-            response = self.sqs.send_message_batch(QueueUrl=self.resources.work_queue_url, Entries=entries)
-            failed = response.get("Failed", [])
-            if failed:  # moto does not fail entries; AWS may, and Pipes retries them
-                raise RuntimeError(f"work queue refused {len(failed)} messages: {failed[:1]}")
-            self.tally.forwarded += len(chunk)
+        if not bodies:
+            return
+        if self.target_faults is not None and self._may_fail(batch) and self.target_faults.batch_fails():
+            # The target put failed on every attempt: Pipes writes the batch's pointer to its DLQ.
+            self.tally.dead_lettered_batches += 1
+            self.tally.dead_lettered_conversations += len(bodies)
+            self._dead_letter(batch)
+            return
+        entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies)]
+        response = self.sqs.send_message_batch(QueueUrl=self.resources.work_queue_url, Entries=entries)
+        failed = response.get("Failed", [])
+        if failed:  # moto does not fail entries; AWS may, and Pipes retries them
+            raise RuntimeError(f"work queue refused {len(failed)} messages: {failed[:1]}")
+        self.tally.forwarded += len(bodies)
+
+    def _may_fail(self, batch: list[dict[str, Any]]) -> bool:
+        """Whether the batch's pointer covers only its own conversations' INSERTs in moto's stream.
+
+        The pipe DLQ function reads the pointer's whole sequence range, which in moto also holds the
+        key-only INSERT moto writes before each new item (InsertCollapser). When such a record of a
+        conversation delivered in another batch falls inside the range, the function would send that
+        conversation a second time, which AWS would not: such a batch is not chosen to fail.
+        """
+        keys = {_key_of(record) for record in batch}
+        numbers = [_sequence_number(record) for record in batch]
+        low, high = min(numbers), max(numbers)
+        return all(key in keys for number, key in self._inserts.items() if low <= number <= high)
+
+    def _dead_letter(self, batch: list[dict[str, Any]]) -> None:
+        ordered = sorted(batch, key=_sequence_number)  # the collapser may release a held record late
+        self.sqs.send_message(
+            QueueUrl=self.pipe_dlq_url,
+            MessageBody=pipe_dlq_record(
+                ordered,
+                stream_arn=self.resources.stream_arn,
+                shard_id=self.shard_id,
+                pipe_arn=self.pipe_arn,
+            ),
+        )
+
+
+def _sequence_number(record: Mapping[str, Any]) -> int:
+    return int(record["dynamodb"]["SequenceNumber"])

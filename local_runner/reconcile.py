@@ -234,6 +234,7 @@ def reconcile(
         "unexpected work DLQ messages": unexpected_dlq + extra_dlq,
         "ingest failure queue messages": len(inventory.ingest_failures),
         "pipe DLQ messages": len(inventory.pipe_failures),
+        "unresolved pipe DLQ messages": len(inventory.pipe_unresolved),
         "PENDING items left": statuses.get(contracts.STATUS_PENDING, 0),
         "unexpected FAILED items": len(unexpected_failed),
         "buffer items for no conversation": len(stray_items),

@@ -71,6 +71,7 @@ class RunReport:
     work_dlq: int
     ingest_failure_queue: int
     pipe_dlq: int
+    pipe_unresolved: int
     quarantine_queue: int
     # events dropped before ingest (--drop-rate) and the closing audit (None: --no-audit)
     dropped_conversations: int
@@ -205,6 +206,7 @@ def build_report(
         work_dlq=len(inventory.work_dlq),
         ingest_failure_queue=len(inventory.ingest_failures),
         pipe_dlq=len(inventory.pipe_failures),
+        pipe_unresolved=len(inventory.pipe_unresolved),
         quarantine_queue=len(inventory.quarantine),
         dropped_conversations=len(run.dropped),
         audit=_audit_figures(run.audit),
@@ -231,6 +233,8 @@ def build_report(
             "filtered_out": pipe.filtered_out,
             "forwarded": pipe.forwarded,
             "failures": pipe.failures,
+            "dead_lettered_batches": pipe.dead_lettered_batches,
+            "dead_lettered_conversations": pipe.dead_lettered_conversations,
         },
         emf_metrics=figures.emf,
         quarantine_reasons=reconciliation.quarantine_reasons,
@@ -300,6 +304,19 @@ def _fmt_emf(report: RunReport) -> str:
     return ", ".join(f"{label} {totals[name]}" for name, label in shown) if totals else "-"
 
 
+def _fmt_pipe_dlq(report: RunReport) -> str:
+    resolver = report.emf_metrics.get(contracts.PIPE_DLQ_SERVICE, {})
+    batches = report.pipe.get("dead_lettered_batches", 0)
+    if not batches and not resolver:
+        return "0"
+    return (
+        f"{batches} ({report.pipe.get('dead_lettered_conversations', 0)} conversations) -> "
+        f"{int(resolver.get(MetricName.PIPE_POINTERS_RESOLVED, 0))} pointers resolved, "
+        f"{int(resolver.get(MetricName.CONVERSATIONS_REQUEUED, 0))} conversations requeued, "
+        f"{int(resolver.get(MetricName.PIPE_POINTERS_UNRESOLVED, 0))} unresolved"
+    )
+
+
 def _fmt_latency(report: RunReport) -> str:
     median = report.latency_percentile(0.5)
     p99 = report.latency_percentile(0.99)
@@ -334,7 +351,11 @@ def summary_rows(report: RunReport) -> list[tuple[str, str]]:
         ("5xx", str(report.genesys_5xx)),
         ("token requests", str(report.genesys_token_requests)),
         ("work DLQ", str(report.work_dlq)),
-        ("ingest failure queue / pipe DLQ", f"{report.ingest_failure_queue} / {report.pipe_dlq}"),
+        (
+            "ingest failure queue / pipe DLQ / unresolved",
+            f"{report.ingest_failure_queue} / {report.pipe_dlq} / {report.pipe_unresolved}",
+        ),
+        ("pipe batches dead-lettered -> resolved", _fmt_pipe_dlq(report)),
         ("quarantine queue", str(report.quarantine_queue)),
         ("dropped before ingest (conversations)", str(report.dropped_conversations)),
         ("closing audit", _fmt_audit(report)),

@@ -17,6 +17,7 @@ from stacks.dashboard import OperationsDashboard
 from stacks.ingestion import Ingestion
 from stacks.lambda_functions import PythonFunctionFactory, shared_layer
 from stacks.observability import Observability
+from stacks.pipe_dlq import PipeDlqResolver
 from stacks.processing import Processing
 from stacks.storage import Storage
 
@@ -66,6 +67,14 @@ class GenesysAnalyticsBridgeStack(Stack):
             results_bucket=self.storage.results_bucket,
             functions=functions,
         )
+        self.pipe_dlq_resolver = PipeDlqResolver(
+            self,
+            "PipeDlqResolver",
+            queues=self.buffer.pipe_dead_letters,
+            buffer_table=self.buffer.table,
+            work_queue=self.buffer.work_queue,
+            functions=functions,
+        )
         self.audit = Audit(
             self,
             "Audit",
@@ -84,11 +93,16 @@ class GenesysAnalyticsBridgeStack(Stack):
                 "QuarantineQueue": self.ingestion.quarantine_queue,
                 "RuleDeadLetterQueue": self.ingestion.rule_dead_letter_queue,
                 "FailedInvocationsQueue": self.ingestion.failed_invocations_queue,
-                "PipeDeadLetterQueue": self.buffer.pipe_dead_letter_queue,
+                # The pipe DLQ itself is not terminal: the resolver drains it.
+                "PipeUnresolvedQueue": self.buffer.pipe_unresolved_queue,
                 "WorkDeadLetterQueue": self.buffer.work_dead_letter_queue,
                 **self.audit.dead_letter_queues,
             },
-            functions={"Ingest": self.ingestion.function, "Processor": self.processing.function},
+            functions={
+                "Ingest": self.ingestion.function,
+                "Processor": self.processing.function,
+                "PipeDlq": self.pipe_dlq_resolver.function,
+            },
             work_queue=self.buffer.work_queue,
             work_queue_age_alarm=Duration.minutes(config.work_queue_age_alarm_minutes),
             pipe=self.buffer.pipe,
@@ -138,21 +152,25 @@ class GenesysAnalyticsBridgeStack(Stack):
 
     def _outputs(self) -> None:
         outputs = {
-            "EventBusName": self.ingestion.event_bus.event_bus_name,
-            "BufferTableName": self.buffer.table.table_name,
-            "WorkQueueUrl": self.buffer.work_queue.queue_url,
-            "WorkDeadLetterQueueUrl": self.buffer.work_dead_letter_queue.queue_url,
-            "PipeDeadLetterQueueUrl": self.buffer.pipe_dead_letter_queue.queue_url,
-            "QuarantineQueueUrl": self.ingestion.quarantine_queue.queue_url,
-            "RuleDeadLetterQueueUrl": self.ingestion.rule_dead_letter_queue.queue_url,
-            "FailedInvocationsQueueUrl": self.ingestion.failed_invocations_queue.queue_url,
+            contracts.OUTPUT_EVENT_BUS_NAME: self.ingestion.event_bus.event_bus_name,
+            contracts.OUTPUT_BUFFER_TABLE_NAME: self.buffer.table.table_name,
+            contracts.OUTPUT_WORK_QUEUE_URL: self.buffer.work_queue.queue_url,
+            contracts.OUTPUT_WORK_DLQ_URL: self.buffer.work_dead_letter_queue.queue_url,
+            contracts.OUTPUT_PIPE_DLQ_URL: self.buffer.pipe_dead_letter_queue.queue_url,
+            contracts.OUTPUT_PIPE_UNRESOLVED_QUEUE_URL: self.buffer.pipe_unresolved_queue.queue_url,
+            contracts.OUTPUT_QUARANTINE_QUEUE_URL: self.ingestion.quarantine_queue.queue_url,
+            contracts.OUTPUT_RULE_DLQ_URL: self.ingestion.rule_dead_letter_queue.queue_url,
+            contracts.OUTPUT_FAILED_INVOCATIONS_QUEUE_URL: self.ingestion.failed_invocations_queue.queue_url,
             contracts.OUTPUT_RESULTS_BUCKET_NAME: self.storage.results_bucket.bucket_name,
-            "CredentialsSecretArn": self.processing.credentials_secret.secret_arn,
-            "AlarmTopicArn": self.observability.alarm_topic.topic_arn,
-            # `make backfill` finds the workflow (and the bucket above, for reports) by these outputs.
+            contracts.OUTPUT_CREDENTIALS_SECRET_ARN: self.processing.credentials_secret.secret_arn,
+            contracts.OUTPUT_ALARM_TOPIC_ARN: self.observability.alarm_topic.topic_arn,
+            # The ops CLI replays dead-lettered events into it (`make ops ARGS="quarantine --replay"`).
+            contracts.OUTPUT_INGEST_FUNCTION_NAME: self.ingestion.function.function_name,
+            contracts.OUTPUT_CATALOG_DATABASE_NAME: self.catalog.database.database_name,
+            contracts.OUTPUT_ATHENA_WORKGROUP_NAME: self.catalog.workgroup.ref,
+            # `make backfill` finds the workflow (and the results bucket, for reports) by this output.
             contracts.OUTPUT_AUDIT_STATE_MACHINE_ARN: self.audit.state_machine.state_machine_arn,
-            "CatalogDatabaseName": self.catalog.database.database_name,
-            "AthenaWorkGroupName": self.catalog.workgroup.ref,
+            contracts.OUTPUT_AUDIT_SCHEDULE_DLQ_URL: self.audit.schedule_dead_letter_queue.queue_url,
         }
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)

@@ -42,4 +42,6 @@ class Buffer(Construct):
             self, table=self.table, work_queue=self.work_queue, config=config, removal_policy=removal_policy
         )
         self.pipe = stream_pipe.pipe
-        self.pipe_dead_letter_queue = stream_pipe.dead_letter_queue
+        self.pipe_dead_letters = stream_pipe.dead_letters
+        self.pipe_dead_letter_queue = stream_pipe.dead_letters.queue
+        self.pipe_unresolved_queue = stream_pipe.dead_letters.unresolved_queue

@@ -71,6 +71,13 @@ WORK_QUEUE_RETENTION_DAYS = 4
 # Receives a message may spend on being handed back for rate limits or Genesys outages (RetryLater),
 # on top of the not-ready schedule; each costs one receive of the work queue's redrive budget.
 THROTTLE_RECEIVE_HEADROOM = 10
+# The pipe DLQ resolver (stacks/pipe_dlq.py), which the local runner plays with the same numbers. One
+# pointer costs a GetShardIterator, a few GetRecords (a pipe batch is at most 10,000 records, 1,000
+# per read) and one SendMessageBatch per 10 conversations: seconds, not minutes.
+PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS = 60
+PIPE_DLQ_RESOLVER_BATCH_SIZE = 10
+# Deliveries of one pointer (throttling, AWS errors) before SQS parks it in the unresolved queue.
+PIPE_DLQ_MAX_RECEIVE_COUNT = 5
 
 
 class ConfigError(ValueError):

@@ -18,14 +18,14 @@ from constructs import Construct
 
 from genesys_bridge import contracts
 from stacks.config import EnvironmentConfig
-from stacks.dead_letter_queues import dead_letter_queue
 from stacks.log_groups import log_group
+from stacks.pipe_dlq import PipeDeadLetterQueues, pipe_dead_letter_queues
 
 
 @dataclass(frozen=True)
 class StreamPipe:
     pipe: pipes.Pipe
-    dead_letter_queue: sqs.Queue
+    dead_letters: PipeDeadLetterQueues  # the pipe's DLQ (read by the pipe DLQ resolver) and its own DLQ
 
 
 def stream_to_work_queue_pipe(
@@ -36,9 +36,9 @@ def stream_to_work_queue_pipe(
     config: EnvironmentConfig,
     removal_policy: RemovalPolicy,
 ) -> StreamPipe:
-    dlq = dead_letter_queue(
-        scope, "PipeDeadLetterQueue", holds="buffer stream records the pipe could not deliver"
-    )
+    # The pipe's DLQ is read by the pipe DLQ resolver (stacks/pipe_dlq.py): it keeps its id here, and
+    # what the resolver cannot resolve goes on to the unresolved queue beside it.
+    dead_letters = pipe_dead_letter_queues(scope)
     pipe = pipes.Pipe(
         scope,
         "StreamToWorkQueuePipe",
@@ -54,7 +54,7 @@ def stream_to_work_queue_pipe(
             # Without an age limit Pipes retries its own errors until the stream drops the record
             # (24 h), and the record is gone without reaching the DLQ.
             maximum_record_age=Duration.hours(config.pipe_max_record_age_hours),
-            dead_letter_target=dlq,
+            dead_letter_target=dead_letters.queue,
         ),
         # Only the item's creation starts work; later touches (lastEventAt) and status changes don't.
         filter=pipes.Filter([pipes.FilterPattern.from_object(contracts.PIPE_FILTER_PATTERN)]),
@@ -78,4 +78,4 @@ def stream_to_work_queue_pipe(
     # role's policy, not only after the role its RoleArn names (https://github.com/aws/aws-cdk/issues/31211).
     # Pipe adds that DependsOn itself for a role it creates; tests/infrastructure asserts it stays, and
     # docs/operations.md ("First deploy") says why no wait for the stream is needed on top.
-    return StreamPipe(pipe=pipe, dead_letter_queue=dlq)
+    return StreamPipe(pipe=pipe, dead_letters=dead_letters)

@@ -37,6 +37,9 @@ NOT_READY_RETRY_MAX_SECONDS: Final = "NOT_READY_RETRY_MAX_SECONDS"
 # "customer.end,acw" (the stack's config `topics`): ingest quarantines events of any other topic, as
 # the EventBridge rule would have filtered them (a replay through `aws lambda invoke` skips the rule).
 CONVERSATION_TOPICS: Final = "CONVERSATION_TOPICS"
+# The pipe DLQ resolver: the one stream it may read (the buffer's) and where what it cannot resolve goes.
+BUFFER_STREAM_ARN: Final = "BUFFER_STREAM_ARN"
+PIPE_UNRESOLVED_QUEUE_URL: Final = "PIPE_UNRESOLVED_QUEUE_URL"
 # Powertools reads these itself.
 POWERTOOLS_SERVICE_NAME: Final = "POWERTOOLS_SERVICE_NAME"
 POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
@@ -44,6 +47,7 @@ POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
 METRICS_NAMESPACE: Final = "GenesysAnalyticsBridge"
 INGEST_SERVICE: Final = "ingest"
 PROCESSOR_SERVICE: Final = "processor"
+PIPE_DLQ_SERVICE: Final = "pipe-dlq"
 # The custom resource that creates the catalog's Athena views (stacks/catalog.py).
 CATALOG_VIEWS_SERVICE: Final = "catalog-views"
 
@@ -71,6 +75,24 @@ TOPIC_SUFFIX_PATTERN: Final = r"[a-z]+(?:\.[a-z]+)*"
 # SQS caps a message's visibility timeout (and so any backoff done with it) at 12 hours.
 SQS_MAX_VISIBILITY_SECONDS: Final = 12 * 60 * 60
 
+# CloudFormation outputs of the stack (stacks/bridge_stack.py). The ops CLI (`make ops`) finds the
+# deployed resources through them, by stack name.
+OUTPUT_EVENT_BUS_NAME: Final = "EventBusName"
+OUTPUT_BUFFER_TABLE_NAME: Final = "BufferTableName"
+OUTPUT_WORK_QUEUE_URL: Final = "WorkQueueUrl"
+OUTPUT_WORK_DLQ_URL: Final = "WorkDeadLetterQueueUrl"
+OUTPUT_PIPE_DLQ_URL: Final = "PipeDeadLetterQueueUrl"
+OUTPUT_PIPE_UNRESOLVED_QUEUE_URL: Final = "PipeUnresolvedQueueUrl"
+OUTPUT_QUARANTINE_QUEUE_URL: Final = "QuarantineQueueUrl"
+OUTPUT_RULE_DLQ_URL: Final = "RuleDeadLetterQueueUrl"
+OUTPUT_FAILED_INVOCATIONS_QUEUE_URL: Final = "FailedInvocationsQueueUrl"
+OUTPUT_RESULTS_BUCKET_NAME: Final = "ResultsBucketName"
+OUTPUT_CREDENTIALS_SECRET_ARN: Final = "CredentialsSecretArn"  # noqa: S105 (an output name)
+OUTPUT_ALARM_TOPIC_ARN: Final = "AlarmTopicArn"
+OUTPUT_INGEST_FUNCTION_NAME: Final = "IngestFunctionName"
+OUTPUT_CATALOG_DATABASE_NAME: Final = "CatalogDatabaseName"
+OUTPUT_ATHENA_WORKGROUP_NAME: Final = "AthenaWorkGroupName"
+
 # Where landed details go in the results bucket.
 RESULTS_PREFIX: Final = "conversations/"
 
@@ -91,9 +113,10 @@ AUDIT_INPUT_MODE: Final = "mode"  # audit | finalize
 AUDIT_INPUT_FORCE: Final = "force"  # run even if the day's report of this mode says complete
 AUDIT_INPUT_DAYS_AGO: Final = "days_ago"  # with scheduled_time: the day that many days before it
 AUDIT_INPUT_SCHEDULED_TIME: Final = "scheduled_time"
-# Stack outputs `make backfill` reads (with the results bucket's, ResultsBucketName).
+# The stack output `make backfill` reads (with OUTPUT_RESULTS_BUCKET_NAME, above).
 OUTPUT_AUDIT_STATE_MACHINE_ARN: Final = "AuditStateMachineArn"
-OUTPUT_RESULTS_BUCKET_NAME: Final = "ResultsBucketName"
+# The audit schedules' dead-letter queue (`make ops ARGS="status"` shows its depth and reasons).
+OUTPUT_AUDIT_SCHEDULE_DLQ_URL: Final = "AuditScheduleDeadLetterQueueUrl"
 
 # S3 object metadata on landed conversations: which endpoint the body came from, and when.
 RESULT_METADATA_SOURCE: Final = "source"

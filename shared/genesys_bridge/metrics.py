@@ -1,4 +1,4 @@
-"""Metric names of both functions, in one place, and the small interface the services emit through.
+"""Metric names of every function, in one place, and the small interface the services emit through.
 
 The stack's alarms and dashboards, the local runner and the benchmarks read the same names from here.
 The services take any object with Powertools' `add_metric` signature, so tests pass a recorder and the
@@ -32,6 +32,10 @@ class MetricName(StrEnum):
     AUDIT_MISSING_CONVERSATIONS = "AuditMissingConversations"
     AUDIT_CHANGED_CONVERSATIONS = "AuditChangedConversations"
     AUDIT_CONVERSATIONS = "AuditConversations"
+    # pipe DLQ resolver
+    PIPE_POINTERS_RESOLVED = "PipePointersResolved"
+    PIPE_POINTERS_UNRESOLVED = "PipePointersUnresolved"
+    CONVERSATIONS_REQUEUED = "ConversationsRequeued"
 
 
 COUNT = "Count"

@@ -20,15 +20,17 @@ from botocore.config import Config
 
 from genesys_bridge.buffer import BufferTable
 from genesys_bridge.metrics import MetricsSink
-from genesys_bridge.settings import GenesysAccessSettings, IngestSettings, ProcessorSettings
+from genesys_bridge.settings import GenesysAccessSettings, IngestSettings, PipeDlqSettings, ProcessorSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
     from genesys_bridge.genesys import GenesysClient
     from genesys_bridge.ingest import IngestService
+    from genesys_bridge.pipe_dlq import PipeDlqResolver
     from genesys_bridge.processor import ProcessorService
 
 # Credentials are re-read at most this often; a rotated secret reaches a warm container within it.
@@ -82,6 +84,11 @@ def _boto_client(service: str) -> Any:
 
 def dynamodb_client() -> DynamoDBClient:
     client: DynamoDBClient = _boto_client("dynamodb")
+    return client
+
+
+def dynamodbstreams_client() -> DynamoDBStreamsClient:
+    client: DynamoDBStreamsClient = _boto_client("dynamodbstreams")
     return client
 
 
@@ -234,4 +241,31 @@ def processor_service(metrics: MetricsSink) -> ProcessorService:
         )
 
     service: ProcessorService = _cached("processor_service", build)
+    return service
+
+
+def pipe_dlq_settings() -> PipeDlqSettings:
+    settings: PipeDlqSettings = _cached("pipe_dlq_settings", PipeDlqSettings.from_environment)
+    return settings
+
+
+def pipe_dlq_resolver(metrics: MetricsSink) -> PipeDlqResolver:
+    """The pipe DLQ resolver, built on first call; `metrics` is bound then (the handler's Metrics)."""
+
+    def build() -> PipeDlqResolver:
+        from genesys_bridge.pipe_dlq import PipeDlqResolver, ResolverConfig
+
+        settings = pipe_dlq_settings()
+        return PipeDlqResolver(
+            streams_client=dynamodbstreams_client(),
+            sqs_client=sqs_client(),
+            config=ResolverConfig(
+                stream_arn=settings.buffer_stream_arn,
+                work_queue_url=settings.work_queue_url,
+                unresolved_queue_url=settings.pipe_unresolved_queue_url,
+            ),
+            metrics=metrics,
+        )
+
+    service: PipeDlqResolver = _cached("pipe_dlq_resolver", build)
     return service

@@ -210,3 +210,17 @@ class AuditSettings(GenesysAccessSettings):
     @classmethod
     def _empty_first_day_is_none(cls, value: Any) -> Any:
         return _empty_is_none(value)
+
+
+class PipeDlqSettings(_EnvironmentSettings):
+    """What the pipe DLQ resolver needs: the stream it may read, the work queue, its own unresolved queue."""
+
+    # arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>; pointers into any other are refused.
+    buffer_stream_arn: str = Field(
+        validation_alias=_env(contracts.BUFFER_STREAM_ARN),
+        pattern=r"^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/[^/]+/stream/.+$",
+    )
+    work_queue_url: str = Field(validation_alias=_env(contracts.WORK_QUEUE_URL), min_length=1)
+    pipe_unresolved_queue_url: str = Field(
+        validation_alias=_env(contracts.PIPE_UNRESOLVED_QUEUE_URL), min_length=1
+    )

@@ -25,7 +25,12 @@ if TYPE_CHECKING:
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "customer-end-event.json"
 # Stack outputs the smoke test reads (docs/design.md, "Stack outputs").
-REQUIRED_OUTPUTS = ("EventBusName", "BufferTableName", "ResultsBucketName", "WorkDeadLetterQueueUrl")
+REQUIRED_OUTPUTS = (
+    contracts.OUTPUT_EVENT_BUS_NAME,
+    contracts.OUTPUT_BUFFER_TABLE_NAME,
+    contracts.OUTPUT_RESULTS_BUCKET_NAME,
+    contracts.OUTPUT_WORK_DLQ_URL,
+)
 POLL_SECONDS = 3.0
 
 T = TypeVar("T")
@@ -118,7 +123,7 @@ class DeployedStack:
 
     @property
     def buffer(self) -> BufferTable:
-        return BufferTable(self.client("dynamodb"), self.outputs["BufferTableName"])
+        return BufferTable(self.client("dynamodb"), self.outputs[contracts.OUTPUT_BUFFER_TABLE_NAME])
 
     @property
     def settle_sla_seconds(self) -> float:
@@ -132,7 +137,7 @@ class DeployedStack:
 
     def put_end_event(self, conversation_id: str, now: datetime) -> None:
         entry = synthetic_end_event(conversation_id, self.config.event_source_prefix, now)
-        entry["EventBusName"] = self.outputs["EventBusName"]
+        entry["EventBusName"] = self.outputs[contracts.OUTPUT_EVENT_BUS_NAME]
         answer = self.client("events").put_events(Entries=[entry])
         if answer.get("FailedEntryCount"):
             failed = answer["Entries"][0]
@@ -165,7 +170,7 @@ class DeployedStack:
 
         try:
             self.client("dynamodb").update_item(
-                TableName=self.outputs["BufferTableName"],
+                TableName=self.outputs[contracts.OUTPUT_BUFFER_TABLE_NAME],
                 Key={contracts.ATTR_CONVERSATION_ID: {"S": conversation_id}},
                 UpdateExpression="SET #first = :first",
                 ConditionExpression="#status = :pending",
@@ -190,7 +195,7 @@ class DeployedStack:
         Other messages are made visible again at once, so an operator reading the queue loses nothing.
         """
         sqs = self.client("sqs")
-        url = self.outputs["WorkDeadLetterQueueUrl"]
+        url = self.outputs[contracts.OUTPUT_WORK_DLQ_URL]
         taken: list[dict[str, Any]] = []
 
         def sweep() -> list[dict[str, Any]] | None:
@@ -216,13 +221,15 @@ class DeployedStack:
 
     def read_object(self, key: str) -> tuple[dict[str, Any], str | None, str]:
         """The landed conversation, its version id and its content type."""
-        answer = self.client("s3").get_object(Bucket=self.outputs["ResultsBucketName"], Key=key)
+        answer = self.client("s3").get_object(
+            Bucket=self.outputs[contracts.OUTPUT_RESULTS_BUCKET_NAME], Key=key
+        )
         body = json.loads(answer["Body"].read())
         return body, answer.get("VersionId"), answer.get("ContentType", "")
 
     def delete_object_version(self, key: str, version_id: str | None) -> None:
         """Delete exactly the version the test landed; an earlier version of the key stays current."""
-        request: dict[str, Any] = {"Bucket": self.outputs["ResultsBucketName"], "Key": key}
+        request: dict[str, Any] = {"Bucket": self.outputs[contracts.OUTPUT_RESULTS_BUCKET_NAME], "Key": key}
         if version_id:
             request["VersionId"] = version_id
         self.client("s3").delete_object(**request)
@@ -230,6 +237,6 @@ class DeployedStack:
     def delete_item(self, conversation_id: str) -> None:
         # A REMOVE on the stream, which the pipe drops.
         self.client("dynamodb").delete_item(
-            TableName=self.outputs["BufferTableName"],
+            TableName=self.outputs[contracts.OUTPUT_BUFFER_TABLE_NAME],
             Key={contracts.ATTR_CONVERSATION_ID: {"S": conversation_id}},
         )

@@ -7,12 +7,12 @@ from tests.infrastructure.conftest import SynthesizedEnvironment
 # Reviewed acknowledgments (construct path below the stack -> rule). A new one must be added here on
 # purpose, next to the reason it carries in the code.
 EXPECTED_ACKNOWLEDGMENTS = {
-    ("Buffer/PipeDeadLetterQueue", "AwsSolutions::AwsSolutions-SQS3"),
     ("Ingestion/QuarantineQueue", "AwsSolutions::AwsSolutions-SQS3"),
     ("Ingestion/RuleDeadLetterQueue", "AwsSolutions::AwsSolutions-SQS3"),
     ("Ingestion/FailedInvocationsQueue", "AwsSolutions::AwsSolutions-SQS3"),
     ("Ingestion/IngestFunctionRole", "AwsSolutions::AwsSolutions-IAM5[Resource::*]"),
     ("Processing/ProcessorFunctionRole", "AwsSolutions::AwsSolutions-IAM5[Resource::*]"),
+    ("PipeDlqResolver/PipeDlqFunctionRole", "AwsSolutions::AwsSolutions-IAM5[Resource::*]"),
     (
         "Processing/ProcessorFunctionRole",
         "AwsSolutions::AwsSolutions-IAM5[Resource::<StorageResultsBucketF87BB70E.Arn>/conversations/*]",

@@ -397,7 +397,8 @@ class TestBuffer:
             and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
             for queue_ref in policy["Properties"]["Queues"]
         }
-        assert len(queues) == 7  # the pipeline's six and the audit schedules' dead-letter queue
+        # the pipeline's six, the pipe DLQ's unresolved queue and the audit schedules' DLQ
+        assert len(queues) == 8
         assert all(queue["Properties"]["SqsManagedSseEnabled"] for queue in queues.values())
         assert tls_enforced == set(queues)
 
@@ -409,6 +410,7 @@ class TestBuffer:
             "/RuleDeadLetterQueue/",
             "/FailedInvocationsQueue/",
             "/PipeDeadLetterQueue/",
+            "/PipeUnresolvedQueue/",
             "/WorkDeadLetterQueue/",
         ):
             queue = resources(each_environment, "AWS::SQS::Queue")[
@@ -488,16 +490,113 @@ _PLAIN_PROCESSOR_SETTINGS = (
 )
 
 
+class TestPipeDlqResolver:
+    def test_the_resolver_reads_the_pipe_dlq_reporting_item_failures(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        resolver_id, _ = function_named(each_environment, contracts.PIPE_DLQ_SERVICE)
+        pipe_dlq_id = logical_id_of(each_environment, "AWS::SQS::Queue", "/PipeDeadLetterQueue/")
+        each_environment.template.has_resource_properties(
+            "AWS::Lambda::EventSourceMapping",
+            {
+                "FunctionName": {"Ref": resolver_id},
+                "EventSourceArn": {"Fn::GetAtt": [pipe_dlq_id, "Arn"]},
+                "BatchSize": 10,
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            },
+        )
+
+    def test_the_pipe_dlq_parks_what_keeps_failing_in_the_unresolved_queue_within_hours(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        queues = resources(each_environment, "AWS::SQS::Queue")
+        pipe_dlq = queues[logical_id_of(each_environment, "AWS::SQS::Queue", "/PipeDeadLetterQueue/")]
+        _, resolver = function_named(each_environment, contracts.PIPE_DLQ_SERVICE)
+        properties = pipe_dlq["Properties"]
+        unresolved_id = logical_id_of(each_environment, "AWS::SQS::Queue", "/PipeUnresolvedQueue/")
+        assert properties["RedrivePolicy"] == {
+            "deadLetterTargetArn": {"Fn::GetAtt": [unresolved_id, "Arn"]},
+            "maxReceiveCount": 5,
+        }
+        # Lambda's rule for a source queue, and every retry long done within the stream's 24 hours
+        assert properties["VisibilityTimeout"] >= 6 * resolver["Timeout"]
+        assert properties["VisibilityTimeout"] * 5 < 24 * 3600
+
+    def test_the_resolver_gets_the_stream_the_work_queue_and_the_unresolved_queue(
+        self, prod: SynthesizedEnvironment
+    ) -> None:
+        _, properties = function_named(prod, contracts.PIPE_DLQ_SERVICE)
+        variables = properties["Environment"]["Variables"]
+        table_id = logical_id_of(prod, "AWS::DynamoDB::GlobalTable", "/Buffer/")
+        assert variables[contracts.BUFFER_STREAM_ARN] == {"Fn::GetAtt": [table_id, "StreamArn"]}
+        assert variables[contracts.WORK_QUEUE_URL] == {
+            "Ref": logical_id_of(prod, "AWS::SQS::Queue", "/WorkQueue/")
+        }
+        assert variables[contracts.PIPE_UNRESOLVED_QUEUE_URL] == {
+            "Ref": logical_id_of(prod, "AWS::SQS::Queue", "/PipeUnresolvedQueue/")
+        }
+
+    def test_the_resolver_may_only_read_the_buffer_stream_and_send_to_its_two_queues(
+        self, dev: SynthesizedEnvironment
+    ) -> None:
+        _, properties = function_named(dev, contracts.PIPE_DLQ_SERVICE)
+        statements = policy_statements_of_role(dev, properties["Role"]["Fn::GetAtt"][0])
+        table_id = logical_id_of(dev, "AWS::DynamoDB::GlobalTable", "/Buffer/")
+        queue_arn = {
+            name: {"Fn::GetAtt": [logical_id_of(dev, "AWS::SQS::Queue", f"/{name}/"), "Arn"]}
+            for name in ("WorkQueue", "PipeUnresolvedQueue", "PipeDeadLetterQueue")
+        }
+        assert {
+            "Action": ["dynamodb:GetShardIterator", "dynamodb:GetRecords"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [table_id, "StreamArn"]},
+        } in statements
+        assert {
+            "Action": "sqs:SendMessage",
+            "Effect": "Allow",
+            "Resource": [queue_arn["WorkQueue"], queue_arn["PipeUnresolvedQueue"]],
+        } in statements
+        # the event source's own grant on the pipe DLQ, logs and traces, and nothing else
+        receive = [s for s in statements if "sqs:ReceiveMessage" in s["Action"]]
+        assert [s["Resource"] for s in receive] == [queue_arn["PipeDeadLetterQueue"]]
+        assert actions_of(statements) == {
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "xray:PutTraceSegments",
+            "xray:PutTelemetryRecords",
+            "dynamodb:GetShardIterator",
+            "dynamodb:GetRecords",
+            "sqs:SendMessage",
+            "sqs:ReceiveMessage",
+            "sqs:ChangeMessageVisibility",
+            "sqs:GetQueueUrl",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+        }
+
+    def test_resolver_errors_alarm(self, prod: SynthesizedEnvironment) -> None:
+        resolver_id, _ = function_named(prod, contracts.PIPE_DLQ_SERVICE)
+        prod.template.has_resource_properties(
+            "AWS::CloudWatch::Alarm",
+            {
+                "Namespace": "AWS/Lambda",
+                "MetricName": "Errors",
+                "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": resolver_id}}],
+                "Threshold": 0,
+            },
+        )
+
+
 class TestFunctions:
     def test_every_function_shares_runtime_architecture_layer_tracing_and_own_log_group(
         self, each_environment: SynthesizedEnvironment
     ) -> None:
         layer_id = logical_id_of(each_environment, "AWS::Lambda::LayerVersion", "/SharedLayer/")
-        # Ingest, processor, audit and the catalog's views function; the CDK's own functions (the Provider
-        # framework's, which answers CloudFormation for the views function, and dev's bucket emptying)
-        # are not built by the factory.
+        # Ingest, processor, the pipe DLQ resolver, audit and the catalog's views function; the CDK's own
+        # functions (the Provider framework's, which answers CloudFormation for the views function, and
+        # dev's bucket emptying) are not built by the factory.
         functions = bridge_functions(each_environment)
-        assert len(functions) == 4
+        assert len(functions) == 5
         log_groups = set()
         for function in functions.values():
             properties = function["Properties"]
@@ -507,7 +606,7 @@ class TestFunctions:
             assert properties["Layers"] == [{"Ref": layer_id}]
             assert properties["TracingConfig"] == {"Mode": "Active"}
             log_groups.add(properties["LoggingConfig"]["LogGroup"]["Ref"])
-        assert len(log_groups) == 4
+        assert len(log_groups) == 5
         for log_group_id in log_groups:
             log_group = resources(each_environment, "AWS::Logs::LogGroup")[log_group_id]
             assert log_group["Properties"]["RetentionInDays"] == each_environment.config.log_retention_days
@@ -705,7 +804,7 @@ class TestObservability:
             "/QuarantineQueue/",
             "/RuleDeadLetterQueue/",
             "/FailedInvocationsQueue/",
-            "/PipeDeadLetterQueue/",
+            "/PipeUnresolvedQueue/",
             "/WorkDeadLetterQueue/",
         ):
             queue_id = logical_id_of(each_environment, "AWS::SQS::Queue", name)
@@ -947,10 +1046,31 @@ def test_outputs_name_the_bus_table_queues_bucket_and_secret(
         "WorkQueueUrl",
         "WorkDeadLetterQueueUrl",
         "PipeDeadLetterQueueUrl",
+        "PipeUnresolvedQueueUrl",
         "QuarantineQueueUrl",
         "RuleDeadLetterQueueUrl",
         "FailedInvocationsQueueUrl",
         "ResultsBucketName",
         "CredentialsSecretArn",
         "AlarmTopicArn",
+        "IngestFunctionName",
     } <= set(outputs)
+
+
+def test_the_ops_cli_finds_every_queue_and_the_ingest_function_through_the_outputs(
+    each_environment: SynthesizedEnvironment,
+) -> None:
+    # Given the outputs `make ops` reads (ops.stack.QUEUES names each queue's output)
+    from ops.stack import QUEUES
+
+    outputs = each_environment.template_json["Outputs"]
+    # Then each names the resource it says, by reference
+    construct_ids = {contracts.OUTPUT_AUDIT_SCHEDULE_DLQ_URL: "/Audit/ScheduleDeadLetterQueue/"}
+    for spec in QUEUES:
+        # the construct id of each queue (the output's name without "Url"), but for the audit's
+        name = construct_ids.get(spec.output, "/" + spec.output.removesuffix("Url") + "/")
+        assert outputs[spec.output]["Value"] == {
+            "Ref": logical_id_of(each_environment, "AWS::SQS::Queue", name)
+        }
+    ingest_id, _ = function_named(each_environment, contracts.INGEST_SERVICE)
+    assert outputs[contracts.OUTPUT_INGEST_FUNCTION_NAME]["Value"] == {"Ref": ingest_id}

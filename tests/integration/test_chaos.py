@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,15 @@ pytestmark = pytest.mark.integration
 def test_small_chaos_run_reconciles_every_conversation_and_event(tmp_path: Path) -> None:
     # Given Genesys faults (429 storms, 503/504, slow answers, token revocations), every event
     # delivered up to three times, 2% malformed events, late and never-ready conversations, a
-    # processor crash between S3 writes and marking, throttled DynamoDB and S3 calls, 2% of the
+    # processor crash between S3 writes and marking, throttled DynamoDB and S3 calls, pipe batches
+    # whose target put always fails (dead-lettered as pointers into the stream), 2% of the
     # conversations' events dropped before ingest and 5% of the landed ones changed afterwards
-    options = chaos_options(conversations=100, time_scale=0.002, out_dir=tmp_path / "chaos", progress=False)
+    # (a third of the pipe's batches fail here, not make chaos's tenth: 100 conversations make few
+    # batches, and the path must be exercised every time)
+    options = replace(
+        chaos_options(conversations=100, time_scale=0.002, out_dir=tmp_path / "chaos", progress=False),
+        pipe_failure_rate=0.3,
+    )
     report = run_pipeline(options)
     table = render_chaos(report)
 
@@ -49,6 +56,14 @@ def test_small_chaos_run_reconciles_every_conversation_and_event(tmp_path: Path)
     assert set(report.quarantine_reasons) <= {reason.value for reason in InvalidReason}
     assert sum(report.quarantine_reasons.values()) == report.malformed_events == report.quarantined
     assert report.ingest_failure_queue == report.pipe_dlq == report.pending_left == 0
+
+    # And every batch the pipe dead-lettered was resolved by the pipe DLQ function, back to exactly the
+    # conversations it carried, with nothing left unresolved
+    resolver = report.emf_metrics["pipe-dlq"]
+    assert report.pipe["dead_lettered_batches"] > 0
+    assert resolver["PipePointersResolved"] == report.pipe["dead_lettered_batches"]
+    assert resolver["ConversationsRequeued"] == report.pipe["dead_lettered_conversations"]
+    assert resolver.get("PipePointersUnresolved", 0) == report.pipe_unresolved == 0
 
     # And the faults really happened; the injected crash is a failed invocation, not a deferral
     assert report.processor_crashes == 1

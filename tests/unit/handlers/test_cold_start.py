@@ -27,6 +27,7 @@ sys.path[:0] = [".", "shared"]
 import lambdas.ingest.handler
 ingest_loaded = sorted(sys.modules)
 import lambdas.processor.handler
+import lambdas.pipe_dlq.handler
 from genesys_bridge import runtime
 
 def heavy(modules):
@@ -40,7 +41,11 @@ print(json.dumps({
     "ingest_heavy": heavy(ingest_loaded),
     "ingest_loaded_processor": "genesys_bridge.processor" in ingest_loaded,
     "cached": sorted(runtime._cache),
-    "handlers": [callable(lambdas.ingest.handler.handler), callable(lambdas.processor.handler.handler)],
+    "handlers": [
+        callable(lambdas.ingest.handler.handler),
+        callable(lambdas.processor.handler.handler),
+        callable(lambdas.pipe_dlq.handler.handler),
+    ],
 }))
 """
 
@@ -58,14 +63,14 @@ def test_importing_the_handlers_with_an_empty_environment_touches_nothing() -> N
         check=False,
     )
 
-    # When both handler modules are imported
+    # When every handler module is imported
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
 
     # Then no connection or DNS lookup was attempted and nothing (settings, clients, secret) was created
     assert report["attempts"] == []
     assert report["cached"] == []
-    assert report["handlers"] == [True, True]
+    assert report["handlers"] == [True, True, True]
     # and the ingest function loads neither the Genesys client nor requests/tenacity nor the processor
     assert report["ingest_heavy"] == []
     assert report["ingest_loaded_processor"] is False
