@@ -20,7 +20,7 @@ from benchmarks.cost import DEFAULT_PRICES, load_prices
 from benchmarks.table import Row, Verdict, render_table, summary
 from local_runner import cli_options
 
-FIGURES = ("imports", "size", "ingest", "catalog", "pipeline", "audit")
+FIGURES = ("imports", "size", "ingest", "catalog", "pipeline", "audit", "topics")
 # One simulated day for the audit figure (9): a mid-sized contact centre's day.
 AUDIT_DAY_CONVERSATIONS = 20_000
 # Slow enough that the local stream reader and pollers never queue behind the ingest threads in this
@@ -132,7 +132,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         day = 2_000 if args.quick else AUDIT_DAY_CONVERSATIONS
         progress(f"audit and finalization of one simulated day of {day:,} conversations")
         rows += _audit_rows(day, args, rows)
-    rows.sort(key=lambda row: row.number)  # stable: keeps each figure's own row order
+    if "topics" in only:
+        from benchmarks import topics
+
+        rows += topics.topic_rows(
+            args.environment,
+            args.prices,
+            conversations=200 if args.quick else topics.TOPIC_RUN_CONVERSATIONS,
+            progress=progress,
+        )
+    # stable: keeps each figure's own row order; by number, so 10 follows 9
+    rows.sort(key=lambda row: (len(row.number), row.number))
 
     today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     options = " ".join(argv if argv is not None else sys.argv[1:]) or "(defaults)"

@@ -81,7 +81,8 @@ class AsyncInvoker(threading.Thread):
         self.done = threading.Event()
         self.stop_requested = threading.Event()
         self.error: BaseException | None = None
-        self._retries: list[tuple[float, int, int, PlannedEvent]] = []  # (due, seq, attempt, event)
+        # (due, seq, attempt, event): Lambda's retries, and first deliveries that wait (not_before_s)
+        self._retries: list[tuple[float, int, int, PlannedEvent]] = []
         self._seq = 0
         self._lock = threading.Lock()
         # at most this many invocations started and not finished: keeps the input order roughly intact
@@ -98,6 +99,13 @@ class AsyncInvoker(threading.Thread):
                         self.on_first_event(planned.conversation_id)
                         self.tally.first_seen[planned.conversation_id] = time.monotonic()
                     self.tally.deliveries += 1
+                    due = self._not_before(planned)
+                    if due is not None:
+                        # Genesys sends it later (an acw event once wrap-up ends): its first attempt waits
+                        with self._lock:
+                            self._seq += 1
+                            heapq.heappush(self._retries, (due, self._seq, 1, planned))
+                        continue
                     self._submit(pool, planned, attempt=1)
                     if self.interval:
                         time.sleep(self.interval)
@@ -110,6 +118,14 @@ class AsyncInvoker(threading.Thread):
             self.error = error
         finally:
             self.done.set()
+
+    def _not_before(self, planned: PlannedEvent) -> float | None:
+        """When a planned event may be delivered at the earliest (monotonic), if that is still ahead:
+        `not_before_s` after its conversation's first event (local_runner.workload)."""
+        if planned.not_before_s <= 0 or planned.conversation_id is None:
+            return None
+        due = self.tally.first_seen[planned.conversation_id] + planned.not_before_s
+        return due if due > time.monotonic() else None
 
     def _idle(self) -> bool:
         # every slot free: nothing in flight that could still schedule a retry
@@ -141,7 +157,8 @@ class AsyncInvoker(threading.Thread):
                 if not self._retries or self._retries[0][0] > now:
                     return
                 _, _, attempt, planned = heapq.heappop(self._retries)
-                self.tally.retries += 1
+                if attempt > 1:  # attempt 1: a first delivery that waited for its moment
+                    self.tally.retries += 1
             self._submit(pool, planned, attempt)
 
     def _invoke(self, planned: PlannedEvent, attempt: int) -> None:

@@ -72,7 +72,8 @@ class TimeScale:
     Delays, windows, backoffs, visibility timeouts and the max age shrink by the factor; request
     budgets (per minute) grow by 1/factor, so a scaled minute carries the configured number of
     requests. SQS and the processor's settings take whole seconds (and whole minutes for the max age),
-    so those round up to at least 1; NOT_READY_MAX_AGE_MINUTES takes fractional minutes.
+    so those round up to at least 1; NOT_READY_MAX_AGE_MINUTES and SETTLE_MAX_MINUTES take fractional
+    minutes.
     """
 
     factor: float
@@ -245,6 +246,7 @@ def processor_env(
         # The event source's MaximumConcurrency: that many invocations share the budget.
         contracts.GENESYS_CONCURRENT_CALLERS: str(config.processor_max_concurrency),
         contracts.NOT_READY_MAX_AGE_MINUTES: f"{scale.minutes(config.not_ready_max_age_minutes):.6g}",
+        contracts.SETTLE_MAX_MINUTES: f"{scale.minutes(config.settle_max_minutes):.6g}",
         contracts.NOT_READY_RETRY_BASE_SECONDS: str(base),
         contracts.NOT_READY_RETRY_MAX_SECONDS: str(
             max(base, scale.whole_seconds(config.not_ready_retry_max_seconds))

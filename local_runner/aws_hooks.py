@@ -41,6 +41,26 @@ def acting_as(actor: str) -> Iterator[None]:
         _local.actor = previous
 
 
+class ActingAs:
+    """A client whose every call runs as `actor`, in whichever thread makes it (a library's own thread
+    pool included, which ``acting_as`` in the caller's thread would not reach)."""
+
+    def __init__(self, actor: str, client: Any) -> None:
+        self._actor = actor
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with acting_as(self._actor):
+                return attribute(*args, **kwargs)
+
+        return call
+
+
 def current_actor() -> str:
     return getattr(_local, "actor", None) or FUNCTION_ACTOR
 

@@ -5,8 +5,10 @@ revocations (periodic, plus one mid-run); EventBridge: every event delivered up 
 inputs; Genesys analytics: 10% of conversations ready only after several retries, 1% never ready; AWS:
 a processor crash after some S3 writes and before marking them, throttling on a share of the
 functions' DynamoDB and S3 calls, pipe batches whose target put always fails (dead-lettered as
-pointers, which the pipe DLQ function resolves). Exit 0 only if every check holds
-(local_runner.reconcile); 2 for a usage error.
+pointers, which the pipe DLQ function resolves); the integration: 2% of conversations' events dropped
+before ingest; late changes: 5% of the landed conversations changed afterwards (nightly reprocessing).
+The closing audit must land the dropped ones and finalize must re-land the changed ones, through the
+same faults. Exit 0 only if every check holds (local_runner.reconcile); 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ def chaos_options(
         # and the pipe DLQ function reads the conversations back from the stream
         pipe_failure_rate=0.10,
         revoke_tokens_after_s=5.0,
+        # events lost before ingest, found by the audit; late changes, re-landed by finalize
+        drop_rate=0.02,
+        finalize=True,
+        change_rate=0.05,
         progress=progress,
     )
 
@@ -68,6 +74,8 @@ def render_chaos(report: RunReport) -> str:
         f"{report.processor_crashes}; pipe batches dead-lettered "
         f"{report.pipe.get('dead_lettered_batches', 0)}; AWS throttles "
         + (", ".join(f"{k} {v}" for k, v in sorted(report.aws_throttles_injected.items())) or "0")
+        + f"; conversations whose events were dropped {report.dropped_conversations}, changed after "
+        f"landing {report.audit['changed'] if report.audit else 0}"
     )
     if report.failed_reasons:
         sample = next(iter(sorted(report.failed_reasons.items())))

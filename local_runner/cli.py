@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     cli_options.add_out(parser, DEFAULT_OUT)
     cli_options.add_environment(parser)
     parser.add_argument(
+        "--topics",
+        type=lambda text: tuple(text.split(",")),
+        help="subscribe these topics instead of the environment's, comma-separated (e.g. customer.end)",
+    )
+    parser.add_argument(
         "--genesys-region",
         help="read a real Genesys org in this region (ids from --events; credentials from "
         "GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET)",
@@ -46,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-pacing", action="store_true", help="turn the processor's client-side pacing off"
     )
+    cli_options.add_genesys_base_url(parser)
     cli_options.add_workload_rates(parser)
+    cli_options.add_audit(parser)
     parser.add_argument("--json", type=Path, help="also write the full report as JSON here")
     cli_options.add_quiet(parser)
     return parser
@@ -59,6 +66,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         time_scale=args.time_scale,
         faults=args.faults,
         environment=args.environment,
+        topics=args.topics,
         out_dir=args.out,
         events_file=args.events,
         genesys_region=args.genesys_region,
@@ -67,6 +75,12 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         late_rate=args.late_rate,
         never_rate=args.never_rate,
         malformed_rate=args.malformed_rate,
+        drop_rate=args.drop_rate,
+        audit=not args.no_audit,
+        audit_days=tuple(args.audit_day),
+        finalize=args.finalize,
+        change_rate=args.change_rate,
+        genesys_base_url=args.genesys_base_url,
         progress=not args.quiet,
     )
 

@@ -11,11 +11,14 @@ import argparse
 import math
 import sys
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 from local_runner.options import (
+    DEFAULT_CHANGE_RATE,
     DEFAULT_CONVERSATIONS,
+    DEFAULT_DROP_RATE,
     DEFAULT_DUPLICATE_RATE,
     DEFAULT_ENVIRONMENT,
     DEFAULT_LATE_RATE,
@@ -24,6 +27,8 @@ from local_runner.options import (
     DEFAULT_SEED,
     DEFAULT_TIME_SCALE,
     UsageError,
+    check_audit_day,
+    check_genesys_base_url,
     check_positive_finite,
     check_positive_int,
     check_rate,
@@ -134,12 +139,17 @@ def add_out(parser: argparse.ArgumentParser, default: Path) -> None:
 
 
 def add_workload_rates(parser: argparse.ArgumentParser) -> None:
-    """--duplicate-rate, --late-rate, --never-rate, --malformed-rate: shares between 0 and 1."""
+    """--duplicate-rate, --late-rate, --never-rate, --malformed-rate, --drop-rate: shares between 0 and 1."""
     for name, default, meaning in (
         ("duplicate", DEFAULT_DUPLICATE_RATE, "share of events delivered twice or more"),
         ("late", DEFAULT_LATE_RATE, "share of conversations ready only after retries"),
         ("never", DEFAULT_NEVER_RATE, "share of conversations that never end"),
         ("malformed", DEFAULT_MALFORMED_RATE, "malformed events per valid event"),
+        (
+            "drop",
+            DEFAULT_DROP_RATE,
+            "share of conversations whose every event is lost before ingest (the audit must find them)",
+        ),
     ):
         parser.add_argument(
             f"--{name}-rate",
@@ -147,6 +157,66 @@ def add_workload_rates(parser: argparse.ArgumentParser) -> None:
             default=default,
             help=f"{meaning}, 0..1 (default {default:g})",
         )
+
+
+def audit_day(text: str) -> date:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-11-20") from None
+    try:
+        return check_audit_day("day", day, datetime.now(UTC).date())
+    except UsageError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("day ")) from None
+
+
+def genesys_base_url(text: str) -> str:
+    try:
+        return check_genesys_base_url("the URL", text)
+    except UsageError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_audit(parser: argparse.ArgumentParser) -> None:
+    """--no-audit, --audit-day D (repeatable), --finalize, --change-rate R."""
+    parser.add_argument(
+        "--no-audit",
+        action="store_true",
+        help="skip the closing audit (by default every run ends with the audit of the UTC days its "
+        "conversations started on, the workflow's steps in order)",
+    )
+    parser.add_argument(
+        "--audit-day",
+        type=audit_day,
+        action="append",
+        default=[],
+        metavar="YYYY-MM-DD",
+        help="also audit this UTC day (repeatable)",
+    )
+    parser.add_argument(
+        "--finalize",
+        action="store_true",
+        help="after the audit, change some landed conversations in the simulator (as nightly "
+        "reprocessing would), run the finalize mode and reconcile against the changed bodies",
+    )
+    parser.add_argument(
+        "--change-rate",
+        type=rate,
+        default=DEFAULT_CHANGE_RATE,
+        help="with --finalize: share of landed conversations changed, 0..1 "
+        f"(default {DEFAULT_CHANGE_RATE:g})",
+    )
+
+
+def add_genesys_base_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--genesys-base-url",
+        type=genesys_base_url,
+        metavar="URL",
+        help="any Genesys-compatible server (https, or http on loopback) instead of the simulator, for "
+        "the processor and the audit; ids from --events, credentials from GENESYS_CLIENT_ID / "
+        "GENESYS_CLIENT_SECRET",
+    )
 
 
 def add_quiet(parser: argparse.ArgumentParser) -> None:

@@ -46,7 +46,9 @@ from local_runner.aws import (
     processor_env,
     restore_env,
 )
-from local_runner.aws_hooks import AwsFaults, AwsRecorder, acting_as
+from local_runner.aws_hooks import ActingAs, AwsFaults, AwsRecorder, acting_as
+from local_runner.closing_audit import AuditSummary, LocalAudit, days_to_audit
+from local_runner.drops import choose_dropped, delivered_events
 from local_runner.event_source import SqsEventSource
 from local_runner.function_logs import read_function_log
 from local_runner.functions import (
@@ -117,14 +119,14 @@ def _read_events(path: Path) -> list[Any]:
 class _Genesys:
     credentials: dict[str, str]
     region: str
-    base_url: str | None  # the simulator's; None for a real org
+    base_url: str | None  # the simulator's or --genesys-base-url; None for a real org by its region
 
 
 class Harness:
     """One local run; see the module docstring. Use ``run_pipeline``; ``run`` may be called once."""
 
     def __init__(self, options: RunOptions, progress_stream: TextIO) -> None:
-        from stacks.config import ConfigError, load_environment_config
+        from stacks.config import ConfigError, load_environment_config, parse_environment_config
 
         self.options = options
         self.progress_stream = progress_stream
@@ -132,11 +134,19 @@ class Harness:
             self.config = load_environment_config(options.environment)
         except ConfigError as error:  # an unknown --environment or a broken cdk.json block: its message
             raise UsageError(str(error)) from None
+        if options.topics is not None:
+            # the environment as if cdk.json subscribed these topics, checked by the config's own rules
+            block = {**self.config.model_dump(exclude={"environment_name"}), "topics": list(options.topics)}
+            try:
+                self.config = parse_environment_config(options.environment, block)
+            except ConfigError as error:
+                raise UsageError("--topics: " + str(error).splitlines()[-1].strip()) from None
         self.scale = TimeScale(options.time_scale)
         self.region = self.config.region or DEFAULT_REGION
-        self.real_org = options.genesys_region is not None
+        # A real org (by region) or any Genesys-compatible server (by base URL) instead of the simulator.
+        self.real_org = options.genesys_region is not None or options.genesys_base_url is not None
         if self.real_org and options.events_file is None:
-            raise UsageError("a real Genesys org is read for the conversation ids of --events only")
+            raise UsageError("a real Genesys org or server is read for the conversation ids of --events only")
         # read before anything starts: a bad file is a usage error, not a crash half-way
         self.events = _read_events(options.events_file) if options.events_file is not None else None
         # without an output folder, a folder of its own, so concurrent runs never share a log
@@ -150,6 +160,8 @@ class Harness:
             )
         )
         self.invocations = InvocationStats()
+        self.dropped: frozenset[str] = frozenset()
+        self.audit: AuditSummary | None = None  # the closing audit's outcome (None: not run)
         self.simulator: Any = None
         self._simulator_lock = threading.Lock()
 
@@ -185,7 +197,10 @@ class Harness:
                 self._create_resources(genesys)
                 self._load_functions(stack, genesys)
                 self.workload = self._workload()
+                self.dropped = choose_dropped(self.workload, self.options.drop_rate, self.options.seed)
                 elapsed, timed_out = self._drive()
+                if self.options.audit and not timed_out:
+                    self.audit = self._closing_audit(genesys)
                 inventory = take_inventory(
                     self.resources, self.pipe_dlq_url, self.pipe_unresolved_url, self.options.out_dir
                 )
@@ -193,7 +208,14 @@ class Harness:
                 sys.stdout.flush()
                 log.flush()
                 figures = read_function_log(self.log_path)
-                reconciliation = reconcile(self.workload, inventory, self.simulator, timed_out=timed_out)
+                reconciliation = reconcile(
+                    self.workload,
+                    inventory,
+                    self.simulator,
+                    timed_out=timed_out,
+                    dropped=self.dropped,
+                    audit=self.audit,
+                )
                 return build_report(
                     self, inventory, reconciliation, figures, elapsed, timed_out, self._genesys_client_stats()
                 )
@@ -210,16 +232,22 @@ class Harness:
                 "client_secret": options.genesys_client_secret or os.environ.get("GENESYS_CLIENT_SECRET", ""),
             }
             if not credentials["client_id"] or not credentials["client_secret"]:
-                raise UsageError("a real org needs GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET")
-            return _Genesys(credentials, options.genesys_region or self.config.genesys_region, None)
+                raise UsageError("a real org or server needs GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET")
+            return _Genesys(
+                credentials, options.genesys_region or self.config.genesys_region, options.genesys_base_url
+            )
         from genesys_simulator import FaultProfile, GenesysSimulator, SimulatorConfig
 
         budget = options.simulator_budget_per_minute
+        genesys_defaults = SimulatorConfig()
         self.simulator = GenesysSimulator(
             SimulatorConfig(
                 seed=options.seed,
                 requests_per_minute=self.scale.per_minute(budget) if budget else None,
                 faults=FaultProfile.named(options.faults),
+                # Genesys' own durations shrink with the run's: a details job's time to fulfil
+                job_queued_s=self.scale.seconds(genesys_defaults.job_queued_s),
+                job_fulfilled_after_s=self.scale.seconds(genesys_defaults.job_fulfilled_after_s),
             )
         )
         base_url = self.simulator.start()
@@ -324,6 +352,8 @@ class Harness:
                 malformed_rate=options.malformed_rate,
                 now=now,
                 topics=frozenset(self.config.topics),
+                # wrap-up waits (ACW) shrink with the run's other timings
+                time_scale=self.scale.factor,
             ),
             self.region,
         )
@@ -344,26 +374,15 @@ class Harness:
         plan = self.workload.conversations.get(conversation_id)
         if self.simulator is None or plan is None or simulator_id(conversation_id) is None:
             return  # an id that is no UUID exists in no Genesys: reconcile reports it lost
-        from genesys_simulator import SimConversation
-
         with self._simulator_lock:
-            self.simulator.add_conversations(
-                [
-                    SimConversation(
-                        plan.conversation_id,
-                        start=plan.start,
-                        visible_after_s=plan.visible_after_s,
-                        ended_after_s=plan.ended_after_s,
-                    )
-                ]
-            )
+            self.simulator.add_conversations([plan.sim_conversation()])
 
     def _build_stand_ins(self) -> None:
         import boto3
 
         config, resources, region = self.config, self.resources, self.region
         self.invoker = AsyncInvoker(
-            events=self.workload.events,
+            events=delivered_events(self.workload, self.dropped),
             handler=self.ingest_module.handler,
             context_factory=lambda: self._context(
                 "ingest", config.ingest_timeout_seconds, config.ingest_memory_mb
@@ -428,8 +447,13 @@ class Harness:
         sqs = boto3.client("sqs", region_name=self.region)
         if options.progress:
             print(self._settings_line(), file=self.progress_stream)
-        expected = len(self.workload.conversations) - len(self.workload.ids(Readiness.NEVER))
+        # what the live path can land: the conversations that end, less those whose events were dropped
+        expected = len(set(self.workload.conversations) - self.workload.ids(Readiness.NEVER) - self.dropped)
         started = time.monotonic()
+        for conversation_id in sorted(self.dropped):
+            # Genesys has them all the same: their analytics clock starts now, as if their events
+            # had been sent and lost on the way.
+            self._on_first_event(conversation_id)
         self.invoker.start()
         self.pipe.start()
         self.source.start()
@@ -501,7 +525,9 @@ class Harness:
     def _settings_line(self) -> str:
         config, scale, resources = self.config, self.scale, self.resources
         genesys = (
-            f"simulator (faults: {self.options.faults})" if self.simulator else self.options.genesys_region
+            f"simulator (faults: {self.options.faults})"
+            if self.simulator
+            else self.options.genesys_base_url or self.options.genesys_region
         )
         return (
             f"local run: {config.stack_name} on moto, Genesys {genesys}; time scale {scale.factor:g} "
@@ -510,7 +536,9 @@ class Harness:
             f"{scale.seconds(config.processor_batching_window_seconds):g}s, not-ready backoff "
             f"{config.not_ready_retry_base_seconds}s -> "
             f"{scale.whole_seconds(config.not_ready_retry_base_seconds)}s, max age "
-            f"{config.not_ready_max_age_minutes}min -> {self.max_age_s:g}s, visibility "
+            f"{config.not_ready_max_age_minutes}min -> {self.max_age_s:g}s, settle max "
+            f"{config.settle_max_minutes}min -> "
+            f"{float(self.env_processor[contracts.SETTLE_MAX_MINUTES]) * 60:g}s, visibility "
             f"{config.work_queue_visibility_timeout_seconds}s -> {resources.visibility_timeout_s}s, "
             f"processor timeout {config.processor_timeout_seconds}s -> {self.processor_timeout_s:g}s)"
         )
@@ -526,6 +554,59 @@ class Harness:
             f"queue {depth['visible']}+{depth['in_flight']}+{depth['delayed']}  "
             f"{time.monotonic() - started:5.1f}s"
         )
+
+    # -- the closing audit -------------------------------------------------------------------------------
+
+    def _closing_audit(self, genesys: _Genesys) -> AuditSummary:
+        """The audit of the run's days (then, with --finalize, late changes and the finalize mode),
+        once every conversation Genesys has is settled, as it is by the time a deployment audits."""
+        import boto3
+
+        options = self.options
+        self._wait_until_settled()
+        with acting_as("runner"):
+            s3 = boto3.client("s3", region_name=self.region)
+            landed = [
+                entry["Key"]
+                for page in s3.get_paginator("list_objects_v2").paginate(
+                    Bucket=self.resources.bucket_name, Prefix=contracts.RESULTS_PREFIX
+                )
+                for entry in page.get("Contents", [])
+            ]
+        planned = [plan.start for plan in self.workload.conversations.values()] if self.simulator else []
+        days = days_to_audit(landed, planned, options.audit_days)
+        progress = (
+            (lambda line: print(f"audit: {line}", file=self.progress_stream)) if options.progress else None
+        )
+        return LocalAudit(
+            s3_client=ActingAs("audit", s3),
+            bucket=self.resources.bucket_name,
+            region=genesys.region,
+            credentials=genesys.credentials,
+            base_url=genesys.base_url,
+            config=self.config,
+            time_scale=self.scale.factor,
+            simulator=self.simulator,
+            progress=progress,
+        ).run(days, finalize=options.finalize, change_rate=options.change_rate, seed=options.seed)
+
+    def _wait_until_settled(self) -> None:
+        """Until the simulator's conversations that end have settled (wrap-up ended), within max_run_s:
+        a day is audited after it is over, when no wrap-up of it is still open."""
+        if self.simulator is None:
+            return
+        clock = self.simulator.config.clock
+        settles = []
+        for conversation_id in self.workload.conversations:
+            try:
+                settled_at = self.simulator.lifecycle(conversation_id).settled_at
+            except KeyError:  # never registered (not a UUID)
+                continue
+            if settled_at is not None:
+                settles.append(settled_at)
+        wait = max(settles, default=0.0) - clock()
+        if wait > 0:
+            time.sleep(min(wait, self.options.max_run_s))
 
     # -- the report --------------------------------------------------------------------------------------
 

@@ -18,7 +18,8 @@ from local_runner.aws_hooks import acting_as
 
 @dataclass(frozen=True)
 class Inventory:
-    objects: dict[str, bytes]  # results bucket: key -> body
+    objects: dict[str, bytes]  # results bucket, the conversations (contracts.RESULTS_PREFIX): key -> body
+    other_objects: dict[str, bytes]  # the rest of the results bucket: the audit's reports and scratch
     items: dict[str, dict[str, str]]  # buffer: conversation id -> {attribute: value as text}
     work_dlq: list[Any]  # message bodies, JSON-decoded where they are JSON
     ingest_failures: list[Any]
@@ -34,10 +35,12 @@ def take_inventory(
     import boto3
 
     sqs = boto3.client("sqs", region_name=resources.region)
+    every = export_objects(boto3.client("s3", region_name=resources.region), resources.bucket_name, out_dir)
     return Inventory(
-        objects=export_objects(
-            boto3.client("s3", region_name=resources.region), resources.bucket_name, out_dir
-        ),
+        objects={key: body for key, body in every.items() if key.startswith(contracts.RESULTS_PREFIX)},
+        other_objects={
+            key: body for key, body in every.items() if not key.startswith(contracts.RESULTS_PREFIX)
+        },
         items=scan_buffer(boto3.client("dynamodb", region_name=resources.region), resources.table_name),
         work_dlq=[message_body(m) for m in drain_queue(sqs, resources.work_dlq_url)],
         ingest_failures=[message_body(m) for m in drain_queue(sqs, resources.ingest_failure_queue_url)],

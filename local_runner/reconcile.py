@@ -1,8 +1,9 @@
 """After a run: compare the inventory of what landed with what the workload intended; the checks.
 
 Expected: every conversation that ends lands once, at the key results.result_key gives its details,
-with the simulator's details as its body; every never-ready conversation is FAILED with its reason and
-in the work DLQ; every malformed event is in quarantine with its reason. Anything else anywhere (an
+with the simulator's final details (wrap-up ended, reprocessing applied) as its body, landed by the
+live path or by the closing audit; every never-ready conversation is FAILED with its reason and in the
+work DLQ; every malformed event is in quarantine with its reason. Anything else anywhere (an
 unexpected object, a DLQ or failure-queue message, a PENDING leftover) breaks the reconciliation.
 The run's verdict is every check; local_runner.report turns this into the summary.
 """
@@ -12,12 +13,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 from genesys_bridge import contracts
 from genesys_bridge.processor import FailureReason
 from genesys_bridge.results import result_key
+from local_runner.closing_audit import CHANGED_RELANDED, MISSING_LANDED, AuditSummary
 from local_runner.inventory import Inventory
 from local_runner.workload import Readiness, Workload
 
@@ -63,40 +66,66 @@ def simulator_id(conversation_id: str) -> str | None:
     return canonical if canonical == conversation_id.lower() else None
 
 
-def _expected_key_and_body(conversation_id: str, plan: Any, simulator: Any) -> tuple[str, dict[str, Any]]:
-    from genesys_simulator import SimConversation, render_details
-
-    details = render_details(
-        SimConversation(conversation_id, start=plan.start, visible_after_s=0.0, ended_after_s=0.0),
-        ended=True,
-        division_id=simulator.config.division_id,
-    )
+def _expected_key_and_body(conversation_id: str, simulator: Any) -> tuple[str, dict[str, Any]]:
+    """Where the conversation must land and with what: the simulator's final body (wrap-up ended, and
+    every reprocessing pass so far), the version the bridge must end up holding."""
+    details: dict[str, Any] = simulator.final_details(conversation_id)
     return result_key(details), details
 
 
 def reconcile(
-    workload: Workload, inventory: Inventory, simulator: Any, *, timed_out: bool = False
+    workload: Workload,
+    inventory: Inventory,
+    simulator: Any,
+    *,
+    timed_out: bool = False,
+    dropped: frozenset[str] = frozenset(),
+    audit: AuditSummary | None = None,
 ) -> Reconciliation:
-    """The checks of one run. `simulator` is None when a real org answered (bodies cannot be foreseen)."""
+    """The checks of one run. `simulator` is None when a real org answered (bodies cannot be foreseen).
+
+    `dropped`: conversations whose events never reached ingest. Those that end must land all the same
+    (the closing audit lands them: what the live path and the audit landed together is what counts);
+    a dropped never-ready one leaves no trace at all, as the bridge never heard of it.
+    `audit`: the closing audit's outcome (None: the run had none); its reports are checked against what
+    the live path missed and, after finalize, against the conversations changed. Finalize lands what
+    Genesys has for every conversation of the day, a never-ended one too (docs/completeness.md): after
+    it, each never-ready conversation must be landed once, still without conversationEnd.
+    """
     objects, items = inventory.objects, inventory.items
-    never = workload.ids(Readiness.NEVER)
-    ending = [cid for cid in workload.conversations if cid not in never]
+    never = workload.ids(Readiness.NEVER) - dropped
+    ending = [cid for cid in workload.conversations if cid not in workload.ids(Readiness.NEVER)]
     checks: list[Check] = []
 
     # -- landed objects ----------------------------------------------------------------------------
     expected_keys: dict[str, str] = {}  # key -> conversation id
     bodies: dict[str, dict[str, Any]] = {}
     unforeseeable: list[str] = []  # ids no simulator can hold (not a UUID): they cannot land
+    open_keys: dict[str, str] = {}  # never-ended conversations finalize landed as they are
+    finalized = audit is not None and any(d.mode == "finalize" and d.error is None for d in audit.days)
+    if simulator is not None and finalized:
+        for cid in sorted(workload.ids(Readiness.NEVER)):
+            if simulator_id(cid) is not None:
+                with suppress(KeyError):
+                    open_keys[_expected_key_and_body(cid, simulator)[0]] = cid
     if simulator is not None:
         for cid in ending:
             if simulator_id(cid) is None:
                 unforeseeable.append(cid)
                 continue
-            key, details = _expected_key_and_body(cid, workload.conversations[cid], simulator)
+            try:
+                key, details = _expected_key_and_body(cid, simulator)
+            except KeyError:  # never registered with the simulator: nothing can have landed it
+                unforeseeable.append(cid)
+                continue
             expected_keys[key] = cid
             bodies[key] = details
     landed_ids: Counter[str] = Counter()
     unexpected_keys: list[str] = []
+    # a real org or server: conversations of an audited day that were not in the events (the audit
+    # lands every conversation of the day, as it does on AWS)
+    audit_extra: list[str] = []
+    audited_prefixes = tuple(_day_prefix(day.day) for day in audit.days) if audit is not None else ()
     mismatches = 0
     for key, raw in objects.items():
         try:
@@ -105,18 +134,23 @@ def reconcile(
             body = None
         landed_id = body.get("conversationId") if isinstance(body, dict) else None
         if simulator is not None:
-            if key not in expected_keys:
+            if key in open_keys:
+                if landed_id != open_keys[key] or not isinstance(body, dict) or body.get("conversationEnd"):
+                    mismatches += 1
+            elif key not in expected_keys:
                 unexpected_keys.append(key)
             elif body != bodies[key]:
                 mismatches += 1
         else:
             # a real org: the key must be the one its own details give, for an id from the events
-            if (
-                not isinstance(body, dict)
-                or landed_id not in workload.conversations
-                or result_key(body) != key
-            ):
+            # (or from an audited day)
+            if not isinstance(body, dict) or _key_of(body) != key:
                 unexpected_keys.append(key)
+            elif landed_id not in workload.conversations:
+                if key.startswith(audited_prefixes) and audited_prefixes:
+                    audit_extra.append(key)
+                else:
+                    unexpected_keys.append(key)
             elif not body.get("conversationEnd"):
                 mismatches += 1
         if isinstance(landed_id, str):
@@ -126,7 +160,8 @@ def reconcile(
         cid for cid, item in items.items() if item.get(contracts.ATTR_STATUS) == contracts.STATUS_FAILED
     }
     if simulator is not None:
-        lost = [cid for key, cid in expected_keys.items() if key not in objects] + unforeseeable
+        must_land = {**expected_keys, **open_keys}
+        lost = [cid for key, cid in must_land.items() if key not in objects] + unforeseeable
     else:
         lost = [cid for cid in ending if cid not in landed_ids and cid not in failed_ids]
     duplicated = len(unexpected_keys) + len(twice)
@@ -135,7 +170,9 @@ def reconcile(
         Check(
             "every ended conversation landed exactly once",
             landed_once,
-            f"expected {len(ending)}, landed {len(objects)}, lost {len(lost)}, duplicated {duplicated}, "
+            f"expected {len(ending) + len(open_keys)}"
+            + (f" ({len(open_keys)} never ended, landed by finalize)" if open_keys else "")
+            + f", landed {len(objects)}, lost {len(lost)}, duplicated {duplicated}, "
             f"wrong body {mismatches}" + (", run timed out" if timed_out else ""),
         )
     )
@@ -181,9 +218,16 @@ def reconcile(
         )
     )
 
+    # -- the closing audit ----------------------------------------------------------------------------
+    if audit is not None:
+        missed_live = [cid for cid in ending if cid in dropped]
+        checks.extend(
+            _audit_checks(audit, missed_live, len(audit_extra), len(open_keys), simulator is not None)
+        )
+
     # -- nothing else anywhere ------------------------------------------------------------------------
     statuses = Counter(item.get(contracts.ATTR_STATUS, "") for item in items.values())
-    stray_items = [cid for cid in items if cid not in workload.conversations]
+    stray_items = [cid for cid in items if cid not in workload.conversations or cid in dropped]
     unexpected_failed = [cid for cid in failed_reasons if cid not in never]
     extra_dlq = sum(max(0, n - 1) for n in dlq_by_id.values())
     problems = {
@@ -195,6 +239,9 @@ def reconcile(
         "unexpected FAILED items": len(unexpected_failed),
         "buffer items for no conversation": len(stray_items),
         "unexpected objects": len(unexpected_keys),
+        "objects outside the conversations prefix that no audit report explains": len(
+            _unexplained_other_objects(inventory, audit)
+        ),
     }
     checks.append(
         Check(
@@ -205,7 +252,7 @@ def reconcile(
     )
     return Reconciliation(
         checks=checks,
-        expected=len(ending),
+        expected=len(ending) + len(open_keys),
         landed=len(objects),
         lost=len(lost),
         duplicated=duplicated,
@@ -216,6 +263,67 @@ def reconcile(
         quarantine_reasons=dict(found_reasons),
         pending_left=statuses.get(contracts.STATUS_PENDING, 0),
     )
+
+
+def _audit_checks(
+    audit: AuditSummary, missed_live: list[str], beyond_events: int, never_ended: int, simulated: bool
+) -> list[Check]:
+    """The audit ran to its report for every day and mode; in audit mode it landed exactly what the live
+    path missed (its events dropped; with a real org also the day's conversations the events file did
+    not name, `beyond_events`); finalize re-landed exactly the conversations changed since, and landed
+    the `never_ended` ones nothing had landed."""
+    modes = sorted({day.mode for day in audit.days})
+    checks = [
+        Check(
+            "the closing audit reported every day",
+            not audit.failures,
+            f"{len({day.day for day in audit.days})} day(s), {len(audit.days)} execution(s) "
+            f"({', '.join(modes) or 'no days'})"
+            + "".join(f"; {day.mode} {day.day} failed: {day.error}" for day in audit.failures),
+        )
+    ]
+    missing = audit.total("audit", MISSING_LANDED)
+    checks.append(
+        Check(
+            "the audit landed exactly the conversations the live path missed",
+            missing == len(missed_live) + beyond_events,
+            f"missed by the live path (events dropped) {len(missed_live)}"
+            + (f", not in the events {beyond_events}" if beyond_events else "")
+            + f"; landed by the audit {missing}",
+        )
+    )
+    if "finalize" in modes and simulated:
+        relanded = audit.total("finalize", CHANGED_RELANDED)
+        opened = audit.total("finalize", MISSING_LANDED)
+        checks.append(
+            Check(
+                "finalize re-landed exactly the conversations changed after landing",
+                relanded == len(audit.changed) and opened == never_ended,
+                f"changed {len(audit.changed)}, re-landed {relanded}; never ended {never_ended}, "
+                f"landed as they are {opened}",
+            )
+        )
+    return checks
+
+
+def _day_prefix(day: Any) -> str:
+    return f"{contracts.RESULTS_PREFIX}conversation_date={day.isoformat()}/"
+
+
+def _key_of(body: dict[str, Any]) -> str | None:
+    try:
+        return result_key(body)
+    except ValueError:  # InvalidConversation: no usable id or start
+        return None
+
+
+def _unexplained_other_objects(inventory: Inventory, audit: AuditSummary | None) -> list[str]:
+    """Objects outside the conversations prefix other than the reports of the audit's completed days
+    (an execution's scratch objects must be gone once it reports)."""
+    from genesys_bridge.audit.model import report_key
+
+    reports = set() if audit is None else {report_key(d.day, d.mode) for d in audit.days if d.error is None}
+    return [key for key in inventory.other_objects if key not in reports]
 
 
 def _canonical(event: Any) -> str | None:

@@ -18,6 +18,7 @@ from genesys_bridge.metrics import MetricName
 from local_runner.async_invoke import AsyncInvoker
 from local_runner.aws import LocalResources, TimeScale
 from local_runner.aws_hooks import AwsRecorder, InjectedCrash
+from local_runner.closing_audit import CHANGED_RELANDED, MISSING_LANDED, AuditSummary
 from local_runner.event_source import SqsEventSource
 from local_runner.function_logs import FunctionLogFigures
 from local_runner.functions import InvocationStats
@@ -72,6 +73,9 @@ class RunReport:
     pipe_dlq: int
     pipe_unresolved: int
     quarantine_queue: int
+    # events dropped before ingest (--drop-rate) and the closing audit (None: --no-audit)
+    dropped_conversations: int
+    audit: dict[str, Any] | None
     # reconciliation
     expected: int
     landed: int
@@ -131,6 +135,8 @@ class RunParts(Protocol):
     resources: LocalResources
     log_path: Path
     max_age_s: float
+    dropped: frozenset[str]
+    audit: AuditSummary | None
 
 
 def build_report(
@@ -202,6 +208,8 @@ def build_report(
         pipe_dlq=len(inventory.pipe_failures),
         pipe_unresolved=len(inventory.pipe_unresolved),
         quarantine_queue=len(inventory.quarantine),
+        dropped_conversations=len(run.dropped),
+        audit=_audit_figures(run.audit),
         expected=reconciliation.expected,
         landed=reconciliation.landed,
         lost=reconciliation.lost,
@@ -236,6 +244,39 @@ def build_report(
         out_dir=str(options.out_dir) if options.out_dir is not None else None,
         settings={"max_age_s": run.max_age_s, "visibility_timeout_s": run.resources.visibility_timeout_s},
     )
+
+
+def _audit_figures(audit: AuditSummary | None) -> dict[str, Any] | None:
+    if audit is None:
+        return None
+    return {
+        "days": sorted({day.day.isoformat() for day in audit.days}),
+        "missing_landed": audit.total("audit", MISSING_LANDED),
+        "changed": len(audit.changed),
+        "changed_relanded": audit.total("finalize", CHANGED_RELANDED),
+        "failures": [f"{day.mode} {day.day}: {day.error}" for day in audit.failures],
+        "genesys_requests": audit.genesys_requests,
+        "s3_requests": audit.s3_requests,
+        "duration_s": round(sum(day.duration_s for day in audit.days), 3),
+        "reports": [day.report for day in audit.days],
+    }
+
+
+def _fmt_audit(report: RunReport) -> str:
+    audit = report.audit
+    if audit is None:
+        return "skipped (--no-audit)"
+    text = (
+        f"{len(audit['days'])} day(s), missing landed {audit['missing_landed']}"
+        + (
+            f"; finalize: changed {audit['changed']}, re-landed {audit['changed_relanded']}"
+            if audit["changed"] or audit["changed_relanded"]
+            else ""
+        )
+        + f"; Genesys requests {audit['genesys_requests']}, S3 requests {audit['s3_requests']}, "
+        f"{audit['duration_s']:.1f} s"
+    )
+    return text + (f"; {len(audit['failures'])} FAILED" if audit["failures"] else "")
 
 
 def dumps_report(report: RunReport) -> str:
@@ -316,6 +357,8 @@ def summary_rows(report: RunReport) -> list[tuple[str, str]]:
         ),
         ("pipe batches dead-lettered -> resolved", _fmt_pipe_dlq(report)),
         ("quarantine queue", str(report.quarantine_queue)),
+        ("dropped before ingest (conversations)", str(report.dropped_conversations)),
+        ("closing audit", _fmt_audit(report)),
         ("processor invocations (failed)", f"{report.processor_invocations} ({report.processor_crashes})"),
         ("ingest errors (retries)", ingest_errors),
         ("AWS throttles injected", _fmt_counts(report.aws_throttles_injected) or "0"),

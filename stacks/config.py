@@ -203,6 +203,9 @@ class EnvironmentConfig(BaseModel):
     processor_memory_mb: Annotated[int, Field(ge=128, le=10_240)] = 512
 
     not_ready_max_age_minutes: Annotated[int, Field(ge=5, le=2880)] = 240
+    # An ended conversation with a segment still open (an agent's wrap-up) is waited for this long after
+    # its first event, then landed as it is (docs/genesys-api.md, "Wrap-up after conversationEnd").
+    settle_max_minutes: Annotated[int, Field(ge=1, le=2879)] = 60
     not_ready_retry_base_seconds: Annotated[int, Field(ge=1, le=900)] = 60
     not_ready_retry_max_seconds: Annotated[int, Field(ge=1, le=contracts.SQS_MAX_VISIBILITY_SECONDS)] = 900
 
@@ -423,6 +426,19 @@ class EnvironmentConfig(BaseModel):
                 f"genesys_max_requests_per_minute ({self.genesys_max_requests_per_minute}) must be at least "
                 f"processor_max_concurrency ({self.processor_max_concurrency}): each concurrent processor "
                 "gets budget / concurrency requests a minute"
+            )
+        if self.settle_max_minutes >= self.not_ready_max_age_minutes:
+            # The settle wait rides on the not-ready schedule, whose receives the redrive budget below
+            # covers up to not_ready_max_age_minutes; past that the message is given up, not landed.
+            problems.append(
+                f"settle_max_minutes ({self.settle_max_minutes}) must be below not_ready_max_age_minutes "
+                f"({self.not_ready_max_age_minutes}): allowed 1..{self.not_ready_max_age_minutes - 1}"
+            )
+        if self.settle_max_minutes * 60 <= self.settle_delay_seconds:
+            problems.append(
+                f"settle_max_minutes ({self.settle_max_minutes}) must exceed settle_delay_seconds "
+                f"({self.settle_delay_seconds} s): every message waits that long before its first fetch, "
+                "so no open wrap-up would ever be waited for"
             )
         longest_batch_seconds = self.processor_timeout_seconds + self.processor_batching_window_seconds
         if self.work_queue_stall_alarm_minutes * 60 <= 2 * longest_batch_seconds:

@@ -42,6 +42,7 @@ class Processing(Construct):
             contracts.GENESYS_MAX_REQUESTS_PER_MINUTE: str(config.genesys_max_requests_per_minute),
             contracts.GENESYS_IDS_PER_REQUEST: str(config.genesys_ids_per_request),
             contracts.NOT_READY_MAX_AGE_MINUTES: str(config.not_ready_max_age_minutes),
+            contracts.SETTLE_MAX_MINUTES: str(config.settle_max_minutes),
             contracts.WORK_QUEUE_URL: work_queue.queue_url,
             contracts.WORK_DLQ_URL: work_dead_letter_queue.queue_url,
             # At most this many invocations call Genesys at once; each paces at budget / callers.

@@ -8,10 +8,10 @@ UpdateItem: a PutItem would replace the item with a partial one and lose what ot
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -116,14 +116,17 @@ class BufferTable:
         )
         return not response.get("Attributes")
 
-    def mark_fetched(self, conversation_id: str, result_key: str) -> bool:
-        """Mark the item FETCHED with where its details landed; False if the item no longer exists.
+    def mark_fetched(self, conversation_id: str, result_key: str) -> BufferItem | None:
+        """Mark the item FETCHED with where its details landed; the item as marked, or None if it no
+        longer exists.
 
         The condition matters: an UpdateItem on a missing key (the item's TTL ran out) would create
-        a new, partial item, whose stream INSERT the pipe would turn into yet another fetch.
+        a new, partial item, whose stream INSERT the pipe would turn into yet another fetch. The item
+        comes back from the same write (ReturnValues ALL_NEW), so the caller learns firstEventAt (for
+        the landing latency) without a second read.
         """
         try:
-            self._client.update_item(
+            response = self._client.update_item(
                 TableName=self._table,
                 Key={contracts.ATTR_CONVERSATION_ID: {"S": conversation_id}},
                 UpdateExpression="SET #status = :fetched, #key = :key REMOVE #error",
@@ -138,12 +141,13 @@ class BufferTable:
                     ":fetched": {"S": contracts.STATUS_FETCHED},
                     ":key": {"S": result_key},
                 },
+                ReturnValues="ALL_NEW",
             )
         except ClientError as error:
             if _is_conditional_failure(error):
-                return False
+                return None
             raise
-        return True
+        return _buffer_item(conversation_id, response.get("Attributes") or {})
 
     def mark_failed(self, conversation_id: str, reason: str) -> bool:
         """Mark the item FAILED with the reason; False if it is gone or already FETCHED.
@@ -180,24 +184,27 @@ class BufferTable:
             ConsistentRead=True,
         )
         item = response.get("Item")
-        if not item:
-            return None
+        return _buffer_item(conversation_id, item) if item else None
 
-        def text(name: str) -> str | None:
-            value = item.get(name)
-            return value.get("S") if value else None
 
-        first, last, expires = (
-            text(contracts.ATTR_FIRST_EVENT_AT),
-            text(contracts.ATTR_LAST_EVENT_AT),
-            item.get(contracts.ATTR_EXPIRES_AT),
-        )
-        return BufferItem(
-            conversation_id=conversation_id,
-            status=text(contracts.ATTR_STATUS) or "",
-            first_event_at=parse_timestamp(first) if first else None,
-            last_event_at=parse_timestamp(last) if last else None,
-            expires_at=int(expires["N"]) if expires and "N" in expires else None,
-            result_key=text(contracts.ATTR_RESULT_KEY),
-            error=text(contracts.ATTR_ERROR),
-        )
+def _buffer_item(conversation_id: str, item: Mapping[str, Any]) -> BufferItem:
+    """A BufferItem from DynamoDB's attribute map of the item."""
+
+    def text(name: str) -> str | None:
+        value = item.get(name)
+        return value.get("S") if value else None
+
+    first, last, expires = (
+        text(contracts.ATTR_FIRST_EVENT_AT),
+        text(contracts.ATTR_LAST_EVENT_AT),
+        item.get(contracts.ATTR_EXPIRES_AT),
+    )
+    return BufferItem(
+        conversation_id=conversation_id,
+        status=text(contracts.ATTR_STATUS) or "",
+        first_event_at=parse_timestamp(first) if first else None,
+        last_event_at=parse_timestamp(last) if last else None,
+        expires_at=int(expires["N"]) if expires and "N" in expires else None,
+        result_key=text(contracts.ATTR_RESULT_KEY),
+        error=text(contracts.ATTR_ERROR),
+    )

@@ -20,6 +20,9 @@ GENESYS_CREDENTIALS_SECRET_ARN: Final = "GENESYS_CREDENTIALS_SECRET_ARN"  # noqa
 GENESYS_MAX_REQUESTS_PER_MINUTE: Final = "GENESYS_MAX_REQUESTS_PER_MINUTE"
 GENESYS_IDS_PER_REQUEST: Final = "GENESYS_IDS_PER_REQUEST"
 NOT_READY_MAX_AGE_MINUTES: Final = "NOT_READY_MAX_AGE_MINUTES"
+# An ended conversation whose wrap-up (or any segment) is still open waits for it this long after its
+# first event, then lands as it is (docs/genesys-api.md, "Wrap-up after conversationEnd").
+SETTLE_MAX_MINUTES: Final = "SETTLE_MAX_MINUTES"
 # Further variables (docs/design.md, "Contracts"):
 # how many processor invocations may call Genesys at once (the event source's MaximumConcurrency);
 # each process paces itself at GENESYS_MAX_REQUESTS_PER_MINUTE / GENESYS_CONCURRENT_CALLERS.

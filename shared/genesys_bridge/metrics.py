@@ -7,7 +7,7 @@ handlers pass their Powertools `Metrics` (EMF, namespace contracts.METRICS_NAMES
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from enum import StrEnum
 from typing import Protocol
 
@@ -21,11 +21,13 @@ class MetricName(StrEnum):
     CONVERSATIONS_FETCHED = "ConversationsFetched"
     CONVERSATIONS_NOT_READY = "ConversationsNotReady"
     CONVERSATIONS_FAILED = "ConversationsFailed"
+    # landed with a segment still open, SETTLE_MAX_MINUTES after the first event (also counted fetched)
+    CONVERSATIONS_LANDED_UNSETTLED = "ConversationsLandedUnsettled"
+    # seconds from the buffer item's firstEventAt to the landing, one value per landed conversation
+    LANDING_LATENCY = "LandingLatency"
     GENESYS_REQUESTS = "GenesysRequests"
     GENESYS_THROTTLED = "GenesysThrottled"
     GENESYS_ERRORS = "GenesysErrors"
-    # seconds from a conversation's first end event to its details landing in S3
-    LANDING_LATENCY = "LandingLatency"
     # audit workflow (one value per day and mode, from its report step)
     AUDIT_MISSING_CONVERSATIONS = "AuditMissingConversations"
     AUDIT_CHANGED_CONVERSATIONS = "AuditChangedConversations"
@@ -37,6 +39,7 @@ class MetricName(StrEnum):
 
 
 COUNT = "Count"
+SECONDS = "Seconds"
 
 
 class MetricsSink(Protocol):
@@ -53,10 +56,14 @@ class NullMetrics:
 
 
 class RecordingMetrics:
-    """Adds up counts by name: for tests and the local runner's report."""
+    """Adds up counts by name and keeps every other value (latencies): for tests and the local runner."""
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
+        self.values: defaultdict[str, list[float]] = defaultdict(list)
 
     def add_metric(self, name: str, unit: str, value: float) -> None:
-        self.counts[name] += int(value)
+        if unit == COUNT:
+            self.counts[name] += int(value)
+        else:
+            self.values[name].append(value)

@@ -8,10 +8,15 @@ exception *types* (RetryLater, GenesysApiError.status), never by reading error m
 keeps the decisions; the work queue's calls live in genesys_bridge.work_queue, the buffer's in
 genesys_bridge.buffer, the not-ready schedule in genesys_bridge.backoff.
 
-Per message:
-- ended conversation   -> S3 object, buffer item FETCHED with resultKey, message acknowledged
+Per message (readiness: genesys_bridge.settlement):
+- settled conversation  -> S3 object, buffer item FETCHED with resultKey, message acknowledged
+                           (ended, and every segment of every session has segmentEnd)
+- ended, a segment open -> not ready (wrap-up still running), the same backoff; once SETTLE_MAX past
+                           firstEventAt: landed as it is and counted ConversationsLandedUnsettled
+                           (the finalize run brings the final version)
 - absent or not ended   -> not ready: visibility pushed out with growing backoff, message reported failed;
                            once NOT_READY_MAX_AGE past firstEventAt: item FAILED, DLQ, acknowledged
+Every landing records LandingLatency: seconds from the item's firstEventAt to the landing.
 - 400 for its chunk     -> the chunk is bisected; the ids Genesys rejects alone: FAILED, DLQ, acknowledged
 - RetryLater / other API error -> deferred: reported failed, nothing marked, back on the queue on the
                            not-ready schedule (never before a Retry-After); past the max age: FAILED, DLQ
@@ -43,8 +48,9 @@ from genesys_bridge.backoff import not_ready_backoff
 from genesys_bridge.buffer import BufferTable, utc_now
 from genesys_bridge.fetching import ConversationFetcher, ConversationSource, FetchResult
 from genesys_bridge.genesys.errors import GenesysError, RetryLater
-from genesys_bridge.metrics import COUNT, MetricName, MetricsSink
+from genesys_bridge.metrics import COUNT, SECONDS, MetricName, MetricsSink
 from genesys_bridge.results import InvalidConversation, ResultsWriter
+from genesys_bridge.settlement import Readiness, readiness
 from genesys_bridge.work_queue import FailureReason, WorkQueue, parse_body
 
 if TYPE_CHECKING:
@@ -87,6 +93,23 @@ class Deferred(RecordFailed):
         self.cause = cause
 
 
+class _Tally:
+    """What one batch's worker threads count and measure, for the metrics emitted after the batch."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+        self.latencies: list[float] = []
+
+    def count(self, name: str) -> None:
+        with self._lock:
+            self.counts[name] += 1
+
+    def landed_after(self, seconds: float) -> None:
+        with self._lock:
+            self.latencies.append(seconds)
+
+
 class RecordOutcome(StrEnum):
     FETCHED = "fetched"
     DUPLICATE = "duplicate"
@@ -102,6 +125,8 @@ class ProcessorConfig:
     dlq_url: str
     ids_per_request: int
     not_ready_max_age: timedelta
+    # How long after its first event an ended conversation with an open segment (wrap-up) is waited for.
+    settle_max: timedelta
     retry_base_seconds: int
     retry_max_seconds: int
     # Threads for the per-message work (S3, DynamoDB, SQS calls); boto3 clients are thread-safe.
@@ -114,6 +139,7 @@ class ProcessorConfig:
             dlq_url=settings.work_dlq_url,
             ids_per_request=settings.genesys_ids_per_request,
             not_ready_max_age=timedelta(minutes=settings.not_ready_max_age_minutes),
+            settle_max=timedelta(minutes=settings.settle_max_minutes),
             retry_base_seconds=settings.not_ready_retry_base_seconds,
             retry_max_seconds=settings.not_ready_retry_max_seconds,
         )
@@ -178,10 +204,10 @@ class ProcessorService:
         if deadline is None:
             deadline = invocation_deadline(remaining_ms(context), len(records), self._monotonic())
         before = dict(self._stats()) if self._stats else {}
-        counts: Counter[str] = Counter()
+        tally = _Tally()
         workers = max(1, min(self._config.workers, len(records)))  # no idle threads for small batches
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="record") as pool:
-            outcomes = self._start(records, deadline, pool, counts)
+            outcomes = self._start(records, deadline, pool, tally)
 
             def record_handler(record: SQSRecord) -> str:
                 # Waits for the work started in phase one; its exception (if any) fails the record.
@@ -196,13 +222,13 @@ class ProcessorService:
                 processor=processor,
                 context=context,
             )
-        self._emit_metrics(counts, before)
+        self._emit_metrics(tally, before)
         logger.info(
             "batch processed",
             extra={
                 "records": len(records),
                 "failures": len(response["batchItemFailures"]),
-                **{f"count_{name}": value for name, value in counts.items()},
+                **{f"count_{name}": value for name, value in tally.counts.items()},
             },
         )
         return response
@@ -212,14 +238,8 @@ class ProcessorService:
         records: list[dict[str, Any]],
         deadline: float | None,
         pool: ThreadPoolExecutor,
-        counts: Counter[str],
+        tally: _Tally,
     ) -> dict[str, Future[RecordOutcome]]:
-        lock = threading.Lock()
-
-        def count(name: str) -> None:
-            with lock:
-                counts[name] += 1
-
         parsed: dict[str, str | ValueError] = {}
         primary: dict[str, str] = {}  # conversation id -> messageId of its first message in the batch
         for raw in records:
@@ -250,13 +270,13 @@ class ProcessorService:
                     extra={"conversation_id": item, "message_id": record.message_id},
                 )
             else:
-                outcomes[record.message_id] = pool.submit(self._conclude, record, item, fetch, count)
+                outcomes[record.message_id] = pool.submit(self._conclude, record, item, fetch, tally)
         return outcomes
 
     # -- per message -----------------------------------------------------------------------------
 
     def _conclude(
-        self, record: SQSRecord, conversation_id: str, fetch: FetchResult, count: Callable[[str], None]
+        self, record: SQSRecord, conversation_id: str, fetch: FetchResult, tally: _Tally
     ) -> RecordOutcome:
         if conversation_id in fetch.rejected:
             error = fetch.rejected[conversation_id]
@@ -267,35 +287,61 @@ class ProcessorService:
                 f"Genesys answered {error.status} (code={error.code}, "
                 f"correlation_id={error.correlation_id}): {error.message}",
             )
-            count(MetricName.CONVERSATIONS_FAILED)
+            tally.count(MetricName.CONVERSATIONS_FAILED)
             return outcome
         if conversation_id in fetch.deferred:
-            return self._deferred(record, conversation_id, fetch.deferred[conversation_id], count)
+            return self._deferred(record, conversation_id, fetch.deferred[conversation_id], tally)
 
         conversation = fetch.conversations.get(conversation_id)
-        if conversation is not None and conversation.get("conversationEnd"):
-            try:
-                key = self._results.put(conversation)
-            except InvalidConversation as error:
-                outcome = self._fail(record, conversation_id, FailureReason.INVALID_CONVERSATION, str(error))
-                count(MetricName.CONVERSATIONS_FAILED)
-                return outcome
-            if not self._buffer.mark_fetched(conversation_id, key):
-                # The item's TTL ran out; the details are landed, which is what matters.
-                logger.warning(
-                    "buffer item gone; details landed anyway",
-                    extra={"conversation_id": conversation_id, "result_key": key},
+        state = readiness(conversation)
+        if state is Readiness.SETTLED:
+            assert conversation is not None  # settled details were returned
+            return self._land(record, conversation_id, conversation, tally)
+        if state is Readiness.WRAPPING_UP:
+            assert conversation is not None  # so were ended ones
+            first_seen, settle_left = self._time_left(record, conversation_id, self._config.settle_max)
+            if settle_left <= 0:
+                # Waited long enough: land what there is; the finalize run re-lands the final version.
+                logger.info(
+                    "landing a conversation with a segment still open",
+                    extra={"conversation_id": conversation_id, "first_event_at": first_seen.isoformat()},
                 )
-            count(MetricName.CONVERSATIONS_FETCHED)
-            return RecordOutcome.FETCHED
+                outcome = self._land(record, conversation_id, conversation, tally)
+                if outcome is RecordOutcome.FETCHED:
+                    tally.count(MetricName.CONVERSATIONS_LANDED_UNSETTLED)
+                return outcome
+            tally.count(MetricName.CONVERSATIONS_NOT_READY)
+            return self._wait(record, conversation_id, settle_left)
 
-        count(MetricName.CONVERSATIONS_NOT_READY)
-        return self._not_ready(record, conversation_id, present=conversation is not None, count=count)
+        tally.count(MetricName.CONVERSATIONS_NOT_READY)
+        return self._not_ready(record, conversation_id, present=conversation is not None, tally=tally)
+
+    def _land(
+        self, record: SQSRecord, conversation_id: str, conversation: dict[str, Any], tally: _Tally
+    ) -> RecordOutcome:
+        try:
+            key = self._results.put(conversation)
+        except InvalidConversation as error:
+            outcome = self._fail(record, conversation_id, FailureReason.INVALID_CONVERSATION, str(error))
+            tally.count(MetricName.CONVERSATIONS_FAILED)
+            return outcome
+        item = self._buffer.mark_fetched(conversation_id, key)
+        if item is None:
+            # The item's TTL ran out; the details are landed, which is what matters. Without its
+            # firstEventAt there is no latency to tell.
+            logger.warning(
+                "buffer item gone; details landed anyway",
+                extra={"conversation_id": conversation_id, "result_key": key},
+            )
+        elif item.first_event_at is not None:
+            tally.landed_after(max(0.0, (self._clock() - item.first_event_at).total_seconds()))
+        tally.count(MetricName.CONVERSATIONS_FETCHED)
+        return RecordOutcome.FETCHED
 
     def _not_ready(
-        self, record: SQSRecord, conversation_id: str, *, present: bool, count: Callable[[str], None]
+        self, record: SQSRecord, conversation_id: str, *, present: bool, tally: _Tally
     ) -> RecordOutcome:
-        first_seen, seconds_left = self._time_left(record, conversation_id)
+        first_seen, seconds_left = self._time_left(record, conversation_id, self._config.not_ready_max_age)
         if seconds_left <= 0:
             state = "not ended" if present else "not in analytics"
             outcome = self._fail(
@@ -305,15 +351,20 @@ class ProcessorService:
                 f"conversation still {state} {self._config.not_ready_max_age} after its first event "
                 f"({first_seen.isoformat()})",
             )
-            count(MetricName.CONVERSATIONS_FAILED)
+            tally.count(MetricName.CONVERSATIONS_FAILED)
             return outcome
+        return self._wait(record, conversation_id, seconds_left)
+
+    def _wait(self, record: SQSRecord, conversation_id: str, seconds_left: float) -> RecordOutcome:
+        """Not ready: the message comes back on the backoff schedule, never later than `seconds_left`
+        (the moment its wait ends, so that check happens on time)."""
         visibility = self._backoff(record, seconds_left)
         raise NotReady(
             conversation_id, visibility if self._work_queue.set_visibility(record, visibility) else None
         )
 
     def _deferred(
-        self, record: SQSRecord, conversation_id: str, cause: GenesysError, count: Callable[[str], None]
+        self, record: SQSRecord, conversation_id: str, cause: GenesysError, tally: _Tally
     ) -> RecordOutcome:
         """Genesys could not be asked (rate limit, outage, a non-400 API error): back on the queue on
         the not-ready schedule, never before a Retry-After, and given up at the same max age.
@@ -322,7 +373,7 @@ class ProcessorService:
         schedule: coming back at the queue's own timeout, or after a 1 s Retry-After again and again,
         would let SQS move the message to the DLQ with its item still PENDING and no reason.
         """
-        first_seen, seconds_left = self._time_left(record, conversation_id)
+        first_seen, seconds_left = self._time_left(record, conversation_id, self._config.not_ready_max_age)
         if seconds_left <= 0:
             outcome = self._fail(
                 record,
@@ -331,7 +382,7 @@ class ProcessorService:
                 f"Genesys could not be asked within {self._config.not_ready_max_age} after the first "
                 f"event ({first_seen.isoformat()}); last: {type(cause).__name__}: {cause}",
             )
-            count(MetricName.CONVERSATIONS_FAILED)
+            tally.count(MetricName.CONVERSATIONS_FAILED)
             return outcome
         retry_after = cause.retry_after if isinstance(cause, RetryLater) and cause.retry_after else 0.0
         visibility = max(
@@ -341,15 +392,15 @@ class ProcessorService:
         self._work_queue.set_visibility(record, visibility)
         raise Deferred(conversation_id, cause)
 
-    def _time_left(self, record: SQSRecord, conversation_id: str) -> tuple[datetime, float]:
-        """When the bridge first saw the conversation, and the seconds left until its max age."""
+    def _time_left(self, record: SQSRecord, conversation_id: str, limit: timedelta) -> tuple[datetime, float]:
+        """When the bridge first saw the conversation, and the seconds left until `limit` after it."""
         item = self._buffer.get(conversation_id)
         if item is not None and item.first_event_at is not None:
             first_seen = item.first_event_at
         else:
             # No item (its TTL ran out, or a message sent by hand): the message's own age stands in.
             first_seen = datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, tz=UTC)
-        return first_seen, (first_seen + self._config.not_ready_max_age - self._clock()).total_seconds()
+        return first_seen, (first_seen + limit - self._clock()).total_seconds()
 
     def _backoff(self, record: SQSRecord, seconds_left: float) -> int:
         return not_ready_backoff(
@@ -383,12 +434,16 @@ class ProcessorService:
 
     # -- metrics ---------------------------------------------------------------------------------
 
-    def _emit_metrics(self, counts: Counter[str], stats_before: Mapping[str, int]) -> None:
-        # One data point per name and batch (not one per conversation): EMF keeps at most 100 values
-        # per metric and the dashboards sum anyway.
-        for name, value in counts.items():
+    def _emit_metrics(self, tally: _Tally, stats_before: Mapping[str, int]) -> None:
+        # One data point per count and batch (not one per conversation): the dashboards sum anyway.
+        for name, value in tally.counts.items():
             if value:
                 self._metrics.add_metric(name, COUNT, value)
+        # The latency is a distribution (its percentiles are what matter), so one value per landing;
+        # emitted here, on one thread, because Powertools' metric set is not guarded by a lock. EMF takes
+        # at most 100 values of a metric per document: Powertools publishes a full set by itself.
+        for seconds in tally.latencies:
+            self._metrics.add_metric(MetricName.LANDING_LATENCY, SECONDS, seconds)
         if self._stats is None:
             return
         after = self._stats()

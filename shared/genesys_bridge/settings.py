@@ -145,6 +145,9 @@ class ProcessorSettings(GenesysAccessSettings, _BaseSettings):
     not_ready_max_age_minutes: EnvFloat = Field(
         validation_alias=_env(contracts.NOT_READY_MAX_AGE_MINUTES), gt=0, le=7 * 24 * 60
     )
+    settle_max_minutes: EnvFloat = Field(
+        validation_alias=_env(contracts.SETTLE_MAX_MINUTES), gt=0, le=7 * 24 * 60
+    )
     not_ready_retry_base_seconds: EnvInt = Field(
         validation_alias=_env(contracts.NOT_READY_RETRY_BASE_SECONDS),
         ge=1,
@@ -163,6 +166,15 @@ class ProcessorSettings(GenesysAccessSettings, _BaseSettings):
         if self.not_ready_retry_base_seconds > self.not_ready_retry_max_seconds:
             base, cap = contracts.NOT_READY_RETRY_BASE_SECONDS, contracts.NOT_READY_RETRY_MAX_SECONDS
             raise ValueError(f"{base} must not exceed {cap}")
+        return self
+
+    @model_validator(mode="after")
+    def _settle_wait_within_max_age(self) -> ProcessorSettings:
+        # Past the max age the message is given up: a longer settle wait would never be reached.
+        if self.settle_max_minutes >= self.not_ready_max_age_minutes:
+            raise ValueError(
+                f"{contracts.SETTLE_MAX_MINUTES} must be below {contracts.NOT_READY_MAX_AGE_MINUTES}"
+            )
         return self
 
     @property

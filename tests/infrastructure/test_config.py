@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from genesys_bridge.backoff import not_ready_backoff
 from stacks.config import (
     THROTTLE_RECEIVE_HEADROOM,
     ConfigError,
@@ -43,6 +44,7 @@ def settings(**overrides: Any) -> dict[str, Any]:
         ("genesys_ids_per_request", 101, "1..100"),
         ("buffer_ttl_hours", 0, "1..8760"),
         ("pipe_batch_size", 11, "1..10"),
+        ("settle_max_minutes", 0, "1..2879"),
         ("pipe_parallelization_factor", 0, "1..10"),
         ("pipe_parallelization_factor", 11, "1..10"),
     ],
@@ -121,6 +123,27 @@ def test_the_buffer_item_must_outlive_the_time_the_processor_keeps_trying() -> N
         )
 
 
+@pytest.mark.parametrize("settle_max", [120, 121])
+def test_a_settle_wait_not_below_the_max_age_is_refused_naming_both_keys(settle_max: int) -> None:
+    # Given a wrap-up wait as long as, or longer than, the age at which a message is given up
+    with pytest.raises(ConfigError) as raised:
+        parse_environment_config(
+            "dev", settings(settle_max_minutes=settle_max, not_ready_max_age_minutes=120)
+        )
+    # Then the message names both keys and the values allowed with that max age
+    message = str(raised.value)
+    assert f"settle_max_minutes ({settle_max}) must be below not_ready_max_age_minutes (120)" in message
+    assert "allowed 1..119" in message
+
+
+def test_a_settle_wait_within_the_first_delivery_delay_is_refused() -> None:
+    # Given a 10-minute settle wait while every message waits 15 minutes before its first fetch
+    with pytest.raises(
+        ConfigError, match=r"settle_max_minutes \(10\) must exceed settle_delay_seconds \(900 s\)"
+    ):
+        parse_environment_config("dev", settings(settle_max_minutes=10, settle_delay_seconds=900))
+
+
 def test_results_lifecycle_transitions_must_come_in_an_order_s3_accepts() -> None:
     lifecycle = {"infrequent_access_after_days": 90, "glacier_instant_retrieval_after_days": 100}
     with pytest.raises(ConfigError, match="glacier_instant_retrieval_after_days must be at least"):
@@ -140,6 +163,7 @@ class TestRedriveBudget:
                     not_ready_retry_base_seconds=60,
                     not_ready_retry_max_seconds=600,
                     not_ready_max_age_minutes=30,
+                    settle_max_minutes=20,
                     work_queue_age_alarm_minutes=5,
                 ),
             }
@@ -155,6 +179,49 @@ class TestRedriveBudget:
         assert "work_queue_max_receive_count must be at least 30" in message
         assert "plus 10 for rate limits" in message
 
+    @pytest.mark.parametrize(
+        "config",
+        [
+            load_environment_config("dev"),
+            load_environment_config("prod"),
+            EnvironmentConfig.model_validate(
+                {"environment_name": "longest", **settings(settle_max_minutes=239)}
+            ),
+            EnvironmentConfig.model_validate(
+                {
+                    "environment_name": "odd",
+                    **settings(
+                        settle_delay_seconds=0,
+                        settle_max_minutes=7,
+                        not_ready_retry_base_seconds=7,
+                        not_ready_retry_max_seconds=3600,
+                        not_ready_max_age_minutes=60,
+                        work_queue_age_alarm_minutes=5,
+                    ),
+                }
+            ),
+        ],
+        ids=["dev", "prod", "settle just below the max age", "uneven schedule"],
+    )
+    def test_an_open_wrapup_lands_within_the_receives_the_budget_covers(
+        self, config: EnvironmentConfig
+    ) -> None:
+        # Given a conversation that stays ended with its wrap-up open, and the processor's own backoff,
+        # which comes back exactly when the settle wait runs out
+        limit = config.settle_max_minutes * 60
+        elapsed, receives = config.settle_delay_seconds, 1
+        while elapsed < limit:
+            elapsed += not_ready_backoff(
+                receives,
+                config.not_ready_retry_base_seconds,
+                config.not_ready_retry_max_seconds,
+                limit - elapsed,
+            )
+            receives += 1
+        # Then the receive that lands it unsettled comes no later than the one that would give up a
+        # never-ready conversation, which the redrive budget is sized for
+        assert receives <= config.not_ready_receives_needed()
+
     @pytest.mark.parametrize("environment", ["dev", "prod"])
     def test_the_shipped_environments_leave_room_for_rate_limit_hand_backs(self, environment: str) -> None:
         config = load_environment_config(environment)
@@ -166,6 +233,7 @@ def test_defaults_are_what_the_local_runner_and_the_readme_rely_on() -> None:
     assert config.topics == ["customer.end"]
     assert config.event_source_prefix == "aws.partner/genesys.com"
     assert config.buffer_ttl_hours == 48
+    assert config.settle_max_minutes == 60
     assert config.genesys_ids_per_request == 100
     assert config.removal_policy == "retain"
     assert config.work_queue_visibility_timeout_seconds == 6 * 120 + 10

@@ -24,7 +24,8 @@ def test_the_views_over_a_demo_run_count_exactly_the_landed_conversations_segmen
     assert report.reconciled
     bodies = [
         json.loads(path.read_text(encoding="utf-8"))
-        for path in sorted(out.rglob("conversation_date=*/*.json"))
+        # (the closing audit's reports sit beside them, under audits/conversation_date=*/)
+        for path in sorted((out / "conversations").glob("conversation_date=*/*.json"))
     ]
     sessions = [s for body in bodies for p in body["participants"] for s in p["sessions"]]
 

@@ -27,7 +27,14 @@ BAD_COMMON = [
     ("--time-scale", "0"),
     ("--time-scale", "-0.5"),
 ]
-RATES = ["--duplicate-rate", "--late-rate", "--never-rate", "--malformed-rate"]
+RATES = [
+    "--duplicate-rate",
+    "--late-rate",
+    "--never-rate",
+    "--malformed-rate",
+    "--drop-rate",
+    "--change-rate",
+]
 BAD_RATES = [(rate, value) for rate in RATES for value in ("-0.1", "1.5", "nan", "inf", "half")]
 
 
@@ -63,6 +70,31 @@ def test_rates_outside_zero_to_one_are_usage_errors(
     err = _usage_error(cli.main, ["--quiet", option, value], capsys)
     assert option in err
     assert "between 0 and 1" in err or "is not a share" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--audit-day", "2026-13-01"], "is not a date such as 2026-11-20"),
+        (["--audit-day", "yesterday"], "is not a date such as 2026-11-20"),
+        (["--audit-day", "2999-01-01"], "lies in the future"),
+        (["--finalize", "--no-audit"], "need the audit"),
+        (["--audit-day", "2026-11-20", "--no-audit"], "need the audit"),
+        (["--genesys-base-url", "http://genesys.example.com"], "http only on a loopback host"),
+        (["--genesys-base-url", "ftp://127.0.0.1"], "must be https"),
+        (["--genesys-base-url", "https://user:pw@genesys.example.com"], "must not carry credentials"),
+        (["--topics", "Customer.End"], "is not a topic suffix"),
+        (["--topics", "customer.end,customer.end"], "topics must not repeat"),
+    ],
+)
+def test_audit_days_finalize_and_server_urls_are_checked_before_anything_runs(
+    argv: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a day that is no date or lies in the future, a finalize without the audit it follows, or
+    # a server URL the Genesys client would refuse; when the runner is started with it, then it stops
+    # at once with one line saying why
+    err = _usage_error(cli.main, ["--quiet", *argv], capsys)
+    assert named in err
 
 
 def test_a_missing_events_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -111,6 +143,9 @@ def test_an_events_file_that_is_not_text_is_a_usage_error(
         {"malformed_rate": 2.0},
         {"max_copies": 0},
         {"events_per_second": float("inf")},
+        {"drop_rate": 1.5},
+        {"change_rate": -0.5},
+        {"genesys_base_url": "http://10.0.0.1:8080"},
     ],
 )
 def test_run_options_refuse_the_same_values_for_callers_of_run_pipeline(overrides: dict[str, object]) -> None:

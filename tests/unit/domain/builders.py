@@ -44,6 +44,7 @@ def stack_set_env(*, ingest: bool) -> dict[str, str]:
         contracts.GENESYS_IDS_PER_REQUEST: str(config.genesys_ids_per_request),
         contracts.GENESYS_CONCURRENT_CALLERS: str(config.processor_max_concurrency),
         contracts.NOT_READY_MAX_AGE_MINUTES: str(config.not_ready_max_age_minutes),
+        contracts.SETTLE_MAX_MINUTES: str(config.settle_max_minutes),
         contracts.NOT_READY_RETRY_BASE_SECONDS: str(config.not_ready_retry_base_seconds),
         contracts.NOT_READY_RETRY_MAX_SECONDS: str(config.not_ready_retry_max_seconds),
     }
@@ -70,10 +71,16 @@ def conversation_event(
 
 
 def conversation(
-    conversation_id: str, *, start: str = "2026-11-20T13:59:53.179Z", ended: bool = True
+    conversation_id: str,
+    *,
+    start: str = "2026-11-20T13:59:53.179Z",
+    ended: bool = True,
+    wrapup_open: bool = False,
 ) -> dict[str, Any]:
-    """Analytics details of one conversation, as the multi-get returns it."""
-    details = copy.deepcopy(load_fixture("conversation-details.json"))
+    """Analytics details of one conversation, as the multi-get returns it: settled (its agent's wrap-up
+    ended), or with `wrapup_open` ended but the wrap-up segment still running (no segmentEnd)."""
+    fixture = "conversation-details-wrapup-open.json" if wrapup_open else "conversation-details.json"
+    details = copy.deepcopy(load_fixture(fixture))
     details["conversationId"] = conversation_id
     details["conversationStart"] = start
     if not ended:

@@ -92,11 +92,13 @@ def test_mark_fetched_keeps_the_rest_of_the_item(aws: Aws) -> None:
     buffer.record_event(CONVERSATION)
 
     # When it is marked fetched
-    assert buffer.mark_fetched(CONVERSATION, "conversations/conversation_date=2026-11-20/a.json") is True
+    marked = buffer.mark_fetched(CONVERSATION, "conversations/conversation_date=2026-11-20/a.json")
 
-    # Then status and resultKey are set and the timestamps and TTL are untouched
+    # Then status and resultKey are set and the timestamps and TTL are untouched, and the write itself
+    # returned the item as stored (its firstEventAt, for the landing latency)
     item = buffer.get(CONVERSATION)
     assert item is not None
+    assert marked == item
     assert item.status == contracts.STATUS_FETCHED
     assert item.result_key == "conversations/conversation_date=2026-11-20/a.json"
     assert item.first_event_at == T0
@@ -112,7 +114,7 @@ def test_marking_a_vanished_item_creates_nothing(aws: Aws) -> None:
     failed = buffer.mark_failed(CONVERSATION, "why")
 
     # Then nothing is written: no partial item, so no stream INSERT that would trigger another fetch
-    assert (fetched, failed) == (False, False)
+    assert (fetched, failed) == (None, False)
     assert aws.items() == []
     assert aws.stream_event_names() == []
 

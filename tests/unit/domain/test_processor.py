@@ -45,6 +45,7 @@ NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 CONFIG: dict[str, Any] = {
     "ids_per_request": 100,
     "not_ready_max_age": timedelta(minutes=240),
+    "settle_max": timedelta(minutes=60),
     "retry_base_seconds": 60,
     "retry_max_seconds": 900,
 }
@@ -286,6 +287,125 @@ def test_without_a_buffer_item_the_message_age_decides(aws: Aws) -> None:
     assert failed_ids(response) == [recent_record["messageId"]]
     assert [dead["conversationId"] for dead in aws.messages("work-dlq")] == [old]
     assert aws.items() == []
+
+
+# -- settlement: ended, but a segment (the agent's wrap-up) still open --------------------------------
+
+
+def test_an_ended_conversation_whose_wrapup_is_still_open_is_not_landed_yet(aws: Aws) -> None:
+    # Given a conversation first seen 5 minutes ago that Genesys returns with conversationEnd but the
+    # agent's wrap-up segment still running (no segmentEnd), on its first delivery
+    [conversation_id] = new_ids(1)
+    buffered(aws, [conversation_id])
+    visibility_calls = capture_calls(aws.sqs, "ChangeMessageVisibility")
+    metrics = RecordingMetrics()
+    [record] = delivered(aws, [{"conversationId": conversation_id}])
+
+    # When it is processed
+    response = make_service(
+        aws, FakeGenesys([conversation(conversation_id, wrapup_open=True)]), metrics
+    ).process_batch(sqs_event([record]), deadline=deadline_in(30))
+
+    # Then nothing lands: the message comes back after the same first backoff as any not-ready one
+    assert failed_ids(response) == [record["messageId"]]
+    assert [call["VisibilityTimeout"] for call in visibility_calls] == [60]
+    assert aws.object_keys() == []
+    assert statuses(aws) == {conversation_id: contracts.STATUS_PENDING}
+    assert aws.messages("work-dlq") == []
+    assert metrics.counts == {MetricName.CONVERSATIONS_NOT_READY: 1, MetricName.GENESYS_REQUESTS: 1}
+    assert metrics.values == {}
+
+
+def test_a_conversation_lands_once_its_wrapup_has_ended_with_its_landing_latency(aws: Aws) -> None:
+    # Given a conversation first seen 5 minutes ago whose wrap-up has ended since the last delivery
+    [conversation_id] = new_ids(1)
+    buffered(aws, [conversation_id], first_seen=NOW - timedelta(minutes=5))
+    metrics = RecordingMetrics()
+    settled = conversation(conversation_id)
+    record = work_message(conversation_id, receive_count=2)
+
+    # When its message comes back
+    response = make_service(aws, FakeGenesys([settled]), metrics).process_batch(
+        sqs_event([record]), deadline=deadline_in(30)
+    )
+
+    # Then the settled details land (wrap-up segment ended, tAcw present), and the latency from the
+    # first event to the landing is recorded: 300 s
+    assert failed_ids(response) == []
+    [key] = aws.object_keys()
+    landed = json.loads(aws.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    assert landed == settled
+    assert statuses(aws) == {conversation_id: contracts.STATUS_FETCHED}
+    assert metrics.counts[MetricName.CONVERSATIONS_FETCHED] == 1
+    assert MetricName.CONVERSATIONS_LANDED_UNSETTLED not in metrics.counts
+    assert metrics.values == {MetricName.LANDING_LATENCY: [300.0]}
+
+
+def test_the_wrapup_wait_comes_back_exactly_when_the_settle_max_runs_out(aws: Aws) -> None:
+    # Given an open wrap-up first seen 58 minutes ago (settle max 60), on a late delivery whose
+    # schedule alone would wait 900 s
+    [conversation_id] = new_ids(1)
+    buffered(aws, [conversation_id], first_seen=NOW - timedelta(minutes=58))
+    visibility_calls = capture_calls(aws.sqs, "ChangeMessageVisibility")
+    record = work_message(conversation_id, receive_count=9)
+
+    # When it is processed
+    make_service(aws, FakeGenesys([conversation(conversation_id, wrapup_open=True)])).process_batch(
+        sqs_event([record]), deadline=deadline_in(30)
+    )
+
+    # Then it comes back in the 120 s left, not after the schedule's 900 s
+    assert [call["VisibilityTimeout"] for call in visibility_calls] == [120]
+    assert aws.object_keys() == []
+
+
+def test_past_the_settle_max_an_open_wrapup_lands_as_it_is_and_is_counted_unsettled(aws: Aws) -> None:
+    # Given an open wrap-up first seen 61 minutes ago (settle max 60, max age 240)
+    [conversation_id] = new_ids(1)
+    buffered(aws, [conversation_id], first_seen=NOW - timedelta(minutes=61))
+    metrics = RecordingMetrics()
+    unsettled = conversation(conversation_id, wrapup_open=True)
+    record = work_message(conversation_id, receive_count=8)
+
+    # When its message comes back once more
+    response = make_service(aws, FakeGenesys([unsettled]), metrics).process_batch(
+        sqs_event([record]), deadline=deadline_in(30)
+    )
+
+    # Then what there is lands (the wrap-up segment still without segmentEnd), the item is FETCHED,
+    # nothing is dead-lettered, and it is counted both fetched and landed unsettled
+    assert failed_ids(response) == []
+    [key] = aws.object_keys()
+    landed = json.loads(aws.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    assert landed == unsettled
+    assert "segmentEnd" not in landed["participants"][1]["sessions"][0]["segments"][-1]
+    assert statuses(aws) == {conversation_id: contracts.STATUS_FETCHED}
+    assert aws.messages("work-dlq") == []
+    assert metrics.counts[MetricName.CONVERSATIONS_FETCHED] == 1
+    assert metrics.counts[MetricName.CONVERSATIONS_LANDED_UNSETTLED] == 1
+    assert metrics.values == {MetricName.LANDING_LATENCY: [61 * 60.0]}
+
+
+def test_without_a_buffer_item_the_message_age_decides_the_settle_wait(aws: Aws) -> None:
+    # Given two open wrap-ups with no buffer item (TTL ran out): one sent 2 hours ago, one 5 minutes ago
+    old, recent = new_ids(2)
+    old_record = work_message(old, sent_at=NOW - timedelta(hours=2))
+    recent_record = work_message(recent, sent_at=NOW - timedelta(minutes=5))
+    genesys = FakeGenesys([conversation(i, wrapup_open=True) for i in (old, recent)])
+    metrics = RecordingMetrics()
+
+    # When they are processed
+    response = make_service(aws, genesys, metrics).process_batch(
+        sqs_event([old_record, recent_record]), deadline=deadline_in(30)
+    )
+
+    # Then the old one lands unsettled and the recent one waits; no item is created, and with no
+    # firstEventAt no latency is claimed
+    assert failed_ids(response) == [recent_record["messageId"]]
+    assert aws.object_keys() == [result_key(conversation(old))]
+    assert aws.items() == []
+    assert metrics.counts[MetricName.CONVERSATIONS_LANDED_UNSETTLED] == 1
+    assert metrics.values == {}
 
 
 # -- Genesys errors ------------------------------------------------------------------------------------

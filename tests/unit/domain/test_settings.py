@@ -74,7 +74,12 @@ def test_a_malformed_topic_list_fails_at_cold_start_naming_the_variable(
 
 @pytest.mark.parametrize(
     "name",
-    [contracts.BUFFER_TTL_HOURS, contracts.CONVERSATION_TOPICS, contracts.NOT_READY_MAX_AGE_MINUTES],
+    [
+        contracts.BUFFER_TTL_HOURS,
+        contracts.CONVERSATION_TOPICS,
+        contracts.NOT_READY_MAX_AGE_MINUTES,
+        contracts.SETTLE_MAX_MINUTES,
+    ],
 )
 def test_a_value_the_stack_always_sets_is_required_not_defaulted_again(
     processor_env: pytest.MonkeyPatch, name: str
@@ -105,6 +110,7 @@ def test_processor_settings_carry_the_stack_values(processor_env: pytest.MonkeyP
     assert settings.genesys_concurrent_callers == 4  # processor_max_concurrency
     assert settings.not_ready_retry_base_seconds == 60
     assert settings.not_ready_retry_max_seconds == 900
+    assert settings.settle_max_minutes == 60
     assert settings.genesys_api_base_url is None
 
 
@@ -116,6 +122,7 @@ def test_processor_settings_carry_the_stack_values(processor_env: pytest.MonkeyP
         (contracts.GENESYS_MAX_REQUESTS_PER_MINUTE, "0"),
         (contracts.GENESYS_CONCURRENT_CALLERS, "0"),
         (contracts.NOT_READY_MAX_AGE_MINUTES, "0"),
+        (contracts.SETTLE_MAX_MINUTES, "0"),
         (contracts.NOT_READY_RETRY_BASE_SECONDS, "1000"),  # above the 900 s default cap
         (contracts.NOT_READY_RETRY_MAX_SECONDS, "50000"),  # above SQS's 12-hour visibility limit
         (contracts.GENESYS_REGION, "mypurecloud.xx"),
@@ -152,7 +159,23 @@ def test_the_max_age_accepts_fractional_minutes_for_compressed_local_runs(
     processor_env: pytest.MonkeyPatch,
 ) -> None:
     processor_env.setenv(contracts.NOT_READY_MAX_AGE_MINUTES, "0.25")
-    assert ProcessorSettings.from_environment().not_ready_max_age_minutes == 0.25
+    processor_env.setenv(contracts.SETTLE_MAX_MINUTES, "0.0625")
+    settings = ProcessorSettings.from_environment()
+    assert (settings.not_ready_max_age_minutes, settings.settle_max_minutes) == (0.25, 0.0625)
+
+
+@pytest.mark.parametrize("settle_max", ["240", "300"])
+def test_a_settle_wait_not_below_the_max_age_is_refused_naming_both(
+    processor_env: pytest.MonkeyPatch, settle_max: str
+) -> None:
+    # Given a settle wait as long as, or longer than, the max age (240) after which a message is given up
+    processor_env.setenv(contracts.SETTLE_MAX_MINUTES, settle_max)
+    # When the settings load, then both variables are named
+    with pytest.raises(
+        ValidationError,
+        match=f"{contracts.SETTLE_MAX_MINUTES} must be below {contracts.NOT_READY_MAX_AGE_MINUTES}",
+    ):
+        ProcessorSettings.from_environment()
 
 
 @pytest.mark.parametrize(

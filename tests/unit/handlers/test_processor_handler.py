@@ -94,11 +94,36 @@ def test_a_batch_lands_ended_conversations_and_reports_the_not_ready_one(
     assert {i: aws.item(i)[contracts.ATTR_STATUS] for i in ended} == dict.fromkeys(  # type: ignore[index]
         ended, contracts.STATUS_FETCHED
     )
-    assert emitted_metrics(capsys.readouterr().out) == {
+    output = capsys.readouterr().out
+    totals = emitted_metrics(output)
+    assert totals.pop("LandingLatency") >= 0
+    assert totals == {
         "ConversationsFetched": 2,
         "ConversationsNotReady": 1,
         "GenesysRequests": 1,
     }
+    # and one landing latency per landed conversation, in seconds, as a distribution (not a sum)
+    [latencies] = emitted_values(output, "LandingLatency")
+    assert latencies["Unit"] == "Seconds"
+    assert len(latencies["Values"]) == 2
+    assert all(0 <= value < 60 for value in latencies["Values"])
+
+
+def emitted_values(output: str, name: str) -> list[dict[str, Any]]:
+    """The unit and values of metric `name` in each EMF document Powertools printed."""
+    found = []
+    for line in output.splitlines():
+        if not line.startswith("{") or '"_aws"' not in line:
+            continue
+        document = json.loads(line)
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                if metric["Name"] == name:
+                    values = document[name]
+                    found.append(
+                        {"Unit": metric["Unit"], "Values": values if isinstance(values, list) else [values]}
+                    )
+    return found
 
 
 def test_credentials_and_token_are_fetched_once_per_container(
