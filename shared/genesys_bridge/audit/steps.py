@@ -53,9 +53,7 @@ from genesys_bridge.genesys.errors import GenesysApiError, GenesysError, PagingE
 from genesys_bridge.metrics import COUNT, MetricName, MetricsSink
 
 logger = logging.getLogger(__name__)
-
-# Also imported from here (runtime, backfill, tests): AuditConfig (inputs.py), is_complete (day_report.py).
-__all__ = ["AuditConfig", "AuditSteps", "JobsApi", "RunningExecutions", "is_complete", "ledger_key"]
+# AuditConfig, JobsApi (inputs.py) and is_complete (day_report.py) are imported from here too.
 
 FULFILLED: Final = "FULFILLED"
 RESUBMITTABLE_STATES: Final = frozenset({"FAILED", "EXPIRED"})
