@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TextIO
 
 from genesys_bridge import contracts
 from genesys_bridge.metrics import RecordingMetrics
@@ -98,6 +98,74 @@ class ScaledClock:
 
     def sleep(self, seconds: float) -> None:
         time.sleep(max(0.0, seconds) * self._factor)
+
+
+def audit_local_run(
+    *,
+    bucket: str,
+    aws_region: str,
+    genesys_region: str,
+    credentials: dict[str, str],
+    base_url: str | None,
+    config: Any,
+    workload: Any,
+    simulator: Any,
+    options: Any,
+    progress_stream: TextIO,
+) -> AuditSummary:
+    """The audit of the run's days (then, with --finalize, late changes and the finalize mode),
+    once every conversation Genesys has is settled, as it is by the time a deployment audits.
+
+    `config` is the run's stacks.config.EnvironmentConfig, `workload` its local_runner.workload.Workload,
+    `options` its RunOptions; `simulator` is None when a real org or server is the run's Genesys.
+    """
+    import boto3
+
+    from local_runner.aws_hooks import ActingAs, acting_as
+
+    wait_until_settled(simulator, workload.conversations, options.max_run_s)
+    with acting_as("runner"):
+        s3 = boto3.client("s3", region_name=aws_region)
+        landed = [
+            entry["Key"]
+            for page in s3.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=contracts.RESULTS_PREFIX
+            )
+            for entry in page.get("Contents", [])
+        ]
+    planned = [plan.start for plan in workload.conversations.values()] if simulator else []
+    days = days_to_audit(landed, planned, options.audit_days)
+    progress = (lambda line: print(f"audit: {line}", file=progress_stream)) if options.progress else None
+    return LocalAudit(
+        s3_client=ActingAs("audit", s3),
+        bucket=bucket,
+        region=genesys_region,
+        credentials=credentials,
+        base_url=base_url,
+        config=config,
+        time_scale=options.time_scale,
+        simulator=simulator,
+        progress=progress,
+    ).run(days, finalize=options.finalize, change_rate=options.change_rate, seed=options.seed)
+
+
+def wait_until_settled(simulator: Any, conversation_ids: Iterable[str], max_wait_s: float) -> None:
+    """Until the simulator's conversations that end have settled (wrap-up ended), within max_wait_s:
+    a day is audited after it is over, when no wrap-up of it is still open. No simulator: no wait."""
+    if simulator is None:
+        return
+    clock = simulator.config.clock
+    settles = []
+    for conversation_id in conversation_ids:
+        try:
+            settled_at = simulator.lifecycle(conversation_id).settled_at
+        except KeyError:  # never registered (not a UUID)
+            continue
+        if settled_at is not None:
+            settles.append(settled_at)
+    wait = max(settles, default=0.0) - clock()
+    if wait > 0:
+        time.sleep(min(wait, max_wait_s))
 
 
 def _midnight_after(day: date) -> datetime:

@@ -10,14 +10,14 @@ between them:
     work queue --(SQS event source: batch size, window, max concurrency, partial failures)--> processor
     processor --> results bucket (and the work DLQ for terminal failures; SQS redrive for the rest)
 
-then takes the inventory, reconciles it with the workload and reports. Used by `python -m
+(built and stopped in local_runner.stand_ins), then takes the inventory, runs the closing audit
+(local_runner.closing_audit), reconciles it with the workload and reports. Used by `python -m
 local_runner` (make demo), `python -m local_runner.chaos` (make chaos), the integration tests and the
 benchmarks; docs/local-runner.md describes what is imitated and how.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -31,9 +31,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from genesys_bridge import contracts
-from genesys_bridge.pipes import BUFFER_PIPE
 from local_runner import aws_hooks
-from local_runner.async_invoke import AsyncInvoker
 from local_runner.aws import (
     DEFAULT_REGION,
     LocalResources,
@@ -46,17 +44,15 @@ from local_runner.aws import (
     processor_env,
     restore_env,
 )
-from local_runner.aws_hooks import ActingAs, AwsFaults, AwsRecorder, acting_as
-from local_runner.closing_audit import AuditSummary, LocalAudit, days_to_audit
-from local_runner.drops import choose_dropped, delivered_events
-from local_runner.event_source import SqsEventSource
+from local_runner.aws_hooks import AwsFaults, AwsRecorder, acting_as
+from local_runner.closing_audit import AuditSummary, audit_local_run
+from local_runner.drops import choose_dropped
 from local_runner.function_logs import read_function_log
 from local_runner.functions import (
     INGEST_HANDLER,
     PIPE_DLQ_HANDLER,
     PROCESSOR_HANDLER,
     InvocationStats,
-    LambdaContext,
     function_output,
     isolate_metrics,
     load_handler,
@@ -65,10 +61,11 @@ from local_runner.functions import (
 )
 from local_runner.inventory import queue_depth, take_inventory
 from local_runner.options import RunOptions, UsageError
-from local_runner.pipe import StreamPipe
-from local_runner.pipe_dlq import TargetFaults
+from local_runner.pipe_dlq import create_pipe_dead_letter_queues
+from local_runner.progress import progress_line, settings_line
 from local_runner.reconcile import reconcile, simulator_id
 from local_runner.report import RunReport, build_report
+from local_runner.stand_ins import build_stand_ins
 from local_runner.workload import (
     Readiness,
     Workload,
@@ -76,11 +73,6 @@ from local_runner.workload import (
     read_events_file,
     synthesize,
     workload_from_events,
-)
-from stacks.config import (
-    PIPE_DLQ_MAX_RECEIVE_COUNT,
-    PIPE_DLQ_RESOLVER_BATCH_SIZE,
-    PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS,
 )
 
 # The queue's visibility timeout never drops below this locally: an invocation is not faster for a
@@ -200,9 +192,20 @@ class Harness:
                 self.dropped = choose_dropped(self.workload, self.options.drop_rate, self.options.seed)
                 elapsed, timed_out = self._drive()
                 if self.options.audit and not timed_out:
-                    self.audit = self._closing_audit(genesys)
+                    self.audit = audit_local_run(
+                        bucket=self.resources.bucket_name,
+                        aws_region=self.region,
+                        genesys_region=genesys.region,
+                        credentials=genesys.credentials,
+                        base_url=genesys.base_url,
+                        config=self.config,
+                        workload=self.workload,
+                        simulator=self.simulator,
+                        options=self.options,
+                        progress_stream=self.progress_stream,
+                    )
                 inventory = take_inventory(
-                    self.resources, self.pipe_dlq_url, self.pipe_unresolved_url, self.options.out_dir
+                    self.resources, self.pipe_dlq.url, self.pipe_dlq.unresolved_url, self.options.out_dir
                 )
                 # every line the functions wrote is in the file before it is read
                 sys.stdout.flush()
@@ -264,7 +267,9 @@ class Harness:
         with acting_as("runner"):
             resources = create_resources(self.config, self.scale, self.region, genesys.credentials)
             sqs = boto3.client("sqs", region_name=self.region)
-            self._create_pipe_dead_letter_queues(sqs)
+            self.pipe_dlq = create_pipe_dead_letter_queues(
+                sqs, stack_name=self.config.stack_name, scale=self.scale, min_visibility_s=MIN_VISIBILITY_S
+            )
             visibility = max(resources.visibility_timeout_s, MIN_VISIBILITY_S)
             if visibility != resources.visibility_timeout_s:
                 sqs.set_queue_attributes(
@@ -278,31 +283,6 @@ class Harness:
         self.processor_timeout_s = float(
             min(self.config.processor_timeout_seconds, resources.visibility_timeout_s)
         )
-
-    def _create_pipe_dead_letter_queues(self, sqs: Any) -> None:
-        """The pipe DLQ as the stack builds it (stacks/pipe_dlq.py): read by the pipe DLQ function,
-        with a redrive to the unresolved queue after PIPE_DLQ_MAX_RECEIVE_COUNT deliveries."""
-        prefix = self.config.stack_name.lower()
-        self.pipe_unresolved_url: str = sqs.create_queue(QueueName=f"{prefix}-pipe-unresolved")["QueueUrl"]
-        unresolved_arn = sqs.get_queue_attributes(
-            QueueUrl=self.pipe_unresolved_url, AttributeNames=["QueueArn"]
-        )["Attributes"]["QueueArn"]
-        # The stack's 6 x the function's timeout, scaled like the work queue's, never below the floor.
-        self.pipe_dlq_visibility_s = max(
-            self.scale.whole_seconds(6 * PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS), MIN_VISIBILITY_S
-        )
-        self.pipe_dlq_url: str = sqs.create_queue(
-            QueueName=f"{prefix}-pipe-dlq",
-            Attributes={
-                "VisibilityTimeout": str(self.pipe_dlq_visibility_s),
-                "RedrivePolicy": json.dumps(
-                    {"deadLetterTargetArn": unresolved_arn, "maxReceiveCount": PIPE_DLQ_MAX_RECEIVE_COUNT}
-                ),
-            },
-        )["QueueUrl"]
-        self.pipe_dlq_arn: str = sqs.get_queue_attributes(
-            QueueUrl=self.pipe_dlq_url, AttributeNames=["QueueArn"]
-        )["Attributes"]["QueueArn"]
 
     def _load_functions(self, stack: ExitStack, genesys: _Genesys) -> None:
         env_ingest = ingest_env(self.config, self.resources)
@@ -319,7 +299,7 @@ class Harness:
         # (genesys_bridge.runtime caches it): that pacer gets the whole budget, not a share.
         env_processor[contracts.GENESYS_CONCURRENT_CALLERS] = "1"
         self.env_processor = env_processor
-        env_pipe_dlq = pipe_dlq_env(self.resources, self.pipe_unresolved_url)
+        env_pipe_dlq = pipe_dlq_env(self.resources, self.pipe_dlq.unresolved_url)
         stack.enter_context(env_overlay({**env_ingest, **env_processor, **env_pipe_dlq}))
         self.ingest_module = load_handler(INGEST_HANDLER, env_ingest)
         self.processor_module = load_handler(PROCESSOR_HANDLER, env_processor)
@@ -360,16 +340,7 @@ class Harness:
 
     # -- the stand-ins for AWS ---------------------------------------------------------------------------
 
-    def _context(self, function: str, timeout_s: float, memory_mb: int) -> LambdaContext:
-        return LambdaContext(
-            function_name=f"{self.config.stack_name}-{function}",
-            timeout_s=timeout_s,
-            memory_limit_in_mb=memory_mb,
-            region=self.region,
-            account_id=self.resources.account_id,
-        )
-
-    def _on_first_event(self, conversation_id: str) -> None:
+    def on_first_event(self, conversation_id: str) -> None:
         # The conversation's analytics clock starts with its first end event, as it does in Genesys.
         plan = self.workload.conversations.get(conversation_id)
         if self.simulator is None or plan is None or simulator_id(conversation_id) is None:
@@ -377,87 +348,26 @@ class Harness:
         with self._simulator_lock:
             self.simulator.add_conversations([plan.sim_conversation()])
 
-    def _build_stand_ins(self) -> None:
-        import boto3
-
-        config, resources, region = self.config, self.resources, self.region
-        self.invoker = AsyncInvoker(
-            events=delivered_events(self.workload, self.dropped),
-            handler=self.ingest_module.handler,
-            context_factory=lambda: self._context(
-                "ingest", config.ingest_timeout_seconds, config.ingest_memory_mb
-            ),
-            invocations=self.invocations,
-            sqs=boto3.client("sqs", region_name=region),
-            failure_queue_url=resources.ingest_failure_queue_url,
-            retry_attempts=config.ingest_async_retry_attempts,
-            retry_delay_scale=self.scale.factor,
-            on_first_event=self._on_first_event,
-            timeout_s=config.ingest_timeout_seconds,
-            events_per_second=self.options.events_per_second,
-        )
-        self.pipe = StreamPipe(
-            streams=boto3.client("dynamodbstreams", region_name=region),
-            sqs=boto3.client("sqs", region_name=region),
-            resources=resources,
-            definition=BUFFER_PIPE,
-            pipe_dlq_url=self.pipe_dlq_url,
-            batch_size=config.pipe_batch_size,
-            target_faults=TargetFaults(self.options.pipe_failure_rate, self.options.seed),
-            pipe_arn=f"arn:aws:pipes:{region}:{resources.account_id}:pipe/{config.stack_name}-pipe",
-        )
-        # Lambda's SQS event source on the pipe DLQ, as stacks/pipe_dlq.py sets it up.
-        resolver_timeout_s = float(min(PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS, self.pipe_dlq_visibility_s))
-        self.resolver_source = SqsEventSource(
-            sqs=boto3.client("sqs", region_name=region),
-            queue_url=self.pipe_dlq_url,
-            queue_arn=self.pipe_dlq_arn,
-            region=region,
-            handler=self.pipe_dlq_module.handler,
-            context_factory=lambda: self._context("pipe-dlq", resolver_timeout_s, 256),
-            invocations=self.invocations,
-            batch_size=PIPE_DLQ_RESOLVER_BATCH_SIZE,
-            batching_window_s=0.0,
-            concurrency=1,
-            timeout_s=resolver_timeout_s,
-        )
-        self.source = SqsEventSource(
-            sqs=boto3.client("sqs", region_name=region),
-            queue_url=resources.work_queue_url,
-            queue_arn=resources.work_queue_arn,
-            region=region,
-            handler=self.processor_module.handler,
-            context_factory=lambda: self._context(
-                "processor", self.processor_timeout_s, config.processor_memory_mb
-            ),
-            invocations=self.invocations,
-            batch_size=config.processor_batch_size,
-            batching_window_s=self.scale.seconds(config.processor_batching_window_seconds),
-            concurrency=config.processor_max_concurrency,
-            timeout_s=self.processor_timeout_s,
-        )
-
     def _drive(self) -> tuple[float, bool]:
         """Run the stand-ins until every event is in and the work queue has stayed empty; returns the
         elapsed seconds and whether the run hit max_run_s first."""
         import boto3
 
         options = self.options
-        self._build_stand_ins()
+        stand_ins = build_stand_ins(self)
+        # what build_report and the progress lines read of them
+        self.invoker, self.pipe, self.source = stand_ins.invoker, stand_ins.pipe, stand_ins.source
         sqs = boto3.client("sqs", region_name=self.region)
         if options.progress:
-            print(self._settings_line(), file=self.progress_stream)
+            print(settings_line(self), file=self.progress_stream)
         # what the live path can land: the conversations that end, less those whose events were dropped
         expected = len(set(self.workload.conversations) - self.workload.ids(Readiness.NEVER) - self.dropped)
         started = time.monotonic()
         for conversation_id in sorted(self.dropped):
             # Genesys has them all the same: their analytics clock starts now, as if their events
             # had been sent and lost on the way.
-            self._on_first_event(conversation_id)
-        self.invoker.start()
-        self.pipe.start()
-        self.source.start()
-        self.resolver_source.start()
+            self.on_first_event(conversation_id)
+        stand_ins.start()
         revoked = False
         stable = 0
         last_progress = 0.0
@@ -467,14 +377,9 @@ class Harness:
             while True:
                 time.sleep(0.25)
                 elapsed = time.monotonic() - started
-                for thread_error in (
-                    self.invoker.error,
-                    self.pipe.error,
-                    *self.source.errors,
-                    *self.resolver_source.errors,
-                ):
-                    if thread_error is not None:
-                        raise RuntimeError(f"local runner thread failed: {thread_error!r}") from thread_error
+                thread_error = stand_ins.first_error()
+                if thread_error is not None:
+                    raise RuntimeError(f"local runner thread failed: {thread_error!r}") from thread_error
                 if (
                     self.simulator is not None
                     and options.revoke_tokens_after_s is not None
@@ -485,17 +390,17 @@ class Harness:
                     revoked = True
                 show = options.progress and (elapsed - last_progress >= (1 if interactive else 5))
                 quiet_upstream = (
-                    self.invoker.done.is_set()
-                    and self.pipe.caught_up.is_set()
-                    and self.source.in_flight == 0
-                    and self.resolver_source.in_flight == 0
+                    stand_ins.invoker.done.is_set()
+                    and stand_ins.pipe.caught_up.is_set()
+                    and stand_ins.source.in_flight == 0
+                    and stand_ins.resolver_source.in_flight == 0
                     # a dead-lettered batch is not done until the pipe DLQ function has resolved it
-                    and sum(queue_depth(sqs, self.pipe_dlq_url).values()) == 0
+                    and sum(queue_depth(sqs, self.pipe_dlq.url).values()) == 0
                 )
                 # moto's GetQueueAttributes walks every message: ask only when it can end the run or is shown
                 depth = queue_depth(sqs, self.resources.work_queue_url) if (quiet_upstream or show) else None
                 if show and depth is not None:
-                    line = self._progress_line(started, expected, depth)
+                    line = progress_line(self, started, expected, depth)
                     print(
                         ("\r" + line) if interactive else line,
                         end="" if interactive else "\n",
@@ -510,103 +415,12 @@ class Harness:
                     timed_out = True
                     break
         finally:
-            self.invoker.stop_requested.set()
-            self.source.stop_requested.set()
-            self.source.join(timeout=self.processor_timeout_s + 5)
-            self.resolver_source.stop_requested.set()
-            self.resolver_source.join(timeout=self.pipe_dlq_visibility_s + 5)
-            self.pipe.stop_requested.set()
-            self.pipe.join(timeout=10)
-            self.invoker.join(timeout=10)
+            stand_ins.stop(
+                processor_timeout_s=self.processor_timeout_s, resolver_visibility_s=self.pipe_dlq.visibility_s
+            )
             if interactive:
                 print(file=self.progress_stream)
         return time.monotonic() - started, timed_out
-
-    def _settings_line(self) -> str:
-        config, scale, resources = self.config, self.scale, self.resources
-        genesys = (
-            f"simulator (faults: {self.options.faults})"
-            if self.simulator
-            else self.options.genesys_base_url or self.options.genesys_region
-        )
-        return (
-            f"local run: {config.stack_name} on moto, Genesys {genesys}; time scale {scale.factor:g} "
-            f"(config seconds x {scale.factor:g} = local seconds: settle {config.settle_delay_seconds}s -> "
-            f"{resources.delivery_delay_s}s, batching window {config.processor_batching_window_seconds}s -> "
-            f"{scale.seconds(config.processor_batching_window_seconds):g}s, not-ready backoff "
-            f"{config.not_ready_retry_base_seconds}s -> "
-            f"{scale.whole_seconds(config.not_ready_retry_base_seconds)}s, max age "
-            f"{config.not_ready_max_age_minutes}min -> {self.max_age_s:g}s, settle max "
-            f"{config.settle_max_minutes}min -> "
-            f"{float(self.env_processor[contracts.SETTLE_MAX_MINUTES]) * 60:g}s, visibility "
-            f"{config.work_queue_visibility_timeout_seconds}s -> {resources.visibility_timeout_s}s, "
-            f"processor timeout {config.processor_timeout_seconds}s -> {self.processor_timeout_s:g}s)"
-        )
-
-    def _progress_line(self, started: float, expected: int, depth: dict[str, int]) -> str:
-        landed = len(self.recorder.landed_at)
-        width = 24
-        filled = int(width * landed / expected) if expected else width
-        bar = "#" * filled + "-" * (width - filled)
-        return (
-            f"[{bar}] landed {landed}/{expected}  events {self.invoker.tally.deliveries}/"
-            f"{len(self.invoker.events)}  pipe {self.pipe.tally.forwarded}  "
-            f"queue {depth['visible']}+{depth['in_flight']}+{depth['delayed']}  "
-            f"{time.monotonic() - started:5.1f}s"
-        )
-
-    # -- the closing audit -------------------------------------------------------------------------------
-
-    def _closing_audit(self, genesys: _Genesys) -> AuditSummary:
-        """The audit of the run's days (then, with --finalize, late changes and the finalize mode),
-        once every conversation Genesys has is settled, as it is by the time a deployment audits."""
-        import boto3
-
-        options = self.options
-        self._wait_until_settled()
-        with acting_as("runner"):
-            s3 = boto3.client("s3", region_name=self.region)
-            landed = [
-                entry["Key"]
-                for page in s3.get_paginator("list_objects_v2").paginate(
-                    Bucket=self.resources.bucket_name, Prefix=contracts.RESULTS_PREFIX
-                )
-                for entry in page.get("Contents", [])
-            ]
-        planned = [plan.start for plan in self.workload.conversations.values()] if self.simulator else []
-        days = days_to_audit(landed, planned, options.audit_days)
-        progress = (
-            (lambda line: print(f"audit: {line}", file=self.progress_stream)) if options.progress else None
-        )
-        return LocalAudit(
-            s3_client=ActingAs("audit", s3),
-            bucket=self.resources.bucket_name,
-            region=genesys.region,
-            credentials=genesys.credentials,
-            base_url=genesys.base_url,
-            config=self.config,
-            time_scale=self.scale.factor,
-            simulator=self.simulator,
-            progress=progress,
-        ).run(days, finalize=options.finalize, change_rate=options.change_rate, seed=options.seed)
-
-    def _wait_until_settled(self) -> None:
-        """Until the simulator's conversations that end have settled (wrap-up ended), within max_run_s:
-        a day is audited after it is over, when no wrap-up of it is still open."""
-        if self.simulator is None:
-            return
-        clock = self.simulator.config.clock
-        settles = []
-        for conversation_id in self.workload.conversations:
-            try:
-                settled_at = self.simulator.lifecycle(conversation_id).settled_at
-            except KeyError:  # never registered (not a UUID)
-                continue
-            if settled_at is not None:
-                settles.append(settled_at)
-        wait = max(settles, default=0.0) - clock()
-        if wait > 0:
-            time.sleep(min(wait, self.options.max_run_s))
 
     # -- the report --------------------------------------------------------------------------------------
 

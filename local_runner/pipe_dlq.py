@@ -5,7 +5,8 @@ batch in the pipe's DLQ: the stream ARN, the shard and the batch's first and las
 (`DDBStreamBatchInfo`; https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-error-troubleshooting.html).
 `TargetFaults` decides, reproducibly from the run's seed, which batches fail every attempt;
 `pipe_dlq_record` writes what Pipes would then write. The pipe DLQ function (lambdas/pipe_dlq) reads
-those pointers back from moto's stream, as it does on AWS.
+those pointers back from moto's stream, as it does on AWS. `create_pipe_dead_letter_queues` makes the
+two queues as the stack does (stacks/pipe_dlq.py).
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from __future__ import annotations
 import json
 import random
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from stacks.config import PIPE_DLQ_MAX_RECEIVE_COUNT, PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS
 
 # What Pipes writes as the failure condition after the retry attempts.
 RETRIES_EXHAUSTED = "RetryAttemptsExhausted"
@@ -72,3 +76,40 @@ def pipe_dlq_record(records: list[dict[str, Any]], *, stream_arn: str, shard_id:
             },
         }
     )
+
+
+@dataclass(frozen=True)
+class LocalPipeDeadLetterQueues:
+    url: str  # the pipe DLQ, read by the pipe DLQ function
+    arn: str
+    unresolved_url: str  # where a pointer goes after PIPE_DLQ_MAX_RECEIVE_COUNT deliveries
+    visibility_s: int
+
+
+def create_pipe_dead_letter_queues(
+    sqs: Any, *, stack_name: str, scale: Any, min_visibility_s: int
+) -> LocalPipeDeadLetterQueues:
+    """The pipe DLQ as the stack builds it (stacks/pipe_dlq.py): read by the pipe DLQ function,
+    with a redrive to the unresolved queue after PIPE_DLQ_MAX_RECEIVE_COUNT deliveries.
+    `scale` is the run's local_runner.aws.TimeScale."""
+    prefix = stack_name.lower()
+    unresolved_url: str = sqs.create_queue(QueueName=f"{prefix}-pipe-unresolved")["QueueUrl"]
+    unresolved_arn = _queue_arn(sqs, unresolved_url)
+    # The stack's 6 x the function's timeout, scaled like the work queue's, never below the floor.
+    visibility_s = max(scale.whole_seconds(6 * PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS), min_visibility_s)
+    url: str = sqs.create_queue(
+        QueueName=f"{prefix}-pipe-dlq",
+        Attributes={
+            "VisibilityTimeout": str(visibility_s),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": unresolved_arn, "maxReceiveCount": PIPE_DLQ_MAX_RECEIVE_COUNT}
+            ),
+        },
+    )["QueueUrl"]
+    return LocalPipeDeadLetterQueues(
+        url=url, arn=_queue_arn(sqs, url), unresolved_url=unresolved_url, visibility_s=visibility_s
+    )
+
+
+def _queue_arn(sqs: Any, url: str) -> str:
+    return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])

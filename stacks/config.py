@@ -1,7 +1,9 @@
 """One environment's settings, read from its block in cdk.json's context and validated at synth time.
 
 This module must not import aws_cdk: the local runner reads the same blocks to run the dev environment
-on moto, without the CDK installed in its process.
+on moto, without the CDK installed in its process. The value formats (config_formats.py), the results
+lifecycle (config_lifecycle.py) and the error wording (config_errors.py) have modules of their own;
+EnvironmentConfig keeps its fields and every rule between them here, so one model reads in one place.
 """
 
 from __future__ import annotations
@@ -10,10 +12,9 @@ import json
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,49 +22,31 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.fields import FieldInfo
 
 from genesys_bridge import contracts
 from genesys_bridge.backoff import not_ready_delay
 from genesys_bridge.regions import REGIONS
+from stacks.config_errors import describe_error
+from stacks.config_formats import (
+    EMAIL,
+    KMS_KEY_ARN,
+    LOG_RETENTION_DAYS,
+    PARTNER_BUS_NAME,
+    SECRET_ARN,
+    SNS_TOPIC_ARN,
+    TOPIC,
+    arn_region,
+    full_match,
+)
+from stacks.config_lifecycle import ResultsLifecycle
+
+# LOG_RETENTION_DAYS and ResultsLifecycle are imported from this module too (constructs, tests).
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CDK_JSON = REPO_ROOT / "cdk.json"
 
 # The event source prefix of every Genesys partner event (docs/genesys-api.md, "EventBridge integration").
 GENESYS_PARTNER_SOURCE_PREFIX = "aws.partner/genesys.com"
-# Every pattern below is applied with re.fullmatch (never `$`, which also matches before a final
-# newline) and spells digits [0-9] (`\d` also matches other scripts' digits).
-_PARTNER_BUS_NAME = re.compile(r"aws\.partner/genesys\.com/cloud/[^/\s]+/[^/\s]+")
-# Topic suffixes after `v2.detail.events.conversation.{id}.`, e.g. `customer.end`, `acw`.
-_TOPIC = re.compile(contracts.TOPIC_SUFFIX_PATTERN)
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^:\s]+-[A-Za-z0-9]{6}")
-# A KMS key by its ARN (single- or multi-Region key), never an alias: IAM grants kms:Decrypt on keys.
-_KMS_KEY_ARN = re.compile(
-    r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-    r"|mrk-[0-9a-f]{32})"
-)
-# A standard SNS topic: CloudWatch alarm actions cannot publish to FIFO topics (names ending .fifo).
-_SNS_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}")
-
-
-def _full_match(pattern: str, what: str) -> AfterValidator:
-    """A validator that accepts a string only if `pattern` matches all of it."""
-    regex = re.compile(pattern)
-
-    def check(value: str) -> str:
-        if regex.fullmatch(value) is None:
-            raise ValueError(f"{value[:100]!r} is not {what}")
-        return value
-
-    return AfterValidator(check)
-
-
-# The only retention periods CloudWatch Logs accepts.
-LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-)  # fmt: skip
 
 # SQS limits the validators lean on.
 SQS_MAX_DELIVERY_DELAY_SECONDS = 900
@@ -84,40 +67,6 @@ class ConfigError(ValueError):
     """An environment block in cdk.json is missing or invalid; the message names the key and range."""
 
 
-class ResultsLifecycle(BaseModel):
-    """Storage classes and expiry of the landed conversation details (and the bucket's access logs)."""
-
-    # strict: true is not a day count, "30" and 30.0 are not integers.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    # S3 refuses Standard-IA transitions earlier than 30 days.
-    infrequent_access_after_days: Annotated[int, Field(ge=30, le=36_500)] | None = None
-    glacier_instant_retrieval_after_days: Annotated[int, Field(ge=30, le=36_500)] | None = None
-    expire_after_days: Annotated[int, Field(ge=1, le=36_500)] | None = None
-    # Writing a conversation again (a late duplicate) leaves a noncurrent version behind.
-    noncurrent_versions_expire_after_days: Annotated[int, Field(ge=1, le=3650)] = 30
-    access_logs_expire_after_days: Annotated[int, Field(ge=1, le=3650)] = 90
-
-    @model_validator(mode="after")
-    def _transitions_in_order(self) -> ResultsLifecycle:
-        ia, glacier, expire = (
-            self.infrequent_access_after_days,
-            self.glacier_instant_retrieval_after_days,
-            self.expire_after_days,
-        )
-        if ia is not None and glacier is not None and glacier < ia + 30:
-            raise ValueError(
-                "glacier_instant_retrieval_after_days must be at least "
-                f"infrequent_access_after_days + 30 ({ia + 30}): S3 keeps objects 30 days in Standard-IA"
-            )
-        last_transition = max((d for d in (ia, glacier) if d is not None), default=0)
-        if expire is not None and expire <= last_transition:
-            raise ValueError(
-                f"expire_after_days must be greater than the last transition ({last_transition} days)"
-            )
-        return self
-
-
 class EnvironmentConfig(BaseModel):
     """One deployable environment (a block such as `dev` or `prod` in cdk.json's context)."""
 
@@ -126,12 +75,12 @@ class EnvironmentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     environment_name: Annotated[
-        str, _full_match(r"[a-z][a-z0-9-]{0,19}", "a lower-case name of up to 20 letters, digits and -")
+        str, full_match(r"[a-z][a-z0-9-]{0,19}", "a lower-case name of up to 20 letters, digits and -")
     ]
     # Deploy target; both unset keeps the stack environment-agnostic (synth needs no credentials).
-    account: Annotated[str, _full_match(r"[0-9]{12}", "a 12-digit AWS account id")] | None = None
+    account: Annotated[str, full_match(r"[0-9]{12}", "a 12-digit AWS account id")] | None = None
     region: (
-        Annotated[str, _full_match(r"[a-z]{2}(-[a-z]+)+-[0-9]", "an AWS region such as eu-west-1")] | None
+        Annotated[str, full_match(r"[a-z]{2}(-[a-z]+)+-[0-9]", "an AWS region such as eu-west-1")] | None
     ) = None
 
     # Where events arrive. partner_event_source: the stack creates the partner bus for the Genesys
@@ -140,22 +89,22 @@ class EnvironmentConfig(BaseModel):
     event_bus_mode: Literal["partner_event_source", "existing", "create"] = "partner_event_source"
     # EventBridge's own pattern for bus names, also used for the source prefix.
     event_bus_name: Annotated[
-        str, Field(min_length=1, max_length=256), _full_match(r"[A-Za-z0-9/._-]+", "an EventBridge bus name")
+        str, Field(min_length=1, max_length=256), full_match(r"[A-Za-z0-9/._-]+", "an EventBridge bus name")
     ]
     event_source_prefix: Annotated[
-        str, Field(min_length=1, max_length=256), _full_match(r"[A-Za-z0-9/._-]+", "an event source prefix")
+        str, Field(min_length=1, max_length=256), full_match(r"[A-Za-z0-9/._-]+", "an event source prefix")
     ] = GENESYS_PARTNER_SOURCE_PREFIX
     topics: Annotated[list[str], Field(min_length=1, max_length=20)] = ["customer.end"]
 
     genesys_region: str = "mypurecloud.com"
-    genesys_api_base_url: Annotated[str, _full_match(r"https://\S+", "an https:// URL")] | None = None
-    genesys_login_base_url: Annotated[str, _full_match(r"https://\S+", "an https:// URL")] | None = None
+    genesys_api_base_url: Annotated[str, full_match(r"https://\S+", "an https:// URL")] | None = None
+    genesys_login_base_url: Annotated[str, full_match(r"https://\S+", "an https:// URL")] | None = None
     credentials_secret_name: (
         Annotated[
             str,
             Field(min_length=1, max_length=512),
             # Secrets Manager's characters for a secret name.
-            _full_match(r"[A-Za-z0-9/_+=.@-]+", "a Secrets Manager secret name"),
+            full_match(r"[A-Za-z0-9/_+=.@-]+", "a Secrets Manager secret name"),
         ]
         | None
     ) = None
@@ -281,7 +230,7 @@ class EnvironmentConfig(BaseModel):
     @classmethod
     def _topics_well_formed(cls, topics: list[str]) -> list[str]:
         for topic in topics:
-            if not _TOPIC.fullmatch(topic):
+            if not TOPIC.fullmatch(topic):
                 raise ValueError(f"topic {topic!r} is not a topic suffix such as 'customer.end' or 'acw'")
         if len(set(topics)) != len(topics):
             raise ValueError("topics must not repeat")
@@ -297,7 +246,7 @@ class EnvironmentConfig(BaseModel):
     @field_validator("credentials_secret_arn")
     @classmethod
     def _secret_arn_well_formed(cls, arn: str | None) -> str | None:
-        if arn is not None and not _SECRET_ARN.fullmatch(arn):
+        if arn is not None and not SECRET_ARN.fullmatch(arn):
             raise ValueError(
                 "must be the complete ARN of a Secrets Manager secret, ending in its 6-character suffix"
             )
@@ -327,7 +276,7 @@ class EnvironmentConfig(BaseModel):
     @field_validator("alarm_email")
     @classmethod
     def _email_well_formed(cls, email: str | None) -> str | None:
-        if email is not None and not _EMAIL.fullmatch(email):
+        if email is not None and not EMAIL.fullmatch(email):
             raise ValueError(f"{email!r} is not an e-mail address")
         return email
 
@@ -335,14 +284,14 @@ class EnvironmentConfig(BaseModel):
     @classmethod
     def _emails_well_formed(cls, emails: list[str]) -> list[str]:
         for email in emails:
-            if not _EMAIL.fullmatch(email):
+            if not EMAIL.fullmatch(email):
                 raise ValueError(f"{email[:100]!r} is not an e-mail address")
         return emails
 
     @field_validator("alarm_topic_arn")
     @classmethod
     def _topic_arn_well_formed(cls, arn: str | None) -> str | None:
-        if arn is not None and not _SNS_TOPIC_ARN.fullmatch(arn):
+        if arn is not None and not SNS_TOPIC_ARN.fullmatch(arn):
             raise ValueError(
                 f"{arn[:100]!r} is not the ARN of a standard SNS topic "
                 "(arn:aws:sns:<region>:<account>:<name>)"
@@ -352,7 +301,7 @@ class EnvironmentConfig(BaseModel):
     @field_validator("credentials_kms_key_arn")
     @classmethod
     def _kms_key_arn_well_formed(cls, arn: str | None) -> str | None:
-        if arn is not None and not _KMS_KEY_ARN.fullmatch(arn):
+        if arn is not None and not KMS_KEY_ARN.fullmatch(arn):
             raise ValueError(
                 f"{arn[:100]!r} is not the ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<key id>; "
                 "an alias is not accepted)"
@@ -370,7 +319,7 @@ class EnvironmentConfig(BaseModel):
 
     def _event_bus_problems(self) -> list[str]:
         problems = []
-        if self.event_bus_mode == "partner_event_source" and not _PARTNER_BUS_NAME.fullmatch(
+        if self.event_bus_mode == "partner_event_source" and not PARTNER_BUS_NAME.fullmatch(
             self.event_bus_name
         ):
             problems.append(
@@ -387,14 +336,14 @@ class EnvironmentConfig(BaseModel):
         """ARNs that must live in the stack's region: CloudWatch alarms publish to topics of their own
         region, and a secret is encrypted with a key of its own region."""
         problems = []
-        secret_region = _arn_region(self.credentials_secret_arn) or self.region
-        key_region = _arn_region(self.credentials_kms_key_arn)
+        secret_region = arn_region(self.credentials_secret_arn) or self.region
+        key_region = arn_region(self.credentials_kms_key_arn)
         if key_region is not None and secret_region is not None and key_region != secret_region:
             problems.append(
                 f"credentials_kms_key_arn is in {key_region} but the secret is in {secret_region}: "
                 "Secrets Manager encrypts a secret with a key of its own region"
             )
-        topic_region = _arn_region(self.alarm_topic_arn)
+        topic_region = arn_region(self.alarm_topic_arn)
         if topic_region is not None and self.region is not None and topic_region != self.region:
             problems.append(
                 f"alarm_topic_arn is in {topic_region} but the stack in {self.region}: "
@@ -489,46 +438,6 @@ class EnvironmentConfig(BaseModel):
         return self.not_ready_receives_needed() + THROTTLE_RECEIVE_HEADROOM
 
 
-def _arn_region(arn: str | None) -> str | None:
-    """The region field of an ARN (arn:partition:service:region:account:resource)."""
-    return None if arn is None else arn.split(":")[3]
-
-
-def _constraints(annotation: Any) -> list[Any]:
-    """Metadata of an Annotated type, also inside `Annotated[...] | None`."""
-    if get_origin(annotation) is Annotated:
-        found: list[Any] = []
-        for item in get_args(annotation)[1:]:
-            # Field(ge=..., le=...) inside Annotated keeps its bounds as annotated_types metadata.
-            found.extend(item.metadata if isinstance(item, FieldInfo) else [item])
-        return found
-    return [item for arg in get_args(annotation) for item in _constraints(arg)]
-
-
-def _allowed_range(model: type[BaseModel], field_name: str) -> str | None:
-    field = model.model_fields.get(field_name)
-    if field is None:
-        return None
-    lower = upper = None
-    for constraint in [*field.metadata, *_constraints(field.annotation)]:
-        lower = getattr(constraint, "ge", lower)
-        upper = getattr(constraint, "le", upper)
-    if lower is None and upper is None:
-        return None
-    return f"{'' if lower is None else lower}..{'' if upper is None else upper}"
-
-
-def _describe(error: Any) -> str:
-    location = [str(part) for part in error["loc"]]
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if not location:
-        return message
-    model: type[BaseModel] = ResultsLifecycle if location[0] == "results_lifecycle" else EnvironmentConfig
-    allowed = _allowed_range(model, location[-1])
-    suffix = f" (allowed range {allowed})" if allowed and "range" not in message else ""
-    return f"{'.'.join(location)}: {message}{suffix}"
-
-
 def parse_environment_config(name: str, block: Any) -> EnvironmentConfig:
     """Validate one environment block; errors name the key and, for numbers, the allowed range."""
     if not isinstance(block, dict):
@@ -538,7 +447,8 @@ def parse_environment_config(name: str, block: Any) -> EnvironmentConfig:
     try:
         return EnvironmentConfig.model_validate({"environment_name": name, **block})
     except ValidationError as error:
-        details = "\n  ".join(_describe(item) for item in error.errors())
+        nested: dict[str, type[BaseModel]] = {"results_lifecycle": ResultsLifecycle}
+        details = "\n  ".join(describe_error(item, EnvironmentConfig, nested) for item in error.errors())
         raise ConfigError(f"invalid settings for environment '{name}' in cdk.json:\n  {details}") from None
 
 

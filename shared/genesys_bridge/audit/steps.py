@@ -4,9 +4,8 @@ The Step Functions state machine invokes them one Lambda invocation at a time (l
 and the in-process executor (workflow.py) calls them in the same order: each takes the workflow state and
 returns it with `next` (plan.FLOW) and, before a Wait, `wait_seconds`. Clients come in as arguments.
 
-A conversation is judged by its key (results.result_key: its start day and id) and its landed bytes
-(bodies.landed_bytes): missing from the day's inventory -> land it; landed with another ETag -> changed
-(finalize re-lands it under the same key); landed with the same ETag -> unchanged. Nothing is read back.
+The steps keep the workflow's decisions (when to wait, resubmit, give up); a results page is judged in
+ledger.py and the day's report is built from the page ledgers in day_report.py.
 """
 
 from __future__ import annotations
@@ -14,16 +13,14 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from pydantic import ValidationError
 
-from genesys_bridge import contracts
 from genesys_bridge.audit import plan
-from genesys_bridge.audit.bodies import is_ended, landed_bytes
+from genesys_bridge.audit.day_report import build_day_report, emit_report_metrics, is_complete
 from genesys_bridge.audit.errors import (
     AuditInputError,
     DataNotAvailable,
@@ -31,28 +28,32 @@ from genesys_bridge.audit.errors import (
     JobTimedOut,
     TurnTimedOut,
 )
+from genesys_bridge.audit.inputs import (
+    AuditConfig,
+    JobsApi,
+    RunningExecutions,
+    parse_request,
+    parse_started_at,
+)
+from genesys_bridge.audit.ledger import judge_page, ledger_key
 from genesys_bridge.audit.model import (
-    NOT_IN_GENESYS_SAMPLE,
     REPORT_COUNTS,
-    REPORT_STATUS_COMPLETE,
     AuditMode,
     AuditRequest,
     AuditState,
-    Outcome,
     check_day,
-    day_prefix,
     day_start,
     job_interval,
     report_key,
 )
 from genesys_bridge.audit.plan import End, Step, Wait
-from genesys_bridge.audit.store import AuditStore, Landing, content_md5
-from genesys_bridge.buffer import format_timestamp, parse_timestamp, utc_now
+from genesys_bridge.audit.store import AuditStore
+from genesys_bridge.buffer import format_timestamp, utc_now
 from genesys_bridge.genesys.errors import GenesysApiError, GenesysError, PagingError
 from genesys_bridge.metrics import COUNT, MetricName, MetricsSink
-from genesys_bridge.results import InvalidConversation, result_key
 
 logger = logging.getLogger(__name__)
+# AuditConfig, JobsApi (inputs.py) and is_complete (day_report.py) are imported from here too.
 
 FULFILLED: Final = "FULFILLED"
 RESUBMITTABLE_STATES: Final = frozenset({"FAILED", "EXPIRED"})
@@ -60,41 +61,6 @@ CANCELLED: Final = "CANCELLED"
 # A day with more result pages than this is far more likely a cursor loop than real data (10 million
 # conversations at 1,000 a page).
 MAX_PAGES: Final = 10_000
-
-
-class JobsApi(Protocol):
-    """The part of GenesysClient the audit uses: the details jobs endpoints, one request per call."""
-
-    def get_details_job_availability(self, deadline: float | None = None) -> datetime: ...
-    def submit_details_job(self, body: Mapping[str, Any], deadline: float | None = None) -> str: ...
-    def get_details_job(self, job_id: str, deadline: float | None = None) -> dict[str, Any]: ...
-    def get_details_job_results_page(
-        self,
-        job_id: str,
-        *,
-        cursor: str | None = None,
-        page_size: int | None = None,
-        deadline: float | None = None,
-    ) -> dict[str, Any]: ...
-    def cancel_details_job(self, job_id: str, deadline: float | None = None) -> None: ...
-
-
-# The state machine's running executions, as (execution ARN, start time); used by the guard step.
-RunningExecutions = Callable[[str], Sequence[tuple[str, datetime]]]
-
-
-@dataclass(frozen=True)
-class AuditConfig:
-    page_size: int = 1000
-    max_requests_per_minute: int = 30
-    first_day: date | None = None
-    availability_max_wait: timedelta = timedelta(hours=24)
-    job_timeout: timedelta = timedelta(hours=3)
-    max_concurrent_executions: int = 1
-
-    def __post_init__(self) -> None:
-        if self.page_size < 1 or self.max_requests_per_minute < 1 or self.max_concurrent_executions < 1:
-            raise ValueError("page_size, max_requests_per_minute and max_concurrent_executions must be >= 1")
 
 
 class AuditSteps:
@@ -134,11 +100,11 @@ class AuditSteps:
         if step is Step.START:
             context = event.get("context") or {}
             state = self.start(
-                _request(event.get("input")),
+                parse_request(event.get("input")),
                 execution=str(context.get("execution") or ""),
                 execution_id=context.get("execution_id"),
                 state_machine=context.get("state_machine"),
-                started_at=_timestamp(context.get("started_at")),
+                started_at=parse_started_at(context.get("started_at")),
             )
         else:
             try:
@@ -339,7 +305,15 @@ class AuditSteps:
             )
         except GenesysApiError as error:
             return self._results_refused(state, error, deadline)
-        ledger = self._judge(state, body.get("conversations") or [], etags)
+        ledger, landings = judge_page(
+            body.get("conversations") or [],
+            etags,
+            day=state.day,
+            mode=state.mode,
+            page=state.page,
+            fetched_at=format_timestamp(self._now()),
+        )
+        self._store.land(landings)
         self._store.put_json(ledger_key(state, state.page), ledger)
         cursor = body.get("cursor") or None
         if cursor is not None and cursor == state.cursor:
@@ -360,13 +334,15 @@ class AuditSteps:
         existing = self._store.get_json(key)
         if not (is_complete(existing) and existing.get("execution") == state.execution):
             # (A retry after the report was written but before the scratch objects were deleted keeps it.)
-            report = self._build_report(
+            report = build_day_report(
                 state,
+                self._store,
                 genesys_requests=state.genesys_requests + self._genesys_requests() - genesys_at_start,
                 s3_requests_before=state.s3_requests + self._store.requests - s3_at_start,
+                now=self._now,
             )
             self._store.put_json(key, report)
-            self._emit(report)
+            emit_report_metrics(self._metrics, report)
             logger.info("audit report %s: %s", key, {name: report[name] for name in REPORT_COUNTS})
         self._store.delete_prefix(state.work_prefix)
         return state.model_copy(update={"next": End.COMPLETE, "wait_seconds": 0})
@@ -381,47 +357,7 @@ class AuditSteps:
                 logger.warning("could not cancel details job %s: %s", state.job_id, error)
         return state.model_copy(update={"next": "failed", "wait_seconds": 0})
 
-    # --- helpers ---------------------------------------------------------------------------------------
-
-    def _judge(
-        self, state: AuditState, conversations: list[dict[str, Any]], etags: Mapping[str, str]
-    ) -> dict[str, Any]:
-        """Decide each conversation's outcome, land what must be landed, return the page's ledger."""
-        prefix = day_prefix(state.day)
-        fetched_at = format_timestamp(self._now())
-        outcomes: dict[str, str] = {}
-        landings: list[Landing] = []
-        other_days = 0
-        unlandable: list[str] = []
-        for conversation in conversations:
-            try:
-                key = result_key(conversation)
-            except InvalidConversation as error:
-                logger.warning("details job returned a conversation that cannot be landed: %s", error)
-                unlandable.append(str(conversation.get("conversationId")))
-                continue
-            if not key.startswith(prefix):
-                other_days += 1  # startOfDayIntervalMatching should prevent it; never land another day
-                continue
-            conversation_id = key[len(prefix) :].removesuffix(".json")
-            if conversation_id in outcomes:
-                continue  # the same conversation twice on a page: judged once
-            data = landed_bytes(conversation)
-            landed_etag = etags.get(conversation_id)
-            if landed_etag is None:
-                if state.mode is AuditMode.AUDIT and not is_ended(conversation):
-                    outcome = Outcome.OPEN_NOT_LANDED
-                else:
-                    outcome = Outcome.MISSING_LANDED
-            elif landed_etag == content_md5(data):
-                outcome = Outcome.UNCHANGED
-            else:
-                outcome = Outcome.CHANGED_RELANDED if state.mode is AuditMode.FINALIZE else Outcome.DIFFERING
-            if outcome in (Outcome.MISSING_LANDED, Outcome.CHANGED_RELANDED):
-                landings.append(Landing(key, data, contracts.SOURCE_DETAILS_JOB, fetched_at))
-            outcomes[conversation_id] = outcome
-        self._store.land(landings)
-        return {"page": state.page, "outcomes": outcomes, "other_days": other_days, "unlandable": unlandable}
+    # --- job resubmission ------------------------------------------------------------------------------
 
     def _results_refused(
         self, state: AuditState, error: GenesysApiError, deadline: float | None
@@ -450,81 +386,6 @@ class AuditSteps:
             update={"cursor": None, "page": 0, "next": Wait.BEFORE_RESUBMIT, "wait_seconds": wait}
         )
 
-    def _build_report(
-        self, state: AuditState, *, genesys_requests: int, s3_requests_before: int
-    ) -> dict[str, Any]:
-        s3_at_merge = self._store.requests
-        inventory = self._store.get_json_cached(state.inventory_key) if state.inventory_key else None
-        landed: Mapping[str, str] = (inventory or {}).get("etags") or {}
-        outcomes: dict[str, str] = {}
-        other_days = 0
-        unlandable: list[str] = []
-        # Pages in order; a conversation on two pages counts once, as first judged.
-        for key in sorted(self._store.keys(f"{state.work_prefix}attempt-{state.job_attempt}/")):
-            ledger = self._store.get_json(key) or {}
-            for conversation_id, outcome in (ledger.get("outcomes") or {}).items():
-                outcomes.setdefault(conversation_id, outcome)
-            other_days += int(ledger.get("other_days") or 0)
-            unlandable.extend(ledger.get("unlandable") or [])
-        tally = {outcome: 0 for outcome in Outcome}
-        for outcome in outcomes.values():
-            tally[Outcome(outcome)] += 1
-        not_in_genesys = sorted(set(landed) - set(outcomes))
-        s3_requests = s3_requests_before + (self._store.requests - s3_at_merge) + 1  # + the report's PUT
-        finished = self._now()
-        already = tally[Outcome.UNCHANGED] + tally[Outcome.CHANGED_RELANDED] + tally[Outcome.DIFFERING]
-        availability = state.data_availability
-        counts = {
-            "in_genesys": len(outcomes),
-            "already_landed": already,
-            "missing_landed": tally[Outcome.MISSING_LANDED],
-            "changed_relanded": tally[Outcome.CHANGED_RELANDED],
-            "unchanged": tally[Outcome.UNCHANGED],
-            "differing": tally[Outcome.DIFFERING],
-            "open_not_landed": tally[Outcome.OPEN_NOT_LANDED],
-            "not_in_genesys": len(not_in_genesys),
-            "other_days": other_days,
-            "unlandable": len(unlandable),
-        }
-        return {
-            "day": state.day.isoformat(),
-            "mode": state.mode.value,
-            "status": REPORT_STATUS_COMPLETE,
-            **counts,
-            "duration_seconds": round((finished - state.started_at).total_seconds(), 3),
-            # Genesys API requests of the whole execution (token requests not included) and S3 requests
-            # up to this report (its own PutObject included; the scratch clean-up after it not).
-            "requests": genesys_requests,
-            "s3_requests": s3_requests,
-            "started_at": format_timestamp(state.started_at),
-            "finished_at": format_timestamp(finished),
-            "execution": state.execution,
-            "job_id": state.job_id,
-            "job_attempts": state.job_attempt,
-            "pages": state.page,
-            "landed_before": state.landed_before,
-            "data_availability": format_timestamp(availability) if availability else None,
-            "body": "AnalyticsConversationWithoutAttributes",
-            "not_in_genesys_sample": not_in_genesys[:NOT_IN_GENESYS_SAMPLE],
-            "unlandable_ids": unlandable[:NOT_IN_GENESYS_SAMPLE],
-        }
-
-    def _emit(self, report: Mapping[str, Any]) -> None:
-        self._metrics.add_metric(MetricName.AUDIT_MISSING_CONVERSATIONS, COUNT, report["missing_landed"])
-        self._metrics.add_metric(
-            MetricName.AUDIT_CHANGED_CONVERSATIONS, COUNT, report["changed_relanded"] + report["differing"]
-        )
-        self._metrics.add_metric(MetricName.AUDIT_CONVERSATIONS, COUNT, report["in_genesys"])
-
-
-def is_complete(report: Any) -> bool:
-    """Does this report object say its day was audited to the end? (None: no report.)"""
-    return isinstance(report, dict) and report.get("status") == REPORT_STATUS_COMPLETE
-
-
-def ledger_key(state: AuditState, page: int) -> str:
-    return f"{state.work_prefix}attempt-{state.job_attempt}/page-{page:06d}.json"
-
 
 def _job_id(state: AuditState) -> str:
     if not state.job_id:
@@ -539,21 +400,3 @@ def _message(status: Mapping[str, Any]) -> str:
 
 def _hours(span: timedelta) -> str:
     return f"{span.total_seconds() / 3600:.1f} h"
-
-
-def _request(value: Any) -> AuditRequest:
-    if not isinstance(value, dict):
-        raise AuditInputError("an audit execution's input must be a JSON object")
-    try:
-        return AuditRequest.model_validate(value)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in item['loc']) or 'input'}: {item['msg']}" for item in error.errors()
-        )
-        raise AuditInputError(f"invalid audit input: {problems}") from None
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    return parse_timestamp(value)
