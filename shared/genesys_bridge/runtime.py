@@ -71,44 +71,47 @@ def reset() -> None:
     parameters.clear_caches()
 
 
-def _cached(name: str, build: Any) -> Any:
+def cached_per_process(name: str, build: Any) -> Any:
+    """`build()` once per process under `name` (a Lambda container serves invocations one at a time, the
+    local runner's threads share it); `reset()` forgets every entry. The audit's runtime uses it too."""
     with _lock:
         if name not in _cache:
             _cache[name] = build()
         return _cache[name]
 
 
-def _boto_client(service: str) -> Any:
-    return _cached(f"boto3:{service}", lambda: boto3.client(service, config=BOTO_CONFIG))  # type: ignore[call-overload]
+def boto_client(service: str) -> Any:
+    """One boto3 client per service per process, with the project's retry and timeout config."""
+    return cached_per_process(f"boto3:{service}", lambda: boto3.client(service, config=BOTO_CONFIG))  # type: ignore[call-overload]
 
 
 def dynamodb_client() -> DynamoDBClient:
-    client: DynamoDBClient = _boto_client("dynamodb")
+    client: DynamoDBClient = boto_client("dynamodb")
     return client
 
 
 def dynamodbstreams_client() -> DynamoDBStreamsClient:
-    client: DynamoDBStreamsClient = _boto_client("dynamodbstreams")
+    client: DynamoDBStreamsClient = boto_client("dynamodbstreams")
     return client
 
 
 def sqs_client() -> SQSClient:
-    client: SQSClient = _boto_client("sqs")
+    client: SQSClient = boto_client("sqs")
     return client
 
 
 def s3_client() -> S3Client:
-    client: S3Client = _boto_client("s3")
+    client: S3Client = boto_client("s3")
     return client
 
 
 def ingest_settings() -> IngestSettings:
-    settings: IngestSettings = _cached("ingest_settings", IngestSettings.from_environment)
+    settings: IngestSettings = cached_per_process("ingest_settings", IngestSettings.from_environment)
     return settings
 
 
 def processor_settings() -> ProcessorSettings:
-    settings: ProcessorSettings = _cached("processor_settings", ProcessorSettings.from_environment)
+    settings: ProcessorSettings = cached_per_process("processor_settings", ProcessorSettings.from_environment)
     return settings
 
 
@@ -129,7 +132,7 @@ def ingest_service(metrics: MetricsSink) -> IngestService:
             topics=settings.conversation_topics,
         )
 
-    service: IngestService = _cached("ingest_service", build)
+    service: IngestService = cached_per_process("ingest_service", build)
     return service
 
 
@@ -180,7 +183,7 @@ def cached_genesys_client(
             **sizing,
         )
 
-    client: GenesysClient = _cached(name, build)
+    client: GenesysClient = cached_per_process(name, build)
     if client.use_credentials(client_id, client_secret):
         logger.info("Genesys credentials rotated; the next request fetches a new token")
     return client
@@ -240,12 +243,12 @@ def processor_service(metrics: MetricsSink) -> ProcessorService:
             stats=genesys.stats.snapshot,
         )
 
-    service: ProcessorService = _cached("processor_service", build)
+    service: ProcessorService = cached_per_process("processor_service", build)
     return service
 
 
 def pipe_dlq_settings() -> PipeDlqSettings:
-    settings: PipeDlqSettings = _cached("pipe_dlq_settings", PipeDlqSettings.from_environment)
+    settings: PipeDlqSettings = cached_per_process("pipe_dlq_settings", PipeDlqSettings.from_environment)
     return settings
 
 
@@ -267,5 +270,5 @@ def pipe_dlq_resolver(metrics: MetricsSink) -> PipeDlqResolver:
             metrics=metrics,
         )
 
-    service: PipeDlqResolver = _cached("pipe_dlq_resolver", build)
+    service: PipeDlqResolver = cached_per_process("pipe_dlq_resolver", build)
     return service

@@ -31,12 +31,12 @@ DEFAULT_REMAINING_SECONDS: Final = 300.0
 
 
 def audit_settings() -> AuditSettings:
-    settings: AuditSettings = runtime._cached("audit_settings", AuditSettings.from_environment)
+    settings: AuditSettings = runtime.cached_per_process("audit_settings", AuditSettings.from_environment)
     return settings
 
 
 def stepfunctions_client() -> SFNClient:
-    client: SFNClient = runtime._boto_client("stepfunctions")
+    client: SFNClient = runtime.boto_client("stepfunctions")
     return client
 
 
@@ -74,7 +74,7 @@ def audit_steps(metrics: MetricsSink) -> AuditSteps:
             running_executions=running_executions,
         )
 
-    steps: AuditSteps = runtime._cached("audit_steps", build)
+    steps: AuditSteps = runtime.cached_per_process("audit_steps", build)
     return steps
 
 
