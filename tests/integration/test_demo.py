@@ -124,8 +124,8 @@ def test_reconciliation_holds_under_each_fault_profile(tmp_path: Path, profile: 
     report = _run(tmp_path, conversations=60, faults=profile, seed=3)
     assert report.reconciled, render_summary(report, include_checks=True)
     assert report.verdict, render_summary(report, include_checks=True)
-    if profile == "storm" and report.simulator_stats["api_requests"] > 25:
-        # the storm profile answers 429 to requests 25..27, 50..52, ...: a small run may not reach one
+    if profile == "storm":
+        # the storm profile answers 429 from request 4 on (genesys_simulator/faults.py): every run meets one
         assert report.genesys_429 > 0
     if profile == "revoke":
         assert report.simulator_stats["revocations"] >= 1
