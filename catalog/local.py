@@ -19,7 +19,8 @@ import sqlglot
 from sqlglot import exp
 
 from catalog import schema, sqlsource
-from catalog.layout import DETAILS_TABLE, layout
+from catalog.sqlsource import DETAILS_TABLE
+from genesys_bridge import layout
 
 # Athena's dialect is Trino's (engine version 3); sqlglot reads it as "trino".
 SOURCE_DIALECT = "trino"
@@ -64,7 +65,7 @@ def quote(text: str) -> str:
 def details_relation_sql(out_dir: Path) -> str:
     """DuckDB's stand-in for the Glue table: the schema's columns, the partition column read from the
     key, and Athena's hidden "$path" / "$file_modified_time" from the file."""
-    files = layout()
+    files = layout.CONVERSATIONS
     pattern = str(out_dir.resolve() / files.local_glob())
     column = files.partition_column
     # Only the repository's own names and quoted literals go into this text.
@@ -78,15 +79,15 @@ def details_relation_sql(out_dir: Path) -> str:
 
 
 def landed_objects(out_dir: Path) -> list[Path]:
-    return sorted(out_dir.glob(layout().local_glob()))
+    return sorted(out_dir.glob(layout.CONVERSATIONS.local_glob()))
 
 
 def connect(out_dir: Path) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the details table and every view over the objects under out_dir."""
     if not landed_objects(out_dir):
         raise NoLandedObjects(
-            f"no landed conversations under {out_dir / layout().prefix}: run `make demo` first "
-            "(or point --out at a folder that holds conversations/conversation_date=*/*.json)"
+            f"no landed conversations under {out_dir / layout.CONVERSATIONS.prefix}: run `make demo` first "
+            f"(or point --out at a folder that holds {layout.CONVERSATIONS.local_glob()})"
         )
     connection = duckdb.connect(":memory:")
     # Athena shows timestamps in UTC; so does this.

@@ -12,6 +12,10 @@ from pathlib import Path
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
+# The Glue table over the landed conversations (genesys_bridge.layout.CONVERSATIONS), and the name the
+# view SQL reads from.
+DETAILS_TABLE = "conversation_details"
+
 # Creation order: each view reads only the details table and views before it.
 VIEWS: tuple[str, ...] = (
     "conversation_details_latest",
