@@ -25,6 +25,7 @@ from pydantic import (
 
 from genesys_bridge import contracts
 from genesys_bridge.backoff import not_ready_delay
+from genesys_bridge.events import check_topics
 from genesys_bridge.regions import REGIONS
 from stacks.config_errors import describe_error
 from stacks.config_formats import (
@@ -34,7 +35,6 @@ from stacks.config_formats import (
     PARTNER_BUS_NAME,
     SECRET_ARN,
     SNS_TOPIC_ARN,
-    TOPIC,
     arn_region,
     full_match,
 )
@@ -229,11 +229,7 @@ class EnvironmentConfig(BaseModel):
     @field_validator("topics")
     @classmethod
     def _topics_well_formed(cls, topics: list[str]) -> list[str]:
-        for topic in topics:
-            if not TOPIC.fullmatch(topic):
-                raise ValueError(f"topic {topic!r} is not a topic suffix such as 'customer.end' or 'acw'")
-        if len(set(topics)) != len(topics):
-            raise ValueError("topics must not repeat")
+        check_topics(topics)  # the ingest function validates CONVERSATION_TOPICS with the same rule
         return topics
 
     @field_validator("genesys_region")

@@ -8,13 +8,9 @@ import re
 
 from pydantic import AfterValidator
 
-from genesys_bridge import contracts
-
 # Every pattern below is applied with re.fullmatch (never `$`, which also matches before a final
 # newline) and spells digits [0-9] (`\d` also matches other scripts' digits).
 PARTNER_BUS_NAME = re.compile(r"aws\.partner/genesys\.com/cloud/[^/\s]+/[^/\s]+")
-# Topic suffixes after `v2.detail.events.conversation.{id}.`, e.g. `customer.end`, `acw`.
-TOPIC = re.compile(contracts.TOPIC_SUFFIX_PATTERN)
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^:\s]+-[A-Za-z0-9]{6}")
 # A KMS key by its ARN (single- or multi-Region key), never an alias: IAM grants kms:Decrypt on keys.
