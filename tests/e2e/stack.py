@@ -1,6 +1,6 @@
 """A deployed stack as the smoke test sees it: its outputs, the event it sends, what it waits for.
 
-Names come from the project's own modules (contracts, buffer, results, the environment's config), so
+Names come from the project's own modules (contracts, buffer, layout, the environment's config), so
 the smoke test checks the deployed stack against the same contracts the code uses
 (docs/design.md, "Contracts").
 """

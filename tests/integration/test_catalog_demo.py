@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from catalog import local
+from genesys_bridge import layout
 from local_runner import RunOptions, run_pipeline
 
 pytestmark = pytest.mark.integration
@@ -24,8 +25,8 @@ def test_the_views_over_a_demo_run_count_exactly_the_landed_conversations_segmen
     assert report.reconciled
     bodies = [
         json.loads(path.read_text(encoding="utf-8"))
-        # (the closing audit's reports sit beside them, under audits/conversation_date=*/)
-        for path in sorted((out / "conversations").glob("conversation_date=*/*.json"))
+        # (the closing audit's reports sit beside them, under their own prefix)
+        for path in sorted(out.glob(layout.CONVERSATIONS.local_glob()))
     ]
     sessions = [s for body in bodies for p in body["participants"] for s in p["sessions"]]
 
