@@ -21,7 +21,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import partial
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, Final
 
 # Partition values are ISO days, `date.isoformat()`; Athena's partition projection spells the same
@@ -179,26 +180,42 @@ def _ordered_fields(element: Mapping[str, Any], lists: Mapping[str, _Order]) -> 
         items = element.get(field)
         if isinstance(items, list):
             inner = [_ordered_fields(item, nested) if isinstance(item, dict) else item for item in items]
-            ordered[field] = sorted(inner, key=partial(_sort_key, fields=sort_fields))
+            ordered[field] = _sorted(inner, sort_fields)
     return ordered
 
 
-def _sort_key(item: Any, fields: tuple[str, ...]) -> tuple[Any, ...]:
-    values = [item.get(field) for field in fields] if isinstance(item, dict) else [None] * len(fields)
-    text = json.dumps(item, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
-    return (*(_comparable(value) for value in values), text)
+def _sorted(items: list[Any], fields: tuple[str, ...]) -> list[Any]:
+    """By the fields' values; elements equal in all of them by their own JSON text (computed for those
+    only, as it costs more than the rest together)."""
+    keyed = sorted(((_field_key(item, fields), item) for item in items), key=itemgetter(0))
+    ordered: list[Any] = []
+    for _, group in groupby(keyed, key=itemgetter(0)):
+        tied = [item for _, item in group]
+        ordered += tied if len(tied) == 1 else sorted(tied, key=_json_text)
+    return ordered
+
+
+def _field_key(item: Any, fields: tuple[str, ...]) -> tuple[tuple[int, Any], ...]:
+    if not isinstance(item, dict):
+        return tuple((0, 0) for _ in fields)
+    return tuple([_comparable(item.get(field)) for field in fields])
 
 
 def _comparable(value: Any) -> tuple[int, Any]:
     """Values of one field made comparable whatever their JSON type: missing first, then numbers, then
     strings, then anything else by its JSON text."""
+    kind = type(value)
+    if kind is str:
+        return (2, value)
     if value is None:
         return (0, 0)
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+    if kind is int or (kind is float and math.isfinite(value)):  # NaN would make the order partial
         return (1, value)
-    if isinstance(value, str):
-        return (2, value)
-    return (3, json.dumps(value, separators=(",", ":"), sort_keys=True))
+    return (3, _json_text(value))
+
+
+def _json_text(item: Any) -> str:
+    return json.dumps(item, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
 
 # --- the audit's objects (docs/completeness.md) -------------------------------------------------------

@@ -128,11 +128,25 @@ def test_lists_are_ordered_by_their_documented_fields_and_the_callers_dict_is_le
 
 
 def test_malformed_lists_serialize_without_error_and_keep_their_elements() -> None:
-    body = {
-        "participants": [3, None, {"sessions": "not a list"}, {"participantId": 7}, {"participantId": "x"}]
-    }
+    # Given participants of every odd kind: not objects, ids of other JSON types, a huge and a NaN number
+    participants: list[Any] = [
+        3,
+        None,
+        {"sessions": "not a list"},
+        {"participantId": 7},
+        {"participantId": 10**400},
+        {"participantId": float("nan")},
+        {"participantId": True},
+        {"participantId": ["x"]},
+        {"participantId": "x"},
+    ]
+    body = {"participants": participants}
+    backwards = {"participants": list(reversed(participants))}
+
+    # Then both orders serialize alike, and every element is kept
+    assert layout.serialize(body) == layout.serialize(backwards)
     landed = json.loads(layout.serialize(body))
-    assert sorted(map(json.dumps, landed["participants"])) == sorted(map(json.dumps, body["participants"]))
+    assert sorted(map(json.dumps, landed["participants"])) == sorted(map(json.dumps, participants))
 
 
 def test_the_catalogs_partition_template_and_local_glob_find_the_key_a_conversation_lands_at() -> None:
