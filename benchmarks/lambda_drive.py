@@ -1,4 +1,4 @@
-"""Driving a Lambda handler in-process for a CPU figure, as benchmarks/ingest.py and capacity/probe.py do.
+"""Driving a Lambda handler in-process for a CPU figure, as benchmarks/ingest.py does.
 
 The handler module is loaded from lambdas/<name>/handler.py, its boto3 clients answered by a StubAws,
 and the figures are taken in a fresh interpreter (as a Lambda container is one) that prints one JSON

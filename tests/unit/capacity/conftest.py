@@ -21,7 +21,6 @@ MEASURED: dict[str, Any] = {
     "processor": {
         "cpu_seconds_per_batch": 0.005,
         "cpu_seconds_per_conversation": 0.002,
-        "wall_seconds_per_conversation_loopback": 0.004,
         "aws_calls_per_conversation": {"s3.PutObject": 1.0, "dynamodb.UpdateItem": 1.0},
     },
 }
