@@ -14,12 +14,12 @@ from benchmarks.cost import DEFAULT_PRICES
 from benchmarks.paths import SHARED
 from capacity.measurements import DEFAULT_MEASUREMENTS
 from capacity.profiles import NAMES as PROFILE_NAMES
+from capacity.profiles import PEAK_RANGE
 from capacity.quotas import DEFAULT_QUOTAS
 from local_runner.cli_options import OneLineParser, add_environment
 
 DEFAULT_OUT = Path("out/capacity")
 # Input ranges: beyond them a figure is a typo, not a contact centre.
-PEAK_RANGE = (1.0, 10_000_000.0)  # conversations per hour (10 M/h is 2,800 a second)
 EVENTS_RANGE = (1.0, 100.0)
 NOT_READY_RANGE = (0.0, 0.95)
 STEP_RANGE = (0.01, 60.0)
@@ -153,6 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(render(report))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(as_json(report), indent=2) + "\n", encoding="utf-8")
+        try:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(as_json(report), indent=2) + "\n", encoding="utf-8")
+        except OSError as error:
+            parser.error(f"--json {args.json}: cannot write ({error.strerror or error})")
     return 0

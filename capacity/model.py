@@ -70,6 +70,8 @@ class Simulation:
     latency_max: float
     peak_in_flight_messages: float
     peak_work_queue: float
+    # conversations the latency percentiles leave out: they had not landed when the model stopped
+    latency_left_out: float = 0.0
     # per record interval: conversations arriving (first events) and landing, per second
     arrivals: array[float] = field(default_factory=lambda: array("d"))
     landings: array[float] = field(default_factory=lambda: array("d"))
@@ -375,7 +377,7 @@ def simulate(
     simulation.end_s = end_s
     simulation.peak_in_flight_messages = peak_in_flight
     simulation.peak_work_queue = peak_work_queue
-    histogram = latency_histogram(p, dt, arrived_cum, landed_cum, wait_at)
+    histogram, simulation.latency_left_out = latency_histogram(p, dt, arrived_cum, landed_cum, wait_at)
     simulation.latency_p50 = weighted_percentile(histogram, 0.50)
     simulation.latency_p95 = weighted_percentile(histogram, 0.95)
     simulation.latency_p99 = weighted_percentile(histogram, 0.99)

@@ -170,6 +170,11 @@ def render(report: Report) -> str:
         f" {p.settle_delay_s:g} s + batching window up to {p.batching_window_s:g} s + invocation"
         f" {p.invocation_seconds(max(1.0, sim.mean_batch)):.2f} s at the mean batch of {sim.mean_batch:.0f}"
     )
+    if sim.latency_left_out >= 0.5:
+        out.append(
+            f"These percentiles leave out {sim.latency_left_out:,.0f} conversations that had not landed when"
+            f" the model stopped ({clock(sim.end_s)}): their latency is longer than anything above."
+        )
     out.append("")
     bottleneck = sim.bottleneck
     if bottleneck is None:
@@ -269,6 +274,8 @@ def as_json(report: Report) -> dict[str, Any]:
             "p99": round(sim.latency_p99, 3),
             "max": round(sim.latency_max, 3),
         },
+        # left out of latency_seconds: not landed when the model stopped
+        "conversations_not_landed": round(sim.latency_left_out, 3),
         "settle_delay_seconds": sim.pipeline.settle_delay_s,
         "batching_window_seconds": sim.pipeline.batching_window_s,
         "stages": stages,
