@@ -9,7 +9,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +60,7 @@ class IngestFigures:
     cpu_us_per_event: float
     dynamodb_requests_per_event: float
     other_aws_requests: int
-    path: str  # what was driven: the Lambda handler or, failing that, the service
+    path: str  # what was driven
 
 
 _CONTEXT = LambdaContext(
@@ -102,40 +102,12 @@ def _handler_env() -> dict[str, str]:
     }
 
 
-def _handler_driver(stub: StubAws) -> Callable[[Any], Any]:
-    """lambdas/ingest/handler.py itself, its boto3 clients answered by the stub."""
-    return load_handler("ingest", "bench_ingest_handler", stub, _CONTEXT)
-
-
-def _service_driver(stub: StubAws) -> Callable[[Any], Any]:
-    from genesys_bridge.buffer import BufferTable
-    from genesys_bridge.ingest import IngestService
-    from genesys_bridge.metrics import NullMetrics
-
-    service = IngestService(
-        BufferTable(stub.client("dynamodb"), "bench-buffer", ttl_hours=48),
-        stub.client("sqs"),
-        "https://sqs.us-east-1.amazonaws.com/111122223333/bench-quarantine",
-        NullMetrics(),
-        topics=frozenset(END_TOPICS),
-    )
-    return lambda event: service.handle(event)
-
-
 def measure_ingest(conversations: int, warmup: int = 60) -> IngestFigures:
-    """Drive `conversations` x 3 events through the ingest handler; CPU is process time, not wall time.
-
-    The Lambda handler (Powertools logger, metrics and tracer decorators included) is preferred; the
-    service alone is the fallback while the handler cannot be loaded, and the row says which ran.
-    """
+    """Drive `conversations` x 3 events through the ingest handler (Powertools logger, metrics and tracer
+    decorators included); CPU is process time, not wall time."""
     stub = StubAws()
     with _environment(_handler_env()):
-        try:
-            handle = _handler_driver(stub)
-            path = "lambdas/ingest/handler.py handler()"
-        except Exception as error:  # noqa: BLE001 - fall back, and say so in the table
-            handle = _service_driver(stub)
-            path = f"IngestService only (handler not loadable: {error!r})"
+        handle = load_handler("ingest", "bench_ingest_handler", stub, _CONTEXT)
         try:
             events = synthetic_events(conversations)
             # warm-up on other conversations: the first calls build settings, clients and caches (cold
@@ -153,7 +125,13 @@ def measure_ingest(conversations: int, warmup: int = 60) -> IngestFigures:
             _reset_runtime()
     dynamodb = stub.count("dynamodb")
     other = sum(stub.calls.values()) - dynamodb
-    return IngestFigures(len(events), cpu / len(events) * 1e6, dynamodb / len(events), other, path)
+    return IngestFigures(
+        len(events),
+        cpu / len(events) * 1e6,
+        dynamodb / len(events),
+        other,
+        "lambdas/ingest/handler.py handler()",
+    )
 
 
 def _reset_runtime() -> None:

@@ -2,8 +2,8 @@
 
 Queues are FIFO, so the k-th conversation to arrive is the k-th to land: its delay is where the landed
 curve reaches k minus where the arrival curve did. The curves carry every mean delay; what they cannot
-carry is each conversation's own place in its batch window (uniform 0 .. the longest wait) and its own
-invocation's time around the mean, which are spread over each point here.
+carry is each conversation's own place in its batch window (uniform 0 .. the longest wait), which is
+spread over each point here.
 """
 
 from __future__ import annotations
@@ -77,17 +77,15 @@ def latency_histogram(
         wait = wait_at[min(len(wait_at) - 1, index + settle_steps)]
         grouped[(base, wait)] += mass
     second_pass = p.not_ready_retry_s + p.invocation_seconds(p.batch_size)
-    # The landed curve carries the mean batch wait and the mean invocation time; what it cannot carry
-    # (FIFO pairs the k-th arrival with the k-th landing) is each conversation's own place in its
-    # batch window (0 .. the longest wait, uniformly) and its own invocation's time around the mean.
-    spread = p.invocation_spread_s or (0.0,)
+    # The landed curve carries the mean batch wait; what it cannot carry (FIFO pairs the k-th arrival
+    # with the k-th landing) is each conversation's own place in its batch window (0 .. the longest
+    # wait, uniformly).
     for (base, wait), mass in grouped.items():
-        weight = mass / len(QUANTILE_POINTS) / len(spread)
+        weight = mass / len(QUANTILE_POINTS)
         for quantile in QUANTILE_POINTS:
-            for offset in spread:
-                first = max(0.0, base + (quantile - 0.5) * wait + offset)
-                histogram[round(first / resolution) * resolution] += weight * ready
-                if p.not_ready_share:
-                    later = first + second_pass
-                    histogram[round(later / resolution) * resolution] += weight * p.not_ready_share
+            first = max(0.0, base + (quantile - 0.5) * wait)
+            histogram[round(first / resolution) * resolution] += weight * ready
+            if p.not_ready_share:
+                later = first + second_pass
+                histogram[round(later / resolution) * resolution] += weight * p.not_ready_share
     return histogram, max(0.0, arrived[-1] - included)
