@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-import os
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.awsstub import StubAws
-from benchmarks.lambda_drive import LambdaContext, load_handler, run_isolated, stdout_silenced
+from benchmarks.lambda_drive import load_handler, run_isolated, stdout_silenced
+from local_runner.aws import env_overlay
+from local_runner.functions import LambdaContext
 
 # The end topics a conversation emits; several per conversation is the normal case the buffer dedupes.
 END_TOPICS = ("customer.end", "user.end", "acw")
@@ -63,27 +62,9 @@ class IngestFigures:
     path: str  # what was driven
 
 
-_CONTEXT = LambdaContext(
-    function_name="bench-ingest",
-    memory_limit_in_mb=256,
-    aws_request_id="00000000-0000-4000-8000-000000000000",
-    log_stream_name="bench",
-    remaining_ms=60_000,
-)
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    previous = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+def _context() -> LambdaContext:
+    return LambdaContext("bench-ingest", timeout_s=60, memory_limit_in_mb=256, region="us-east-1",
+                         account_id="111122223333")  # fmt: skip
 
 
 def _handler_env() -> dict[str, str]:
@@ -106,8 +87,8 @@ def measure_ingest(conversations: int, warmup: int = 60) -> IngestFigures:
     """Drive `conversations` x 3 events through the ingest handler (Powertools logger, metrics and tracer
     decorators included); CPU is process time, not wall time."""
     stub = StubAws()
-    with _environment(_handler_env()):
-        handle = load_handler("ingest", "bench_ingest_handler", stub, _CONTEXT)
+    with env_overlay(_handler_env()):
+        handle = load_handler("ingest", "bench_ingest_handler", stub, _context())
         try:
             events = synthetic_events(conversations)
             # warm-up on other conversations: the first calls build settings, clients and caches (cold

@@ -79,17 +79,6 @@ def named_profile(name: str, peak_per_hour: float) -> Profile:
     return Profile(name, tuple(minutes))
 
 
-def day_total(name: str, peak_per_hour: float) -> float:
-    """The conversations a named profile holds, stated independently of the per-minute series."""
-    if name == "flat":
-        return 24 * peak_per_hour
-    total = sum(DAY_SHAPE) * peak_per_hour
-    if name == "spike":
-        spike_hour = SPIKE_START_MINUTE // 60
-        total += (SPIKE_MULTIPLIER - DAY_SHAPE[spike_hour]) * peak_per_hour * SPIKE_MINUTES / 60
-    return total
-
-
 def _parse_number(text: str, where: str) -> float:
     try:
         value = float(text)
