@@ -103,9 +103,6 @@ def model(
         try:
             report.plot_path = str(plot(simulation, plot_path, title))
         except (OSError, ValueError) as error:  # ValueError: matplotlib knows no such image format
-            raise InputError(f"--plot {plot_path}: cannot write ({_reason(error)})") from None
+            reason = getattr(error, "strerror", None) or error
+            raise InputError(f"--plot {plot_path}: cannot write ({reason})") from None
     return report
-
-
-def _reason(error: Exception) -> str:
-    return (error.strerror if isinstance(error, OSError) else None) or str(error)
