@@ -57,10 +57,15 @@ def test_the_table_names_every_stage_the_latency_and_the_cost(
     assert "genesys_max_requests_per_minute" in printed
 
 
-def test_a_png_plot_is_written_where_asked(tmp_path: Path, inputs: list[str]) -> None:
+@pytest.mark.parametrize("name", ["capacity.png", "capacity"])
+def test_a_png_plot_is_written_where_asked_and_the_report_names_it(
+    tmp_path: Path, inputs: list[str], capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    # a name without a suffix gets the .png that matplotlib gives it, and the report says so
+    assert main([*inputs, "--environment", "dev", "--plot", str(tmp_path / "plots" / name)]) == 0
     plot = tmp_path / "plots" / "capacity.png"
-    assert main([*inputs, "--environment", "dev", "--plot", str(plot)]) == 0
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"Plot: {plot}" in capsys.readouterr().out
 
 
 def test_a_setting_changed_with_set_reaches_the_model(tmp_path: Path, inputs: list[str]) -> None:
