@@ -4,13 +4,21 @@
 -- session_metrics (the queue of the session that emitted the metric, the day of its emitDate):
 -- offered = nOffered; answered = tAnswered count; abandoned = tAbandon count (short abandons
 -- included); short_abandoned = tShortAbandon count; flowed_out = tFlowOut count; handled = tHandle
--- count; avg_handle_s, avg_talk_s, avg_hold_s, avg_acw_s, avg_speed_of_answer_s = mean tHandle, tTalk,
--- tHeld, tAcw, tAnswered; transferred = nTransferred; abandon_pct = abandoned / offered;
+-- count; avg_handle_s = mean tHandle; avg_talk_s, avg_hold_s, avg_acw_s = total tTalk, tHeld, tAcw over
+-- the interactions (sessions) that have any (a session emits one tTalk or tHeld per talk or hold
+-- segment); avg_speed_of_answer_s = mean tAnswered; transferred = nTransferred;
+-- abandon_pct = abandoned / offered;
 -- transfer_pct = transferred / answered; service_level_pct = (answered - answered over the target) /
 -- (answered + abandoned + flow-outs, as kpi_settings' three options say), answered over the target
 -- meaning tAnswered above it.
 WITH queue_metrics AS (
-    SELECT interval_date, queue_id, media_type, metric_name, metric_value
+    SELECT
+        interval_date,
+        queue_id,
+        media_type,
+        metric_name,
+        metric_value,
+        conversation_id || '/' || coalesce(participant_id, '') || '/' || coalesce(session_id, '') AS session_key
     FROM session_metrics
     WHERE queue_id IS NOT NULL
         AND metric_name IN (
@@ -44,10 +52,13 @@ counted AS (
         count_if(m.metric_name = 'tShortAbandon') AS short_abandoned,
         count_if(m.metric_name = 'tFlowOut') AS flowed_out,
         count_if(m.metric_name = 'tHandle') AS handled,
-        avg(m.metric_value) FILTER (WHERE m.metric_name = 'tHandle') AS handle_ms,
-        avg(m.metric_value) FILTER (WHERE m.metric_name = 'tTalk') AS talk_ms,
-        avg(m.metric_value) FILTER (WHERE m.metric_name = 'tHeld') AS hold_ms,
-        avg(m.metric_value) FILTER (WHERE m.metric_name = 'tAcw') AS acw_ms,
+        sum(m.metric_value) FILTER (WHERE m.metric_name = 'tHandle') AS handle_ms,
+        sum(m.metric_value) FILTER (WHERE m.metric_name = 'tTalk') AS talk_ms,
+        count(DISTINCT CASE WHEN m.metric_name = 'tTalk' THEN m.session_key END) AS talking,
+        sum(m.metric_value) FILTER (WHERE m.metric_name = 'tHeld') AS hold_ms,
+        count(DISTINCT CASE WHEN m.metric_name = 'tHeld' THEN m.session_key END) AS holding,
+        sum(m.metric_value) FILTER (WHERE m.metric_name = 'tAcw') AS acw_ms,
+        count(DISTINCT CASE WHEN m.metric_name = 'tAcw' THEN m.session_key END) AS wrapping_up,
         avg(m.metric_value) FILTER (WHERE m.metric_name = 'tAnswered') AS answer_ms,
         coalesce(sum(m.metric_value) FILTER (WHERE m.metric_name = 'nTransferred'), 0) AS transferred
     FROM queue_metrics AS m
@@ -70,10 +81,10 @@ SELECT
     c.flowed_out,
     round(100 * CAST(c.abandoned AS DOUBLE) / nullif(c.offered, 0), 2) AS abandon_pct,
     c.handled,
-    round(c.handle_ms / 1000, 1) AS avg_handle_s,
-    round(c.talk_ms / 1000, 1) AS avg_talk_s,
-    round(c.hold_ms / 1000, 1) AS avg_hold_s,
-    round(c.acw_ms / 1000, 1) AS avg_acw_s,
+    round(CAST(c.handle_ms AS DOUBLE) / nullif(c.handled, 0) / 1000, 1) AS avg_handle_s,
+    round(CAST(c.talk_ms AS DOUBLE) / nullif(c.talking, 0) / 1000, 1) AS avg_talk_s,
+    round(CAST(c.hold_ms AS DOUBLE) / nullif(c.holding, 0) / 1000, 1) AS avg_hold_s,
+    round(CAST(c.acw_ms AS DOUBLE) / nullif(c.wrapping_up, 0) / 1000, 1) AS avg_acw_s,
     round(c.answer_ms / 1000, 1) AS avg_speed_of_answer_s,
     c.transferred,
     round(100 * CAST(c.transferred AS DOUBLE) / nullif(c.answered, 0), 2) AS transfer_pct,

@@ -43,6 +43,7 @@ class Metric:
     queue_id: str | None
     media_type: str | None
     user_id: str | None
+    session: tuple[str, str | None, str | None]  # (conversation, participant, session): one interaction
 
 
 def when(timestamp: str) -> datetime:
@@ -89,11 +90,23 @@ def metrics(bodies: Iterable[Mapping[str, Any]], settings: Settings = Settings()
                         queue_id=queue_of(session, metric["name"], emitted),
                         media_type=session.get("mediaType"),
                         user_id=participant.get("userId"),
+                        session=(
+                            body["conversationId"],
+                            participant.get("participantId"),
+                            session.get("sessionId"),
+                        ),
                     )
 
 
 def _mean_s(values: list[int]) -> float | None:
     return sum(values) / len(values) / 1000 if values else None
+
+
+def _per_interaction_s(group: list[Metric], name: str) -> float | None:
+    """The total of a duration metric over the interactions (sessions) that emitted it, in seconds:
+    "Total Talk time / Count of interactions with Talk time" and the like."""
+    emitted = [metric for metric in group if metric.name == name]
+    return sum(m.value for m in emitted) / len({m.session for m in emitted}) / 1000 if emitted else None
 
 
 def _pct(part: float, whole: float) -> float | None:
@@ -136,9 +149,9 @@ def queue_performance(
             "abandon_pct": _pct(abandoned, offered),
             "handled": len(values("tHandle")),
             "avg_handle_s": _mean_s(values("tHandle")),
-            "avg_talk_s": _mean_s(values("tTalk")),
-            "avg_hold_s": _mean_s(values("tHeld")),
-            "avg_acw_s": _mean_s(values("tAcw")),
+            "avg_talk_s": _per_interaction_s(group, "tTalk"),
+            "avg_hold_s": _per_interaction_s(group, "tHeld"),
+            "avg_acw_s": _per_interaction_s(group, "tAcw"),
             "avg_speed_of_answer_s": _mean_s(values("tAnswered")),
             "transferred": transferred,
             "transfer_pct": _pct(transferred, answered),
@@ -166,9 +179,9 @@ def agent_performance(
             "answered": len(values("tAnswered")),
             "handled": len(values("tHandle")),
             "avg_handle_s": _mean_s(values("tHandle")),
-            "avg_talk_s": _mean_s(values("tTalk")),
-            "avg_hold_s": _mean_s(values("tHeld")),
-            "avg_acw_s": _mean_s(values("tAcw")),
+            "avg_talk_s": _per_interaction_s(group, "tTalk"),
+            "avg_hold_s": _per_interaction_s(group, "tHeld"),
+            "avg_acw_s": _per_interaction_s(group, "tAcw"),
             "transferred": sum(values("nTransferred")),
         }
     return rows
