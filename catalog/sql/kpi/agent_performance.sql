@@ -2,15 +2,15 @@
 -- it (docs/query.md, "KPI definitions"): the session metrics of every session of that user, each in
 -- the interval of its emitDate, whatever queue (or none: an agent's own outbound call) it came from.
 -- answered = tAnswered count; handled = tHandle count; avg_handle_s = mean tHandle; avg_talk_s,
--- avg_hold_s, avg_acw_s = total tTalk, tHeld, tAcw over the interactions (sessions) that have any;
--- transferred = nTransferred. The same definitions as queue_performance's.
+-- avg_hold_s, avg_acw_s = total tTalk, tHeld, tAcw over the interactions (sessions, by sessionId)
+-- that have any; transferred = nTransferred. The same definitions as queue_performance's.
 WITH agent_metrics AS (
     SELECT
         interval_date,
         user_id,
         metric_name,
         metric_value,
-        conversation_id || '/' || coalesce(participant_id, '') || '/' || coalesce(session_id, '') AS session_key
+        session_id
     FROM session_metrics
     WHERE user_id IS NOT NULL
         AND metric_name IN ('tAnswered', 'tHandle', 'tTalk', 'tHeld', 'tAcw', 'nTransferred')
@@ -25,17 +25,17 @@ SELECT
     round(avg(metric_value) FILTER (WHERE metric_name = 'tHandle') / 1000, 1) AS avg_handle_s,
     round(
         CAST(sum(metric_value) FILTER (WHERE metric_name = 'tTalk') AS DOUBLE)
-        / nullif(count(DISTINCT CASE WHEN metric_name = 'tTalk' THEN session_key END), 0) / 1000,
+        / nullif(count(DISTINCT CASE WHEN metric_name = 'tTalk' THEN session_id END), 0) / 1000,
         1
     ) AS avg_talk_s,
     round(
         CAST(sum(metric_value) FILTER (WHERE metric_name = 'tHeld') AS DOUBLE)
-        / nullif(count(DISTINCT CASE WHEN metric_name = 'tHeld' THEN session_key END), 0) / 1000,
+        / nullif(count(DISTINCT CASE WHEN metric_name = 'tHeld' THEN session_id END), 0) / 1000,
         1
     ) AS avg_hold_s,
     round(
         CAST(sum(metric_value) FILTER (WHERE metric_name = 'tAcw') AS DOUBLE)
-        / nullif(count(DISTINCT CASE WHEN metric_name = 'tAcw' THEN session_key END), 0) / 1000,
+        / nullif(count(DISTINCT CASE WHEN metric_name = 'tAcw' THEN session_id END), 0) / 1000,
         1
     ) AS avg_acw_s,
     coalesce(sum(metric_value) FILTER (WHERE metric_name = 'nTransferred'), 0) AS transferred

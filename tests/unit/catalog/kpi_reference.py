@@ -43,7 +43,7 @@ class Metric:
     queue_id: str | None
     media_type: str | None
     user_id: str | None
-    session: tuple[str, str | None, str | None]  # (conversation, participant, session): one interaction
+    session: str | None  # the sessionId: one agent's (or queue's) part of an interaction
 
 
 def when(timestamp: str) -> datetime:
