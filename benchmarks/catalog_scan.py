@@ -115,28 +115,22 @@ def measure(
     from catalog import local, sqlsource
 
     names = list(sqlsource.KPI_QUERIES)
-    # the one view each KPI query reads besides its settings
-    read = {
-        n: min(sqlsource.tables_read(sqlsource.kpi_query(n).sql) - {sqlsource.KPI_SETTINGS_VIEW})
-        for n in names
-    }
-    views = sorted(set(read.values()))
+    skip = {sqlsource.KPI_SETTINGS_VIEW}
+    view_read = {n: min(sqlsource.tables_read(sqlsource.kpi_query(n).sql) - skip) for n in names}
+    views = sorted(set(view_read.values()))
     with tempfile.TemporaryDirectory(prefix="catalog-scan-", dir=workdir) as scratch:
-        landed, compacted = Path(scratch, "landed"), Path(scratch, "compacted")
-        compacted.mkdir()
-        profile = Path(scratch, "profile.json")
+        landed, profile = Path(scratch, "landed"), Path(scratch, "profile.json")
         json_total = _land(landed, conversations, days)
-        # unlocked: the details table stays a view over the files, so each query's file reads show
-        with local.connect(landed, lock=False) as catalog:
+        with local.connect(landed, lock=False) as landed_db:  # unlocked: each query reads the files
             json_reads = {
-                n: int(_profile(catalog.connection, n, profile)["io"]["total_bytes_read"]) for n in names
+                n: int(_profile(landed_db.connection, n, profile)["io"]["total_bytes_read"]) for n in names
             }
             for view in views:  # one file per day, as a nightly compaction of each view would write it
-                catalog.connection.execute(
-                    f"COPY (SELECT * FROM {view}) TO {local.quote(str(compacted / view))} "  # noqa: S608
+                landed_db.connection.execute(
+                    f"COPY (SELECT * FROM {view}) TO {local.quote(str(Path(scratch, view)))} "  # noqa: S608
                     "(FORMAT parquet, PARTITION_BY (conversation_date))"
                 )
-        files = sorted(compacted.rglob("*.parquet"))
+        files = sorted(Path(scratch).rglob("*.parquet"))
         days_landed = len({path.parent.name for path in files})
         parquet_total = sum(path.stat().st_size for path in files)
         with duckdb.connect(":memory:") as connection:
@@ -146,9 +140,8 @@ def measure(
             connection.execute(f"CREATE VIEW {sqlsource.KPI_SETTINGS_VIEW} AS {settings}")
             chunk_bytes: dict[str, dict[str, int]] = {}
             for view in views:
-                pattern = local.quote(str(compacted / view / "*" / "*.parquet"))
-                parquet = f"read_parquet({pattern}, hive_partitioning = true)"
-                connection.execute(f"CREATE VIEW {view} AS SELECT * FROM {parquet}")  # noqa: S608 (our paths)
+                pattern = local.quote(str(Path(scratch, view, "*", "*.parquet")))
+                connection.execute(f"CREATE VIEW {view} AS FROM read_parquet({pattern}, hive_partitioning=1)")
                 chunk_bytes[view] = dict(
                     connection.execute(
                         f"SELECT split_part(path_in_schema, ', ', 1), sum(total_compressed_size) "  # noqa: S608
@@ -157,17 +150,17 @@ def measure(
                 )
             queries = []
             for name in names:
-                chunks = chunk_bytes[read[name]]
+                chunks = chunk_bytes[view_read[name]]
                 scans = _parquet_scans(_profile(connection, name, profile), list(chunks))
                 column_bytes = sum(chunks[column] for scan in scans for column in scan)
                 queries.append(QueryScan(name, json_reads[name], int(column_bytes), len(scans)))
-    column_total = sum(sum(chunks.values()) for chunks in chunk_bytes.values())
+    columns_total = int(sum(sum(chunks.values()) for chunks in chunk_bytes.values()))
     return CatalogScan(
         conversations=conversations,
         days_landed=days_landed,
         json_total_bytes=json_total,
         parquet_total_bytes=parquet_total,
-        parquet_footer_bytes=(parquet_total - int(column_total)) // max(len(files), 1),
+        parquet_footer_bytes=(parquet_total - columns_total) // max(len(files), 1),
         files_per_day=len(files) / max(days_landed, 1) / len(views),
         queries=queries,
     )
