@@ -19,7 +19,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -30,6 +29,7 @@ from genesys_bridge.audit import plan
 from genesys_bridge.audit.model import AuditMode
 from genesys_bridge.audit.plan import End, Step, Wait
 from stacks.config import EnvironmentConfig
+from stacks.credentials import GenesysCredentials
 from stacks.dead_letter_queues import dead_letter_queue
 from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
 from stacks.log_groups import log_group
@@ -70,7 +70,7 @@ class Audit(Construct):
         *,
         config: EnvironmentConfig,
         results_bucket: s3.Bucket,
-        credentials_secret: secretsmanager.ISecret,
+        credentials: GenesysCredentials,
         functions: PythonFunctionFactory,
         removal_policy: RemovalPolicy,
     ) -> None:
@@ -94,10 +94,10 @@ class Audit(Construct):
                 description="Audits and finalizes one day of landed conversations with a Genesys details job",
                 memory_mb=config.audit_memory_mb,
                 timeout=Duration.seconds(config.audit_timeout_seconds),
-                environment=_environment(config, results_bucket, credentials_secret),
+                environment=_environment(config, results_bucket, credentials),
             ),
         )
-        self._grant(results_bucket, credentials_secret, state_machine_arn)
+        self._grant(results_bucket, credentials, state_machine_arn)
         results_bucket.add_lifecycle_rule(
             id="expire-audit-scratch-objects",
             prefix=contracts.AUDIT_WORK_PREFIX,
@@ -202,7 +202,7 @@ class Audit(Construct):
 
     # --- permissions -------------------------------------------------------------------------------------
 
-    def _grant(self, bucket: s3.Bucket, secret: secretsmanager.ISecret, state_machine_arn: str) -> None:
+    def _grant(self, bucket: s3.Bucket, credentials: GenesysCredentials, state_machine_arn: str) -> None:
         conversations = f"{contracts.RESULTS_PREFIX}*"
         reports = f"{contracts.AUDITS_PREFIX}*"
         scratch = f"{contracts.AUDIT_WORK_PREFIX}*"
@@ -219,7 +219,7 @@ class Audit(Construct):
         }
         for action, resource_arns in grants.items():
             iam.Grant.add_to_principal(grantee=self.function, actions=[action], resource_arns=resource_arns)
-        secret.grant_read(self.function)
+        credentials.grant_read(self.function)
         bucket_logical_id = Stack.of(self).resolve(
             Stack.of(bucket).get_logical_id(cast(s3.CfnBucket, bucket.node.default_child))
         )
@@ -290,12 +290,12 @@ class Audit(Construct):
 
 
 def _environment(
-    config: EnvironmentConfig, bucket: s3.IBucket, secret: secretsmanager.ISecret
+    config: EnvironmentConfig, bucket: s3.IBucket, credentials: GenesysCredentials
 ) -> dict[str, str]:
     environment = {
         contracts.RESULTS_BUCKET_NAME: bucket.bucket_name,
         contracts.GENESYS_REGION: config.genesys_region,
-        contracts.GENESYS_CREDENTIALS_SECRET_ARN: secret.secret_arn,
+        contracts.GENESYS_CREDENTIALS_SECRET_ARN: credentials.secret.secret_arn,
         contracts.AUDIT_PAGE_SIZE: str(config.audit_page_size),
         contracts.AUDIT_MAX_REQUESTS_PER_MINUTE: str(config.audit_max_requests_per_minute),
         contracts.AUDIT_AVAILABILITY_MAX_WAIT_HOURS: str(config.audit_availability_max_wait_hours),

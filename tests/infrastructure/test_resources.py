@@ -672,25 +672,36 @@ class TestLeastPrivilege:
                 for action in actions_of(policy["Properties"]["PolicyDocument"]["Statement"])
             )
 
-    def test_the_processor_may_decrypt_with_the_secrets_key_only_through_secrets_manager(
+    def test_every_function_that_reads_the_secret_may_decrypt_with_its_key_through_secrets_manager(
         self, dev_with_options: SynthesizedEnvironment
     ) -> None:
-        _, processor = function_named(dev_with_options, contracts.PROCESSOR_SERVICE)
-        statements = policy_statements_of_role(dev_with_options, processor["Role"]["Fn::GetAtt"][0])
-        assert [statement for statement in statements if "kms:Decrypt" in actions_of([statement])] == [
-            {
-                "Action": "kms:Decrypt",
-                "Effect": "Allow",
-                "Resource": CREDENTIALS_KEY_ARN,
-                "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}},
-            }
-        ]
-        # and no other function may decrypt with it
-        _, ingest = function_named(dev_with_options, contracts.INGEST_SERVICE)
-        ingest_actions = actions_of(
-            policy_statements_of_role(dev_with_options, ingest["Role"]["Fn::GetAtt"][0])
-        )
-        assert not any(action.startswith("kms:") for action in ingest_actions)
+        # Given the functions the stack built, by whether their role may read the credentials secret
+        readers, others = set(), set()
+        decrypts: dict[str, list[dict[str, Any]]] = {}
+        for resource in bridge_functions(dev_with_options).values():
+            properties = resource["Properties"]
+            service = properties["Environment"]["Variables"][contracts.POWERTOOLS_SERVICE_NAME]
+            statements = policy_statements_of_role(dev_with_options, properties["Role"]["Fn::GetAtt"][0])
+            reads = "secretsmanager:GetSecretValue" in actions_of(statements)
+            (readers if reads else others).add(service)
+            decrypts[service] = [s for s in statements if any(a.startswith("kms:") for a in actions_of([s]))]
+        # Then the processor and the audit (its audit, finalize and backfill runs) read it
+        assert readers == {contracts.PROCESSOR_SERVICE, contracts.AUDIT_SERVICE}
+        # And each of them may decrypt with the secret's key, only on behalf of Secrets Manager
+        for service in readers:
+            assert decrypts[service] == [
+                {
+                    "Action": "kms:Decrypt",
+                    "Effect": "Allow",
+                    "Resource": CREDENTIALS_KEY_ARN,
+                    "Condition": {
+                        "StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}
+                    },
+                }
+            ], service
+        # And no other function may decrypt anything
+        assert others
+        assert all(decrypts[service] == [] for service in others)
 
     def test_the_secret_is_imported_never_created_so_no_value_reaches_a_template(
         self, each_environment: SynthesizedEnvironment
