@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import cast
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, TimeZone
+from aws_cdk import ArnFormat, Duration, Fn, RemovalPolicy, Stack, TimeZone
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
@@ -60,6 +60,7 @@ UNEXPECTED_STATE_NAME = "UnexpectedTransition"
 # Scratch objects of executions that failed (the report step deletes its own) expire after this.
 WORK_OBJECTS_EXPIRE_DAYS = 7
 FINALIZE_MINUTE, AUDIT_MINUTE = 0, 15
+VENDED_LOGS_PREFIX = "/aws/vendedlogs/states/"
 
 
 class Audit(Construct):
@@ -106,7 +107,11 @@ class Audit(Construct):
         )
 
         logs_ = log_group(
-            self, "StateMachineLogs", retention_days=config.log_retention_days, removal_policy=removal_policy
+            self,
+            "StateMachineLogs",
+            retention_days=config.log_retention_days,
+            removal_policy=removal_policy,
+            log_group_name=state_machine_log_group_name(stack, self.state_machine_name),
         )
         self.state_machine = sfn.StateMachine(
             self,
@@ -287,6 +292,15 @@ class Audit(Construct):
     @property
     def dead_letter_queues(self) -> Mapping[str, sqs.IQueue]:
         return {"AuditScheduleDeadLetterQueue": self.schedule_dead_letter_queue}
+
+
+def state_machine_log_group_name(stack: Stack, state_machine_name: str) -> str:
+    """Under /aws/vendedlogs/, as AWS recommends for vended logs: CloudWatch Logs then does not add
+    every such log group to its account-wide resource policy, which has a size limit
+    (https://docs.aws.amazon.com/step-functions/latest/dg/bp-cwl.html). The stack's own id ends the
+    name, so a log group a deleted prod stack kept never collides with the next stack's."""
+    stack_guid = Fn.select(2, Fn.split("/", stack.stack_id))
+    return f"{VENDED_LOGS_PREFIX}{state_machine_name}-{stack_guid}"
 
 
 def _environment(

@@ -65,6 +65,21 @@ def test_the_state_machine_is_a_standard_workflow_traced_and_logged(
     assert definition(each_environment)["TimeoutSeconds"] == plan.EXECUTION_TIMEOUT_HOURS * 3600
 
 
+def test_the_state_machine_logs_to_a_vended_logs_group_of_its_own_stack(
+    each_environment: SynthesizedEnvironment,
+) -> None:
+    # Under /aws/vendedlogs/ CloudWatch Logs does not grow its account-wide resource policy per group
+    _, properties = state_machine(each_environment)
+    [destination] = properties["LoggingConfiguration"]["Destinations"]
+    log_group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    name = resources(each_environment, "AWS::Logs::LogGroup")[log_group_id]["Properties"]["LogGroupName"]
+    separator, parts = name["Fn::Join"]
+    assert separator == ""
+    assert parts[0] == f"/aws/vendedlogs/states/{each_environment.config.stack_name}-audit-"
+    # ending in the stack's id, so a group a deleted stack kept never collides with the next one's
+    assert parts[1] == {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
+
+
 def test_every_step_leads_where_the_plan_says_and_nowhere_else(
     each_environment: SynthesizedEnvironment,
 ) -> None:
@@ -137,8 +152,17 @@ def test_retryable_error_names_are_the_exception_class_names_steps_raise() -> No
     from genesys_bridge.genesys import errors as genesys_errors
 
     raised_by_steps = {name for module in (errors, genesys_errors) for name in dir(module)}
-    own = [name for name in plan.RETRYABLE_ERRORS if not name.startswith("Lambda.")]
-    assert set(own) <= raised_by_steps
+    assert set(plan.STEP_RETRYABLE_ERRORS) <= raised_by_steps
+
+
+def test_a_step_whose_function_times_out_or_runs_out_of_memory_is_retried(
+    each_environment: SynthesizedEnvironment,
+) -> None:
+    # Lambda reports these error types for such an invocation; without them the whole day would fail
+    asl = definition(each_environment)
+    for step in plan.FLOW:
+        retried = {name for r in asl["States"][STEP_STATE_NAMES[step]]["Retry"] for name in r["ErrorEquals"]}
+        assert {"Sandbox.Timedout", "Runtime.OutOfMemory", "Lambda.Unknown"} <= retried, step
 
 
 def test_daily_schedules_audit_yesterday_and_finalize_the_lagging_day(

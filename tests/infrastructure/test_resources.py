@@ -108,6 +108,33 @@ def math_alarms_on(environment: SynthesizedEnvironment, metric_name: str) -> lis
     ]
 
 
+# The property that names a resource, for the types the stack creates with a name of its choosing.
+_NAME_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "AWS::Glue::Database": ("DatabaseInput", "Name"),
+    "AWS::Glue::Table": ("TableInput", "Name"),
+    "AWS::Athena::WorkGroup": ("Name",),
+    "AWS::Logs::LogGroup": ("LogGroupName",),
+    "AWS::S3::Bucket": ("BucketName",),
+    "AWS::SQS::Queue": ("QueueName",),
+    "AWS::DynamoDB::GlobalTable": ("TableName",),
+    "AWS::Events::EventBus": ("Name",),
+    "AWS::StepFunctions::StateMachine": ("StateMachineName",),
+    "AWS::CloudWatch::Dashboard": ("DashboardName",),
+    "AWS::Pipes::Pipe": ("Name",),
+    "AWS::SNS::Topic": ("TopicName",),
+}
+
+
+def _physical_name(resource: dict[str, Any]) -> Any:
+    """The name the template gives a resource, or None when CloudFormation generates one."""
+    value: Any = resource.get("Properties", {})
+    for key in _NAME_PROPERTIES.get(resource["Type"], ("?",)):
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
 def actions_of(statements: list[dict[str, Any]]) -> set[str]:
     found: set[str] = set()
     for statement in statements:
@@ -792,6 +819,25 @@ class TestStorage:
         prod.template.resource_count_is("Custom::S3AutoDeleteObjects", 0)
         for logical_id, bucket in resources(prod, "AWS::S3::Bucket").items():
             assert bucket["DeletionPolicy"] == "Retain", logical_id
+
+    def test_nothing_prod_keeps_has_a_name_the_next_deploy_would_collide_with(
+        self, prod: SynthesizedEnvironment
+    ) -> None:
+        # A resource kept after a teardown (or a rolled-back first create) under a fixed name makes the
+        # next deploy fail with AlreadyExists. Kept resources are named by CloudFormation or by the
+        # stack's own id; fixed-name ones are kept on deletion but removed when their creation rolls back.
+        fixed_names = 0
+        for logical_id, resource in prod.template_json["Resources"].items():
+            name = _physical_name(resource)
+            if name is None or resource.get("DeletionPolicy", "Delete") == "Delete":
+                continue
+            if "AWS::StackId" in json.dumps(name):
+                continue  # unique to this stack
+            fixed_names += 1
+            assert resource["DeletionPolicy"] == "RetainExceptOnCreate", logical_id
+            assert resource["UpdateReplacePolicy"] == "Retain", logical_id
+        # the Glue database and table, and the Athena workgroup
+        assert fixed_names == 3
 
     def test_dev_results_expire(self, dev: SynthesizedEnvironment) -> None:
         dev.template.has_resource_properties(

@@ -66,19 +66,22 @@ FLOW: Final[dict[Step, tuple[Step | Wait | End, ...]]] = {
 FIRST_STEP: Final = Step.START
 
 # Errors a step raises that may well pass (the exception's class name is the error name Step Functions
-# sees): Genesys throttling or outages (the client's RetryLater family), AWS throttling or outages, and
-# the function timing out, running out of memory or hitting its concurrency limit (Lambda.Unknown,
-# Lambda.TooManyRequestsException, see
-# https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
-# Every step is idempotent, so running one again is safe.
-RETRYABLE_ERRORS: Final = (
-    "RetryLater",
-    "RateLimited",
-    "GenesysUnavailable",
-    "AwsUnavailable",
+# sees): Genesys throttling or outages (the client's RetryLater family), AWS throttling or outages.
+STEP_RETRYABLE_ERRORS: Final = ("RetryLater", "RateLimited", "GenesysUnavailable", "AwsUnavailable")
+# Errors Lambda itself reports for an invocation that may well pass: the function timing out
+# (Sandbox.Timedout) or running out of memory (Runtime.OutOfMemory), the error types Lambda gives such
+# an invocation (https://docs.aws.amazon.com/lambda/latest/dg/troubleshooting-invocation.html), which
+# Step Functions reports as the task's error; Lambda.Unknown, the name Step Functions documents for them
+# (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html); and the
+# function's concurrency limit (Lambda.TooManyRequestsException).
+FUNCTION_RETRYABLE_ERRORS: Final = (
+    "Sandbox.Timedout",
+    "Runtime.OutOfMemory",
     "Lambda.Unknown",
     "Lambda.TooManyRequestsException",
 )
+# Every step is idempotent, so running one again is safe.
+RETRYABLE_ERRORS: Final = STEP_RETRYABLE_ERRORS + FUNCTION_RETRYABLE_ERRORS
 RETRY_INTERVAL_SECONDS: Final = 30
 RETRY_BACKOFF_RATE: Final = 2.0
 # Retries after the first attempt: waits of 30 s, 1, 2, 4, 8 and 15 min (capped), about half an hour of
