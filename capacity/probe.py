@@ -118,26 +118,24 @@ def _simulator(conversations: int) -> Iterator[tuple[str, list[str], dict[str, s
 def _environment(base_url: str) -> dict[str, str]:
     from genesys_bridge import contracts
     from stacks.config import load_environment_config
+    from stacks.function_environments import GenesysEndpoints, powertools_environment, processor_environment
 
     prod = load_environment_config("prod")  # the deployed not-ready schedule
     return {
-        contracts.NOT_READY_MAX_AGE_MINUTES: str(prod.not_ready_max_age_minutes),
-        contracts.NOT_READY_RETRY_BASE_SECONDS: str(prod.not_ready_retry_base_seconds),
-        contracts.NOT_READY_RETRY_MAX_SECONDS: str(prod.not_ready_retry_max_seconds),
-        contracts.BUFFER_TABLE_NAME: "probe-buffer",
-        contracts.RESULTS_BUCKET_NAME: "probe-results",
-        contracts.GENESYS_REGION: "mypurecloud.ie",
-        contracts.GENESYS_API_BASE_URL: base_url,
-        contracts.GENESYS_LOGIN_BASE_URL: base_url,
-        contracts.GENESYS_CREDENTIALS_SECRET_ARN: SECRET_ARN,
+        **powertools_environment(contracts.PROCESSOR_SERVICE),
+        **processor_environment(
+            prod,
+            buffer_table_name="probe-buffer",
+            results_bucket_name="probe-results",
+            credentials_secret_arn=SECRET_ARN,
+            work_queue_url=QUEUE_URL,
+            work_dlq_url=QUEUE_URL + "-dlq",
+            genesys=GenesysEndpoints("mypurecloud.ie", base_url, base_url),
+        ),
         # no pacing wait in the figure: pacing is the model's business, from the deployed budget
         contracts.GENESYS_MAX_REQUESTS_PER_MINUTE: "100000",
         contracts.GENESYS_IDS_PER_REQUEST: "100",
         contracts.GENESYS_CONCURRENT_CALLERS: "1",
-        contracts.WORK_QUEUE_URL: QUEUE_URL,
-        contracts.WORK_DLQ_URL: QUEUE_URL + "-dlq",
-        contracts.POWERTOOLS_SERVICE_NAME: contracts.PROCESSOR_SERVICE,
-        contracts.POWERTOOLS_METRICS_NAMESPACE: contracts.METRICS_NAMESPACE,
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "probe",
         "AWS_SECRET_ACCESS_KEY": "probe",

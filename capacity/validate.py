@@ -36,6 +36,8 @@ from benchmarks.stats import percentile
 from capacity.deployment import Pipeline
 from capacity.model import Simulation, simulate
 from capacity.report import table
+from genesys_bridge.backoff import NOT_READY_RETRY_BASE_SECONDS
+from stacks.config_fixed import PIPE_BATCH_SIZE
 
 ENVIRONMENT = "prod"
 EVENTS_PER_SECOND = 20.0  # make bench's steady rate
@@ -182,7 +184,7 @@ def record(name: str, conversations: int, overrides: dict[str, Any]) -> Recordin
             conversations=conversations,
             seed=SEED,
             settle_delay_s=scale.whole_seconds(config.settle_delay_seconds),
-            not_ready_backoff_s=scale.whole_seconds(config.not_ready_retry_base_seconds),
+            not_ready_backoff_s=scale.whole_seconds(NOT_READY_RETRY_BASE_SECONDS),
             late_rate=0.0,
             never_rate=0.0,
             malformed_rate=0.0,
@@ -274,7 +276,7 @@ def local_pipeline(
         dynamodb_latency_s=0.0,
         shards_per_partition=1.0,
         stream_poll_s=IDLE_POLL_S,
-        pipe_batch_size=config.pipe_batch_size,
+        pipe_batch_size=PIPE_BATCH_SIZE,
         pipe_parallelization=1,
         pipe_batch_s=0.01,
         settle_delay_s=float(scale.whole_seconds(config.settle_delay_seconds)),
@@ -296,7 +298,7 @@ def local_pipeline(
         s3_puts_per_conversation=1.0,
         s3_latency_s=0.0,
         not_ready_share=0.0,
-        not_ready_retry_s=float(scale.whole_seconds(config.not_ready_retry_base_seconds)),
+        not_ready_retry_s=float(scale.whole_seconds(NOT_READY_RETRY_BASE_SECONDS)),
         invocation_spread_s=spread,
     )
 

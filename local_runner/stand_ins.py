@@ -25,7 +25,13 @@ from local_runner.options import RunOptions
 from local_runner.pipe import StreamPipe
 from local_runner.pipe_dlq import LocalPipeDeadLetterQueues, TargetFaults
 from local_runner.workload import Workload
-from stacks.config import PIPE_DLQ_RESOLVER_BATCH_SIZE, PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS
+from stacks.config_fixed import (
+    INGEST_ASYNC_RETRY_ATTEMPTS,
+    INGEST_TIMEOUT_SECONDS,
+    PIPE_BATCH_SIZE,
+    PIPE_DLQ_RESOLVER_BATCH_SIZE,
+    PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS,
+)
 
 
 class StandInParts(Protocol):
@@ -105,16 +111,14 @@ def build_stand_ins(run: StandInParts) -> StandIns:
     invoker = AsyncInvoker(
         events=delivered_events(run.workload, run.dropped),
         handler=run.ingest_module.handler,
-        context_factory=_context_factory(
-            run, "ingest", config.ingest_timeout_seconds, config.ingest_memory_mb
-        ),
+        context_factory=_context_factory(run, "ingest", INGEST_TIMEOUT_SECONDS, config.ingest_memory_mb),
         invocations=run.invocations,
         sqs=boto3.client("sqs", region_name=region),
         failure_queue_url=resources.ingest_failure_queue_url,
-        retry_attempts=config.ingest_async_retry_attempts,
+        retry_attempts=INGEST_ASYNC_RETRY_ATTEMPTS,
         retry_delay_scale=run.scale.factor,
         on_first_event=run.on_first_event,
-        timeout_s=config.ingest_timeout_seconds,
+        timeout_s=INGEST_TIMEOUT_SECONDS,
         events_per_second=options.events_per_second,
     )
     pipe = StreamPipe(
@@ -123,7 +127,7 @@ def build_stand_ins(run: StandInParts) -> StandIns:
         resources=resources,
         definition=BUFFER_PIPE,
         pipe_dlq_url=run.pipe_dlq.url,
-        batch_size=config.pipe_batch_size,
+        batch_size=PIPE_BATCH_SIZE,
         target_faults=TargetFaults(options.pipe_failure_rate, options.seed),
         pipe_arn=f"arn:aws:pipes:{region}:{resources.account_id}:pipe/{config.stack_name}-pipe",
     )

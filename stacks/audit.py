@@ -31,6 +31,7 @@ from genesys_bridge.audit.plan import End, Step, Wait
 from stacks.config import EnvironmentConfig
 from stacks.credentials import GenesysCredentials
 from stacks.dead_letter_queues import dead_letter_queue
+from stacks.function_environments import audit_environment
 from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
 from stacks.log_groups import log_group
 from stacks.nag import acknowledge_nag_finding
@@ -95,7 +96,11 @@ class Audit(Construct):
                 description="Audits and finalizes one day of landed conversations with a Genesys details job",
                 memory_mb=config.audit_memory_mb,
                 timeout=Duration.seconds(config.audit_timeout_seconds),
-                environment=_environment(config, results_bucket, credentials),
+                environment=audit_environment(
+                    config,
+                    results_bucket_name=results_bucket.bucket_name,
+                    credentials_secret_arn=credentials.secret.secret_arn,
+                ),
             ),
         )
         self._grant(results_bucket, credentials, state_machine_arn)
@@ -301,25 +306,3 @@ def state_machine_log_group_name(stack: Stack, state_machine_name: str) -> str:
     name, so a log group a deleted prod stack kept never collides with the next stack's."""
     stack_guid = Fn.select(2, Fn.split("/", stack.stack_id))
     return f"{VENDED_LOGS_PREFIX}{state_machine_name}-{stack_guid}"
-
-
-def _environment(
-    config: EnvironmentConfig, bucket: s3.IBucket, credentials: GenesysCredentials
-) -> dict[str, str]:
-    environment = {
-        contracts.RESULTS_BUCKET_NAME: bucket.bucket_name,
-        contracts.GENESYS_REGION: config.genesys_region,
-        contracts.GENESYS_CREDENTIALS_SECRET_ARN: credentials.secret.secret_arn,
-        contracts.AUDIT_PAGE_SIZE: str(config.audit_page_size),
-        contracts.AUDIT_MAX_REQUESTS_PER_MINUTE: str(config.audit_max_requests_per_minute),
-        contracts.AUDIT_AVAILABILITY_MAX_WAIT_HOURS: str(config.audit_availability_max_wait_hours),
-        contracts.AUDIT_JOB_TIMEOUT_MINUTES: str(config.audit_job_timeout_minutes),
-        contracts.AUDIT_MAX_CONCURRENT_EXECUTIONS: str(config.audit_max_concurrent_executions),
-        # No day before the catalog's first day: its partitions would not be queryable anyway.
-        contracts.AUDIT_FIRST_DAY: config.catalog_first_day,
-    }
-    if config.genesys_api_base_url is not None:
-        environment[contracts.GENESYS_API_BASE_URL] = config.genesys_api_base_url
-    if config.genesys_login_base_url is not None:
-        environment[contracts.GENESYS_LOGIN_BASE_URL] = config.genesys_login_base_url
-    return environment

@@ -15,6 +15,7 @@ from constructs import Construct
 from genesys_bridge import contracts
 from stacks.config import EnvironmentConfig
 from stacks.credentials import GenesysCredentials
+from stacks.function_environments import processor_environment
 from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
 from stacks.nag import acknowledge_nag_finding
 
@@ -34,27 +35,14 @@ class Processing(Construct):
         functions: PythonFunctionFactory,
     ) -> None:
         super().__init__(scope, construct_id)
-        environment = {
-            contracts.BUFFER_TABLE_NAME: buffer_table.table_name,
-            contracts.RESULTS_BUCKET_NAME: results_bucket.bucket_name,
-            contracts.GENESYS_REGION: config.genesys_region,
-            contracts.GENESYS_CREDENTIALS_SECRET_ARN: credentials.secret.secret_arn,
-            contracts.GENESYS_MAX_REQUESTS_PER_MINUTE: str(config.genesys_max_requests_per_minute),
-            contracts.GENESYS_IDS_PER_REQUEST: str(config.genesys_ids_per_request),
-            contracts.NOT_READY_MAX_AGE_MINUTES: str(config.not_ready_max_age_minutes),
-            contracts.SETTLE_MAX_MINUTES: str(config.settle_max_minutes),
-            contracts.WORK_QUEUE_URL: work_queue.queue_url,
-            contracts.WORK_DLQ_URL: work_dead_letter_queue.queue_url,
-            # At most this many invocations call Genesys at once; each paces at budget / callers.
-            contracts.GENESYS_CONCURRENT_CALLERS: str(config.processor_max_concurrency),
-            contracts.NOT_READY_RETRY_BASE_SECONDS: str(config.not_ready_retry_base_seconds),
-            contracts.NOT_READY_RETRY_MAX_SECONDS: str(config.not_ready_retry_max_seconds),
-        }
-        if config.genesys_api_base_url is not None:
-            environment[contracts.GENESYS_API_BASE_URL] = config.genesys_api_base_url
-        if config.genesys_login_base_url is not None:
-            environment[contracts.GENESYS_LOGIN_BASE_URL] = config.genesys_login_base_url
-
+        environment = processor_environment(
+            config,
+            buffer_table_name=buffer_table.table_name,
+            results_bucket_name=results_bucket.bucket_name,
+            credentials_secret_arn=credentials.secret.secret_arn,
+            work_queue_url=work_queue.queue_url,
+            work_dlq_url=work_dead_letter_queue.queue_url,
+        )
         self.function = functions.build(
             self,
             "ProcessorFunction",

@@ -119,6 +119,22 @@ def test_every_step_invokes_the_audit_function_with_its_step_and_the_state(
             assert task["Parameters"]["state.$"] == "$"
 
 
+def test_a_results_page_writes_the_history_events_the_budget_counts(
+    each_environment: SynthesizedEnvironment,
+) -> None:
+    # plan.PAGE_EVENTS sizes the largest day an execution's history holds: a page is a task that invokes
+    # the function by its ARN (5 events; the lambda:invoke integration would write others), the Choice
+    # after it and the Wait that paces the next page
+    asl = definition(each_environment)
+    states = asl["States"]
+    page = states[STEP_STATE_NAMES[Step.PAGE]]
+    assert (page["Type"], page["Resource"]) == ("Task", "<function>")
+    assert states[page["Next"]]["Type"] == "Choice"
+    pace = states[transitions(asl, STEP_STATE_NAMES[Step.PAGE])[Wait.PACE_RESULTS.value]]
+    assert (pace["Type"], pace["Next"]) == ("Wait", STEP_STATE_NAMES[Step.PAGE])
+    assert plan.PAGE_EVENTS == plan.TASK_EVENTS + plan.CHOICE_EVENTS + plan.WAIT_EVENTS
+
+
 def test_steps_retry_transient_errors_with_backoff_and_otherwise_cancel_and_fail(
     each_environment: SynthesizedEnvironment,
 ) -> None:
@@ -210,7 +226,8 @@ def test_the_audit_function_may_list_and_write_but_never_read_a_landed_conversat
     assert "stateMachine:GenesysAnalyticsBridge-prod-audit" in state_machine_arn
     variables = properties["Environment"]["Variables"]
     assert variables[contracts.AUDIT_FIRST_DAY] == prod.config.catalog_first_day
-    assert variables[contracts.AUDIT_PAGE_SIZE] == str(prod.config.audit_page_size)
+    # Results pages are not a setting: the function reads plan.RESULTS_PAGE_SIZE
+    assert "AUDIT_PAGE_SIZE" not in variables
     assert variables[contracts.AUDIT_MAX_REQUESTS_PER_MINUTE] == str(
         prod.config.audit_max_requests_per_minute
     )
@@ -262,7 +279,8 @@ def test_the_results_bucket_keeps_sse_s3_so_etags_are_content_md5s(
     ("key", "value", "expected"),
     [
         ("finalize_lag_days", 2, "allowed range 3..30"),
-        ("audit_page_size", 5000, "allowed range 10..1000"),
+        ("audit_job_timeout_minutes", plan.MAX_JOB_TIMEOUT_MINUTES + 1, "allowed range 10..360"),
+        ("audit_availability_max_wait_hours", plan.MAX_AVAILABILITY_WAIT_HOURS + 1, "allowed range 1..48"),
         ("audit_schedule_hour_utc", 24, "allowed range 0..23"),
     ],
 )
@@ -272,3 +290,11 @@ def test_audit_settings_out_of_range_are_refused_naming_the_key(key: str, value:
         parse_environment_config("staging", block)
     assert key in str(raised.value)
     assert expected in str(raised.value)
+
+
+def test_the_page_size_is_no_longer_a_setting_and_synth_says_so() -> None:
+    block = {"event_bus_mode": "create", "event_bus_name": "bus", "credentials_secret_name": "s"}
+    with pytest.raises(ConfigError) as raised:
+        parse_environment_config("staging", {**block, "audit_page_size": 50})
+    assert "audit_page_size: no longer a setting" in str(raised.value)
+    assert "RESULTS_PAGE_SIZE" in str(raised.value)

@@ -10,8 +10,15 @@ import pytest
 from aws_cdk.assertions import Match
 
 from genesys_bridge import contracts
+from genesys_bridge.backoff import NOT_READY_RETRY_BASE_SECONDS, NOT_READY_RETRY_MAX_SECONDS
 from stacks.app_builder import build_app
-from stacks.config import DEFAULT_CDK_JSON, WORK_QUEUE_RETENTION_DAYS
+from stacks.config import DEFAULT_CDK_JSON
+from stacks.config_fixed import (
+    PIPE_BATCH_SIZE,
+    PIPE_MAX_RECORD_AGE_HOURS,
+    PIPE_MAX_RETRY_ATTEMPTS,
+    WORK_QUEUE_RETENTION_DAYS,
+)
 from tests.infrastructure.conftest import SynthesizedEnvironment, synthesize
 
 FOURTEEN_DAYS = 14 * 24 * 3600
@@ -311,11 +318,11 @@ class TestBuffer:
                 "SourceParameters": {
                     "DynamoDBStreamParameters": {
                         "StartingPosition": "TRIM_HORIZON",
-                        "BatchSize": environment.config.pipe_batch_size,
+                        "BatchSize": PIPE_BATCH_SIZE,
                         "ParallelizationFactor": environment.config.pipe_parallelization_factor,
                         "OnPartialBatchItemFailure": "AUTOMATIC_BISECT",
-                        "MaximumRetryAttempts": environment.config.pipe_max_retry_attempts,
-                        "MaximumRecordAgeInSeconds": environment.config.pipe_max_record_age_hours * 3600,
+                        "MaximumRetryAttempts": PIPE_MAX_RETRY_ATTEMPTS,
+                        "MaximumRecordAgeInSeconds": PIPE_MAX_RECORD_AGE_HOURS * 3600,
                         "DeadLetterConfig": {
                             "Arn": {
                                 "Fn::GetAtt": [
@@ -497,8 +504,8 @@ class TestProcessing:
             contracts.NOT_READY_MAX_AGE_MINUTES: str(config.not_ready_max_age_minutes),
             contracts.SETTLE_MAX_MINUTES: str(config.settle_max_minutes),
             contracts.GENESYS_CONCURRENT_CALLERS: str(config.processor_max_concurrency),
-            contracts.NOT_READY_RETRY_BASE_SECONDS: str(config.not_ready_retry_base_seconds),
-            contracts.NOT_READY_RETRY_MAX_SECONDS: str(config.not_ready_retry_max_seconds),
+            contracts.NOT_READY_RETRY_BASE_SECONDS: str(NOT_READY_RETRY_BASE_SECONDS),
+            contracts.NOT_READY_RETRY_MAX_SECONDS: str(NOT_READY_RETRY_MAX_SECONDS),
         }
         # Overrides exist for simulators; a deployed environment talks to the real Genesys hosts.
         assert contracts.GENESYS_API_BASE_URL not in variables
