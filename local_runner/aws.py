@@ -15,14 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from genesys_bridge import contracts
+from stacks import function_environments as environments
 from stacks.config import EnvironmentConfig
-from stacks.function_environments import (
-    GenesysEndpoints,
-    ingest_environment,
-    pipe_dlq_environment,
-    powertools_environment,
-    processor_environment,
-)
 
 # Credentials and region for boto3 under moto. Fake on purpose: the run must never reach real AWS.
 FAKE_AWS_ENV: dict[str, str] = {
@@ -207,8 +201,8 @@ def _secret_name_from_arn(arn: str) -> str:
 def ingest_env(config: EnvironmentConfig, resources: LocalResources) -> dict[str, str]:
     """The ingest function's environment, from the stack's builder (stacks/function_environments.py)."""
     return {
-        **powertools_environment(contracts.INGEST_SERVICE),
-        **ingest_environment(
+        **environments.powertools_environment(contracts.INGEST_SERVICE),
+        **environments.ingest_environment(
             config,
             buffer_table_name=resources.table_name,
             quarantine_queue_url=resources.quarantine_queue_url,
@@ -219,8 +213,8 @@ def ingest_env(config: EnvironmentConfig, resources: LocalResources) -> dict[str
 def pipe_dlq_env(resources: LocalResources, unresolved_queue_url: str) -> dict[str, str]:
     """The pipe DLQ function's environment, as stacks/pipe_dlq.py sets it."""
     return {
-        **powertools_environment(contracts.PIPE_DLQ_SERVICE),
-        **pipe_dlq_environment(
+        **environments.powertools_environment(contracts.PIPE_DLQ_SERVICE),
+        **environments.pipe_dlq_environment(
             buffer_stream_arn=resources.stream_arn,
             work_queue_url=resources.work_queue_url,
             unresolved_queue_url=unresolved_queue_url,
@@ -240,18 +234,18 @@ def processor_env(
 ) -> dict[str, str]:
     """The processor's environment as the stack builds it, on the run's clock and Genesys."""
     env = {
-        **powertools_environment(contracts.PROCESSOR_SERVICE),
+        **environments.powertools_environment(contracts.PROCESSOR_SERVICE),
         # Written even when empty (the region's hosts), so a developer's shell cannot redirect the run.
         contracts.GENESYS_API_BASE_URL: "",
         contracts.GENESYS_LOGIN_BASE_URL: "",
-        **processor_environment(
+        **environments.processor_environment(
             config,
             buffer_table_name=resources.table_name,
             results_bucket_name=resources.bucket_name,
             credentials_secret_arn=resources.secret_arn,
             work_queue_url=resources.work_queue_url,
             work_dlq_url=resources.work_dlq_url,
-            genesys=GenesysEndpoints(genesys_region, api_base_url, login_base_url),
+            genesys=environments.GenesysEndpoints(genesys_region, api_base_url, login_base_url),
             timing=scale,
         ),
     }
