@@ -163,10 +163,11 @@ class Harness:
         from moto import mock_aws
 
         if self.options.out_dir is not None:
-            # Only what a previous run wrote (the bucket's prefix): --out may name a folder with other files.
-            previous = self.options.out_dir / layout.CONVERSATIONS.prefix
-            if previous.is_dir():
-                shutil.rmtree(previous)
+            # Only what a previous run wrote (the bucket's prefixes the views read): --out may name a
+            # folder with other files.
+            for prefix in (layout.CONVERSATIONS.prefix, layout.COMPACTED_PREFIX):
+                if (self.options.out_dir / prefix).is_dir():
+                    shutil.rmtree(self.options.out_dir / prefix)
         previous_env = apply_aws_env(self.region)
         # The client's 5xx waits (3 s, 9 s, 27 s ...) are real seconds: compress them with everything else,
         # or one outage wait would outlast a scaled max age.

@@ -313,12 +313,16 @@ def _key_of(body: dict[str, Any]) -> str | None:
 
 
 def _unexplained_other_objects(inventory: Inventory, audit: AuditSummary | None) -> list[str]:
-    """Objects outside the conversations prefix other than the reports of the audit's completed days
-    (an execution's scratch objects must be gone once it reports)."""
+    """Objects outside the conversations prefix other than the reports, compacted files and compaction
+    markers of the audit's completed days (an execution's scratch objects must be gone once it reports)."""
     from genesys_bridge.audit.model import report_key
 
-    reports = set() if audit is None else {report_key(d.day, d.mode) for d in audit.days if d.error is None}
-    return [key for key in inventory.other_objects if key not in reports]
+    done = [] if audit is None else [d for d in audit.days if d.error is None]
+    reports = {report_key(d.day, d.mode) for d in done}
+    compacted = tuple(
+        p for d in done for p in (layout.COMPACTED.day_prefix(d.day), layout.compaction_marker_key(d.day))
+    )
+    return [key for key in inventory.other_objects if key not in reports and not key.startswith(compacted)]
 
 
 def _canonical(event: Any) -> str | None:

@@ -843,8 +843,8 @@ class TestStorage:
             fixed_names += 1
             assert resource["DeletionPolicy"] == "RetainExceptOnCreate", logical_id
             assert resource["UpdateReplacePolicy"] == "Retain", logical_id
-        # the Glue database and table, and the Athena workgroup
-        assert fixed_names == 3
+        # the Glue database and its three tables, and the Athena workgroup
+        assert fixed_names == 5
 
     def test_dev_results_expire(self, dev: SynthesizedEnvironment) -> None:
         dev.template.has_resource_properties(
