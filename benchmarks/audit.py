@@ -191,8 +191,8 @@ def state_transitions(path: Sequence[tuple[str, str]]) -> int:
         total += 1 + (1 if len(plan.FLOW[plan.Step(step)]) > 1 else 0)
         if following in {wait.value for wait in plan.Wait}:
             total += 1
-        if following in {end.value for end in plan.End}:
-            total += 1
+        if following in {end.value for end in plan.End} | {query.value for query in plan.Query}:
+            total += 1  # the Succeed state, or the query's own task
     return total
 
 

@@ -17,6 +17,7 @@ compacted data, no network, no configuration change) and only one SELECT over th
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -92,8 +93,108 @@ def to_duckdb(sql: str | exp.Expr) -> str:
     """One Athena (Trino) statement in DuckDB's dialect; raises sqlglot's errors for what it cannot
     translate faithfully instead of guessing."""
     tree = _one_statement(sql) if isinstance(sql, str) else sql
-    tree = _at_timezone_as_operator(_drop_identity_finish(tree))
+    tree = _unnest_in_select_lists(_at_timezone_as_operator(_drop_identity_finish(tree)))
     return tree.sql(dialect="duckdb", unsupported_level=sqlglot.ErrorLevel.RAISE, pretty=False)
+
+
+def _unnest_in_select_lists(tree: exp.Expr) -> exp.Expr:
+    """`FROM t AS d CROSS JOIN UNNEST(d.xs) AS x CROSS JOIN UNNEST(x.ys) AS y` as DuckDB runs it fast.
+
+    DuckDB joins an UNNEST in FROM laterally and copies every column of the rows to its left into each
+    row it makes, the whole nested participants array included, which made the views' unnesting most of
+    a query's time. An unnest in a SELECT list copies nothing: each step becomes a subquery that keeps
+    only the fields the query uses (as `alias__field`) and unnests the next list. The same rows either way."""
+    for select in list(tree.find_all(exp.Select)):
+        chain = _unnest_chain(select)
+        if chain is not None:
+            _rewrite_chain(select, *chain)
+    return tree
+
+
+def _unnest_chain(select: exp.Select) -> tuple[exp.Expr, str, list[tuple[str, exp.Expr]]] | None:
+    """(the FROM, its alias, [(alias, list expression)] of the CROSS JOIN UNNESTs), when the SELECT is
+    that shape and names every column through those aliases (no lambda, no bare name)."""
+    source, joins = select.args.get("from_"), select.args.get("joins") or []
+    if source is None or not joins or select.find(exp.Lambda) is not None:
+        return None
+    base = source.this
+    steps = []
+    for join in joins:
+        unnest = join.this
+        if (
+            join.args.get("kind") != "CROSS"
+            or not isinstance(unnest, exp.Unnest)
+            or len(unnest.expressions) != 1
+        ):
+            return None
+        alias = unnest.args.get("alias")
+        if alias is None or alias.columns or unnest.args.get("offset"):
+            return None
+        steps.append((alias.name, unnest.expressions[0]))
+    aliases = {base.alias_or_name, *(name for name, _ in steps)}
+    for column in select.find_all(exp.Column):
+        if _owner(column) not in aliases:
+            return None
+    return base, base.alias_or_name, steps
+
+
+def _owner(column: exp.Column) -> str:
+    """The alias a column is a field of: `d.x` -> d; `s.flow.flowId` (read as db.table.column) -> s."""
+    return column.text("db") or column.table
+
+
+def _field(column: exp.Column) -> str:
+    return column.table if column.text("db") else column.name
+
+
+def _rewrite_chain(
+    select: exp.Select, base: exp.Expr, base_alias: str, steps: list[tuple[str, exp.Expr]]
+) -> None:
+    def refs(node: exp.Expr) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        for column in node.find_all(exp.Column):
+            if (_owner(column), _field(column)) not in found:
+                found.append((_owner(column), _field(column)))
+        return found
+
+    listed = [expression for _, expression in steps]
+    select.set("joins", None)
+    outer = refs(select)
+    # the fields still needed after each step: by the query itself or by a later step's list
+    needed = [outer + [ref for later in listed[k + 1 :] for ref in refs(later)] for k in range(len(steps))]
+    fields = [
+        exp.column(f, table=a).as_(f"{a}__{f}")
+        for a, f in dict.fromkeys(needed[0] + refs(listed[0]))
+        if a == base_alias
+    ]
+    level = exp.select(*fields).from_(base.copy())
+    carried = [f"{a}__{f}" for a, f in dict.fromkeys(needed[0] + refs(listed[0])) if a == base_alias]
+    for index, (alias, expression) in enumerate(steps):
+        keep = [c for c in carried if c in {f"{a}__{f}" for a, f in needed[index]}]
+        unnest = exp.Unnest(expressions=[_carried_names(expression.copy())]).as_(alias)
+        level = exp.select(*map(exp.column, keep), unnest).from_(level.subquery(f"_unnest{index}"))
+        own = [f for a, f in dict.fromkeys(needed[index]) if a == alias]
+        level = exp.select(
+            *map(exp.column, keep), *(exp.column(f, table=alias).as_(f"{alias}__{f}") for f in own)
+        ).from_(level.subquery(f"_unnested{index}"))
+        carried = keep + [f"{alias}__{f}" for f in own]
+    for column in list(select.find_all(exp.Column)):
+        column.replace(_carried_names(column.copy()))
+    select.set("from_", exp.From(this=level.subquery("_unnested_rows")))
+
+
+def _carried_names(node: exp.Expr) -> exp.Expr:
+    """Each `alias.field[.sub]` in node as the carried column `alias__field[.sub]`."""
+
+    def rename(column: exp.Expr) -> exp.Expr:
+        if not isinstance(column, exp.Column):
+            return column
+        carried = exp.column(f"{_owner(column)}__{_field(column)}")
+        return (
+            exp.Dot(this=carried, expression=exp.to_identifier(column.name)) if column.text("db") else carried
+        )
+
+    return node.transform(rename)
 
 
 def _one_statement(sql: str) -> exp.Expr:
@@ -224,7 +325,7 @@ def survey(out_dir: Path) -> Survey:
     for day_folder in sorted(
         (folder / layout.CONVERSATIONS.prefix).glob(f"{layout.CONVERSATIONS.partition_column}=*")
     ):
-        files = tuple(sorted(day_folder.glob(f"*{layout.CONVERSATIONS.suffix}")))
+        files = _files_in(day_folder, layout.CONVERSATIONS.suffix)
         day = _partition_day(day_folder, layout.CONVERSATIONS)
         if day is None:
             misplaced.extend(files)
@@ -243,6 +344,13 @@ def survey(out_dir: Path) -> Survey:
         markers[day] = marker
         compacted[day] = compacted_files(folder, day)
     return Survey(folder, landed, tuple(misplaced), compacted, markers)
+
+
+def _files_in(folder: Path, suffix: str) -> tuple[Path, ...]:
+    """The files of a folder ending in suffix, by name (a day can hold tens of thousands)."""
+    with os.scandir(folder) as entries:
+        names = sorted(entry.name for entry in entries if entry.name.endswith(suffix) and entry.is_file())
+    return tuple(folder / name for name in names)
 
 
 def read_marker(folder: Path, day: date) -> dict[str, Any] | None:
@@ -401,7 +509,12 @@ def connect(
                 found, lambda day: (wanted is None or day in wanted) and (reads is None or reads(day))
             )
         catalog = Catalog(connection, (), found, values)
-        catalog.skipped = _create_tables(connection, found)
+        # A query that reads the JSON only through conversation_details_latest reads no compacted day's
+        # objects: the table's stand-in then leaves them out, so DuckDB does not even list them.
+        reads_json = query is None or bool(
+            sqlsource.tables_read(query) & {DETAILS_TABLE, sqlsource.LANDED_VIEW}
+        )
+        catalog.skipped = _create_tables(connection, found, every_landed_day=reads_json)
         for name in sqlsource.VIEWS:
             statement = sqlsource.view(name, first_day=found.first_day).sql
             if name == sqlsource.KPI_SETTINGS_VIEW:
@@ -419,6 +532,14 @@ def connect(
         connection.close()
         raise
     return catalog
+
+
+def _tables_read(sql: str) -> set[str]:
+    """The tables and views a query reads; every table for text that does not parse (run refuses it)."""
+    try:
+        return sqlsource.tables_read(sql)
+    except sqlglot.errors.SqlglotError:
+        return set(sqlsource.TABLES)
 
 
 def _days_read(sql: str, values: Mapping[str, sqlsource.SettingValue]) -> pruning.DayFilter | None:
@@ -440,9 +561,12 @@ def _only(found: Survey, keep: pruning.DayFilter) -> Survey:
     )
 
 
-def _create_tables(connection: duckdb.DuckDBPyConnection, found: Survey) -> tuple[SkippedFile, ...]:
+def _create_tables(
+    connection: duckdb.DuckDBPyConnection, found: Survey, *, every_landed_day: bool = True
+) -> tuple[SkippedFile, ...]:
     """The three tables' stand-ins; returns the landed files left out. The landed days the views read
-    as JSON are checked file by file; a compacted day's are as its marker says."""
+    as JSON are checked file by file; a compacted day's are as its marker says. Without
+    `every_landed_day`, conversation_details holds only the days without a marker."""
     pending = landed_files_sql({day: found.landed[day] for day in found.uncompacted})
     skipped = [SkippedFile(str(path), MISPLACED) for path in found.misplaced]
     skipped += [
@@ -457,8 +581,9 @@ def _create_tables(connection: duckdb.DuckDBPyConnection, found: Survey) -> tupl
             if isinstance(item, dict)
         ]
     skipped.sort(key=lambda file: file.path)
+    landed = found.landed if every_landed_day else {day: found.landed[day] for day in found.uncompacted}
     connection.execute(
-        f"CREATE VIEW {DETAILS_TABLE} AS {details_view_sql(landed_files_sql(found.landed), skipped)}"
+        f"CREATE VIEW {DETAILS_TABLE} AS {details_view_sql(landed_files_sql(landed), skipped)}"
     )
     described = connection.execute(f"DESCRIBE {DETAILS_TABLE}").fetchall()
     types = {str(row[0]): str(row[1]) for row in described}
