@@ -317,16 +317,19 @@ class Survey:
         return min([*self.landed, *self.compacted], default=datetime.now().date())
 
 
-def survey(out_dir: Path) -> Survey:
-    """The landed days and the compacted days (a valid marker each) under out_dir."""
+def survey(out_dir: Path, keep: pruning.DayFilter | None = None) -> Survey:
+    """The landed days and the compacted days (a valid marker each) under out_dir; with `keep`, only
+    the days it keeps (the files of the others are not even listed)."""
     folder = _checked_folder(out_dir)
     landed: dict[date, tuple[Path, ...]] = {}
     misplaced: list[Path] = []
     for day_folder in sorted(
         (folder / layout.CONVERSATIONS.prefix).glob(f"{layout.CONVERSATIONS.partition_column}=*")
     ):
-        files = _files_in(day_folder, layout.CONVERSATIONS.suffix)
         day = _partition_day(day_folder, layout.CONVERSATIONS)
+        if day is not None and keep is not None and not keep(day):
+            continue
+        files = _files_in(day_folder, layout.CONVERSATIONS.suffix)
         if day is None:
             misplaced.extend(files)
         elif files:
@@ -338,6 +341,8 @@ def survey(out_dir: Path) -> Survey:
     )
     for marker_folder in sorted(marker_folders):
         day = _partition_day(marker_folder, layout.COMPACTION_MARKERS)
+        if day is not None and keep is not None and not keep(day):
+            continue
         marker = read_marker(folder, day) if day is not None else None
         if day is None or marker is None:
             continue
@@ -489,8 +494,7 @@ def connect(
     `settings` over its defaults. Locked (the default), the engine can then read no other file and
     change no setting. `days`: only those days (a compaction's). `query`: the one query the catalog is
     for; only the days its predicates allow are set up (catalog.pruning)."""
-    found = survey(out_dir)
-    if not found.landed and not found.compacted:
+    if not _holds_days(_checked_folder(out_dir)):
         raise NoLandedObjects(
             f"no landed conversations under {out_dir / layout.CONVERSATIONS.prefix}: run `make demo` first "
             f"(or point --out at a folder that holds {layout.CONVERSATIONS.local_glob()})"
@@ -503,11 +507,13 @@ def connect(
         connection.execute("SET enable_progress_bar = false")
         values = _settings(connection, settings or {})
         reads = _days_read(query, values) if query is not None else None
-        if days is not None or reads is not None:
-            wanted = set(days) if days is not None else None
-            found = _only(
-                found, lambda day: (wanted is None or day in wanted) and (reads is None or reads(day))
-            )
+        wanted = set(days) if days is not None else None
+        keep = (
+            None
+            if wanted is None and reads is None
+            else lambda day: (wanted is None or day in wanted) and (reads is None or reads(day))
+        )
+        found = survey(out_dir, keep)
         catalog = Catalog(connection, (), found, values)
         # A query that reads the JSON only through conversation_details_latest reads no compacted day's
         # objects: the table's stand-in then leaves them out, so DuckDB does not even list them.
@@ -551,14 +557,12 @@ def _days_read(sql: str, values: Mapping[str, sqlsource.SettingValue]) -> prunin
     return pruning.days_read(inline_settings(tree, values), FILE_RELATIONS)
 
 
-def _only(found: Survey, keep: pruning.DayFilter) -> Survey:
-    return Survey(
-        found.folder,
-        {day: files for day, files in found.landed.items() if keep(day)},
-        found.misplaced,
-        {day: files for day, files in found.compacted.items() if keep(day)},
-        {day: marker for day, marker in found.markers.items() if keep(day)},
-    )
+def _holds_days(folder: Path) -> bool:
+    """Whether the folder holds any day's landed objects or compaction marker (by folder name only)."""
+    for dataset in (layout.CONVERSATIONS, layout.COMPACTION_MARKERS):
+        if next((folder / dataset.prefix).glob(f"{dataset.partition_column}=*"), None) is not None:
+            return True
+    return False
 
 
 def _create_tables(

@@ -169,7 +169,7 @@ def test_a_failure_between_compaction_steps_loses_and_duplicates_nothing(
     assert [item.name for item in store.compacted_files(day)] == [Path(layout.compacted_key(day)).name]
 
 
-@pytest.mark.parametrize("view", DATA_VIEWS)
+@pytest.mark.parametrize("view", [*DATA_VIEWS, sqlsource.DETAILS_TABLE, sqlsource.COMPACTED_TABLE])
 def test_a_filter_on_conversation_date_opens_only_that_days_files(
     simulated: Path, tmp_path: Path, view: str
 ) -> None:
@@ -183,14 +183,17 @@ def test_a_filter_on_conversation_date_opens_only_that_days_files(
         if day != wanted:
             for path in compact.FolderStore(folder).compacted_files(day):
                 (folder / layout.COMPACTED.day_prefix(day) / path.name).write_bytes(b"not parquet")
-    column = "CAST(conversation_date AS DATE)" if view == sqlsource.DETAILS_TABLE else "conversation_date"
-    sql = f"SELECT count(*) FROM {view} WHERE {column} = DATE '{wanted}'"  # noqa: S608
+    column = "CAST(conversation_date AS DATE)" if view in sqlsource.TABLES else "conversation_date"
+    sql = f"SELECT * FROM {view} WHERE {column} = DATE '{wanted}'"  # noqa: S608
     # When the view is read for that one day
-    # Then it answers, from that day's one file, and another day's JSON files are opened only for it
-    assert local.run_query(folder, sql).rows[0][0] > 0
-    assert files_opened(folder, sql) == 1
-    json_sql = f"SELECT count(*) FROM {view} WHERE {column} = DATE '{json_day}'"  # noqa: S608
-    assert files_opened(folder, json_sql) == len(local.survey(folder).landed[json_day])
+    # Then it answers, from that day's one Parquet file (the table and the landed view, from that day's
+    # landed objects), and another day's JSON files are opened only for it
+    assert local.run_query(folder, sql).rows
+    reads_json = view in (sqlsource.DETAILS_TABLE, sqlsource.LANDED_VIEW)
+    assert files_opened(folder, sql) == (len(local.survey(folder).landed[wanted]) if reads_json else 1)
+    json_sql = f"SELECT * FROM {view} WHERE {column} = DATE '{json_day}'"  # noqa: S608
+    expected = 0 if view == sqlsource.COMPACTED_TABLE else len(local.survey(folder).landed[json_day])
+    assert files_opened(folder, json_sql) == expected
 
 
 def test_a_kpi_report_period_reads_its_days_and_the_day_before_only(simulated: Path, tmp_path: Path) -> None:
