@@ -57,7 +57,10 @@ class Api:
         self, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET, grant: str = "client_credentials"
     ) -> requests.Response:
         response = self.session.post(
-            f"{self.base}/oauth/token", auth=(client_id, secret), data={"grant_type": grant}, timeout=REQUEST_TIMEOUT_S
+            f"{self.base}/oauth/token",
+            auth=(client_id, secret),
+            data={"grant_type": grant},
+            timeout=REQUEST_TIMEOUT_S,
         )
         if response.status_code == 200:
             self.token = response.json()["access_token"]
@@ -69,10 +72,14 @@ class Api:
         return {"Authorization": f"Bearer {self.token}"}
 
     def get(self, path: str, **params: Any) -> requests.Response:
-        return self.session.get(f"{self.base}{path}", params=params, headers=self._headers(), timeout=REQUEST_TIMEOUT_S)
+        return self.session.get(
+            f"{self.base}{path}", params=params, headers=self._headers(), timeout=REQUEST_TIMEOUT_S
+        )
 
     def post(self, path: str, body: dict[str, Any]) -> requests.Response:
-        return self.session.post(f"{self.base}{path}", json=body, headers=self._headers(), timeout=REQUEST_TIMEOUT_S)
+        return self.session.post(
+            f"{self.base}{path}", json=body, headers=self._headers(), timeout=REQUEST_TIMEOUT_S
+        )
 
     def delete(self, path: str) -> requests.Response:
         return self.session.delete(f"{self.base}{path}", headers=self._headers(), timeout=REQUEST_TIMEOUT_S)
