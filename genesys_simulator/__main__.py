@@ -18,6 +18,7 @@ from types import FrameType
 
 from genesys_simulator.config import NAMED_PROFILES, FaultProfile, SimulatorConfig
 from genesys_simulator.conversations import synthetic_conversations
+from genesys_simulator.listings import PERMISSIONS
 from genesys_simulator.org import OrgSpec, build_org
 from genesys_simulator.simulator import GenesysSimulator
 from genesys_simulator.wrapup import DEFAULT_ACW, AcwDistribution
@@ -74,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     org.add_argument("--queues", type=int, help="how many of the file's queues")
     org.add_argument("--agents", type=int, help="how many agents")
     org.add_argument("--by-hour", action="store_true", help="spread the starts over yesterday by hour")
+    org.add_argument(
+        "--forbid", action="append", choices=sorted(PERMISSIONS), default=[], help="a listing to 403"
+    )
     wrapup = parser.add_argument_group("wrap-up (after-call work after conversationEnd)")
     wrapup.add_argument("--no-acw", action="store_true", help="settle every conversation as it ends")
     wrapup.add_argument("--acw-zero-share", type=float, default=acw.zero_share, help="share without ACW")
@@ -124,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             data_availability_date=args.availability_date,
             job_results_past_availability=args.past_availability,
             org=OrgSpec(seed=args.org_seed, queues=args.queues, agents=args.agents),
+            forbidden_listings=frozenset(args.forbid),
         )
         acw = None
         if not args.no_acw:

@@ -2,7 +2,7 @@
 
 The parts: http_server (transport), gateway (tokens, budget, faults), org (the contact centre the
 conversations route through), conversation_store (what analytics knows and when), details_query and
-details_jobs (the query and the jobs), request_stats (records and counters).
+details_jobs (the query and the jobs), listings (the directory), request_stats (records and counters).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from genesys_simulator.details_query import QueryLimits, run_query
 from genesys_simulator.details_rendering import iso_millis
 from genesys_simulator.gateway import Gateway
 from genesys_simulator.http_server import HOST, LoopbackServer
+from genesys_simulator.listings import Directory
 from genesys_simulator.org import Org, build_org
 from genesys_simulator.request_stats import RecordedRequest, RequestStats
 from genesys_simulator.responses import (
@@ -33,6 +34,7 @@ from genesys_simulator.responses import (
     JOB_DELETE,
     JOB_RESULTS,
     JOB_STATUS,
+    LISTING_PATHS,
     MULTI_GET,
     QUERY,
     SINGLE_GET,
@@ -76,6 +78,7 @@ class GenesysSimulator:
         self._availability_date: datetime | None = self.config.data_availability_date
         self._lock = threading.Lock()
         self.org: Org = build_org(self.config.org, self.config.division_id)
+        self._directory = Directory(self.org, self.config.forbidden_listings)
         self._stats = RequestStats(
             self._clock, self.config.max_recorded_requests, self.config.requests_per_minute or 0
         )
@@ -233,6 +236,16 @@ class GenesysSimulator:
         chosen = rng or random.Random(f"reopen:{self.config.seed}")
         return self._store.reopen(list(conversation_ids), self.now(), ended_after_s, settled_after_s, chosen)
 
+    def rename_entity(self, listing: str, entity_id: str, name: str) -> None:
+        """Rename a queue, user, wrap-up code, division, skill or language in the listings from now on
+        (the conversations' details keep their ids). ``listing``: a key of responses.LISTING_PATHS."""
+        self._directory.rename(listing, entity_id, name)
+
+    def delete_entity(self, listing: str, entity_id: str) -> None:
+        """Delete an entity from the listings from now on; a deleted user stays listed in state
+        deleted, with state=any or state=deleted only. Unknown listing or id: KeyError."""
+        self._directory.delete(listing, entity_id)
+
     def reprocess(self, conversation_ids: Iterable[str], rng: random.Random | None = None) -> list[str]:
         """Change conversations after the fact, as Genesys' nightly reprocessing does
         (https://help.mypurecloud.com/faqs/why-can-my-data-change): each settled body gets a
@@ -355,6 +368,8 @@ class GenesysSimulator:
             return self._multi_get(query)
         if endpoint == SINGLE_GET:
             return self._single_get(params["id"], correlation_id)
+        if endpoint in LISTING_PATHS:
+            return self._directory.page(endpoint, query, correlation_id)
         if endpoint == QUERY:
             return run_query(json_object(body), self._store, self._clock, self._query_limits)
         if endpoint == JOB_CREATE:
