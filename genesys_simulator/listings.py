@@ -15,7 +15,7 @@ import math
 import threading
 from typing import Any
 
-from genesys_simulator.org import Agent, Entity, Org, Queue
+from genesys_simulator.org import MEDIA_TYPES, Agent, Entity, Org, Queue
 from genesys_simulator.responses import LISTING_PATHS, ApiResponse, BadRequest, error_body
 
 # The permission a forbidden listing names. The SDKs' docs list routing:queue:view,
@@ -33,13 +33,7 @@ USER_STATES = ("active", "inactive", "deleted", "any")
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 # Analytics names media types as conversations carry them; a queue's mediaSettings name voice "call".
-MEDIA_SETTINGS_KEY = {
-    "voice": "call",
-    "callback": "callback",
-    "chat": "chat",
-    "message": "message",
-    "email": "email",
-}
+MEDIA_SETTINGS_KEY = {media: media for media in MEDIA_TYPES} | {"voice": "call"}
 
 Listed = Queue | Agent | Entity
 

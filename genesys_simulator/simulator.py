@@ -227,12 +227,10 @@ class GenesysSimulator:
         settled_after_s: float | None = None,
         rng: random.Random | None = None,
     ) -> list[str]:
-        """A new message reopens ended messaging or e-mail conversations, as Genesys does (a thread
-        stays open up to 72 hours; an e-mail reply joins its conversation): each is open again from
-        now (no conversationEnd, a new round of segments from the simulated now), ends again
-        ``ended_after_s`` later and settles ``settled_after_s`` later (None: as it ends). Returns the
-        ids; an unknown id raises KeyError, another media type or a conversation not ended yet
-        ValueError, and either changes nothing."""
+        """A new message reopens ended messaging or e-mail conversations, as in Genesys: each is open
+        again from now (a new round of segments), ends again ``ended_after_s`` later and settles
+        ``settled_after_s`` later (None: as it ends). An unknown id is a KeyError, another media type,
+        a conversation not ended or past its threading window a ValueError; either changes nothing."""
         chosen = rng or random.Random(f"reopen:{self.config.seed}")
         return self._store.reopen(list(conversation_ids), self.now(), ended_after_s, settled_after_s, chosen)
 
