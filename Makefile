@@ -8,7 +8,7 @@ export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 ENV ?= dev
 
-.PHONY: venv test lint typecheck unit demo chaos bench capacity query synth e2e backfill ops clean
+.PHONY: venv test lint typecheck unit integration demo chaos bench capacity query synth e2e backfill ops clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt shared/requirements.txt constraints.txt package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,10 +26,19 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-unit: venv
-	$(BIN)/pytest
+# Tests run on every core; the synth tests share one worker (tests/conftest.py).
+PYTEST := $(BIN)/pytest -n auto --dist loadgroup
 
-test: lint typecheck unit
+# The tiers: `make unit` (unit + infrastructure, the quick loop), `make integration` (the pipeline runs);
+# `make test` is everything CI needs: lint, types and the whole suite.
+unit: venv
+	$(PYTEST) tests/unit tests/infrastructure
+
+integration: venv
+	$(PYTEST) tests/integration
+
+test: lint typecheck
+	$(PYTEST)
 
 demo: venv
 	$(BIN)/python -m local_runner $(ARGS)
@@ -60,12 +69,14 @@ e2e: venv
 
 # Audit (or finalize) past days with the deployed workflow, your AWS credentials and the stack's outputs
 # (docs/completeness.md, "Backfill"): make backfill ENV=prod FROM=2026-01-01 TO=2026-06-30
-# ARGS="--dry-run", "--force", "--mode audit|finalize|auto", "--parallel 2".
+# ARGS="--dry-run", "--force", "--mode audit|finalize|auto", "--parallel 2", "--poll-seconds N".
+# A shortcut for the ops CLI's backfill command: make ops ENV=prod ARGS="backfill --from ... --to ...".
 backfill: venv
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill ENV=<env> FROM=YYYY-MM-DD TO=YYYY-MM-DD [ARGS='--dry-run --force --mode audit']" >&2; exit 2; }
-	$(BIN)/python -m backfill --environment $(ENV) --from $(FROM) --to $(TO) $(ARGS)
+	$(BIN)/python -m ops --environment $(ENV) backfill --from $(FROM) --to $(TO) $(ARGS)
 
-# Operate a deployed stack, e.g. make ops ENV=prod ARGS="status" (docs/operations.md, "The ops CLI").
+# Operate a deployed stack, e.g. make ops ENV=prod ARGS="status" (docs/operations.md, "The ops CLI"):
+# status, redrive, refetch, quarantine, conversation, backfill.
 ops: venv
 	$(BIN)/python -m ops --environment $(ENV) $(ARGS)
 
