@@ -90,7 +90,7 @@ class Org:
     flows: tuple[Entity, ...]
     arrivals_by_hour: tuple[float, ...]
     shapes: tuple[tuple[str, float, Mapping[str, float]], ...]  # (shape, share, media -> weight)
-    timing: Mapping[str, Mapping[str, tuple[float, float]]]  # media -> part -> (low s, high s)
+    timing: Mapping[str, Mapping[str, list[float]]]  # media -> part -> [low s, high s]
     short_abandon_ms: int
     midnight_share: float
     members: Mapping[str, tuple[Agent, ...]]  # queue id -> its agents
@@ -166,10 +166,7 @@ def _build(spec: OrgSpec, home_id: str) -> Org:
         flows=entities(data["flows"]),
         arrivals_by_hour=tuple(float(w) for w in data["arrivals_by_hour"]),
         shapes=_shapes(data["shapes"], spec.shares),
-        timing={
-            media: {part: (lo, hi) for part, (lo, hi) in parts.items()}
-            for media, parts in data["timing"].items()
-        },
+        timing=data["timing"],
         short_abandon_ms=round(data["short_abandon_s"] * 1000),
         midnight_share=float(data["midnight_share"]),
         members=members,

@@ -269,21 +269,19 @@ def _plan(
         end = _reopened(b, media, max(moment, end + timedelta(seconds=1)), acw)
     last = max(s.end for p in b.participants for sess in p.sessions for s in sess.segments)
     divisions = tuple(dict.fromkeys([org.home.id, *(q.division.id for q in b.queues)]))
-    direction = "outbound" if shape == "outbound" else "inbound"
-    queue_ids, participants = tuple(q.id for q in b.queues), tuple(b.participants)
     plan = Timeline(
-        start,
-        end,
-        last,
-        _ms(last - end),
-        shape,
-        media,
-        direction,
-        queue_ids,
-        tuple(b.user_ids),
-        b.code,
-        divisions,
-        participants,
+        start=start,
+        end=end,
+        wrapup_end=last,
+        acw_ms=_ms(last - end),
+        shape=shape,
+        media=media,
+        direction="outbound" if shape == "outbound" else "inbound",
+        queue_ids=tuple(q.id for q in b.queues),
+        user_ids=tuple(b.user_ids),
+        wrapup_code=b.code,
+        division_ids=divisions,
+        participants=tuple(b.participants),
     )
     return plan, first_end
 
