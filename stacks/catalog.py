@@ -34,6 +34,9 @@ ATHENA_ENGINE_VERSION = "Athena engine version 3"
 # Athena refuses a per-query cutoff below 10,000,000 bytes.
 MIN_BYTES_SCANNED_CUTOFF_MB = 10
 RESULTS_PREFIX = "results/"
+# The JSON SerDe property that skips an object it cannot parse instead of failing the query
+# (https://docs.aws.amazon.com/athena/latest/ug/openx-json-serde.html, "Optional properties").
+IGNORE_MALFORMED_JSON = "ignore.malformed.json"
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,14 @@ class Catalog(Construct):
             # SSE-S3 objects need no table property; has_encrypted_data marks client-side encryption
             # (https://docs.aws.amazon.com/athena/latest/ug/creating-tables-based-on-encrypted-datasets-in-s3.html).
             has_encrypted_data=False,
+        )
+        # One object the SerDe cannot read must not fail every query: ask it to skip malformed JSON
+        # (such a row reads as NULLs, which the views leave out). Athena documents this property for
+        # the OpenX SerDe and lists no such option for the Hive one; docs/query.md, "Malformed
+        # objects", says what to do if a query still fails on one. The L2 table has no SerDe
+        # parameters, hence the override.
+        cast(glue.CfnTable, table.node.default_child).add_property_override(
+            "TableInput.StorageDescriptor.SerdeInfo.Parameters", {IGNORE_MALFORMED_JSON: "TRUE"}
         )
         table.apply_removal_policy(removal_policy)
         return table

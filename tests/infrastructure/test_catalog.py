@@ -55,6 +55,14 @@ class TestDetailsTable:
             _join(descriptor["Location"], {bucket: "results-bucket"}) == "s3://results-bucket/conversations/"
         )
 
+    def test_the_serde_skips_an_object_it_cannot_parse_instead_of_failing_every_query(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        _, table = _one(each_environment, "AWS::Glue::Table")
+
+        serde = table["TableInput"]["StorageDescriptor"]["SerdeInfo"]
+        assert serde["Parameters"] == {"ignore.malformed.json": "TRUE"}
+
     def test_the_columns_are_the_schema_and_the_partition_is_the_day(
         self, each_environment: SynthesizedEnvironment
     ) -> None:
