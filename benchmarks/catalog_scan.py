@@ -91,7 +91,7 @@ def _parquet_scans(node: dict[str, Any], columns: Sequence[str]) -> list[set[str
 def _land(folder: Path, conversations: int, days: int) -> int:
     """Simulator bodies over `days` days in result_key's layout; the bytes written."""
     from genesys_bridge.layout import result_key, serialize
-    from genesys_simulator.conversations import render_details, synthetic_conversations
+    from genesys_simulator import render_details, synthetic_conversations
 
     total = 0
     for conversation in synthetic_conversations(

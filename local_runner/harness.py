@@ -153,6 +153,8 @@ class Harness:
         )
         self.invocations = InvocationStats()
         self.dropped: frozenset[str] = frozenset()
+        # conversations with no end event the environment subscribes to: only the audit lands them
+        self.silent: frozenset[str] = frozenset()
         self.audit: AuditSummary | None = None  # the closing audit's outcome (None: not run)
         self.simulator: Any = None
         self._simulator_lock = threading.Lock()
@@ -190,6 +192,7 @@ class Harness:
                 self._load_functions(stack, genesys)
                 self.workload = self._workload()
                 self.dropped = choose_dropped(self.workload, self.options.drop_rate, self.options.seed)
+                self.silent = self.workload.silent_ids() - self.dropped
                 elapsed, timed_out = self._drive()
                 if self.options.audit and not timed_out:
                     self.audit = audit_local_run(
@@ -216,7 +219,7 @@ class Harness:
                     inventory,
                     self.simulator,
                     timed_out=timed_out,
-                    dropped=self.dropped,
+                    dropped=self.dropped | self.silent,
                     audit=self.audit,
                 )
                 return build_report(
@@ -360,10 +363,11 @@ class Harness:
         sqs = boto3.client("sqs", region_name=self.region)
         if options.progress:
             print(settings_line(self), file=self.progress_stream)
-        # what the live path can land: the conversations that end, less those whose events were dropped
-        expected = len(set(self.workload.conversations) - self.workload.ids(Readiness.NEVER) - self.dropped)
+        # what the live path can land: the conversations that end, less those it hears nothing of
+        missed = self.dropped | self.silent
+        expected = len(set(self.workload.conversations) - self.workload.ids(Readiness.NEVER) - missed)
         started = time.monotonic()
-        for conversation_id in sorted(self.dropped):
+        for conversation_id in sorted(missed):
             # Genesys has them all the same: their analytics clock starts now, as if their events
             # had been sent and lost on the way.
             self.on_first_event(conversation_id)

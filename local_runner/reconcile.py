@@ -268,9 +268,9 @@ def _audit_checks(
     audit: AuditSummary, missed_live: list[str], beyond_events: int, never_ended: int, simulated: bool
 ) -> list[Check]:
     """The audit ran to its report for every day and mode; in audit mode it landed exactly what the live
-    path missed (its events dropped; with a real org also the day's conversations the events file did
-    not name, `beyond_events`); finalize re-landed exactly the conversations changed since, and landed
-    the `never_ended` ones nothing had landed."""
+    path missed (its events dropped, or none of them subscribed; with a real org also the day's
+    conversations the events file did not name, `beyond_events`); finalize re-landed exactly the
+    conversations changed since, and landed the `never_ended` ones nothing had landed."""
     modes = sorted({day.mode for day in audit.days})
     checks = [
         Check(
@@ -286,7 +286,7 @@ def _audit_checks(
         Check(
             "the audit landed exactly the conversations the live path missed",
             missing == len(missed_live) + beyond_events,
-            f"missed by the live path (events dropped) {len(missed_live)}"
+            f"missed by the live path (events dropped or none subscribed) {len(missed_live)}"
             + (f", not in the events {beyond_events}" if beyond_events else "")
             + f"; landed by the audit {missing}",
         )

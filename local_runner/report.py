@@ -73,8 +73,10 @@ class RunReport:
     pipe_dlq: int
     pipe_unresolved: int
     quarantine_queue: int
-    # events dropped before ingest (--drop-rate) and the closing audit (None: --no-audit)
+    # events dropped before ingest (--drop-rate), conversations without a subscribed end event, and
+    # the closing audit (None: --no-audit)
     dropped_conversations: int
+    silent_conversations: int
     audit: dict[str, Any] | None
     # reconciliation
     expected: int
@@ -136,6 +138,7 @@ class RunParts(Protocol):
     log_path: Path
     max_age_s: float
     dropped: frozenset[str]
+    silent: frozenset[str]
     audit: AuditSummary | None
 
 
@@ -209,6 +212,7 @@ def build_report(
         pipe_unresolved=len(inventory.pipe_unresolved),
         quarantine_queue=len(inventory.quarantine),
         dropped_conversations=len(run.dropped),
+        silent_conversations=len(run.silent),
         audit=_audit_figures(run.audit),
         expected=reconciliation.expected,
         landed=reconciliation.landed,
@@ -358,6 +362,7 @@ def summary_rows(report: RunReport) -> list[tuple[str, str]]:
         ("pipe batches dead-lettered -> resolved", _fmt_pipe_dlq(report)),
         ("quarantine queue", str(report.quarantine_queue)),
         ("dropped before ingest (conversations)", str(report.dropped_conversations)),
+        ("without a subscribed end event (conversations)", str(report.silent_conversations)),
         ("closing audit", _fmt_audit(report)),
         ("processor invocations (failed)", f"{report.processor_invocations} ({report.processor_crashes})"),
         ("ingest errors (retries)", ingest_errors),

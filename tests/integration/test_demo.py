@@ -53,9 +53,12 @@ def test_small_demo_with_genesys_faults_lands_every_conversation_once(tmp_path: 
     assert report.body_mismatches == 0
     assert report.verdict, render_summary(report, include_checks=True)
 
-    # And the counts add up: every valid event past a conversation's first is a duplicate
+    # And the counts add up: every valid event past a conversation's first is a duplicate (a
+    # conversation without a subscribed end event has none)
     assert report.unique_conversations == 200
-    assert report.duplicates == report.valid_events - report.unique_conversations
+    assert report.duplicates == report.valid_events - (
+        report.unique_conversations - report.silent_conversations
+    )
     assert report.events == report.valid_events + report.malformed_events
     assert report.quarantined == report.malformed_events == report.quarantine_queue >= 7  # every kind
     assert report.fetched == 200
@@ -63,9 +66,10 @@ def test_small_demo_with_genesys_faults_lands_every_conversation_once(tmp_path: 
     assert report.pending_left == 0
     assert report.work_dlq == report.ingest_failure_queue == report.pipe_dlq == 0
 
-    # And the pipe saw one INSERT per conversation (moto's second INSERT collapsed)
-    assert report.pipe["forwarded"] == 200
-    assert report.pipe["moto_inserts_collapsed"] == 200
+    # And the pipe saw one INSERT per conversation with an end event (moto's second INSERT collapsed)
+    buffered = 200 - report.silent_conversations
+    assert report.pipe["forwarded"] == buffered
+    assert report.pipe["moto_inserts_collapsed"] == buffered
 
     # And the faults and the not-ready conversations were really met, each counted as what it is:
     # late conversations are not ready; a 5xx the client's retries did not overcome would defer its
@@ -86,8 +90,9 @@ def test_small_demo_with_genesys_faults_lands_every_conversation_once(tmp_path: 
     assert report.invocations["processor"] == report.processor_invocations > 0
     assert "processor" not in report.invocation_errors
 
-    # And no object landed before the settle delay (the work queue's delivery delay) had passed
-    assert len(report.latencies_s) == 200
+    # And no object landed before the settle delay (the work queue's delivery delay) had passed (a
+    # latency is from a conversation's first event, so one without a subscribed end event has none)
+    assert len(report.latencies_s) == buffered
     assert min(report.latencies_s.values()) >= 1.0
 
 
@@ -113,7 +118,9 @@ def test_landed_objects_are_exported_in_the_buckets_key_layout(tmp_path: Path) -
     assert emf["ingest"]["EventsReceived"] == report.events
     assert emf["ingest"]["DuplicateEvents"] == report.duplicates
     assert emf["ingest"].get("EventsQuarantined", 0) == report.quarantined
-    assert emf["processor"]["ConversationsFetched"] == report.landed == 40
+    # (the closing audit landed those without a subscribed end event)
+    assert report.landed == 40
+    assert emf["processor"]["ConversationsFetched"] == 40 - report.silent_conversations
     assert report.not_ready == emf["processor"].get("ConversationsNotReady", 0)
     assert report.deferred == {}
     assert "(approx.)" not in render_summary(report)

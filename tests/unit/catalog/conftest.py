@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from genesys_bridge.results import result_key, serialize
-from genesys_simulator.conversations import render_details, synthetic_conversations
+from genesys_simulator import render_details, synthetic_conversations
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 

@@ -78,18 +78,20 @@ def test_the_conversations_view_totals_equal_the_metrics_in_the_bodies(tmp_path:
 
     by_id = {row[0]: row[1:] for row in result.rows}
     for body in bodies:
-        agent_segments = body["participants"][1]["sessions"][0]["segments"]
-        # a conversation without after-call work has no wrap-up segment, so no code
-        codes = [segment["wrapUpCode"] for segment in agent_segments if "wrapUpCode" in segment]
+        segments = [g for p in body["participants"] for s in p["sessions"] for g in s["segments"]]
+        # every queue it went through; the codes of every wrap-up (none without after-call work)
+        queues = sorted({g["queueId"] for g in segments if "queueId" in g})
+        codes = sorted({g["wrapUpCode"] for g in segments if "wrapUpCode" in g})
+        customers = [p for p in body["participants"] if p["purpose"] in ("customer", "external")]
         assert by_id[body["conversationId"]] == (
             total(body, "tHandle"),
             total(body, "tTalk"),
             total(body, "tAcw"),
-            0,
-            0,
-            [agent_segments[0]["queueId"]],
+            total(body, "tHeld"),
+            total(body, "tAcd"),
+            queues,
             codes,
-            "voice",
+            customers[0]["sessions"][0]["mediaType"],
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import uuid
@@ -91,13 +92,23 @@ class Api:
 def conversation(
     index: int, *, visible_after_s: float = 0.0, ended_after_s: float | None = 0.0, **fields: Any
 ) -> SimConversation:
+    """An answered inbound call unless ``shape``/``media`` say otherwise."""
     return SimConversation(
         conversation_id=str(uuid.UUID(int=index + 1, version=4)),
         start=fields.pop("start", DAY + timedelta(minutes=index)),
         visible_after_s=visible_after_s,
         ended_after_s=ended_after_s,
+        shape=fields.pop("shape", "answered"),
+        media=fields.pop("media", "voice"),
         **fields,
     )
+
+
+def agent_session(details: dict[str, Any], index: int = -1) -> dict[str, Any]:
+    """The (last, by default) agent's session of a details body."""
+    sessions = [s for p in details["participants"] if p["purpose"] == "agent" for s in p["sessions"]]
+    found: dict[str, Any] = sessions[index]
+    return found
 
 
 def load_fixture(name: str) -> Any:
@@ -119,6 +130,19 @@ def shape(value: Any) -> Any:
     if isinstance(value, list):
         return [shape(item) for item in value]
     return type(value).__name__
+
+
+def as_sampled(details: dict[str, Any]) -> dict[str, Any]:
+    """What the fixtures sample of a simulated inbound call: its customer and agent participants
+    (the samples leave out the ivr and acd participants and the tTalkComplete metric, and name one
+    division)."""
+    body = copy.deepcopy(details)
+    body["divisionIds"] = body["divisionIds"][:1]
+    body["participants"] = [p for p in body["participants"] if p["purpose"] in ("customer", "agent")]
+    for participant in body["participants"]:
+        for session in participant["sessions"]:
+            session["metrics"] = [m for m in session["metrics"] if m["name"] != "tTalkComplete"]
+    return body
 
 
 @pytest.fixture
