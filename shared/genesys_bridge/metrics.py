@@ -32,6 +32,9 @@ class MetricName(StrEnum):
     AUDIT_MISSING_CONVERSATIONS = "AuditMissingConversations"
     AUDIT_CHANGED_CONVERSATIONS = "AuditChangedConversations"
     AUDIT_CONVERSATIONS = "AuditConversations"
+    # lookups sync (dimensions service and lookup, one value per lookup and sync)
+    LOOKUP_ENTITIES = "LookupEntities"
+    LOOKUPS_FORBIDDEN = "LookupsForbidden"
     # pipe DLQ resolver
     PIPE_POINTERS_RESOLVED = "PipePointersResolved"
     PIPE_POINTERS_UNRESOLVED = "PipePointersUnresolved"
