@@ -128,6 +128,9 @@ LOOKUPS_MAX_REQUESTS_PER_MINUTE: Final = "LOOKUPS_MAX_REQUESTS_PER_MINUTE"
 LOOKUP_DIMENSION: Final = "lookup"
 LOOKUPS_PREFIX: Final = layout.LOOKUPS_PREFIX
 OUTPUT_LOOKUPS_STATE_MACHINE_ARN: Final = "LookupsStateMachineArn"
+# The lookups function's two steps (the `step` of its invocation's payload).
+LOOKUPS_SYNC_STEP: Final = "sync"  # land one lookup: {"step", "lookup", "started_at"}
+LOOKUPS_REPORT_STEP: Final = "report"  # judge the sync: {"step", "results"}
 
 # S3 object metadata on landed conversations: which endpoint the body came from, and when.
 RESULT_METADATA_SOURCE: Final = "source"

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 # back to the workflow's retry instead of running into the function's timeout.
 DEADLINE_MARGIN_SECONDS: Final = 15.0
 DEFAULT_REMAINING_SECONDS: Final = 900.0
-SYNC_STEP: Final = "sync"
-REPORT_STEP: Final = "report"
+SYNC_STEP: Final = contracts.LOOKUPS_SYNC_STEP
+REPORT_STEP: Final = contracts.LOOKUPS_REPORT_STEP
 
 
 class DimensionedMetrics(MetricsSink, Protocol):
