@@ -18,6 +18,7 @@ Per message (readiness: genesys_bridge.settlement):
                            once NOT_READY_MAX_AGE past firstEventAt: item FAILED, DLQ, acknowledged
 Every landing records LandingLatency: seconds from the item's firstEventAt to the landing.
 - 400 for its chunk     -> the chunk is bisected; the ids Genesys rejects alone: FAILED, DLQ, acknowledged
+- 404 for its chunk     -> bisected the same way; an id 404ed alone is absent (not ready, as above)
 - RetryLater / other API error -> deferred: reported failed, nothing marked, back on the queue on the
                            not-ready schedule (never before a Retry-After); past the max age: FAILED, DLQ
 - credentials refused   -> the invocation fails (alarm): no conversation is blamed for it
