@@ -478,7 +478,8 @@ def test_a_404_chunk_is_bisected_so_known_ids_land_and_unknown_ones_wait_as_not_
     assert metrics.counts[MetricName.CONVERSATIONS_NOT_READY] == 2
     assert metrics.counts[MetricName.CONVERSATIONS_FAILED] == 0
     # And each unknown id was asked about alone in the end
-    assert [ids[2]] in genesys.calls and [ids[7]] in genesys.calls
+    assert [ids[2]] in genesys.calls
+    assert [ids[7]] in genesys.calls
 
 
 def test_rate_limited_midway_keeps_what_landed_and_fails_the_rest_without_more_requests(aws: Aws) -> None:
