@@ -94,6 +94,7 @@ def _handler_env() -> dict[str, str]:
         contracts.QUARANTINE_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/111122223333/bench-quarantine",
         contracts.BUFFER_TTL_HOURS: "48",
         contracts.CONVERSATION_TOPICS: ",".join(END_TOPICS),
+        contracts.WORK_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/111122223333/bench-work",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
@@ -118,6 +119,7 @@ def _service_driver(stub: StubAws) -> Callable[[Any], Any]:
         "https://sqs.us-east-1.amazonaws.com/111122223333/bench-quarantine",
         NullMetrics(),
         topics=frozenset(END_TOPICS),
+        work_queue_url="https://sqs.us-east-1.amazonaws.com/111122223333/bench-work",
     )
     return lambda event: service.handle(event)
 

@@ -204,6 +204,7 @@ def ingest_env(config: EnvironmentConfig, resources: LocalResources) -> dict[str
         contracts.QUARANTINE_QUEUE_URL: resources.quarantine_queue_url,
         contracts.BUFFER_TTL_HOURS: str(config.buffer_ttl_hours),
         contracts.CONVERSATION_TOPICS: ",".join(config.topics),
+        contracts.WORK_QUEUE_URL: resources.work_queue_url,
         contracts.POWERTOOLS_SERVICE_NAME: contracts.INGEST_SERVICE,
         contracts.POWERTOOLS_METRICS_NAMESPACE: contracts.METRICS_NAMESPACE,
     }

@@ -8,6 +8,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as event_targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from genesys_bridge import contracts
@@ -31,6 +32,7 @@ class Ingestion(Construct):
         *,
         config: EnvironmentConfig,
         buffer_table: dynamodb.ITableV2,
+        work_queue: sqs.IQueue,
         functions: PythonFunctionFactory,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -60,6 +62,8 @@ class Ingestion(Construct):
                     contracts.BUFFER_TTL_HOURS: str(config.buffer_ttl_hours),
                     # The rule's topics again: ingest refuses the others when the rule is bypassed.
                     contracts.CONVERSATION_TOPICS: ",".join(config.topics),
+                    # A conversation that ends again after its item concluded is queued from here.
+                    contracts.WORK_QUEUE_URL: work_queue.queue_url,
                 },
             ),
         )
@@ -70,9 +74,11 @@ class Ingestion(Construct):
             max_event_age=Duration.hours(config.ingest_async_max_event_age_hours),
             on_failure=destinations.SqsDestination(self.failed_invocations_queue),
         )
-        # One conditional UpdateItem per event: create if absent, else touch lastEventAt.
+        # One conditional UpdateItem per event: create if absent, else touch lastEventAt (and, for a
+        # conversation that ended again, a second one starting the item's new round).
         buffer_table.grant(self.function, "dynamodb:UpdateItem")
         self.quarantine_queue.grant_send_messages(self.function)
+        work_queue.grant_send_messages(self.function)
 
         self.rule = events.Rule(
             self,

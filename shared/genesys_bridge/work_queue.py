@@ -32,6 +32,11 @@ class FailureReason(StrEnum):
     NOT_FETCHED_MAX_AGE = "not_fetched_max_age"
 
 
+def work_body(conversation_id: str) -> str:
+    """The work-queue body for a conversation, as the pipe's template writes it."""
+    return json.dumps({"conversationId": conversation_id})
+
+
 def parse_body(body: str) -> str:
     """The conversation id of a work-queue body `{"conversationId": "<uuid>"}` (extra fields allowed).
 

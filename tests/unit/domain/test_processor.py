@@ -279,6 +279,35 @@ def test_past_the_max_age_the_conversation_fails_and_goes_to_the_dlq(aws: Aws) -
     assert metrics.counts[MetricName.CONVERSATIONS_FAILED] == 1
 
 
+def test_a_conversation_analytics_knows_but_still_open_at_the_max_age_is_left_open_not_dead_lettered(
+    aws: Aws,
+) -> None:
+    # Given a conversation first seen 241 minutes ago (max age 240) that analytics returns, still open
+    # (a scheduled callback, an open messaging thread)
+    [conversation_id] = new_ids(1)
+    buffered(aws, [conversation_id], first_seen=NOW - timedelta(minutes=241))
+    metrics = RecordingMetrics()
+    record = work_message(conversation_id, receive_count=12)
+
+    # When its message comes back once more
+    response = make_service(
+        aws, FakeGenesys([conversation(conversation_id, ended=False)]), metrics
+    ).process_batch(sqs_event([record]), deadline=deadline_in(30))
+
+    # Then it is acknowledged, its item says LEFT_OPEN (when it concluded, no error), nothing reaches the
+    # work DLQ (whose alarm is for failures), nothing lands, and it is counted on its own
+    assert failed_ids(response) == []
+    item = aws.item(conversation_id)
+    assert item is not None
+    assert item[contracts.ATTR_STATUS] == contracts.STATUS_LEFT_OPEN
+    assert item[contracts.ATTR_CONCLUDED_AT] == "2026-11-20T15:00:00.000Z"
+    assert contracts.ATTR_ERROR not in item
+    assert aws.messages("work-dlq") == []
+    assert aws.object_keys() == []
+    assert metrics.counts[MetricName.CONVERSATIONS_LEFT_OPEN] == 1
+    assert metrics.counts[MetricName.CONVERSATIONS_FAILED] == 0
+
+
 def test_without_a_buffer_item_the_message_age_decides(aws: Aws) -> None:
     # Given two conversations with no buffer item (TTL ran out): one sent 5 hours ago, one 5 minutes ago
     old, recent = new_ids(2)
