@@ -18,6 +18,7 @@ benchmarks; docs/local-runner.md describes what is imitated and how.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sys
@@ -345,6 +346,8 @@ class Harness:
         plan = self.workload.conversations.get(conversation_id)
         if self.simulator is None or plan is None or simulator_id(conversation_id) is None:
             return  # an id that is no UUID exists in no Genesys: reconcile reports it lost
+        if math.isinf(plan.visible_after_s):
+            return  # a never-ready conversation analytics never shows (local_runner.workload)
         with self._simulator_lock:
             self.simulator.add_conversations([plan.sim_conversation()])
 

@@ -10,6 +10,7 @@ counts alone.
 from __future__ import annotations
 
 import json
+import math
 import random
 import uuid
 from collections.abc import Iterator
@@ -37,7 +38,9 @@ class Readiness(StrEnum):
 
     READY = "ready"  # ended by the first fetch after the settle delay
     LATE = "late"  # ended only after one to three not-ready retries
-    NEVER = "never"  # never ends: must end FAILED and in the work DLQ
+    # never ends: every other one is in analytics (still open at the max age: LEFT_OPEN), the others
+    # never show up there (visible_after_s infinite: FAILED and in the work DLQ)
+    NEVER = "never"
 
 
 class MalformedKind(StrEnum):
@@ -241,6 +244,7 @@ def synthesize(spec: WorkloadSpec, region: str) -> Workload:
     acw_rng = random.Random(f"acw:{spec.seed}")
     conversations: dict[str, PlannedConversation] = {}
     positioned: list[tuple[float, PlannedEvent]] = []
+    never_drawn = 0
     for index in range(spec.conversations):
         conversation_id = _uuid(rng)
         draw = rng.random()
@@ -259,14 +263,20 @@ def synthesize(spec: WorkloadSpec, region: str) -> Workload:
             visible_after = rng.choice([0.0, spec.settle_delay_s * 1.5])
             ended_after = spec.settle_delay_s + rng.uniform(0.5, 3.0) * spec.not_ready_backoff_s
         else:
-            visible_after = 0.0
+            visible_after = math.inf if never_drawn % 2 else 0.0
             ended_after = None
+            never_drawn += 1
         start = spec.now - timedelta(minutes=rng.uniform(3, 30))
         plan = PlannedConversation(
             conversation_id, start, readiness, visible_after, ended_after, acw_s=spec.acw.draw(acw_rng)
         )
-        conversations[conversation_id] = plan
         times = timeline(plan.sim_conversation())
+        if times.wrapup_end > spec.now:
+            # Ended (wrap-up too) before the run starts, so its events carry past timestamps, as
+            # Genesys' do when they arrive: an end event dated after the landing means "ended again".
+            plan = replace(plan, start=start - (times.wrapup_end - spec.now))
+            times = timeline(plan.sim_conversation())
+        conversations[conversation_id] = plan
         for order, topic in enumerate(_end_topics(rng)):
             if spec.topics is not None and topic not in spec.topics:
                 continue  # filtered by the rule (the draw above still happens: same conversations)
@@ -306,17 +316,26 @@ def synthesize(spec: WorkloadSpec, region: str) -> Workload:
 def _ensure_each_readiness(conversations: dict[str, PlannedConversation], spec: WorkloadSpec) -> None:
     """A small run with a non-zero rate still gets one conversation of that kind, so the outcome the
     rate asks for is exercised (and checked) at every size."""
-    plans = list(conversations.values())
-    for readiness, rate, index in (
-        (Readiness.NEVER, spec.never_rate, 0),
-        (Readiness.LATE, spec.late_rate, 1),
+    # (and a never-ready one of each kind: open in analytics, and never there)
+    for readiness, rate, index, visible in (
+        (Readiness.NEVER, spec.never_rate, 0, 0.0),
+        (Readiness.LATE, spec.late_rate, 1, 0.0),
+        (Readiness.NEVER, spec.never_rate, 2, math.inf),
     ):
-        if rate <= 0 or len(plans) <= index or any(p.readiness is readiness for p in plans):
+        plans = list(conversations.values())
+        if (
+            rate <= 0
+            or len(plans) <= index
+            or any(
+                p.readiness is readiness and math.isinf(p.visible_after_s) == math.isinf(visible)
+                for p in plans
+            )
+        ):
             continue
         plan = plans[index]
         ended_after = None if readiness is Readiness.NEVER else spec.settle_delay_s + spec.not_ready_backoff_s
         conversations[plan.conversation_id] = replace(
-            plan, readiness=readiness, visible_after_s=0.0, ended_after_s=ended_after
+            plan, readiness=readiness, visible_after_s=visible, ended_after_s=ended_after
         )
 
 
