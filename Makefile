@@ -8,7 +8,7 @@ export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 ENV ?= dev
 
-.PHONY: venv test lint typecheck unit demo chaos bench capacity query synth e2e backfill ops clean
+.PHONY: venv test lint typecheck unit integration demo chaos bench capacity query synth e2e backfill ops clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt shared/requirements.txt constraints.txt package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,10 +26,19 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-unit: venv
-	$(BIN)/pytest
+# Tests run on every core; the synth tests share one worker (tests/conftest.py).
+PYTEST := $(BIN)/pytest -n auto --dist loadgroup
 
-test: lint typecheck unit
+# The tiers: `make unit` (unit + infrastructure, the quick loop), `make integration` (the pipeline runs);
+# `make test` is everything CI needs: lint, types and the whole suite.
+unit: venv
+	$(PYTEST) tests/unit tests/infrastructure
+
+integration: venv
+	$(PYTEST) tests/integration
+
+test: lint typecheck
+	$(PYTEST)
 
 demo: venv
 	$(BIN)/python -m local_runner $(ARGS)

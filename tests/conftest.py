@@ -64,3 +64,11 @@ def _block_network(monkeypatch: pytest.MonkeyPatch) -> None:
     # monkeypatch restores the real connect after each test.
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test`), every synth test runs on one worker: each worker that ran one
+    would synthesize both environments again (5 to 20 s each). Without xdist the group is inert."""
+    for item in items:
+        if "tests/infrastructure/" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group("synth"))
