@@ -219,6 +219,24 @@ def reconcile(
         )
     )
 
+    # -- conversations that ended again after they landed -----------------------------------------------
+    reopened = {p.conversation_id for p in workload.events if p.reopens and p.conversation_id} - dropped
+    if reopened:
+        again = [
+            cid
+            for cid in reopened
+            if items.get(cid, {}).get(contracts.ATTR_STATUS) == contracts.STATUS_FETCHED
+            and int(items.get(cid, {}).get(contracts.ATTR_REQUEUES, "0")) >= 1
+        ]
+        # (and the body check above holds only if the ended-again body is the one landed)
+        checks.append(
+            Check(
+                "every conversation that ended again after it landed was fetched again",
+                len(again) == len(reopened),
+                f"{len(again)}/{len(reopened)}",
+            )
+        )
+
     # -- malformed events -----------------------------------------------------------------------------
     expected_reasons = Counter(p.expected_reason for p in workload.malformed_events if p.expected_reason)
     found_reasons = Counter(str(b.get("reason")) for b in inventory.quarantine if isinstance(b, dict))

@@ -24,7 +24,7 @@ from local_runner.functions import InvocationStats, LambdaContext
 from local_runner.options import RunOptions
 from local_runner.pipe import StreamPipe
 from local_runner.pipe_dlq import LocalPipeDeadLetterQueues, TargetFaults
-from local_runner.workload import Workload
+from local_runner.workload import PlannedEvent, Workload
 from stacks.config import PIPE_DLQ_RESOLVER_BATCH_SIZE, PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS
 
 
@@ -46,6 +46,8 @@ class StandInParts(Protocol):
     pipe_dlq_module: ModuleType
 
     def on_first_event(self, conversation_id: str) -> None: ...
+
+    def before_reopen(self, planned: PlannedEvent) -> bool: ...
 
 
 @dataclass
@@ -114,6 +116,7 @@ def build_stand_ins(run: StandInParts) -> StandIns:
         retry_attempts=config.ingest_async_retry_attempts,
         retry_delay_scale=run.scale.factor,
         on_first_event=run.on_first_event,
+        before_reopen=run.before_reopen,
         timeout_s=config.ingest_timeout_seconds,
         events_per_second=options.events_per_second,
     )
