@@ -69,12 +69,14 @@ e2e: venv
 
 # Audit (or finalize) past days with the deployed workflow, your AWS credentials and the stack's outputs
 # (docs/completeness.md, "Backfill"): make backfill ENV=prod FROM=2026-01-01 TO=2026-06-30
-# ARGS="--dry-run", "--force", "--mode audit|finalize|auto", "--parallel 2".
+# ARGS="--dry-run", "--force", "--mode audit|finalize|auto", "--parallel 2", "--poll-seconds N".
+# A shortcut for the ops CLI's backfill command: make ops ENV=prod ARGS="backfill --from ... --to ...".
 backfill: venv
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill ENV=<env> FROM=YYYY-MM-DD TO=YYYY-MM-DD [ARGS='--dry-run --force --mode audit']" >&2; exit 2; }
-	$(BIN)/python -m backfill --environment $(ENV) --from $(FROM) --to $(TO) $(ARGS)
+	$(BIN)/python -m ops --environment $(ENV) backfill --from $(FROM) --to $(TO) $(ARGS)
 
-# Operate a deployed stack, e.g. make ops ENV=prod ARGS="status" (docs/operations.md, "The ops CLI").
+# Operate a deployed stack, e.g. make ops ENV=prod ARGS="status" (docs/operations.md, "The ops CLI"):
+# status, redrive, refetch, quarantine, conversation, backfill.
 ops: venv
 	$(BIN)/python -m ops --environment $(ENV) $(ARGS)
 

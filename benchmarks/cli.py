@@ -19,6 +19,7 @@ import project_paths  # noqa: F401 - puts shared/ (the layer's genesys_bridge) o
 from benchmarks.cost import DEFAULT_PRICES, load_prices
 from benchmarks.table import Row, Verdict, render_table, summary
 from local_runner import cli_options
+from ops.cli_options import OneLineParser, add_environment
 
 FIGURES = ("imports", "size", "ingest", "catalog", "pipeline", "audit", "topics")
 # One simulated day for the audit figure (9): a mid-sized contact centre's day.
@@ -29,7 +30,7 @@ STEADY_EVENTS_PER_SECOND = 20.0
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = cli_options.OneLineParser(
+    parser = OneLineParser(
         prog="python -m benchmarks",
         description="Measure the bridge's figures (Genesys requests, goodput, cold start, size, ingest CPU,"
         " latency, cost) and print them in one table beside their references and targets.",
@@ -52,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"comma-separated subset of {','.join(FIGURES)} (default: all)",
     )
     # prod, not the runner's dev: the figures are for batches of 100, as deployed
-    cli_options.add_environment(parser, "prod", help_extra=": batches of 100, as deployed")
+    add_environment(parser, "prod", help_extra=": batches of 100, as deployed")
     cli_options.add_time_scale(
         parser,
         None,

@@ -15,7 +15,7 @@ from benchmarks.paths import SHARED
 from capacity.measurements import DEFAULT_MEASUREMENTS
 from capacity.profiles import NAMES as PROFILE_NAMES
 from capacity.quotas import DEFAULT_QUOTAS
-from local_runner.cli_options import add_environment
+from ops.cli_options import add_environment
 
 DEFAULT_OUT = Path("out/capacity")
 # Input ranges: beyond them a figure is a typo, not a contact centre.

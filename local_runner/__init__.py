@@ -5,9 +5,9 @@ real handlers. `python -m local_runner` (make demo), `python -m local_runner.cha
     report = run_pipeline(RunOptions(conversations=300, faults="flaky"))
     assert report.verdict
 
-The public names load on first use (PEP 562 module `__getattr__`): `capacity` and `backfill` import
-`local_runner.cli_options` for their flags, and importing the whole runner (moto included) for that
-would cost them most of a second on every `--help`.
+The public names load on first use (PEP 562 module `__getattr__`): `benchmarks` imports
+`local_runner.cli_options` for its flags, and importing the whole runner (moto included) for that
+would cost it most of a second on every `--help`.
 """
 
 from __future__ import annotations

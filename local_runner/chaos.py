@@ -21,6 +21,7 @@ from local_runner import cli_options
 from local_runner.harness import run_pipeline
 from local_runner.options import RunOptions, UsageError
 from local_runner.report import RunReport, render_summary
+from ops.cli_options import OneLineParser
 
 # Small enough to finish in about a minute here: the never-ready conversations must outlive the
 # scaled max age (120 min x 0.004 = 29 s) before they can be FAILED.
@@ -85,9 +86,7 @@ def render_chaos(report: RunReport) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = cli_options.OneLineParser(
-        prog="python -m local_runner.chaos", description=__doc__.splitlines()[0]
-    )
+    parser = OneLineParser(prog="python -m local_runner.chaos", description=__doc__.splitlines()[0])
     cli_options.add_conversations(parser, CHAOS_CONVERSATIONS)
     cli_options.add_seed(parser, CHAOS_SEED)
     cli_options.add_time_scale(parser, CHAOS_TIME_SCALE)

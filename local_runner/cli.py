@@ -11,8 +11,9 @@ from pathlib import Path
 
 from local_runner import cli_options
 from local_runner.harness import run_pipeline
-from local_runner.options import DEFAULT_OUT, RunOptions, UsageError
+from local_runner.options import DEFAULT_ENVIRONMENT, DEFAULT_OUT, RunOptions, UsageError
 from local_runner.report import dumps_report, render_summary
+from ops.cli_options import OneLineParser, add_environment, existing_file
 
 
 def _fault_profiles() -> list[str]:
@@ -22,7 +23,7 @@ def _fault_profiles() -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli_options.OneLineParser(
+    parser = OneLineParser(
         prog="python -m local_runner",
         description="Run the dev environment's pipeline on moto and the Genesys simulator, "
         "with the real handlers.",
@@ -33,11 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--faults", default="none", choices=_fault_profiles(), help="simulator fault profile")
     parser.add_argument(
         "--events",
-        type=cli_options.existing_file,
+        type=existing_file,
         help="EventBridge events as JSON lines (an archive replay)",
     )
     cli_options.add_out(parser, DEFAULT_OUT)
-    cli_options.add_environment(parser)
+    add_environment(parser, DEFAULT_ENVIRONMENT)
     parser.add_argument(
         "--topics",
         type=lambda text: tuple(text.split(",")),

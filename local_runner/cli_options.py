@@ -1,26 +1,23 @@
-"""The options `python -m local_runner`, `python -m local_runner.chaos` and `python -m benchmarks` share
-(and `--environment` of `python -m capacity` and `python -m backfill`):
+"""The options `python -m local_runner`, `python -m local_runner.chaos` and `python -m benchmarks` share:
 one spelling, the runner's own defaults (local_runner.options), one rule per value.
 
-A bad value is a usage error: one line on stderr, exit status 2 (argparse's convention).
+A bad value is a usage error: one line on stderr, exit status 2 (argparse's convention). What the
+product's commands share with these (the one-line parser, `--environment`) is in ops.cli_options.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
-import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from local_runner.options import (
     DEFAULT_CHANGE_RATE,
     DEFAULT_CONVERSATIONS,
     DEFAULT_DROP_RATE,
     DEFAULT_DUPLICATE_RATE,
-    DEFAULT_ENVIRONMENT,
     DEFAULT_LATE_RATE,
     DEFAULT_MALFORMED_RATE,
     DEFAULT_NEVER_RATE,
@@ -34,14 +31,6 @@ from local_runner.options import (
     check_positive_int,
     check_rate,
 )
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line: `prog: error: message` (exit 2)."""
-
-    def error(self, message: str) -> NoReturn:
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        raise SystemExit(2)
 
 
 def _typed(check: Callable[[str, Any], Any], parse: Callable[[str], Any], what: str) -> Callable[[str], Any]:
@@ -61,40 +50,6 @@ def _typed(check: Callable[[str, Any], Any], parse: Callable[[str], Any], what: 
 positive_int = _typed(check_positive_int, int, "a whole number")
 positive_finite = _typed(check_positive_finite, float, "a number")
 rate = _typed(check_rate, float, "a share")
-
-
-def finite_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, not {text!r}")
-    return value
-
-
-def existing_file(text: str) -> Path:
-    path = Path(text)
-    if not path.is_file():
-        raise argparse.ArgumentTypeError(f"no such file: {text}")
-    return path
-
-
-def add_environment(
-    parser: argparse.ArgumentParser,
-    default: str = DEFAULT_ENVIRONMENT,
-    help_extra: str = "",
-    help_text: str = "",
-) -> None:
-    """--environment NAME (a cdk.json environment), the one spelling every command takes."""
-    parser.add_argument(
-        "--environment",
-        default=default,
-        help=(help_text or f"cdk.json environment whose config the run uses (default {default})")
-        + help_extra,
-    )
-    # the runner's earlier spelling, kept so scripts keep working; not shown in --help
-    parser.add_argument("--env", dest="environment", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
 def add_conversations(

@@ -2,7 +2,8 @@
 
 It finds the deployed stack's resources through the stack's CloudFormation outputs (by stack name) and
 replaces the raw `aws` calls of day-to-day operations: queue depths and dead-letter reasons, redrives,
-refetches, quarantine inspection and replay, and where one conversation stands.
+refetches, quarantine inspection and replay, where one conversation stands, and `backfill`: the audit
+workflow over past days (`make backfill`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""`python -m ops --environment prod <command>` (make ops ENV=prod ARGS="<command>")."""
+"""`python -m ops --environment prod <command>` (make ops ENV=prod ARGS="<command>"; make backfill).
+
+Every argument is checked before the first AWS call (the argparse types, then check()): a bad one is a
+one-line usage error, exit 2, and nothing is contacted. Exit statuses are ops.errors'.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,31 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import (
-    ClientError,
-    NoCredentialsError,
-    NoRegionError,
-    PartialCredentialsError,
-    TokenRetrievalError,
-)
+from botocore.exceptions import BotoCoreError, ClientError
 
-from ops.commands import DEFAULT_SAMPLE, Clients, Ops, ids_from_file, parse_ids
+from ops import backfill
+from ops.cli_options import OneLineParser, iso_day, seconds, whole_number
+from ops.commands import (
+    DEFAULT_SAMPLE,
+    MAX_DELAY_SECONDS,
+    Clients,
+    Ops,
+    ids_from_file,
+    parse_ids,
+    redrive_spec,
+)
+from ops.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandFailed,
+    OpsError,
+    aws_failure,
+)
 from ops.render import (
     render_conversation,
     render_quarantine,
@@ -26,27 +42,15 @@ from ops.render import (
     render_refetch,
     render_status,
 )
-from ops.stack import REDRIVE_TARGETS, Bridge, CommandFailed, OpsError, describe_stack
+from ops.stack import REDRIVE_TARGETS, Bridge, describe_stack
 
-# ClientError codes that mean the credentials, not the request, are the problem.
-_CREDENTIAL_CODES = frozenset(
-    {
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "InvalidClientTokenId",
-        "UnrecognizedClientException",
-        "SignatureDoesNotMatch",
-        "AccessDenied",
-        "AccessDeniedException",
-        "AuthFailure",
-    }
-)
-EXIT_FAILED = 1  # the command ran and something needs attention (refused messages, a failed task)
-EXIT_USAGE = 2  # the command could not run (no stack, no credentials, bad input)
+# Bounds of the flags that count messages or seconds: beyond them a value is a typo, not a request.
+MAX_MESSAGES = 100_000
+MAX_WAIT_SECONDS = 3600.0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m ops",
         description="Operate a deployed Genesys Analytics Bridge (finds it by its stack's outputs).",
     )
@@ -56,56 +60,91 @@ def build_parser() -> argparse.ArgumentParser:
         help="AWS region of the stack (default: cdk.json's, else the SDK's: AWS_DEFAULT_REGION, the profile)",
     )
     parser.add_argument("--stack-name", help="override the stack name (default: from the environment)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON (not for backfill)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    limit = whole_number(1, MAX_MESSAGES)
 
     status = commands.add_parser("status", help="queue depths, dead-letter reasons, alarms in ALARM")
     status.add_argument(
-        "--sample", type=int, default=DEFAULT_SAMPLE, help="messages read per dead-letter queue for reasons"
+        "--sample",
+        type=whole_number(0, MAX_MESSAGES),
+        default=DEFAULT_SAMPLE,
+        help=f"messages read per dead-letter queue for reasons (default {DEFAULT_SAMPLE}; 0: depths only)",
     )
 
     redrive = commands.add_parser("redrive", help="empty a dead-letter queue back into the pipeline")
     redrive.add_argument("queue", choices=REDRIVE_TARGETS)
-    redrive.add_argument("--wait", type=float, default=60.0, help="seconds to follow an SQS move task")
+    redrive.add_argument(
+        "--wait",
+        type=seconds(MAX_WAIT_SECONDS),
+        default=60.0,
+        help=f"seconds to follow an SQS move task (default 60, at most {MAX_WAIT_SECONDS:g})",
+    )
     redrive.add_argument("--reason", help="replayed queues: only messages with this reason")
-    redrive.add_argument("--limit", type=int, help="replayed queues: at most this many messages")
+    redrive.add_argument("--limit", type=limit, help="replayed queues: at most this many messages")
 
     refetch = commands.add_parser("refetch", help="put conversation ids on the work queue")
     refetch.add_argument("ids", nargs="*", metavar="ID", help="conversation ids (UUIDs)")
     refetch.add_argument("--file", type=Path, help="a file of ids, one per line (# comments allowed)")
-    refetch.add_argument("--delay", type=int, help="seconds before the processor sees them (0-900)")
+    refetch.add_argument(
+        "--delay",
+        type=whole_number(0, MAX_DELAY_SECONDS),
+        help=f"seconds before the processor sees them (0-{MAX_DELAY_SECONDS})",
+    )
 
     quarantine = commands.add_parser("quarantine", help="quarantined events by reason; --replay them")
     quarantine.add_argument("--replay", action="store_true", help="invoke the ingest function with them")
     quarantine.add_argument("--reason", help="with --replay: only events with this reason")
-    quarantine.add_argument("--limit", type=int, help="read (or with --replay, replay) at most this many")
+    quarantine.add_argument("--limit", type=limit, help="read (or with --replay, replay) at most this many")
 
     conversation = commands.add_parser("conversation", help="a conversation's buffer item and landed object")
     conversation.add_argument("id", metavar="ID")
     conversation.add_argument(
-        "--date", type=date.fromisoformat, help="its start date (YYYY-MM-DD), to find it without an item"
+        "--date", type=iso_day, help="its start date (YYYY-MM-DD), to find it without an item"
+    )
+
+    backfill.add_arguments(
+        commands.add_parser(
+            "backfill",
+            help="run the audit workflow over past days, oldest first (make backfill)",
+            description="Run the audit workflow over past UTC days, oldest first, against the deployed "
+            "stack (make backfill ENV=prod FROM=2026-01-01 TO=2026-06-30).",
+        )
     )
     return parser
 
 
-def run(args: argparse.Namespace, ops: Ops) -> tuple[dict[str, Any], Callable[[dict[str, Any]], str]]:
-    """The command's result and its text renderer."""
-    if args.command == "status":
-        return ops.status(sample=args.sample), render_status
-    if args.command == "redrive":
-        return ops.redrive(args.queue, wait_s=args.wait, reason=args.reason, limit=args.limit), render_redrive
+def check(args: argparse.Namespace) -> None:
+    """What argparse cannot check alone, still before any AWS call: every conversation id (and the ids
+    file), and the flags only some commands or queues take. Raises OpsError."""
+    if args.json and args.command == "backfill":
+        raise OpsError("--json does not apply to backfill: it prints its progress as it goes")
     if args.command == "refetch":
         values = [(f"argument {n}", value) for n, value in enumerate(args.ids, start=1)]
         if args.file is not None:
             values += ids_from_file(args.file)
         if not values:
             raise OpsError("give conversation ids, or --file with one per line")
-        return ops.refetch(parse_ids(values), delay_seconds=args.delay), render_refetch
+        args.ids = parse_ids(values)
+    elif args.command == "conversation":
+        [args.id] = parse_ids([("argument", args.id)])
+    elif args.command == "redrive":
+        redrive_spec(args.queue, reason=args.reason, limit=args.limit)
+    elif args.command == "quarantine" and args.reason is not None and not args.replay:
+        raise OpsError("--reason selects what --replay replays; `quarantine` alone shows every reason")
+
+
+def run(args: argparse.Namespace, ops: Ops) -> tuple[dict[str, Any], Callable[[dict[str, Any]], str]]:
+    """The command's result and its text renderer (args as check() left them)."""
+    if args.command == "status":
+        return ops.status(sample=args.sample), render_status
+    if args.command == "redrive":
+        return ops.redrive(args.queue, wait_s=args.wait, reason=args.reason, limit=args.limit), render_redrive
+    if args.command == "refetch":
+        return ops.refetch(args.ids, delay_seconds=args.delay), render_refetch
     if args.command == "quarantine":
         if args.replay:
             return ops.redrive("quarantine", reason=args.reason, limit=args.limit), render_redrive
-        if args.reason is not None:
-            raise OpsError("--reason selects what --replay replays; `quarantine` alone shows every reason")
         return ops.quarantine(limit=args.limit or 1000), render_quarantine
     if args.command == "conversation":
         return ops.conversation(args.id, on_date=args.date), render_conversation
@@ -128,7 +167,7 @@ def connect(args: argparse.Namespace) -> Ops:
         stack_name = stack_name or config.stack_name
         region = region or config.region
     session = boto3.Session(region_name=region)
-    info = describe_stack(session.client("cloudformation"), stack_name)
+    info = describe_stack(session.client("cloudformation"), stack_name, environment=args.environment)
     clients = Clients(
         sqs=session.client("sqs"),
         dynamodb=session.client("dynamodb"),
@@ -140,10 +179,17 @@ def connect(args: argparse.Namespace) -> Ops:
 
 
 def main(
-    argv: Sequence[str] | None = None, *, connect_to: Callable[[argparse.Namespace], Ops] = connect
+    argv: Sequence[str] | None = None,
+    *,
+    connect_to: Callable[[argparse.Namespace], Ops] = connect,
+    backfill_wiring: backfill.Wiring | None = None,
 ) -> int:
+    """Run one command; `connect_to` and `backfill_wiring` reach AWS unless a test replaces them."""
     args = build_parser().parse_args(argv)
     try:
+        check(args)
+        if args.command == "backfill":
+            return backfill.command(args, backfill_wiring or backfill.Wiring())
         ops = connect_to(args)
         result, render = run(args, ops)
     except CommandFailed as error:
@@ -152,32 +198,12 @@ def main(
     except OpsError as error:
         print(f"ops: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (NoCredentialsError, PartialCredentialsError, TokenRetrievalError) as error:
-        print(
-            f"ops: no usable AWS credentials ({error}): sign in first (e.g. `aws sso login`, or set "
-            "AWS_PROFILE to a profile of the stack's account)",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    except NoRegionError:
-        print(
-            "ops: no AWS region: pass --region, set AWS_DEFAULT_REGION (or a profile's region), or set "
-            "`region` in the environment's cdk.json block",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    except ClientError as error:
-        details = error.response.get("Error", {})
-        code = details.get("Code", "?")
-        hint = (
-            ": check that the credentials are current and allowed to operate this stack"
-            if code in _CREDENTIAL_CODES
-            else ""
-        )
-        print(
-            f"ops: AWS refused {error.operation_name} ({code}): {details.get('Message', '')}{hint}",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE if code in _CREDENTIAL_CODES else EXIT_FAILED
+    except (BotoCoreError, ClientError) as error:
+        message, status = aws_failure(error)
+        print(f"ops: {message}", file=sys.stderr)
+        return status
+    except KeyboardInterrupt:
+        print("ops: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(json.dumps(result, indent=2, default=str) if args.json else render(result))
-    return 0
+    return EXIT_OK

@@ -16,14 +16,13 @@ from genesys_bridge import contracts
 from genesys_bridge.buffer import BufferTable
 from genesys_bridge.events import UUID_RE
 from genesys_bridge.results import result_key
+from ops.errors import CommandFailed, OpsError
 from ops.queues import Queues, body_of, reason_of, replay_to_ingest
 from ops.stack import (
     QUEUES,
     REDRIVE_ALIASES,
     REDRIVE_TARGETS,
     Bridge,
-    CommandFailed,
-    OpsError,
     QueueSpec,
     Redrive,
     queue_spec,
@@ -124,12 +123,8 @@ class Ops:
         limit: int | None = None,
     ) -> dict[str, Any]:
         """Empty a dead-letter queue back into the pipeline, with its depths before and after."""
-        if target not in REDRIVE_TARGETS:
-            raise OpsError(f"cannot redrive {target!r}; redrive one of: {', '.join(REDRIVE_TARGETS)}")
-        spec = queue_spec(REDRIVE_ALIASES.get(target, target))
+        spec = redrive_spec(target, reason=reason, limit=limit)
         if spec.redrive is Redrive.MOVE_TO_SOURCE:
-            if reason is not None or limit is not None:
-                raise OpsError(f"{spec.name} is redriven whole by SQS: --reason and --limit do not apply")
             return self._move_back(spec, wait_s)
         return self._replay(spec, reason=reason, limit=limit)
 
@@ -283,6 +278,16 @@ def _quarantine_sample(message: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def redrive_spec(target: str, *, reason: str | None = None, limit: int | None = None) -> QueueSpec:
+    """The queue `redrive target` empties; OpsError if it cannot be redriven, or not with these filters."""
+    if target not in REDRIVE_TARGETS:
+        raise OpsError(f"cannot redrive {target!r}; redrive one of: {', '.join(REDRIVE_TARGETS)}")
+    spec = queue_spec(REDRIVE_ALIASES.get(target, target))
+    if spec.redrive is Redrive.MOVE_TO_SOURCE and (reason is not None or limit is not None):
+        raise OpsError(f"{spec.name} is redriven whole by SQS: --reason and --limit do not apply")
+    return spec
+
+
 def parse_ids(values: Iterable[tuple[str, str]]) -> list[str]:
     """Conversation ids (each a whole UUID, case-insensitive), lower-cased, each once, in order.
 
@@ -308,6 +313,10 @@ def ids_from_file(path: Path) -> list[tuple[str, str]]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as error:
         raise OpsError(f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise OpsError(
+            f"cannot read {path}: byte {error.start + 1} is not UTF-8 text (a file of ids, one per line)"
+        ) from None
     return [
         (f"{path}:{number}", line.strip())
         for number, line in enumerate(lines, start=1)

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from ops.stack import CommandFailed, QueueSpec
+from ops.errors import CommandFailed
+from ops.stack import QueueSpec
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

@@ -1,8 +1,12 @@
-"""The deployed stack, found by name: its status and outputs, and the bridge's resources named by them."""
+"""The deployed stack, found by name: its status and outputs, and the bridge's resources named by them.
+
+describe_stack is the project's one reader of a stack's outputs: the ops commands, `backfill` and the
+smoke test (tests/e2e) find what they operate through it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -10,21 +14,24 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from genesys_bridge import contracts
+from ops.errors import OpsError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
-
-
-class OpsError(Exception):
-    """Something the operator must fix or know; main() prints the message and exits non-zero."""
 
 
 class StackNotFound(OpsError):
     pass
 
 
-class CommandFailed(OpsError):
-    """The command ran and did not fully succeed (refused messages, a failed move task)."""
+class MissingOutputs(OpsError):
+    """The stack lacks an output a command needs: it was deployed from an older version."""
+
+    def __init__(self, stack_name: str, keys: Sequence[str]) -> None:
+        super().__init__(
+            f"stack {stack_name} has no output {', '.join(keys)}: it was deployed from an older version "
+            "of this project; deploy the current one"
+        )
 
 
 @dataclass(frozen=True)
@@ -33,9 +40,19 @@ class StackInfo:
     status: str
     outputs: Mapping[str, str]
 
+    def require(self, *keys: str) -> dict[str, str]:
+        """The outputs named by `keys`; MissingOutputs naming every one the stack lacks."""
+        missing = [key for key in keys if not self.outputs.get(key)]
+        if missing:
+            raise MissingOutputs(self.name, missing)
+        return {key: self.outputs[key] for key in keys}
 
-def describe_stack(cloudformation: CloudFormationClient, stack_name: str) -> StackInfo:
-    """The stack's status and outputs (DescribeStacks). Raises StackNotFound with what to check."""
+
+def describe_stack(
+    cloudformation: CloudFormationClient, stack_name: str, *, environment: str | None = None
+) -> StackInfo:
+    """The stack's status and outputs (DescribeStacks). Raises StackNotFound with what to check (the
+    deploy command names `environment` when given); other AWS errors propagate."""
     try:
         response = cloudformation.describe_stacks(StackName=stack_name)
     except ClientError as error:
@@ -47,7 +64,8 @@ def describe_stack(cloudformation: CloudFormationClient, stack_name: str) -> Sta
             raise StackNotFound(
                 f"stack {stack_name} not found in {region} "
                 f"({error.response['Error'].get('Message', '')}): is it deployed "
-                f"(`npx cdk deploy -c env=...`), and are the credentials and region those of its account?"
+                f"(`npx cdk deploy -c env={environment or '...'}`), and are the credentials and region "
+                "those of its account?"
             ) from None
         raise
     stacks = response.get("Stacks") or []
@@ -153,10 +171,7 @@ class Bridge:
     def output(self, key: str) -> str:
         value = self.outputs.get(key)
         if not value:
-            raise OpsError(
-                f"stack {self.stack_name} has no output {key}: it was deployed from an older version "
-                "of this project; deploy the current one"
-            )
+            raise MissingOutputs(self.stack_name, [key])
         return value
 
     def queue_url(self, name: str) -> str:

@@ -1,8 +1,8 @@
 """A deployed stack as the smoke test sees it: its outputs, the event it sends, what it waits for.
 
-Names come from the project's own modules (contracts, buffer, results, the environment's config), so
-the smoke test checks the deployed stack against the same contracts the code uses
-(docs/design.md, "Contracts").
+Names come from the project's own modules (contracts, buffer, results, the environment's config), and
+the outputs from the ops CLI's reader (ops.stack.describe_stack), so the smoke test checks the deployed
+stack against the same contracts the code uses (docs/design.md, "Contracts").
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from genesys_bridge import contracts
 from genesys_bridge.buffer import BufferItem, BufferTable, format_timestamp
+from ops.errors import OpsError
+from ops.stack import describe_stack
 from stacks.config import EnvironmentConfig
 
 if TYPE_CHECKING:
@@ -101,19 +103,20 @@ class DeployedStack:
     ) -> DeployedStack:
         from botocore.exceptions import ClientError
 
-        cloudformation = session.client("cloudformation")
         try:
-            stacks = cloudformation.describe_stacks(StackName=config.stack_name)["Stacks"]
+            stack = describe_stack(
+                session.client("cloudformation"), config.stack_name, environment=config.environment_name
+            )
+            stack.require(*REQUIRED_OUTPUTS)
+        except OpsError as error:  # not deployed, or deployed without an output the test reads
+            raise StackNotUsable(str(error)) from None
         except ClientError as error:
             raise StackNotUsable(
                 f"cannot describe stack {config.stack_name} in {session.region_name}: "
-                f"{error.response.get('Error', {}).get('Message', error)}; deploy it with "
-                f"`npx cdk deploy -c env={config.environment_name}` or point AWS_PROFILE/AWS_REGION at it"
+                f"{error.response.get('Error', {}).get('Message', error)}; point AWS_PROFILE/AWS_REGION at "
+                "its account"
             ) from None
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-        missing = [name for name in REQUIRED_OUTPUTS if name not in outputs]
-        if missing:
-            raise StackNotUsable(f"stack {config.stack_name} has no output(s) {', '.join(missing)}")
+        outputs = dict(stack.outputs)
         return cls(config=config, session=session, outputs=outputs, margin_seconds=margin_seconds)
 
     def client(self, service: str) -> Any:

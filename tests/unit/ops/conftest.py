@@ -1,4 +1,5 @@
-"""A deployed bridge on moto: the resources the stack's outputs name, and the ops commands over them."""
+"""A deployed bridge on moto: the resources the stack's outputs name, and the ops commands over them
+(and, for `backfill`, the audit rig of tests/unit/audit)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from moto import mock_aws
 from genesys_bridge import contracts
 from ops.commands import Clients, Ops
 from ops.stack import Bridge
+from tests.unit.audit.conftest import rig  # noqa: F401 - the audit under test, for the backfill tests
 from tests.unit.domain.builders import BUCKET, REGION, TABLE
 
 STACK = "GenesysAnalyticsBridge-prod"

@@ -10,8 +10,9 @@ import pytest
 from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
 
-from ops.cli import EXIT_FAILED, EXIT_USAGE, main
+from ops.cli import main
 from ops.commands import Ops
+from ops.errors import EXIT_FAILED, EXIT_USAGE
 from ops.stack import StackNotFound
 from tests.unit.domain.builders import REGION
 from tests.unit.ops.conftest import STACK, Deployed

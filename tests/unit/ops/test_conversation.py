@@ -8,7 +8,7 @@ import pytest
 
 from genesys_bridge.buffer import BufferTable
 from genesys_bridge.results import ResultsWriter
-from ops.stack import OpsError
+from ops.errors import OpsError
 from tests.unit.domain.builders import BUCKET, TABLE, conversation
 from tests.unit.ops.conftest import Deployed
 

@@ -10,8 +10,8 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from ops.errors import CommandFailed, OpsError
 from ops.queues import Queues
-from ops.stack import CommandFailed, OpsError
 from tests.unit.domain.builders import REGION
 from tests.unit.ops.conftest import INGEST_FUNCTION, Deployed
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ops.commands import ids_from_file, parse_ids
-from ops.stack import OpsError
+from ops.errors import OpsError
 from tests.unit.ops.conftest import Deployed
 
 A = "0a5f8e21-9c43-4d7b-b612-3e8d4c7a9f10"

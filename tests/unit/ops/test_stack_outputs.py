@@ -7,7 +7,8 @@ import pytest
 from botocore.stub import Stubber
 
 from genesys_bridge import contracts
-from ops.stack import Bridge, OpsError, StackNotFound, describe_stack
+from ops.errors import OpsError
+from ops.stack import Bridge, MissingOutputs, StackInfo, StackNotFound, describe_stack
 from tests.unit.domain.builders import REGION
 
 STACK = "GenesysAnalyticsBridge-prod"
@@ -60,11 +61,18 @@ def test_a_stack_that_does_not_exist_says_which_and_where() -> None:
 
         # When it is described, Then the error names the stack and the region and says what to check
         with pytest.raises(StackNotFound) as raised:
-            describe_stack(cloudformation, STACK)
+            describe_stack(cloudformation, STACK, environment="prod")
     message = str(raised.value)
     assert STACK in message
     assert REGION in message
-    assert "deploy" in message
+    assert "`npx cdk deploy -c env=prod`" in message
+
+
+def test_required_outputs_are_returned_and_every_missing_one_is_named() -> None:
+    info = StackInfo(name=STACK, status="UPDATE_COMPLETE", outputs={"ResultsBucketName": "results"})
+    assert info.require("ResultsBucketName") == {"ResultsBucketName": "results"}
+    with pytest.raises(MissingOutputs, match=r"no output AuditStateMachineArn, EventBusName: .*older"):
+        info.require("AuditStateMachineArn", "ResultsBucketName", "EventBusName")
 
 
 def test_an_output_the_stack_lacks_is_named_with_the_likely_cause() -> None:

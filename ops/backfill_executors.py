@@ -1,4 +1,5 @@
-"""Where a day's audit runs: as an execution of the deployed state machine, or in this process.
+"""Where a day's audit runs for `backfill` (ops.backfill): as an execution of the deployed state
+machine, or in this process (tests, local runs).
 
 Both answer the same three questions, so the backfill loop does not care which it drives: what is
 running already (to resume rather than start twice), start a day, and how is that execution doing.

@@ -1,5 +1,6 @@
-"""`make backfill`: the command as a user runs it, with the in-process executor (the workflow's own step
-code) against moto S3 and the scripted Genesys jobs API, and the Step Functions executor against moto."""
+"""`python -m ops backfill` (make backfill): the command as a user runs it, with the in-process executor
+(the workflow's own step code) against moto S3 and the scripted Genesys jobs API, and the Step Functions
+executor against moto."""
 
 from __future__ import annotations
 
@@ -14,22 +15,13 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
 from moto import mock_aws
 
-from backfill.aws import stack_outputs
-from backfill.cli import (
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_USAGE,
-    Connection,
-    Environment,
-    UsageError,
-    main,
-)
-from backfill.executors import InProcessExecutor, Progress, Status, StepFunctionsExecutor
 from genesys_bridge.audit.model import AuditMode
+from ops.backfill import Connection, Environment, Wiring
+from ops.backfill_executors import InProcessExecutor, Progress, Status, StepFunctionsExecutor
+from ops.cli import main
+from ops.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from tests.unit.audit.conftest import AuditRig
 from tests.unit.audit.fakes import job_conversation
 
@@ -68,13 +60,8 @@ class Backfill:
         )
 
     def __call__(self, *argv: str) -> int:
-        return main(
-            list(argv),
-            environment=self.environment,
-            now=self.rig.time.now,
-            sleep=self._sleep,
-            out=self.out,
-        )
+        wiring = Wiring(environment=self.environment, now=self.rig.time.now, sleep=self._sleep, out=self.out)
+        return main(["--environment", "test", "backfill", *argv], backfill_wiring=wiring)
 
     def _sleep(self, _seconds: float) -> None:
         if self.between_polls:
@@ -139,7 +126,6 @@ def test_a_dry_run_lists_the_days_and_starts_nothing(days: AuditRig) -> None:
         ("2026-11-20", "2026-11-22", "--to: day 2026-11-22 has not ended yet"),
         ("2026-11-20", "2026-12-05", "interval lies in the future"),
         ("2026-11-01", "2026-11-19", "--from: day 2026-11-01 is before the configured first day 2026-11-10"),
-        ("2026-11-1x", "2026-11-19", "--from '2026-11-1x' is not a day in the form YYYY-MM-DD"),
     ],
 )
 def test_bad_ranges_exit_2_with_a_clear_error_and_start_nothing(
@@ -263,32 +249,3 @@ def test_a_resumed_backfill_waits_for_the_execution_already_running_instead_of_s
     backfill.between_polls.append(lambda: client.stop_execution(executionArn=earlier))
     assert backfill("--from", "2026-11-19", "--to", "2026-11-19", "--mode", "audit") == EXIT_FAILED
     assert len(client.list_executions(stateMachineArn=arn)["executions"]) == 1
-
-
-def test_stack_outputs_name_the_workflow_and_a_missing_stack_is_a_clear_error() -> None:
-    cloudformation = boto3.client("cloudformation", region_name="eu-west-1")
-    with Stubber(cloudformation) as stub:
-        stub.add_response(
-            "describe_stacks",
-            {
-                "Stacks": [
-                    {
-                        "StackName": "GenesysAnalyticsBridge-prod",
-                        "CreationTime": "2026-11-01T00:00:00Z",
-                        "StackStatus": "UPDATE_COMPLETE",
-                        "Outputs": [
-                            {"OutputKey": "AuditStateMachineArn", "OutputValue": "arn:aws:states:x"},
-                            {"OutputKey": "ResultsBucketName", "OutputValue": "results-bucket"},
-                        ],
-                    }
-                ]
-            },
-            {"StackName": "GenesysAnalyticsBridge-prod"},
-        )
-        stub.add_client_error(
-            "describe_stacks", "ValidationError", "Stack with id GenesysAnalyticsBridge-prod does not exist"
-        )
-        outputs = stack_outputs(cloudformation, "GenesysAnalyticsBridge-prod")
-        assert outputs == {"AuditStateMachineArn": "arn:aws:states:x", "ResultsBucketName": "results-bucket"}
-        with pytest.raises(UsageError, match="does not exist"):
-            stack_outputs(cloudformation, "GenesysAnalyticsBridge-prod")

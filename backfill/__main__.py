@@ -1,5 +1,0 @@
-import sys
-
-from backfill.cli import main
-
-sys.exit(main())

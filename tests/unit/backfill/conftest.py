@@ -1,3 +1,0 @@
-from tests.unit.audit.conftest import rig
-
-__all__ = ["rig"]
