@@ -30,6 +30,8 @@ ASYNC_RETRY_DELAYS_S = (60.0, 120.0)
 # How often the idle invoker looks for due retries: short enough not to add latency, long enough not
 # to burn a core.
 IDLE_POLL_S = 0.05
+# How often an event that ends its conversation again asks whether the conversation has landed yet.
+REOPEN_RECHECK_S = 0.5
 
 
 @dataclass
@@ -162,7 +164,7 @@ class AsyncInvoker(threading.Thread):
                 _, _, attempt, planned = heapq.heappop(self._retries)
                 if attempt == 1 and planned.reopens and not self.before_reopen(planned):
                     self._seq += 1
-                    heapq.heappush(self._retries, (now + IDLE_POLL_S, self._seq, 1, planned))
+                    heapq.heappush(self._retries, (now + REOPEN_RECHECK_S, self._seq, 1, planned))
                     return
                 if attempt > 1:  # attempt 1: a first delivery that waited for its moment
                     self.tally.retries += 1

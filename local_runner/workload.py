@@ -29,9 +29,6 @@ EVENT_SOURCE = "aws.partner/genesys.com/cloud/7d2c4f80-1a6b-4e39-8c0d-5b3e9f21a7
 EVENT_ACCOUNT = "111122223333"
 # The expected reason of an event the runner's parser could not walk (no ingest reason code is this).
 TOO_DEEP_FOR_THE_RUNNER = "(nested too deeply for the runner to parse)"
-# A conversation that ends again is due this many settle delays after it settled (it has landed by
-# then; the runner holds the event back until its buffer item is concluded all the same).
-REOPEN_AFTER_SETTLE_DELAYS = 10
 # EventBridge's entry limit is 256 KB; an oversize input must be clearly above it.
 OVERSIZE_PADDING_BYTES = 300 * 1024
 
@@ -351,19 +348,16 @@ def _endings_again(
     conversations: dict[str, PlannedConversation], spec: WorkloadSpec, region: str
 ) -> list[tuple[float, PlannedEvent]]:
     """One more end event for `reopen_rate` of the conversations that end (at least one when above 0),
-    due well after they landed; the runner reopens each just before (a new message joined it)."""
+    held back until the conversation has landed; the runner reopens each just before (a new message
+    joined it)."""
     rng = random.Random(f"reopen:{spec.seed}")  # its own, so the rest of a seed's workload stays
     ending = [plan for plan in conversations.values() if plan.readiness is not Readiness.NEVER]
     count = min(len(ending), max(1, round(spec.reopen_rate * len(ending)))) if spec.reopen_rate > 0 else 0
     topic = "customer.end" if spec.topics is None or "customer.end" in spec.topics else min(spec.topics)
     again: list[tuple[float, PlannedEvent]] = []
     for plan in rng.sample(ending, count):
-        landed_by = plan.settled_after_s or plan.ended_after_s or 0.0
         event = conversation_event(plan.conversation_id, topic, spec.now, rng, region)
-        due = landed_by + REOPEN_AFTER_SETTLE_DELAYS * spec.settle_delay_s
-        again.append(
-            (math.inf, PlannedEvent(event, plan.conversation_id, topic, not_before_s=due, reopens=True))
-        )
+        again.append((math.inf, PlannedEvent(event, plan.conversation_id, topic, reopens=True)))
     return again
 
 
