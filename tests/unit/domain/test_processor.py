@@ -85,7 +85,7 @@ class FakeGenesys:
             self.stats.increment("errors")
             raise GenesysApiError(400, "bad.request", "Invalid conversation id", "corr-1")
         if self.unknown_is_404 and not set(chunk) <= set(self.known):
-            self.stats.increment("errors")
+            self.stats.increment("not_found")  # as the client counts a 404: not an error
             raise GenesysApiError(404, "not.found", "Conversations not found", "corr-2")
         return [self.known[i] for i in chunk if i in self.known]
 
