@@ -205,13 +205,3 @@ def rows_of(scan: CatalogScan, days: int = DEFAULT_DAYS) -> list[Row]:
 
 def catalog_rows(conversations: int = 2000, *, days: int = DEFAULT_DAYS) -> list[Row]:
     return rows_of(measure(conversations, days=days), days)
-
-
-def render(rows: Sequence[Row]) -> str:
-    from benchmarks.table import render_table
-
-    return render_table(rows, title="Catalog scan per KPI query")
-
-
-if __name__ == "__main__":
-    print(render(catalog_rows()))

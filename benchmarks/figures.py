@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchmarks import targets
-from benchmarks.imports import ImportTarget, handler_target, import_profile, measure_imports, medians
+from benchmarks.imports import ImportTarget, handler_target, heaviest, measure_imports, medians
 from benchmarks.ingest import measure_ingest_isolated
 from benchmarks.paths import LAMBDAS, SHARED, bench_dir
 from benchmarks.sdk import SDK_MODULE, SDK_VERSION, ensure_sdk
@@ -61,10 +61,9 @@ def _without_bytecode(source: Path, name: str) -> Path:
 def import_rows(runs: int, sdk: SdkState) -> list[Row]:
     layer_dir, layer_how = _host_layer()
     boto3 = ImportTarget("import boto3", "boto3")
-    present = [name for name in HANDLERS if (LAMBDAS / name / "handler.py").exists()]
-    cached = {name: handler_target(name, LAMBDAS, layer_dir) for name in present}
-    cold_layer = _without_bytecode(layer_dir, "layer-host-nopyc") if present else layer_dir
-    uncached = {name: handler_target(name, LAMBDAS, cold_layer, bytecode=False) for name in present}
+    cached = {name: handler_target(name, LAMBDAS, layer_dir) for name in HANDLERS}
+    cold_layer = _without_bytecode(layer_dir, "layer-host-nopyc")
+    uncached = {name: handler_target(name, LAMBDAS, cold_layer, bytecode=False) for name in HANDLERS}
     sdk_cached = sdk_uncached = None
     if sdk.path is not None:
         sdk_cached = ImportTarget(f"import {SDK_MODULE}", SDK_MODULE, (str(sdk.path),))
@@ -91,24 +90,19 @@ def import_rows(runs: int, sdk: SdkState) -> list[Row]:
         met = targets.import_met(handler_s, boto3_s, sdk_s)
         note = ""
         if not met:
-            heavy = ", ".join(f"{pkg} {fmt_ms(sec)}" for pkg, sec in import_profile(target))
+            heavy = ", ".join(f"{pkg} {fmt_ms(sec)}" for pkg, sec in heaviest(outcome[target.label]))
             note = f"{figure}: heaviest packages by own import time (-X importtime): {heavy}"
         return Row("3", figure, fmt_ms(handler_s), reference, target_text, Verdict.of(met), note)
 
     rows: list[Row] = []
     for name in HANDLERS:
-        if name not in cached:
-            reason = f"lambdas/{name}/handler.py does not exist yet"
-            rows.append(
-                Row.not_measured("3", f"Cold import lambdas/{name}/handler.py", reason, target=target_text)
-            )
-            continue
         rows.append(row(name, cached[name], sdk_cached, ".pyc cached"))
         rows.append(row(name, uncached[name], sdk_uncached, "no .pyc"))
     if sdk_cached is None:
         rows.append(Row.not_measured("3", "Cold import of the official SDK", sdk.error))
     method = (
-        f"median of {runs} fresh `python -I` processes per module after 1 warm-up, modules interleaved;"
+        f"median of {runs} fresh `python -I -X importtime` processes per module (the module's cumulative"
+        " import time) after 1 warm-up, modules interleaved;"
         f" handlers imported as Lambda does (`handler` from lambdas/<fn>/, {layer_how} on sys.path, none"
         " of the function's configuration, only the variables Lambda's runtime sets, e.g."
         " LAMBDA_TASK_ROOT, for every module alike); boto3 from the venv, as Lambda's runtime provides"

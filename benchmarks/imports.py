@@ -1,29 +1,22 @@
-"""Figure 3: cold-start import time, each module in a fresh interpreter, as Lambda would import it."""
+"""Figure 3: cold-start import time, each module in a fresh interpreter, as Lambda would import it.
+
+Timed by the interpreter itself (`python -X importtime`): the figure is the module's cumulative import
+time, and the same output says which packages took it (their own time), for the note of a missed target.
+Interpreter start-up is the same for every module and is left out, so the figure compares the modules,
+not Python.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from benchmarks.stats import median
-
-# Run in the child: put the given directories first on sys.path (Lambda puts the function's code dir
-# and /opt/python there), then time nothing but the import itself. Interpreter start-up is the same
-# for every module and is left out so the figure compares the modules, not Python.
-_CHILD = """
-import importlib, json, sys, time
-sys.path[:0] = json.loads(sys.argv[1])
-started = time.perf_counter()
-importlib.import_module(sys.argv[2])
-print(time.perf_counter() - started)
-"""
 
 
 @dataclass(frozen=True)
@@ -34,6 +27,12 @@ class ImportTarget:
     # e.g. ("-B",): write no .pyc, so a folder without __pycache__ compiles on every import, as a
     # layer built with pip --no-compile does on Lambda's read-only /opt
     flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImportRun:
+    seconds: float  # the module's cumulative import time
+    own_seconds: dict[str, float]  # per top-level package, the time its own modules took
 
 
 # What the Lambda runtime itself sets in every function's environment before it imports the handler
@@ -51,6 +50,9 @@ LAMBDA_RUNTIME_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
 }
 
+# "import time: <own us> | <cumulative us> | <one space per level of nesting><module>"
+_IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( +)(\S+)")
+
 
 def _clean_env() -> dict[str, str]:
     # No project variables and no PYTHONPATH: importing a handler must need no configuration at all;
@@ -59,11 +61,29 @@ def _clean_env() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key in keep} | LAMBDA_RUNTIME_ENV
 
 
-def import_seconds(target: ImportTarget, python: str = sys.executable) -> float:
-    """One fresh interpreter; -I keeps the user's site dir and PYTHON* variables out of it."""
+def parse_importtime(stderr: str, module: str) -> ImportRun:
+    """The import of `module` in `python -X importtime`'s report: its cumulative time, and the own time of
+    every module it imported (itself included), by top-level package."""
+    block: list[tuple[int, str]] = []  # the modules imported since the last top-level import
+    for own_us, cumulative_us, indent, name in _IMPORTTIME.findall(stderr):
+        block.append((int(own_us), name))
+        if len(indent) > 1:
+            continue
+        if name == module:
+            own: defaultdict[str, float] = defaultdict(float)
+            for micros, imported in block:
+                own[imported.split(".")[0]] += micros / 1e6
+            return ImportRun(int(cumulative_us) / 1e6, dict(own))
+        block = []  # a top-level import of start-up (site, ...): not the module's
+    raise RuntimeError(f"import {module}: not in the -X importtime report")
 
+
+def import_run(target: ImportTarget, python: str = sys.executable) -> ImportRun:
+    """One fresh interpreter; -I keeps the user's site dir and PYTHON* variables out of it. The code
+    dirs go first on sys.path, as Lambda puts the function's code dir and /opt/python there."""
+    code = f"import sys; sys.path[:0] = {list(target.sys_path)!r}; import {target.module}"
     result = subprocess.run(
-        [python, "-I", *target.flags, "-c", _CHILD, json.dumps(list(target.sys_path)), target.module],
+        [python, "-I", *target.flags, "-X", "importtime", "-c", code],
         capture_output=True,
         text=True,
         env=_clean_env(),
@@ -73,22 +93,22 @@ def import_seconds(target: ImportTarget, python: str = sys.executable) -> float:
     if result.returncode != 0:
         last = result.stderr.strip().splitlines()[-1:] or ["no output"]
         raise RuntimeError(f"import {target.module} failed: {last[0]}")
-    return float(result.stdout.strip().splitlines()[-1])
+    return parse_importtime(result.stderr, target.module)
 
 
-def measure_imports(targets: Sequence[ImportTarget], runs: int) -> dict[str, list[float] | str]:
-    """Median-ready samples per target, or the reason a target could not be imported.
+def measure_imports(targets: Sequence[ImportTarget], runs: int) -> dict[str, list[ImportRun] | str]:
+    """`runs` samples per target, or the reason a target could not be imported.
 
     One untimed warm-up each first (it writes the .pyc caches, as a deployed package would ship or
     build them), then the targets are interleaved run by run so a burst of load from other processes
     on this shared machine hits every target alike instead of one.
     """
-    outcome: dict[str, list[float] | str] = {}
+    outcome: dict[str, list[ImportRun] | str] = {}
     for target in targets:
         try:
-            import_seconds(target)
+            import_run(target)
             outcome[target.label] = []
-        except (RuntimeError, subprocess.TimeoutExpired, ValueError) as error:
+        except (RuntimeError, subprocess.TimeoutExpired) as error:
             outcome[target.label] = str(error)
     for _ in range(runs):
         for target in targets:
@@ -96,51 +116,27 @@ def measure_imports(targets: Sequence[ImportTarget], runs: int) -> dict[str, lis
             if not isinstance(samples, list):
                 continue
             try:
-                samples.append(import_seconds(target))
-            except (RuntimeError, subprocess.TimeoutExpired, ValueError) as error:
+                samples.append(import_run(target))
+            except (RuntimeError, subprocess.TimeoutExpired) as error:
                 outcome[target.label] = f"failed after {len(samples)} samples: {error}"
     return outcome
 
 
-def medians(outcome: dict[str, list[float] | str]) -> dict[str, float]:
-    return {label: median(samples) for label, samples in outcome.items() if isinstance(samples, list)}
+def medians(outcome: dict[str, list[ImportRun] | str]) -> dict[str, float]:
+    return {
+        label: statistics.median(run.seconds for run in samples)
+        for label, samples in outcome.items()
+        if isinstance(samples, list) and samples
+    }
 
 
-_IMPORTTIME = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
-
-
-def import_profile(
-    target: ImportTarget, top: int = 6, python: str = sys.executable
-) -> list[tuple[str, float]]:
-    """Top-level packages by their own import time (`python -X importtime`), heaviest first.
-
-    Used to say what dominates a handler's import when it misses its target.
-    """
-
-    result = subprocess.run(
-        [
-            python,
-            "-I",
-            *target.flags,
-            "-X",
-            "importtime",
-            "-c",
-            _CHILD,
-            json.dumps(list(target.sys_path)),
-            target.module,
-        ],
-        capture_output=True,
-        text=True,
-        env=_clean_env(),
-        check=False,
-        timeout=300,
-    )
-    per_package: dict[str, int] = defaultdict(int)
-    for match in _IMPORTTIME.finditer(result.stderr):
-        self_us, _cumulative, _indent, name = match.groups()
-        per_package[name.split(".")[0]] += int(self_us)
-    ranked = sorted(per_package.items(), key=lambda item: item[1], reverse=True)[:top]
-    return [(name, micros / 1e6) for name, micros in ranked]
+def heaviest(samples: list[ImportRun] | str, top: int = 6) -> list[tuple[str, float]]:
+    """Top-level packages by their own import time in the median sample, heaviest first: what dominates
+    a handler's import when it misses its target."""
+    if isinstance(samples, str) or not samples:
+        return []
+    middle = sorted(samples, key=lambda run: run.seconds)[len(samples) // 2]
+    return sorted(middle.own_seconds.items(), key=lambda item: item[1], reverse=True)[:top]
 
 
 def handler_target(function: str, lambdas: Path, layer_dir: Path, *, bytecode: bool = True) -> ImportTarget:

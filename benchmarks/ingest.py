@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-import os
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.awsstub import StubAws
-from benchmarks.lambda_drive import LambdaContext, load_handler, run_isolated, stdout_silenced
+from benchmarks.lambda_drive import load_handler, run_isolated, stdout_silenced
+from local_runner.aws import env_overlay
+from local_runner.functions import LambdaContext
 
 # The end topics a conversation emits; several per conversation is the normal case the buffer dedupes.
 END_TOPICS = ("customer.end", "user.end", "acw")
@@ -60,30 +59,12 @@ class IngestFigures:
     cpu_us_per_event: float
     dynamodb_requests_per_event: float
     other_aws_requests: int
-    path: str  # what was driven: the Lambda handler or, failing that, the service
+    path: str  # what was driven
 
 
-_CONTEXT = LambdaContext(
-    function_name="bench-ingest",
-    memory_limit_in_mb=256,
-    aws_request_id="00000000-0000-4000-8000-000000000000",
-    log_stream_name="bench",
-    remaining_ms=60_000,
-)
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    previous = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+def _context() -> LambdaContext:
+    return LambdaContext("bench-ingest", timeout_s=60, memory_limit_in_mb=256, region="us-east-1",
+                         account_id="111122223333")  # fmt: skip
 
 
 def _handler_env() -> dict[str, str]:
@@ -103,41 +84,12 @@ def _handler_env() -> dict[str, str]:
     }
 
 
-def _handler_driver(stub: StubAws) -> Callable[[Any], Any]:
-    """lambdas/ingest/handler.py itself, its boto3 clients answered by the stub."""
-    return load_handler("ingest", "bench_ingest_handler", stub, _CONTEXT)
-
-
-def _service_driver(stub: StubAws) -> Callable[[Any], Any]:
-    from genesys_bridge.buffer import BufferTable
-    from genesys_bridge.ingest import IngestService
-    from genesys_bridge.metrics import NullMetrics
-
-    service = IngestService(
-        BufferTable(stub.client("dynamodb"), "bench-buffer", ttl_hours=48),
-        stub.client("sqs"),
-        "https://sqs.us-east-1.amazonaws.com/111122223333/bench-quarantine",
-        NullMetrics(),
-        topics=frozenset(END_TOPICS),
-        work_queue_url="https://sqs.us-east-1.amazonaws.com/111122223333/bench-work",
-    )
-    return lambda event: service.handle(event)
-
-
 def measure_ingest(conversations: int, warmup: int = 60) -> IngestFigures:
-    """Drive `conversations` x 3 events through the ingest handler; CPU is process time, not wall time.
-
-    The Lambda handler (Powertools logger, metrics and tracer decorators included) is preferred; the
-    service alone is the fallback while the handler cannot be loaded, and the row says which ran.
-    """
+    """Drive `conversations` x 3 events through the ingest handler (Powertools logger, metrics and tracer
+    decorators included); CPU is process time, not wall time."""
     stub = StubAws()
-    with _environment(_handler_env()):
-        try:
-            handle = _handler_driver(stub)
-            path = "lambdas/ingest/handler.py handler()"
-        except Exception as error:  # noqa: BLE001 - fall back, and say so in the table
-            handle = _service_driver(stub)
-            path = f"IngestService only (handler not loadable: {error!r})"
+    with env_overlay(_handler_env()):
+        handle = load_handler("ingest", "bench_ingest_handler", stub, _context())
         try:
             events = synthetic_events(conversations)
             # warm-up on other conversations: the first calls build settings, clients and caches (cold
@@ -155,7 +107,13 @@ def measure_ingest(conversations: int, warmup: int = 60) -> IngestFigures:
             _reset_runtime()
     dynamodb = stub.count("dynamodb")
     other = sum(stub.calls.values()) - dynamodb
-    return IngestFigures(len(events), cpu / len(events) * 1e6, dynamodb / len(events), other, path)
+    return IngestFigures(
+        len(events),
+        cpu / len(events) * 1e6,
+        dynamodb / len(events),
+        other,
+        "lambdas/ingest/handler.py handler()",
+    )
 
 
 def _reset_runtime() -> None:

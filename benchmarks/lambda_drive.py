@@ -1,4 +1,4 @@
-"""Driving a Lambda handler in-process for a CPU figure, as benchmarks/ingest.py and capacity/probe.py do.
+"""Driving a Lambda handler in-process for a CPU figure, as benchmarks/ingest.py does.
 
 The handler module is loaded from lambdas/<name>/handler.py, its boto3 clients answered by a StubAws,
 and the figures are taken in a fresh interpreter (as a Lambda container is one) that prints one JSON
@@ -14,34 +14,10 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.awsstub import StubAws
 from benchmarks.paths import LAMBDAS, REPO, SHARED
-
-
-@dataclass(frozen=True)
-class LambdaContext:
-    """What Powertools and the handlers read from Lambda's context object."""
-
-    function_name: str
-    memory_limit_in_mb: int
-    aws_request_id: str
-    log_stream_name: str
-    remaining_ms: int
-    function_version: str = "$LATEST"
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:us-east-1:111122223333:function:{self.function_name}"
-
-    @property
-    def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
 
 
 def project_env() -> dict[str, str]:
@@ -63,9 +39,7 @@ def stdout_silenced() -> Iterator[None]:
         os.close(saved)
 
 
-def load_handler(
-    function: str, module_name: str, stub: StubAws, context: LambdaContext
-) -> Callable[[Any], Any]:
+def load_handler(function: str, module_name: str, stub: StubAws, context: Any) -> Callable[[Any], Any]:
     """lambdas/<function>/handler.py itself, its boto3 clients answered by the stub.
 
     The stub is registered on boto3's default session, from which the runtime's clients copy their

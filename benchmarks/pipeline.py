@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import statistics
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -21,7 +22,6 @@ from benchmarks import targets
 from benchmarks.cost import FunctionUsage, RunCounts, cost_per_million, load_prices
 from benchmarks.goodput import GoodputResult, goodput_run
 from benchmarks.paths import bench_dir
-from benchmarks.stats import percentile, requests_floor
 from benchmarks.table import Row, Verdict, fmt_pct, fmt_seconds, fmt_usd
 
 # The local event source receives at most this many messages per ReceiveMessage, as SQS does.
@@ -110,7 +110,7 @@ def run_counts(report: Any, config: Any) -> tuple[RunCounts, str]:
 def _requests_rows(report: Any, config: Any, run: LocalRun, environment: str) -> list[Row]:
     landed = int(report.landed)
     requests = int(report.genesys_requests)
-    floor = requests_floor(landed, int(config.genesys_ids_per_request))
+    floor = targets.requests_floor(landed, int(config.genesys_ids_per_request))
     per_conversation = requests / landed
     fetch_invocations = len(report.invocation_durations_s.get("processor", []))
     note = (
@@ -150,12 +150,18 @@ def _latency_row(report: Any, config: Any, run: LocalRun) -> Row:
     return Row(
         "6",
         figure,
-        f"median {fmt_seconds(percentile(latencies, 50))}, p99 {fmt_seconds(percentile(latencies, 99))}",
+        f"median {fmt_seconds(statistics.median(latencies))}, p99 {fmt_seconds(p99(latencies))}",
         f"settle delay {settle} s + batching window {window:g} s",
         note=f"{figure}: {len(latencies)} conversations, {rate}, time scale {run.time_scale:g} (configured:"
         f" settle {config.settle_delay_seconds} s, window {config.processor_batching_window_seconds} s)"
         + (f". {run.caveat}" if run.caveat else ""),
     )
+
+
+def p99(values: list[float]) -> float:
+    """The 99th percentile, interpolated between the closest ranks (numpy's default, "linear")."""
+    # quantiles() wants two values at least (before Python 3.13); one value is every percentile of itself
+    return statistics.quantiles(values * 2 if len(values) == 1 else values, n=100, method="inclusive")[98]
 
 
 def _cost_rows(report: Any, config: Any, prices_path: Path) -> list[Row]:

@@ -50,20 +50,20 @@ def _cells(row: Row) -> tuple[str, ...]:
     )
 
 
-def render_table(rows: Sequence[Row], *, title: str = "", footer: Sequence[str] = ()) -> str:
-    """A padded Markdown table, then one line per row note, then free footer lines."""
-    body = [HEADERS, *(_cells(row) for row in rows)]
-    widths = [max(len(line[col]) for line in body) for col in range(len(HEADERS))]
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A padded Markdown pipe table, one line each (reads in a terminal, pastes into docs)."""
+    widths = [max(len(line[col]) for line in (headers, *rows)) for col in range(len(headers))]
 
     def line(cells: Sequence[str]) -> str:
         return "| " + " | ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)) + " |"
 
-    out: list[str] = []
-    if title:
-        out += [title, ""]
-    out.append(line(HEADERS))
-    out.append("|" + "|".join("-" * (width + 2) for width in widths) + "|")
-    out += [line(cells) for cells in body[1:]]
+    return [line(headers), "|" + "|".join("-" * (width + 2) for width in widths) + "|", *map(line, rows)]
+
+
+def render_table(rows: Sequence[Row], *, title: str = "", footer: Sequence[str] = ()) -> str:
+    """The figures' table, then one line per row note, then free footer lines."""
+    out: list[str] = [title, ""] if title else []
+    out += markdown_table(HEADERS, [_cells(row) for row in rows])
     notes = [f"- [{row.number}] {row.note}" for row in rows if row.note]
     if notes:
         out += ["", "Notes:", *notes]

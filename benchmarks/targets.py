@@ -3,6 +3,8 @@ never hand-written."""
 
 from __future__ import annotations
 
+import math
+
 # The targets of docs/benchmarks.md, "Targets" (benchmark figures, not timed tests).
 REQUESTS_OVER_FLOOR_MAX = 1.05
 GOODPUT_MIN = 0.90
@@ -10,6 +12,18 @@ THROTTLED_SHARE_MAX = 0.02
 IMPORT_OVER_BOTO3_MAX = 2.5
 SDK_OVER_IMPORT_MIN = 5.0
 LAYER_UNZIPPED_MAX_BYTES = 25_000_000  # decimal MB, the stricter reading of "25 MB"
+
+
+def requests_floor(conversations: int, ids_per_request: int = 100) -> float:
+    """Fewest Genesys requests per conversation: every multi-get full, nothing fetched twice.
+
+    ceil(N / ids_per_request) / N: 1,000 conversations need at least 10 calls of 100 ids, 0.01 each.
+    """
+    if conversations <= 0:
+        raise ValueError("the floor needs at least one conversation")
+    if ids_per_request <= 0:
+        raise ValueError("ids_per_request must be positive")
+    return math.ceil(conversations / ids_per_request) / conversations
 
 
 def requests_met(per_conversation: float, floor: float) -> bool:

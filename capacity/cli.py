@@ -14,19 +14,19 @@ from benchmarks.cost import DEFAULT_PRICES
 from benchmarks.paths import SHARED
 from capacity.measurements import DEFAULT_MEASUREMENTS
 from capacity.profiles import NAMES as PROFILE_NAMES
+from capacity.profiles import PEAK_RANGE
 from capacity.quotas import DEFAULT_QUOTAS
-from ops.cli_options import add_environment
+from ops.cli_options import OneLineParser, add_environment
 
 DEFAULT_OUT = Path("out/capacity")
 # Input ranges: beyond them a figure is a typo, not a contact centre.
-PEAK_RANGE = (1.0, 10_000_000.0)  # conversations per hour (10 M/h is 2,800 a second)
 EVENTS_RANGE = (1.0, 100.0)
 NOT_READY_RANGE = (0.0, 0.95)
 STEP_RANGE = (0.01, 60.0)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m capacity",
         description="Model the deployed bridge (cdk.json settings, published quotas, measured costs) under a"
         " day's load: per stage peak demand vs capacity, backlog and when it drains, latency p50/p95/p99,"
@@ -86,25 +86,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--measurements", type=Path, default=DEFAULT_MEASUREMENTS, help="measured figures (JSON)"
     )
-    parser.add_argument(
-        "--measure",
-        action="store_true",
-        help="re-measure ingest and processor costs with this checkout's code first (~20 s) and write them"
-        " to --measurements",
-    )
-    parser.add_argument(
-        "--validate",
-        action="store_true",
-        help="run a small local pipeline (make bench's runner) and compare it with the model's prediction",
-    )
-    parser.add_argument(
-        "--validate-conversations", type=int, default=150, help="conversations in each validation run"
-    )
-    parser.add_argument(
-        "--validate-recordings",
-        type=Path,
-        help="compare the model with the recordings of an earlier --validate (no pipeline run)",
-    )
     return parser
 
 
@@ -124,28 +105,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.path.insert(0, str(SHARED))
     # imported late: `--help` and usage errors stay instant
     from capacity import run
-
-    if args.validate_recordings is not None:
-        from capacity.validate import main_recorded
-
-        if not args.validate_recordings.is_file():
-            parser.error(f"--validate-recordings {args.validate_recordings}: no such file")
-        return main_recorded(args.validate_recordings)
-    if args.validate:
-        from capacity.validate import main as validate
-
-        if not 20 <= args.validate_conversations <= 2000:
-            parser.error(
-                f"--validate-conversations {args.validate_conversations} is out of range: allowed 20..2000"
-            )
-        return validate(args.validate_conversations, args.json, DEFAULT_OUT / "validation-recordings.json")
-    if args.measure:
-        from capacity.measure import measure
-
-        measure(args.measurements, progress=lambda text: print(text, file=sys.stderr))
-        if args.peak_conversations_per_hour is None and args.profile_file is None:
-            print(f"measurements written to {args.measurements}")
-            return 0
 
     if args.peak_conversations_per_hour is None and args.profile_file is None:
         parser.error("--peak-conversations-per-hour is required (or give --profile-file)")
@@ -194,6 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(render(report))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(as_json(report), indent=2) + "\n", encoding="utf-8")
+        try:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(as_json(report), indent=2) + "\n", encoding="utf-8")
+        except OSError as error:
+            parser.error(f"--json {args.json}: cannot write ({error.strerror or error})")
     return 0

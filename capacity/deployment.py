@@ -76,9 +76,6 @@ class Pipeline:
     # not ready at the first fetch: share, and when it comes back
     not_ready_share: float
     not_ready_retry_s: float
-    # measured spread of invocation times around their mean (equally likely offsets, seconds); empty
-    # for AWS, where the model knows the mean only
-    invocation_spread_s: tuple[float, ...] = ()
 
     def requests_per_batch(self, batch: float) -> int:
         return max(1, math.ceil(batch / self.ids_per_request - 1e-9))

@@ -2,8 +2,8 @@
 
 Queues are FIFO, so the k-th conversation to arrive is the k-th to land: its delay is where the landed
 curve reaches k minus where the arrival curve did. The curves carry every mean delay; what they cannot
-carry is each conversation's own place in its batch window (uniform 0 .. the longest wait) and its own
-invocation's time around the mean, which are spread over each point here.
+carry is each conversation's own place in its batch window (uniform 0 .. the longest wait), which is
+spread over each point here.
 """
 
 from __future__ import annotations
@@ -44,11 +44,16 @@ def _time_reaching(curve: array[float], dt: float, level: float, start: int) -> 
 
 def latency_histogram(
     p: Pipeline, dt: float, arrived: array[float], landed: array[float], wait_at: array[float]
-) -> dict[float, float]:
-    """Latency (first event -> landed) of every arriving conversation, weighted by its mass."""
+) -> tuple[dict[float, float], float]:
+    """Latency (first event -> landed) of every arriving conversation that landed, weighted by its mass;
+    and the conversations left out because they had not landed when the model stopped.
+
+    `landed` counts first-pass landings only, i.e. the ready share of the arrivals: the k-th ready
+    arrival is the k-th to land, so an arrival is placed on the landed curve at its ready share.
+    """
     histogram: defaultdict[float, float] = defaultdict(float)
     if not arrived or landed[-1] <= 0:
-        return histogram
+        return histogram, arrived[-1] if arrived else 0.0
     resolution = max(0.01, min(0.25, dt / 4))
     settle_steps = round(p.settle_delay_s / dt)
     # (FIFO delay, longest batch wait) -> mass; steady stretches of the day collapse into few keys
@@ -56,31 +61,31 @@ def latency_histogram(
     cursor = 0
     previous = 0.0
     last_landed = landed[-1]
+    ready = 1 - p.not_ready_share
+    included = 0.0
     for index, total in enumerate(arrived):
-        mass = total - previous
-        previous = total
+        start, previous = previous, total
+        if start * ready >= last_landed - 1e-9:
+            break  # the rest had not landed when the model stopped: counted as left out below
+        # this step's arrivals, all but at the end, where only those that landed count
+        mass = min(total, last_landed / ready) - start
         if mass <= 1e-12:
             continue
-        middle = total - mass / 2
-        if middle > last_landed:
-            break  # never landed within the modelled time
-        landed_at, cursor = _time_reaching(landed, dt, middle, cursor)
+        included += mass
+        landed_at, cursor = _time_reaching(landed, dt, (start + mass / 2) * ready, cursor)
         base = round((landed_at - (index + 0.5) * dt) / resolution) * resolution
         wait = wait_at[min(len(wait_at) - 1, index + settle_steps)]
         grouped[(base, wait)] += mass
     second_pass = p.not_ready_retry_s + p.invocation_seconds(p.batch_size)
-    ready = 1 - p.not_ready_share
-    # The landed curve carries the mean batch wait and the mean invocation time; what it cannot carry
-    # (FIFO pairs the k-th arrival with the k-th landing) is each conversation's own place in its
-    # batch window (0 .. the longest wait, uniformly) and its own invocation's time around the mean.
-    spread = p.invocation_spread_s or (0.0,)
+    # The landed curve carries the mean batch wait; what it cannot carry (FIFO pairs the k-th arrival
+    # with the k-th landing) is each conversation's own place in its batch window (0 .. the longest
+    # wait, uniformly).
     for (base, wait), mass in grouped.items():
-        weight = mass / len(QUANTILE_POINTS) / len(spread)
+        weight = mass / len(QUANTILE_POINTS)
         for quantile in QUANTILE_POINTS:
-            for offset in spread:
-                first = max(0.0, base + (quantile - 0.5) * wait + offset)
-                histogram[round(first / resolution) * resolution] += weight * ready
-                if p.not_ready_share:
-                    later = first + second_pass
-                    histogram[round(later / resolution) * resolution] += weight * p.not_ready_share
-    return histogram
+            first = max(0.0, base + (quantile - 0.5) * wait)
+            histogram[round(first / resolution) * resolution] += weight * ready
+            if p.not_ready_share:
+                later = first + second_pass
+                histogram[round(later / resolution) * resolution] += weight * p.not_ready_share
+    return histogram, max(0.0, arrived[-1] - included)

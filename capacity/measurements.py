@@ -1,7 +1,7 @@
 """The figures the model takes from this project's own code, measured here (capacity/measurements.json).
 
-Written by `python -m capacity --measure` (capacity.measure), which drives the two Lambda handlers
-the way `make bench` does; read by every model run, so a model run costs no measurement.
+Read by every model run, so a model run costs no measurement; how each figure was measured, and how to
+measure it again, is in docs/capacity.md ("Measured here").
 """
 
 from __future__ import annotations
@@ -24,16 +24,15 @@ class Measurements:
     measured_at: str
     commit: str
     machine: str
-    # ingest function (benchmarks/ingest.py): CPU per event, DynamoDB writes per event
+    # ingest function (make bench's figure 5): CPU per event, DynamoDB writes per event
     ingest_cpu_seconds_per_event: float
     ingest_dynamodb_writes_per_event: float
-    # processor function (capacity/probe.py): CPU per invocation = per_batch + per_conversation x batch
+    # processor function: CPU per invocation = per_batch + per_conversation x batch
     processor_cpu_seconds_per_batch: float
     processor_cpu_seconds_per_conversation: float
     processor_s3_puts_per_conversation: float
     processor_dynamodb_writes_per_conversation: float
     processor_dynamodb_reads_per_conversation: float
-    raw: dict[str, Any]
 
 
 def _number(document: dict[str, Any], *path: str, allow_zero: bool = True) -> float:
@@ -66,7 +65,6 @@ def parse_measurements(document: dict[str, Any]) -> Measurements:
         processor_s3_puts_per_conversation=float(calls.get("s3.PutObject", 0.0)),
         processor_dynamodb_writes_per_conversation=float(calls.get("dynamodb.UpdateItem", 0.0)),
         processor_dynamodb_reads_per_conversation=float(calls.get("dynamodb.GetItem", 0.0)),
-        raw=document,
     )
 
 
@@ -74,7 +72,7 @@ def load_measurements(path: Path = DEFAULT_MEASUREMENTS) -> Measurements:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise MeasurementError(f"{path} not found: run `python -m capacity --measure` once") from None
+        raise MeasurementError(f"{path} not found (--measurements)") from None
     except json.JSONDecodeError as error:
         raise MeasurementError(f"{path}: not JSON ({error})") from None
     if not isinstance(document, dict):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from capacity.deployment import STAGES, UNITS, Pipeline
 from capacity.latency import latency_histogram, weighted_percentile
@@ -32,6 +32,7 @@ from capacity.stages import BACKLOG_UNITS, StageResult, Tracker
 
 # After the load ends the model runs on until every queue is empty, at most this long.
 MAX_DRAIN_S = 24 * 3600.0
+ARRIVAL_S = 60.0  # a profile gives conversations per minute
 
 
 @dataclass
@@ -69,12 +70,8 @@ class Simulation:
     latency_p99: float
     latency_max: float
     peak_in_flight_messages: float
-    peak_work_queue: float
-    # per record interval: conversations arriving (first events) and landing, per second
-    arrivals: array[float] = field(default_factory=lambda: array("d"))
-    landings: array[float] = field(default_factory=lambda: array("d"))
-    work_queue: array[float] = field(default_factory=lambda: array("d"))
-    landed_cumulative: array[float] = field(default_factory=lambda: array("d"))
+    # conversations the latency percentiles leave out: they had not landed when the model stopped
+    latency_left_out: float = 0.0
 
     @property
     def bottleneck(self) -> str | None:
@@ -123,13 +120,12 @@ def simulate(
     *,
     dt: float = 1.0,
     record_s: float = 60.0,
-    arrival_dt: float = 60.0,
 ) -> Simulation:
-    """Run `per_second` (conversations per second, one value per `arrival_dt` seconds) through the
-    pipeline; step `dt` seconds; keep series at `record_s` resolution."""
+    """Run `per_second` (conversations per second, one value per minute) through the pipeline; step
+    `dt` seconds; keep series at `record_s` resolution."""
     p = pipeline
     epc = p.events_per_conversation
-    profile_s = len(per_second) * arrival_dt
+    profile_s = len(per_second) * ARRIVAL_S
     profile_steps = math.ceil(profile_s / dt - 1e-9)
     max_steps = profile_steps + math.ceil(MAX_DRAIN_S / dt)
     record_every = max(1, round(record_s / dt))
@@ -163,22 +159,17 @@ def simulate(
     arrived_cum = array("d")  # cumulative first-pass arrivals at the end of each step
     landed_cum = array("d")  # cumulative first-pass landings at the end of each step
     wait_at = array("d")  # the batch wait (max) at each step, for the latency spread
-    sent_total = 0.0
-    deleted_total = 0.0
     peak_in_flight = 0.0
-    peak_work_queue = 0.0
-    simulation = Simulation(p, dt, record_s, profile_s, 0.0, stages, totals, 0, 0, 0, 0, 0, 0)
-    window_sums = [0.0, 0.0]
+    simulation = Simulation(p, dt, record_s, profile_s, 0.0, stages, totals, 0, 0, 0, 0, 0)
     # fill -> invocation s, paced invocation s, requests per conversation, genesys capacity
     by_fill: dict[float, tuple[float, float, float, float]] = {}
-    spread = p.invocation_spread_s or (0.0,)  # measured offsets of invocation times from their mean
 
     step = 0
     arrived = 0.0
     landed_first = 0.0
     while step < max_steps:
         t = step * dt
-        index = int(t / arrival_dt + 1e-9)  # not t // arrival_dt: 0.15 // 0.05 is 2.0 in floating point
+        index = int(t / ARRIVAL_S + 1e-9)  # not t // ARRIVAL_S: floating point may fall just short
         rate = per_second[index] if index < len(per_second) else 0.0
         new = rate * dt
         arrived += new
@@ -241,7 +232,6 @@ def simulate(
         )
         to_queue.add(step, forwarded, p.pipe_batch_s / dt)
         sent = to_queue.take(step)
-        sent_total += sent
         visible.add(step, sent, p.settle_delay_s / dt)
 
         # work_queue_processor and genesys share one queue, the work queue: a batch is gathered, then
@@ -335,30 +325,17 @@ def simulate(
         )
         # the batch closes after its wait (mean: half the longest), then the invocation runs
         finish = (wait / 2 + p.receive_poll_s / 2 + unpaced_s + paced_extra / 2) / dt
-        for offset in spread:
-            landing.add(step, stored / len(spread), finish + offset / dt)
-            landing_returns.add(step, stored_returns / len(spread), finish + offset / dt)
+        landing.add(step, stored, finish)
+        landing_returns.add(step, stored_returns, finish)
         arriving_landed = landing.take(step)
         arriving_returns = landing_returns.take(step)
         landed_first += arriving_landed
-        deleted_total += arriving_landed + arriving_returns
         totals.landed += arriving_landed + arriving_returns
         arrived_cum.append(arrived)
         landed_cum.append(landed_first)
 
-        work_queue = max(0.0, sent_total - deleted_total)
         in_flight = delivered / dt * (wait / 2 + invocation_s) + sum(returning.pending.values())
         peak_in_flight = max(peak_in_flight, in_flight)
-        peak_work_queue = max(peak_work_queue, work_queue)
-        window_sums[0] += new
-        window_sums[1] += arriving_landed
-        if (step + 1) % record_every == 0:
-            span = record_every * dt
-            simulation.arrivals.append(window_sums[0] / span)
-            simulation.landings.append(window_sums[1] / span)
-            simulation.work_queue.append(work_queue)
-            simulation.landed_cumulative.append(landed_first)
-            window_sums = [0.0, 0.0]
 
         step += 1
         waiting = returns_waiting + q_s3_returns + sum(q.values())
@@ -374,8 +351,7 @@ def simulate(
         trackers[name].finish(end_s, queue_units)
     simulation.end_s = end_s
     simulation.peak_in_flight_messages = peak_in_flight
-    simulation.peak_work_queue = peak_work_queue
-    histogram = latency_histogram(p, dt, arrived_cum, landed_cum, wait_at)
+    histogram, simulation.latency_left_out = latency_histogram(p, dt, arrived_cum, landed_cum, wait_at)
     simulation.latency_p50 = weighted_percentile(histogram, 0.50)
     simulation.latency_p95 = weighted_percentile(histogram, 0.95)
     simulation.latency_p99 = weighted_percentile(histogram, 0.99)

@@ -15,6 +15,7 @@ def plot(simulation: Simulation, path: Path, title: str) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    path = path if path.suffix else path.with_suffix(".png")  # what savefig writes for a bare name
     path.parent.mkdir(parents=True, exist_ok=True)
     figure, axes = plt.subplots(len(STAGES), 1, figsize=(11, 2.3 * len(STAGES)), sharex=True)
     hours_per_point = simulation.record_s / 3600

@@ -12,7 +12,8 @@ normal hour runs at --peak-conversations-per-hour:
 
 A profile file (--profile-file) is a per-minute series: one number per line (conversations in that
 minute) or `minute,conversations` lines with minutes 0, 1, 2, ... in order; blank lines and lines
-starting with `#` are ignored, and a first line `minute,conversations` is taken as a header.
+starting with `#` are ignored, and a first line `minute,conversations` is taken as a header. Its
+rates are held to PEAK_RANGE, as --peak-conversations-per-hour is.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ SPIKE_MULTIPLIER = 10.0
 SPIKE_MINUTES = 15
 SPIKE_START_MINUTE = 10 * 60 + 30  # 10:30, inside the day's peak hour
 NAMES = ("flat", "day", "spike")
+# Rates a contact centre can have, in conversations per hour (10 M/h is 2,800 a second): beyond them a
+# figure is a typo. --peak-conversations-per-hour and a profile file's minutes are held to them alike.
+PEAK_RANGE = (1.0, 10_000_000.0)
 
 
 class ProfileError(ValueError):
@@ -75,17 +79,6 @@ def named_profile(name: str, peak_per_hour: float) -> Profile:
     return Profile(name, tuple(minutes))
 
 
-def day_total(name: str, peak_per_hour: float) -> float:
-    """The conversations a named profile holds, stated independently of the per-minute series."""
-    if name == "flat":
-        return 24 * peak_per_hour
-    total = sum(DAY_SHAPE) * peak_per_hour
-    if name == "spike":
-        spike_hour = SPIKE_START_MINUTE // 60
-        total += (SPIKE_MULTIPLIER - DAY_SHAPE[spike_hour]) * peak_per_hour * SPIKE_MINUTES / 60
-    return total
-
-
 def _parse_number(text: str, where: str) -> float:
     try:
         value = float(text)
@@ -95,6 +88,11 @@ def _parse_number(text: str, where: str) -> float:
         ) from None
     if not math.isfinite(value) or value < 0:
         raise ProfileError(f"{where}: {text!r} is not a count of conversations (allowed: 0 or more)")
+    if value * 60 > PEAK_RANGE[1]:
+        raise ProfileError(
+            f"{where}: {text} conversations in a minute is beyond {PEAK_RANGE[1]:,.0f} an hour"
+            f" (allowed {PEAK_RANGE[0]:g}..{PEAK_RANGE[1]:,.0f} conversations per hour)"
+        )
     return value
 
 
@@ -146,6 +144,12 @@ def load_profile_file(path: Path, peak_per_hour: float | None) -> Profile:
         raise ProfileError(f"profile file {path}: cannot be read ({error})") from None
     profile = parse_profile_text(text, str(path))
     if peak_per_hour is None:
+        if profile.peak_per_hour < PEAK_RANGE[0]:
+            raise ProfileError(
+                f"profile file {path}: its busiest minute runs at {profile.peak_per_hour:g} conversations an"
+                f" hour: allowed {PEAK_RANGE[0]:g}..{PEAK_RANGE[1]:,.0f} (or rescale it with"
+                " --peak-conversations-per-hour)"
+            )
         return profile
     scale = peak_per_hour / profile.peak_per_hour
     return Profile(profile.name, tuple(value * scale for value in profile.per_minute))

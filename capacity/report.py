@@ -3,10 +3,10 @@ the settings that move it, cost, warnings; and the same figures as JSON for scri
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmarks.table import markdown_table
 from capacity.advice import Limit
 from capacity.deployment import STAGES
 from capacity.model import Simulation
@@ -53,16 +53,6 @@ def _num(value: float) -> str:
     if value >= 10:
         return f"{value:.1f}"
     return f"{value:.2f}"
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """A padded Markdown pipe table (reads in a terminal, pastes into docs)."""
-    widths = [max(len(headers[i]), *(len(row[i]) for row in rows)) for i in range(len(headers))]
-
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)) + " |"
-
-    return [line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *(line(r) for r in rows)]
 
 
 def warnings_for(report: Report) -> list[str]:
@@ -138,7 +128,7 @@ def render(report: Report) -> str:
                 ("never" if s.still_backlogged else clock(s.drained_at_s)) if s.periods else "-",
             ]
         )
-    out += table(
+    out += markdown_table(
         [
             "stage",
             "unit",
@@ -170,6 +160,11 @@ def render(report: Report) -> str:
         f" {p.settle_delay_s:g} s + batching window up to {p.batching_window_s:g} s + invocation"
         f" {p.invocation_seconds(max(1.0, sim.mean_batch)):.2f} s at the mean batch of {sim.mean_batch:.0f}"
     )
+    if sim.latency_left_out >= 0.5:
+        out.append(
+            f"These percentiles leave out {sim.latency_left_out:,.0f} conversations that had not landed when"
+            f" the model stopped ({clock(sim.end_s)}): their latency is longer than anything above."
+        )
     out.append("")
     bottleneck = sim.bottleneck
     if bottleneck is None:
@@ -198,7 +193,7 @@ def render(report: Report) -> str:
                 needed,
             ]
         )
-    out += table(
+    out += markdown_table(
         ["stage", "conv/min now", "setting or quota", "now", "one more unit buys", "this peak needs"],
         limit_rows,
     )
@@ -269,6 +264,8 @@ def as_json(report: Report) -> dict[str, Any]:
             "p99": round(sim.latency_p99, 3),
             "max": round(sim.latency_max, 3),
         },
+        # left out of latency_seconds: not landed when the model stopped
+        "conversations_not_landed": round(sim.latency_left_out, 3),
         "settle_delay_seconds": sim.pipeline.settle_delay_s,
         "batching_window_seconds": sim.pipeline.batching_window_s,
         "stages": stages,

@@ -100,5 +100,9 @@ def model(
             f"{environment}, {profile.name}, peak {report.peak_per_hour:,.0f} conversations/h"
             f" ({events_per_conversation:g} events each); bottleneck: {simulation.bottleneck or 'none'}"
         )
-        report.plot_path = str(plot(simulation, plot_path, title))
+        try:
+            report.plot_path = str(plot(simulation, plot_path, title))
+        except (OSError, ValueError) as error:  # ValueError: matplotlib knows no such image format
+            reason = getattr(error, "strerror", None) or error
+            raise InputError(f"--plot {plot_path}: cannot write ({reason})") from None
     return report

@@ -3,8 +3,9 @@
 ``StreamPipe`` reads the buffer's stream from TRIM_HORIZON, collapses moto's double INSERT, applies the
 stack's filter and input template, and sends to the work queue. The stack hands
 ``contracts.PIPE_FILTER_PATTERN`` and ``contracts.PIPE_INPUT_TEMPLATE`` to EventBridge Pipes; here the
-very same objects are applied to moto's stream records through ``genesys_bridge.pipes`` (which the
-pipe DLQ function applies too), so a change to either is exercised locally.
+very same objects are applied to moto's stream records (``transform``), so a change to either is
+exercised locally. Only the pattern and template forms those two use are implemented; anything else
+raises ``UnsupportedPipeSyntax`` instead of being half-applied.
 
 A batch whose target put fails on every attempt (``TargetFaults``, make chaos) or holds a record the
 template cannot render goes to the pipe DLQ as Pipes writes it there: a pointer into the stream
@@ -14,31 +15,66 @@ template cannot render goes to the pipe DLQ as Pipes writes it there: a pointer 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from genesys_bridge.pipes import (
-    PipeDefinition,
-    UnsupportedPipeSyntax,
-    matches_filter,
-    render_input_template,
-)
+from genesys_bridge import contracts
 from local_runner.aws import SQS_MAX_BATCH, LocalResources
 from local_runner.aws_hooks import acting_as
 from local_runner.pipe_dlq import TargetFaults, pipe_dlq_record
 
-# The evaluator lives in genesys_bridge.pipes; these names stay importable from here.
-__all__ = [
-    "InsertCollapser",
-    "PipeDefinition",
-    "StreamPipe",
-    "UnsupportedPipeSyntax",
-    "matches_filter",
-    "render_input_template",
-]
+
+class UnsupportedPipeSyntax(ValueError):
+    """The filter pattern or input template uses a form this stand-in does not implement."""
+
+
+def matches_filter(pattern: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
+    """EventBridge pattern matching as PIPE_FILTER_PATTERN uses it: top-level keys, each with a list of
+    exact strings the record's value must equal (an absent key does not match)."""
+    for key, allowed in pattern.items():
+        if not isinstance(allowed, list) or not all(isinstance(value, str) for value in allowed):
+            raise UnsupportedPipeSyntax(f"pattern at {key!r}: only a list of exact strings is implemented")
+        if not isinstance(record.get(key), str) or record[key] not in allowed:
+            return False
+    return True
+
+
+# "<$.a.b.c>" standing for a whole JSON string: the only placeholder form PIPE_INPUT_TEMPLATE uses.
+_STRING_PLACEHOLDER = re.compile(r'"<\$\.([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)>"')
+
+
+def render_input_template(template: str, record: Mapping[str, Any]) -> str:
+    """Pipes' input transformation as PIPE_INPUT_TEMPLATE uses it: each quoted ``<$.path>`` becomes the
+    record's string at that path, JSON-escaped. A path absent from the record (or not a string) raises
+    KeyError or ValueError: Pipes dead-letters such a record."""
+    if "<$" in _STRING_PLACEHOLDER.sub("", template):
+        raise UnsupportedPipeSyntax(f"template {template!r}: only quoted <$.a.b> paths are implemented")
+
+    def value(found: re.Match[str]) -> str:
+        current: Any = record
+        for key in found.group(1).split("."):
+            if not isinstance(current, Mapping) or key not in current:
+                raise KeyError(f"$.{found.group(1)} is not in the record")
+            current = current[key]
+        if not isinstance(current, str):
+            raise ValueError(f"$.{found.group(1)} is not a string")
+        return json.dumps(current)
+
+    rendered = _STRING_PLACEHOLDER.sub(value, template)
+    json.loads(rendered)  # Pipes refuses a template whose output is not valid JSON; so does this
+    return rendered
+
+
+def transform(record: Mapping[str, Any]) -> str | None:
+    """The work-queue body the stack's pipe sends for a stream record, or None when its filter drops it."""
+    if not matches_filter(contracts.PIPE_FILTER_PATTERN, record):
+        return None
+    return render_input_template(contracts.PIPE_INPUT_TEMPLATE, record)
+
 
 # DynamoDB Streams GetRecords returns at most 1000 records.
 STREAM_LIMIT = 1000
@@ -136,7 +172,6 @@ class StreamPipe(threading.Thread):
         streams: Any,
         sqs: Any,
         resources: LocalResources,
-        definition: PipeDefinition,
         pipe_dlq_url: str,
         batch_size: int,
         target_faults: TargetFaults | None = None,
@@ -146,7 +181,6 @@ class StreamPipe(threading.Thread):
         self.streams = streams
         self.sqs = sqs
         self.resources = resources
-        self.definition = definition
         self.pipe_dlq_url = pipe_dlq_url
         self.batch_size = max(1, min(batch_size, SQS_MAX_BATCH))
         self.target_faults = target_faults
@@ -205,7 +239,7 @@ class StreamPipe(threading.Thread):
         bodies: list[str] = []
         for record in batch:
             try:
-                body = self.definition.transform(record)
+                body = transform(record)
             except UnsupportedPipeSyntax:
                 raise
             except (KeyError, ValueError):

@@ -1,8 +1,7 @@
 """The lines a local run prints while it runs (--progress): its settings once, then its progress.
 
 The settings line shows each configured timing next to the scaled one the run uses; the progress line
-is a bar of the conversations landed with the events, pipe and work-queue figures behind it
-(`python -m capacity --validate` reads it back into samples).
+is a bar of the conversations landed with the events, pipe and work-queue figures behind it.
 """
 
 from __future__ import annotations

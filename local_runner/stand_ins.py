@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Protocol
 
-from genesys_bridge.pipes import BUFFER_PIPE
 from local_runner.async_invoke import AsyncInvoker
 from local_runner.aws import LocalResources, TimeScale
 from local_runner.drops import delivered_events
@@ -124,7 +123,6 @@ def build_stand_ins(run: StandInParts) -> StandIns:
         streams=boto3.client("dynamodbstreams", region_name=region),
         sqs=boto3.client("sqs", region_name=region),
         resources=resources,
-        definition=BUFFER_PIPE,
         pipe_dlq_url=run.pipe_dlq.url,
         batch_size=config.pipe_batch_size,
         target_faults=TargetFaults(options.pipe_failure_rate, options.seed),

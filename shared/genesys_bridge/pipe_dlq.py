@@ -11,11 +11,13 @@ reads them while it can and does what the pipe failed to do.
 
 Per pointer message:
 - readable      -> GetShardIterator AT_SEQUENCE_NUMBER start, GetRecords until past the last sequence
-                   number; the records in range go through the pipe's own filter and input template
-                   (genesys_bridge.pipes.BUFFER_PIPE) and each conversation is sent once to the work queue
+                   number; of the records in range, each INSERT's conversation id is sent once to the
+                   work queue, as the pipe sends it (contracts.PIPE_FILTER_PATTERN passes INSERTs only,
+                   contracts.PIPE_INPUT_TEMPLATE renders dynamodb.NewImage.conversationId.S)
 - not a pointer, another stream, trimmed, iterator expired, stream gone, range not in the shard
                 -> the unresolved queue with a reason code (UnresolvedReason), acknowledged
-- a record in range the template cannot render (Pipes' own reason to give up on it)
+- an INSERT in range without a string NewImage.conversationId.S (what the pipe's template cannot
+  render, Pipes' own reason to give up on it)
                 -> the unresolved queue with the stream record itself, while it can still be read
 - throttling, an AWS error, reads that stay empty -> reported failed: SQS delivers it again, and after
                    the queue's maxReceiveCount moves it, unchanged, to the unresolved queue
@@ -41,8 +43,9 @@ from aws_lambda_powertools.utilities.parser.models.dynamodb import DDBStreamBatc
 from botocore.exceptions import ClientError, ParamValidationError
 from pydantic import ValidationError, model_validator
 
+from genesys_bridge import contracts
 from genesys_bridge.metrics import COUNT, MetricName, MetricsSink
-from genesys_bridge.pipes import BUFFER_PIPE, PipeDefinition, UnsupportedPipeSyntax
+from genesys_bridge.work_queue import work_body
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -74,7 +77,7 @@ class UnresolvedReason(StrEnum):
     STREAM_NOT_FOUND = "stream_not_found"  # the stream or the shard no longer exists
     INVALID_POSITION = "invalid_position"  # the stream refused the shard id or sequence number
     RANGE_NOT_FOUND = "range_not_found"  # the shard ended before the pointer's last sequence number
-    UNDELIVERABLE_RECORD = "undeliverable_record"  # a record the pipe's input template cannot render
+    UNDELIVERABLE_RECORD = "undeliverable_record"  # an INSERT without a conversation id to send
 
 
 # DynamoDB Streams errors that no retry of the same pointer can cure
@@ -261,13 +264,11 @@ class PipeDlqResolver:
         sqs_client: SQSClient,
         config: ResolverConfig,
         metrics: MetricsSink,
-        pipe: PipeDefinition = BUFFER_PIPE,
     ) -> None:
         self._reader = StreamRangeReader(streams_client)
         self._sqs = sqs_client
         self._config = config
         self._metrics = metrics
-        self._pipe = pipe
 
     def process_batch(
         self, event: dict[str, Any], context: LambdaContext | None = None
@@ -320,14 +321,13 @@ class PipeDlqResolver:
             self._dead_letter(unresolvable.reason, unresolvable.message, body)
             return Resolution(ResolutionOutcome.UNRESOLVED, reason=unresolvable.reason)
 
-        bodies, undeliverable = self._bodies(records)
-        self._send(bodies)
+        ids, undeliverable = _inserted_ids(records)
+        self._send([work_body(conversation_id) for conversation_id in ids])
         # After the sends: if one of these fails, the redelivery sends the bodies again (harmless).
         for stream_record, message in undeliverable:
             self._dead_letter(
                 UnresolvedReason.UNDELIVERABLE_RECORD, message, body, stream_record=stream_record
             )
-        ids = [_conversation_id(text) for text in bodies]
         logger.info(
             "pipe DLQ pointer resolved",
             extra={
@@ -335,7 +335,7 @@ class PipeDlqResolver:
                 "start_sequence_number": pointer.start_sequence_number,
                 "end_sequence_number": pointer.end_sequence_number,
                 "records": len(records),
-                "requeued": len(bodies),
+                "requeued": len(ids),
                 "undeliverable": len(undeliverable),
                 "conversation_ids": ids,
                 "pipe": record.get("context", {}).get("partnerResourceArn")
@@ -344,24 +344,6 @@ class PipeDlqResolver:
             },
         )
         return Resolution(ResolutionOutcome.REQUEUED, conversation_ids=ids, undeliverable=len(undeliverable))
-
-    def _bodies(self, records: list[dict[str, Any]]) -> tuple[list[str], list[tuple[dict[str, Any], str]]]:
-        """The work-queue bodies the pipe would have sent, each once, and the records it could not render."""
-        bodies: dict[str, None] = {}  # insertion-ordered set
-        undeliverable: list[tuple[dict[str, Any], str]] = []
-        for record in records:
-            try:
-                rendered = self._pipe.transform(record)
-            except UnsupportedPipeSyntax:
-                raise  # the stack's own filter or template: a defect, not this record's fault
-            except (KeyError, ValueError) as error:
-                undeliverable.append((record, f"the pipe's input template cannot render it: {error}"))
-                continue
-            if rendered is not None:
-                # An item created again after its TTL removed it has a second INSERT in range: one
-                # message per conversation is enough.
-                bodies.setdefault(rendered)
-        return list(bodies), undeliverable
 
     def _send(self, bodies: list[str]) -> None:
         for start in range(0, len(bodies), SQS_MAX_BATCH):
@@ -404,6 +386,20 @@ class PipeDlqResolver:
         logger.warning("pipe DLQ message unresolved", extra={"reason": reason.value, "detail": message})
 
 
-def _conversation_id(body: str) -> str:
-    value = json.loads(body).get("conversationId")
-    return value if isinstance(value, str) else ""
+def _inserted_ids(records: list[dict[str, Any]]) -> tuple[list[str], list[tuple[dict[str, Any], str]]]:
+    """What the pipe sends for these records: each INSERT's conversation id, once (an item created again
+    after its TTL removed it has a second INSERT in range), and the INSERTs it could not render."""
+    ids: dict[str, None] = {}  # insertion-ordered set
+    undeliverable: list[tuple[dict[str, Any], str]] = []
+    for record in records:
+        if record.get("eventName") != "INSERT":
+            continue  # contracts.PIPE_FILTER_PATTERN: the pipe drops MODIFY and REMOVE
+        image = record.get("dynamodb", {}).get("NewImage")
+        attribute = image.get(contracts.ATTR_CONVERSATION_ID) if isinstance(image, dict) else None
+        value = attribute.get("S") if isinstance(attribute, dict) else None
+        if isinstance(value, str):
+            ids.setdefault(value)
+        else:
+            reason = f"no string NewImage.{contracts.ATTR_CONVERSATION_ID}.S for the pipe's input template"
+            undeliverable.append((record, reason))
+    return list(ids), undeliverable

@@ -33,7 +33,7 @@ class FailureReason(StrEnum):
 
 
 def work_body(conversation_id: str) -> str:
-    """The work-queue body for a conversation, as the pipe's template writes it."""
+    """The work-queue body for a conversation, as the pipe's input template renders it."""
     return json.dumps({"conversationId": conversation_id})
 
 

@@ -33,18 +33,19 @@ ROUND_PRICES = Prices(
 )
 
 
-def _counts(conversations: int = 1000) -> RunCounts:
+def _counts(scale: int = 1) -> RunCounts:
+    """1,000 conversations' counts (x scale): three end events each, batches of 100."""
     return RunCounts(
-        conversations=conversations,
-        partner_events=3000,  # three end events per conversation
-        ingest=FunctionUsage(invocations=3000, durations_ms=[10.0] * 3000, memory_mb=256),
-        processor=FunctionUsage(invocations=10, durations_ms=[1000.0] * 10, memory_mb=1024),
-        dynamodb_write_units=4000,  # three ingest writes + one "fetched" mark per conversation
+        conversations=1000 * scale,
+        partner_events=3000 * scale,  # three end events per conversation
+        ingest=FunctionUsage(3000 * scale, [10.0] * 3000 * scale, memory_mb=256),
+        processor=FunctionUsage(10 * scale, [1000.0] * 10 * scale, memory_mb=1024),
+        dynamodb_write_units=4000 * scale,  # three ingest writes + one "fetched" mark per conversation
         dynamodb_read_units=0,
-        pipe_requests=1000,
-        sqs_requests=40,
-        s3_puts=1000,
-        secrets_manager_calls=1,
+        pipe_requests=1000 * scale,
+        sqs_requests=40 * scale,
+        s3_puts=1000 * scale,
+        secrets_manager_calls=1 * scale,
     )
 
 
@@ -73,22 +74,11 @@ def test_each_invocation_is_rounded_up_to_the_next_millisecond() -> None:
     assert usage.billed_gb_seconds() == pytest.approx(0.003)  # 1 ms + 2 ms at 1 GB
 
 
-def test_total_is_the_sum_of_the_lines_and_does_not_depend_on_run_size() -> None:
-    small = cost_per_million(_counts(1000), ROUND_PRICES)
+@pytest.mark.parametrize("scale", [2, 7])
+def test_total_is_the_sum_of_the_lines_and_does_not_depend_on_run_size(scale: int) -> None:
+    small = cost_per_million(_counts(), ROUND_PRICES)
     assert small.total == pytest.approx(sum(line.usd_per_million for line in small.lines))
-    doubled = RunCounts(
-        conversations=2000,
-        partner_events=6000,
-        ingest=FunctionUsage(6000, [10.0] * 6000, 256),
-        processor=FunctionUsage(20, [1000.0] * 20, 1024),
-        dynamodb_write_units=8000,
-        dynamodb_read_units=0,
-        pipe_requests=2000,
-        sqs_requests=80,
-        s3_puts=2000,
-        secrets_manager_calls=2,
-    )
-    assert cost_per_million(doubled, ROUND_PRICES).total == pytest.approx(small.total)
+    assert cost_per_million(_counts(scale), ROUND_PRICES).total == pytest.approx(small.total)
 
 
 def test_a_run_that_landed_nothing_cannot_be_priced() -> None:

@@ -19,16 +19,18 @@ def _result(api: int, successes: int, throttled: int) -> GoodputResult:
     )
 
 
-def test_goodput_is_successful_fetches_over_every_api_request() -> None:
-    result = _result(api=400, successes=360, throttled=40)
-    assert result.goodput == pytest.approx(0.9)
-    assert result.throttled_share == pytest.approx(0.1)
-
-
-def test_a_run_without_requests_reports_zero_not_a_division_error() -> None:
-    result = _result(api=0, successes=0, throttled=0)
-    assert result.goodput == 0.0
-    assert result.throttled_share == 0.0
+@pytest.mark.parametrize(
+    ("api", "successes", "throttled", "goodput", "throttled_share"),
+    [
+        (400, 360, 40, 0.9, 0.1),
+        (0, 0, 0, 0.0, 0.0),  # a run without requests reports zero, not a division error
+    ],
+)
+def test_goodput_and_429_share_are_shares_of_every_api_request(
+    api: int, successes: int, throttled: int, goodput: float, throttled_share: float
+) -> None:
+    result = _result(api=api, successes=successes, throttled=throttled)
+    assert (result.goodput, result.throttled_share) == pytest.approx((goodput, throttled_share))
 
 
 def test_fast_clock_runs_faster_by_its_speedup() -> None:

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from benchmarks.cost import RunCounts
 from benchmarks.pipeline import run_counts
 
 
@@ -32,26 +33,33 @@ def _report() -> SimpleNamespace:
     )
 
 
-def test_only_the_functions_and_the_services_on_their_behalf_are_billed() -> None:
-    config = SimpleNamespace(ingest_memory_mb=256, processor_memory_mb=512)
-    counts, note = run_counts(_report(), config)
-    assert counts.conversations == 100
-    assert counts.partner_events == 350
-    assert counts.dynamodb_write_units == 450
-    assert counts.dynamodb_read_units == 3
-    assert counts.s3_puts == 100  # the runner's own GetObject inventory is not the pipeline's cost
-    assert counts.secrets_manager_calls == 1
-    assert counts.pipe_requests == 100
+@pytest.fixture
+def counts() -> tuple[RunCounts, str]:
+    return run_counts(_report(), SimpleNamespace(ingest_memory_mb=256, processor_memory_mb=512))
+
+
+def test_only_the_functions_and_the_services_on_their_behalf_are_billed(
+    counts: tuple[RunCounts, str],
+) -> None:
+    billed, note = counts
+    assert billed.conversations == 100
+    assert billed.partner_events == 350
+    assert billed.dynamodb_write_units == 450
+    assert billed.dynamodb_read_units == 3
+    assert billed.s3_puts == 100  # the runner's own GetObject inventory is not the pipeline's cost
+    assert billed.secrets_manager_calls == 1
+    assert billed.pipe_requests == 100
     # function 5 + pipe 10 + deletes 11 + receives modelled as ceil((100 + 5) / 10) = 11; not the 4000 polls
-    assert counts.sqs_requests == 5 + 10 + 11 + 11
+    assert billed.sqs_requests == 5 + 10 + 11 + 11
     assert "4000" in note
 
 
-def test_lambda_usage_carries_invocations_durations_and_configured_memory() -> None:
-    config = SimpleNamespace(ingest_memory_mb=256, processor_memory_mb=512)
-    counts, _ = run_counts(_report(), config)
-    assert counts.ingest.invocations == 350
-    assert counts.processor.invocations == 2
-    assert counts.processor.memory_mb == 512
+def test_lambda_usage_carries_invocations_durations_and_configured_memory(
+    counts: tuple[RunCounts, str],
+) -> None:
+    billed, _ = counts
+    assert billed.ingest.invocations == 350
+    assert billed.processor.invocations == 2
+    assert billed.processor.memory_mb == 512
     # 500 ms + 700 ms at 0.5 GB = 0.6 GB-s
-    assert counts.processor.billed_gb_seconds() == pytest.approx(0.6)
+    assert billed.processor.billed_gb_seconds() == pytest.approx(0.6)

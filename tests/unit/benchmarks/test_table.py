@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks.table import Row, Verdict, fmt_mb, fmt_ms, fmt_pct, fmt_usd, render_table, summary
 
 
@@ -49,9 +51,15 @@ def test_summary_counts_each_verdict() -> None:
     assert summary(_rows()) == "targets met: 1, not met: 1, not measured: 1"
 
 
-def test_units_are_formatted_consistently() -> None:
-    assert fmt_ms(0.0123) == "12.3 ms"
-    assert fmt_ms(0.456) == "456 ms"
-    assert fmt_mb(25_000_000) == "25.0 MB"
-    assert fmt_pct(0.0234) == "2.3%"
-    assert fmt_usd(1234.5) == "$1,234.50"
+@pytest.mark.parametrize(
+    ("formatted", "expected"),
+    [
+        (fmt_ms(0.0123), "12.3 ms"),
+        (fmt_ms(0.456), "456 ms"),
+        (fmt_mb(25_000_000), "25.0 MB"),
+        (fmt_pct(0.0234), "2.3%"),
+        (fmt_usd(1234.5), "$1,234.50"),
+    ],
+)
+def test_units_are_formatted_consistently(formatted: str, expected: str) -> None:
+    assert formatted == expected

@@ -21,7 +21,6 @@ MEASURED: dict[str, Any] = {
     "processor": {
         "cpu_seconds_per_batch": 0.005,
         "cpu_seconds_per_conversation": 0.002,
-        "wall_seconds_per_conversation_loopback": 0.004,
         "aws_calls_per_conversation": {"s3.PutObject": 1.0, "dynamodb.UpdateItem": 1.0},
     },
 }
@@ -42,9 +41,18 @@ def prod_pipeline(quotas: Quotas, measurements: Measurements) -> Pipeline:
     return pipeline_for(quotas, measurements)
 
 
-def pipeline_for(quotas: Quotas, measurements: Measurements, *overrides: str, epc: float = 3.5) -> Pipeline:
+def pipeline_for(
+    quotas: Quotas, measurements: Measurements, *overrides: str, epc: float = 3.5, not_ready: float = 0.0
+) -> Pipeline:
     config = with_overrides(load_environment_config("prod"), list(overrides))
-    return aws_pipeline(config, quotas, measurements, region="us-east-1", events_per_conversation=epc)
+    return aws_pipeline(
+        config,
+        quotas,
+        measurements,
+        region="us-east-1",
+        events_per_conversation=epc,
+        not_ready_share=not_ready,
+    )
 
 
 def flat(per_hour: float, hours: float) -> list[float]:

@@ -57,10 +57,15 @@ def test_the_table_names_every_stage_the_latency_and_the_cost(
     assert "genesys_max_requests_per_minute" in printed
 
 
-def test_a_png_plot_is_written_where_asked(tmp_path: Path, inputs: list[str]) -> None:
+@pytest.mark.parametrize("name", ["capacity.png", "capacity"])
+def test_a_png_plot_is_written_where_asked_and_the_report_names_it(
+    tmp_path: Path, inputs: list[str], capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    # a name without a suffix gets the .png that matplotlib gives it, and the report says so
+    assert main([*inputs, "--environment", "dev", "--plot", str(tmp_path / "plots" / name)]) == 0
     plot = tmp_path / "plots" / "capacity.png"
-    assert main([*inputs, "--environment", "dev", "--plot", str(plot)]) == 0
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"Plot: {plot}" in capsys.readouterr().out
 
 
 def test_a_setting_changed_with_set_reaches_the_model(tmp_path: Path, inputs: list[str]) -> None:
@@ -103,12 +108,67 @@ def test_bad_input_is_a_usage_error_naming_the_value_and_the_range(
     assert message in capsys.readouterr().err
 
 
-def test_a_profile_file_that_is_not_a_series_is_a_usage_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("monday,busy\n", "line 1: minute 'monday' is not a whole number"),
+        ("10\n1e300\n", "line 2: 1e300 conversations in a minute is beyond 10,000,000 an hour"),
+        ("0.001\n0\n", "its busiest minute runs at 0.06 conversations an hour: allowed 1..10,000,000"),
+    ],
+)
+def test_a_profile_file_that_is_not_a_series_within_the_rate_bounds_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
 ) -> None:
     path = tmp_path / "load.csv"
-    path.write_text("monday,busy\n")
+    path.write_text(text)
     with pytest.raises(SystemExit) as stopped:
         main(["--profile-file", str(path), "--no-plot"])
     assert stopped.value.code == 2
-    assert "line 1: minute 'monday' is not a whole number" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip()
+    assert message in err
+    assert len(err.splitlines()) == 1
+
+
+def test_conversations_left_out_of_the_latency_are_counted_in_the_json_and_the_report(
+    tmp_path: Path, inputs: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a budget of 2 requests a minute (200 conversations a minute): the profile's 61,500
+    # conversations take five hours
+    out = tmp_path / "report.json"
+    budget = ["--set", "processor_max_concurrency=2", "--set", "genesys_max_requests_per_minute=2"]
+    assert main([*inputs, *budget, "--no-plot", "--json", str(out)]) == 0
+    # Then everything landed and nothing is left out
+    assert json.loads(out.read_text())["conversations_not_landed"] == pytest.approx(0.0, abs=0.5)
+    assert "leave out" not in capsys.readouterr().out
+    # When 450,000 conversations arrive in three minutes instead (37 hours of fetching; the model runs
+    # on for 24 hours after the load)
+    burst = tmp_path / "burst.csv"
+    burst.write_text("150000\n150000\n150000\n")
+    assert main(["--profile-file", str(burst), *inputs[2:], *budget, "--no-plot", "--step", "10",
+                 "--json", str(out)]) == 0  # fmt: skip
+    report = json.loads(out.read_text())
+    # Then the JSON and the report say how many conversations the percentiles leave out
+    left_out = report["conversations_not_landed"]
+    # (every request fetched a full batch of 100: the rest of the 450,000 had not landed)
+    assert report["mean_batch"] == pytest.approx(100)
+    assert left_out == pytest.approx(450_000 - 100 * report["genesys_requests"], abs=200)
+    assert f"These percentiles leave out {left_out:,.0f} conversations" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flag", ["--json", "--plot"])
+@pytest.mark.parametrize("where", ["a-file/report.png", "a-directory.png"])
+def test_an_output_path_that_cannot_be_written_is_one_line_not_a_traceback(
+    tmp_path: Path, inputs: list[str], capsys: pytest.CaptureFixture[str], flag: str, where: str
+) -> None:
+    # Given an output path under a regular file, or an existing directory
+    (tmp_path / "a-file").write_text("not a directory")
+    (tmp_path / "a-directory.png").mkdir()
+    target = tmp_path / where
+    # When the model is asked to write there
+    with pytest.raises(SystemExit) as stopped:
+        main([*inputs, flag, str(target)])
+    # Then the command stops with one line naming the option and the path
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert f"{flag} {target}: cannot write" in err

@@ -25,28 +25,29 @@ def test_every_quota_the_model_reads_has_a_public_source_and_says_if_it_is_assum
     assert quotas.fact("lambda.concurrent_executions").value == 1000
 
 
-def test_a_quota_file_missing_an_entry_is_refused_naming_it(tmp_path: Path) -> None:
-    text = DEFAULT_QUOTAS.read_text().replace(
-        "[genesys.request_latency_seconds]", "[genesys.request_latency_typo]"
-    )
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (  # an entry missing
+            "[genesys.request_latency_seconds]",
+            "[genesys.request_latency_typo]",
+            "genesys.request_latency_seconds",
+        ),
+        (  # an entry without a public source
+            'source = "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html"',
+            'source = "my notes"',
+            "lambda.concurrent_executions: source must be the https:// address",
+        ),
+    ],
+)
+def test_a_quota_file_missing_an_entry_or_a_source_is_refused_naming_it(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
     path = tmp_path / "quotas.toml"
-    path.write_text(text)
+    path.write_text(DEFAULT_QUOTAS.read_text().replace(old, new, 1))
     with pytest.raises(QuotaError) as refused:
         load_quotas(path)
-    assert "genesys.request_latency_seconds" in str(refused.value)
-
-
-def test_a_quota_without_a_public_source_is_refused(tmp_path: Path) -> None:
-    text = DEFAULT_QUOTAS.read_text().replace(
-        'source = "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html"',
-        'source = "my notes"',
-        1,
-    )
-    path = tmp_path / "quotas.toml"
-    path.write_text(text)
-    with pytest.raises(QuotaError) as refused:
-        load_quotas(path)
-    assert "lambda.concurrent_executions: source must be the https:// address" in str(refused.value)
+    assert message in str(refused.value)
 
 
 def test_measurements_missing_a_figure_are_refused_naming_it() -> None:

@@ -128,3 +128,36 @@ def test_every_conversation_of_the_profile_is_counted_once_through_every_stage(
     assert totals.landed == pytest.approx(total, rel=1e-6)
     # and a batch never holds more than the configured batch size
     assert 1 <= result.mean_batch <= pipeline.batch_size
+
+
+def test_conversations_not_ready_at_the_first_fetch_land_one_retry_later_not_hours_later(
+    quotas: Quotas, measurements: Measurements
+) -> None:
+    # Given a steady 36,000 conversations an hour for two hours, a tenth of them not ready at first
+    pipeline = pipeline_for(quotas, measurements, not_ready=0.1)
+    # When the model runs it
+    result = simulate(pipeline, flat(36_000, 2))
+    # Then the ready nine tenths land as they would with nothing not ready (the median), and the rest
+    # one not-ready backoff and one invocation after that, however late in the period they arrive
+    assert result.stages["work_queue_processor"].periods == []
+    on_time = pipeline.settle_delay_s + pipeline.batching_window_s + pipeline.invocation_seconds(100)
+    assert pipeline.settle_delay_s <= result.latency_p50 <= on_time + 1
+    retried = on_time + pipeline.not_ready_retry_s + pipeline.invocation_seconds(pipeline.batch_size)
+    assert result.latency_p99 <= retried + 1
+    assert result.latency_left_out == pytest.approx(0.0, abs=1.0)
+
+
+def test_conversations_that_never_landed_are_counted_not_silently_left_out_of_the_latency(
+    quotas: Quotas, measurements: Measurements
+) -> None:
+    # Given a budget of 2 requests a minute (200 conversations a minute) and a million conversations in
+    # an hour: 83 hours of fetching, more than the 24 h the model runs on after the load
+    pipeline = pipeline_for(
+        quotas, measurements, "processor_max_concurrency=2", "genesys_max_requests_per_minute=2"
+    )
+    result = simulate(pipeline, flat(1_000_000, 1), dt=10.0)
+    # When the model stops with conversations still queued
+    not_landed = result.totals.conversations - result.totals.landed
+    assert not_landed > 700_000
+    # Then the latency percentiles say how many they leave out
+    assert result.latency_left_out == pytest.approx(not_landed, rel=0.001)

@@ -12,12 +12,23 @@ from capacity.profiles import (
     MINUTES_PER_DAY,
     SPIKE_MINUTES,
     SPIKE_MULTIPLIER,
+    SPIKE_START_MINUTE,
     ProfileError,
-    day_total,
     load_profile_file,
     named_profile,
     parse_profile_text,
 )
+
+
+def day_total(name: str, peak_per_hour: float) -> float:
+    """The conversations a named profile holds, stated from its definition, not from its minutes."""
+    if name == "flat":
+        return 24 * peak_per_hour
+    total = sum(DAY_SHAPE) * peak_per_hour
+    if name == "spike":
+        spike_hour = SPIKE_START_MINUTE // 60
+        total += (SPIKE_MULTIPLIER - DAY_SHAPE[spike_hour]) * peak_per_hour * SPIKE_MINUTES / 60
+    return total
 
 
 @pytest.mark.parametrize("name", ["flat", "day", "spike"])

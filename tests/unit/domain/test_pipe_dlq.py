@@ -23,7 +23,6 @@ from genesys_bridge.pipe_dlq import (
     RetryLater,
     UnresolvedReason,
 )
-from genesys_bridge.pipes import PipeDefinition
 from tests.unit.domain.builders import REGION, TABLE, Aws, new_ids, sqs_event, sqs_record
 from tests.unit.domain.stream_pointers import Stream, pipe_dlq_body, read_stream
 
@@ -48,10 +47,8 @@ def make_resolver(
     streams: Any = None,
     sqs: Any = None,
     stream_arn: str | None = None,
-    pipe: PipeDefinition | None = None,
 ) -> PipeDlqResolver:
     arn = stream_arn or aws.dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
-    extra = {"pipe": pipe} if pipe is not None else {}
     return PipeDlqResolver(
         streams_client=streams or aws.streams,
         sqs_client=sqs or aws.sqs,
@@ -59,7 +56,6 @@ def make_resolver(
             stream_arn=arn, work_queue_url=aws.work_url, unresolved_queue_url=aws.queue_urls[UNRESOLVED]
         ),
         metrics=metrics or RecordingMetrics(),
-        **extra,
     )
 
 
@@ -290,37 +286,32 @@ def test_reads_that_stay_empty_hand_the_pointer_back_for_a_later_try(
     assert aws.messages(UNRESOLVED) == []
 
 
-def test_a_record_the_template_cannot_render_is_dead_lettered_with_the_record_and_the_rest_requeued(
-    stream_aws: Aws,
+def test_an_insert_without_a_conversation_id_is_dead_lettered_with_the_record_and_the_rest_requeued(
+    stream_aws: Aws, stubbed_streams: tuple[Any, Stubber]
 ) -> None:
-    # Given two buffered conversations and a pipe whose template needs a field only one item has
+    # Given a range with an INSERT of a conversation and an INSERT whose image lacks conversationId.S
+    # (what the pipe's input template cannot render)
     aws = stream_aws
-    with_field, without_field = new_ids(2)
-    buffer = BufferTable(aws.dynamodb, TABLE, ttl_hours=48)
-    buffer.record_event(with_field)
-    aws.dynamodb.put_item(
-        TableName=TABLE,
-        Item={contracts.ATTR_CONVERSATION_ID: {"S": without_field}, "status": {"S": "PENDING"}},
-    )
-    stream = read_stream(aws)
-    pipe = PipeDefinition(
-        filter_pattern=contracts.PIPE_FILTER_PATTERN,
-        input_template='{"conversationId": "<$.dynamodb.NewImage.conversationId.S>", '
-        '"firstEventAt": "<$.dynamodb.NewImage.firstEventAt.S>"}',
-    )
-
-    # When the pointer over both is resolved (from the full INSERT of the first: moto writes a key-only
-    # INSERT before it, which real DynamoDB does not)
-    resolution = make_resolver(aws, pipe=pipe).resolve(
-        stream.pointer(stream.sequence_numbers(with_field)[-1], stream.sequence_numbers(without_field)[-1])
-    )
-
-    # Then the renderable conversation is requeued and the other record is kept, itself, with the reason
-    assert work_ids(aws) == [with_field]
-    undeliverable = [m for m in aws.messages(UNRESOLVED) if m["reason"] == "undeliverable_record"]
-    assert [m["streamRecord"]["dynamodb"]["Keys"]["conversationId"]["S"] for m in undeliverable] == [
-        without_field
+    client, stubber = stubbed_streams
+    [conversation_id] = new_ids(1)
+    keys = {contracts.ATTR_CONVERSATION_ID: {"S": conversation_id}}
+    stubber.add_response("get_shard_iterator", {"ShardIterator": "iterator-1"})
+    records = [
+        {"eventName": "INSERT", "dynamodb": {"Keys": keys, "NewImage": keys, "SequenceNumber": START}},
+        {"eventName": "INSERT", "dynamodb": {"Keys": {"id": {"N": "7"}}, "SequenceNumber": END}},
     ]
+    stubber.add_response("get_records", {"Records": records, "NextShardIterator": "iterator-2"})
+
+    # When the pointer over both is resolved
+    resolution = make_resolver(aws, streams=client, stream_arn=ARN).resolve(
+        pipe_dlq_body(stream_arn=ARN, shard_id=SHARD, start=START, end=END)
+    )
+
+    # Then the conversation is requeued and the other record is kept, itself, with the reason
+    assert work_ids(aws) == [conversation_id]
+    [undeliverable] = aws.messages(UNRESOLVED)
+    assert undeliverable["reason"] == "undeliverable_record"
+    assert undeliverable["streamRecord"]["dynamodb"]["Keys"] == {"id": {"N": "7"}}
     assert resolution.undeliverable == 1
 
 

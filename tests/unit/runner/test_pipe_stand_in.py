@@ -10,10 +10,10 @@ import pytest
 from genesys_bridge import contracts
 from local_runner.pipe import (
     InsertCollapser,
-    PipeDefinition,
     UnsupportedPipeSyntax,
     matches_filter,
     render_input_template,
+    transform,
 )
 
 CONVERSATION_ID = "0a5f8e21-9c43-4d7b-b612-3e8d4c7a9f10"
@@ -29,27 +29,28 @@ def _record(event_name: str, conversation_id: str = CONVERSATION_ID, **image: st
     }
 
 
-def test_the_stacks_filter_passes_inserts_only() -> None:
-    # Given the pipe filter the stack deploys
-    pattern = contracts.PIPE_FILTER_PATTERN
-    # Then an INSERT passes and a MODIFY or REMOVE does not
-    assert matches_filter(pattern, _record("INSERT", status="PENDING"))
-    assert not matches_filter(pattern, _record("MODIFY", status="FETCHED"))
-    assert not matches_filter(pattern, _record("REMOVE"))
+@pytest.mark.parametrize(("event_name", "passes"), [("INSERT", True), ("MODIFY", False), ("REMOVE", False)])
+def test_the_stacks_filter_passes_inserts_only(event_name: str, passes: bool) -> None:
+    assert matches_filter(contracts.PIPE_FILTER_PATTERN, _record(event_name, status="PENDING")) is passes
 
 
-def test_filter_matches_nested_objects_and_exact_values_only() -> None:
-    pattern = {"dynamodb": {"NewImage": {"status": {"S": ["PENDING", "FAILED"]}}}}
-    assert matches_filter(pattern, _record("INSERT", status="FAILED"))
-    assert not matches_filter(pattern, _record("INSERT", status="FETCHED"))
-    assert not matches_filter(pattern, _record("INSERT"))  # key absent: no match
-    assert not matches_filter({"n": [1]}, {"n": "1"})  # EventBridge compares JSON types too
-    assert not matches_filter({"n": [1]}, {"n": True})
+def test_filter_compares_exact_strings_and_an_absent_key_does_not_match() -> None:
+    assert not matches_filter({"eventName": ["INSERT"]}, {"eventName": "insert"})
+    assert not matches_filter({"eventName": ["INSERT"]}, {"eventName": ["INSERT"]})
+    assert not matches_filter({"eventName": ["INSERT"]}, {"eventSource": "aws:dynamodb"})
 
 
-def test_filter_refuses_content_filters_it_does_not_implement() -> None:
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        {"eventName": [{"prefix": "INS"}]},  # a content filter
+        {"dynamodb": {"NewImage": {"status": {"S": ["PENDING"]}}}},  # a nested pattern
+        {"n": [1]},  # a number
+    ],
+)
+def test_filter_refuses_pattern_forms_the_stack_does_not_use(pattern: dict[str, Any]) -> None:
     with pytest.raises(UnsupportedPipeSyntax):
-        matches_filter({"eventName": [{"prefix": "INS"}]}, _record("INSERT"))
+        matches_filter(pattern, _record("INSERT"))
 
 
 def test_the_stacks_template_gives_the_work_queue_contract() -> None:
@@ -59,23 +60,35 @@ def test_the_stacks_template_gives_the_work_queue_contract() -> None:
     assert json.loads(body) == {"conversationId": CONVERSATION_ID}
 
 
-def test_template_escapes_strings_and_inserts_json_outside_quotes() -> None:
-    event = {"a": {"text": 'say "hi"\\', "n": 3, "obj": {"x": [1, 2]}}}
-    rendered = render_input_template('{"t": "<$.a.text>", "n": <$.a.n>, "o": <$.a.obj>}', event)
-    assert json.loads(rendered) == {"t": 'say "hi"\\', "n": 3, "o": {"x": [1, 2]}}
+def test_template_escapes_the_string_it_inserts() -> None:
+    rendered = render_input_template('{"t": "<$.a.text>"}', {"a": {"text": 'say "hi"\\'}})
+    assert json.loads(rendered) == {"t": 'say "hi"\\'}
 
 
-def test_template_with_a_missing_path_fails_like_a_pipe_target_error() -> None:
-    with pytest.raises(KeyError):
-        render_input_template(contracts.PIPE_INPUT_TEMPLATE, {"eventName": "INSERT", "dynamodb": {}})
+@pytest.mark.parametrize(
+    ("record", "error"),
+    [
+        ({"eventName": "INSERT", "dynamodb": {}}, KeyError),  # no NewImage
+        ({"dynamodb": {"NewImage": {"conversationId": {"N": "1"}}}}, KeyError),  # not a string attribute
+        ({"dynamodb": {"NewImage": {"conversationId": {"S": 7}}}}, ValueError),
+    ],
+)
+def test_a_record_the_template_cannot_render_fails_like_a_pipe_target_error(
+    record: dict[str, Any], error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        render_input_template(contracts.PIPE_INPUT_TEMPLATE, record)
+
+
+@pytest.mark.parametrize("template", ['{"x": "<$.a[0]>"}', '{"n": <$.a.n>}'])
+def test_template_refuses_placeholder_forms_the_stack_does_not_use(template: str) -> None:
     with pytest.raises(UnsupportedPipeSyntax):
-        render_input_template('{"x": "<$.a[0]>"}', {"a": [1]})
+        render_input_template(template, {"a": {"n": 1}})
 
 
-def test_pipe_definition_drops_filtered_records() -> None:
-    pipe = PipeDefinition(contracts.PIPE_FILTER_PATTERN, contracts.PIPE_INPUT_TEMPLATE)
-    assert pipe.transform(_record("MODIFY")) is None
-    assert pipe.transform(_record("INSERT", status="PENDING")) == f'{{"conversationId": "{CONVERSATION_ID}"}}'
+def test_transform_drops_filtered_records_and_renders_inserts() -> None:
+    assert transform(_record("MODIFY")) is None
+    assert transform(_record("INSERT", status="PENDING")) == f'{{"conversationId": "{CONVERSATION_ID}"}}'
 
 
 def test_moto_double_insert_of_an_update_that_creates_is_collapsed() -> None:
