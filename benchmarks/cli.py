@@ -167,7 +167,6 @@ def _audit_rows(conversations: int, args: argparse.Namespace, rows_so_far: list[
         config = load_environment_config(args.environment)
         bench = audit.run_audit_bench(
             conversations,
-            page_size=config.audit_page_size,
             requests_per_minute=config.audit_max_requests_per_minute,
             memory_mb=config.audit_memory_mb,
         )

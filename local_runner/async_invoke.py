@@ -2,8 +2,9 @@
 
 Each event is one invocation, up to `concurrency` at a time (Lambda runs async invocations in parallel,
 and a throttled DynamoDB write sleeps through the SDK's backoff). A raised error is logged with its
-cause, as the Lambda runtime logs an unhandled error, and retried ingest_async_retry_attempts times
-(scaled delays); then the event goes to the on-failure queue as a Lambda on-failure record.
+cause, as the Lambda runtime logs an unhandled error, and retried INGEST_ASYNC_RETRY_ATTEMPTS times
+(stacks/config_fixed.py; scaled delays); then the event goes to the on-failure queue as a Lambda
+on-failure record.
 https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html
 """
 

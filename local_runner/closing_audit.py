@@ -240,7 +240,6 @@ class LocalAudit:
             genesys_requests=lambda: genesys.stats.requests,
             store=AuditStore(self.s3_client, self.bucket),
             config=AuditConfig(
-                page_size=config.audit_page_size,
                 max_requests_per_minute=budget,
                 # the deployed audit's first day (stacks/audit.py sets AUDIT_FIRST_DAY from it)
                 first_day=date.fromisoformat(config.catalog_first_day),

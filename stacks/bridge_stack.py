@@ -13,6 +13,7 @@ from stacks.audit import Audit
 from stacks.buffer import Buffer
 from stacks.catalog import Catalog, CatalogSettings
 from stacks.config import EnvironmentConfig
+from stacks.credentials import GenesysCredentials
 from stacks.dashboard import OperationsDashboard
 from stacks.ingestion import Ingestion
 from stacks.lambda_functions import PythonFunctionFactory, shared_layer
@@ -54,6 +55,7 @@ class GenesysAnalyticsBridgeStack(Stack):
             self, "Storage", lifecycle=config.results_lifecycle, removal_policy=removal_policy
         )
         self.buffer = Buffer(self, "Buffer", config=config, removal_policy=removal_policy)
+        self.credentials = GenesysCredentials(self, "Credentials", config=config)
         self.ingestion = Ingestion(
             self,
             "Ingestion",
@@ -70,6 +72,7 @@ class GenesysAnalyticsBridgeStack(Stack):
             work_queue=self.buffer.work_queue,
             work_dead_letter_queue=self.buffer.work_dead_letter_queue,
             results_bucket=self.storage.results_bucket,
+            credentials=self.credentials,
             functions=functions,
         )
         self.pipe_dlq_resolver = PipeDlqResolver(
@@ -85,7 +88,7 @@ class GenesysAnalyticsBridgeStack(Stack):
             "Audit",
             config=config,
             results_bucket=self.storage.results_bucket,
-            credentials_secret=self.processing.credentials_secret,
+            credentials=self.credentials,
             functions=functions,
             removal_policy=removal_policy,
         )
@@ -167,7 +170,7 @@ class GenesysAnalyticsBridgeStack(Stack):
             contracts.OUTPUT_RULE_DLQ_URL: self.ingestion.rule_dead_letter_queue.queue_url,
             contracts.OUTPUT_FAILED_INVOCATIONS_QUEUE_URL: self.ingestion.failed_invocations_queue.queue_url,
             contracts.OUTPUT_RESULTS_BUCKET_NAME: self.storage.results_bucket.bucket_name,
-            contracts.OUTPUT_CREDENTIALS_SECRET_ARN: self.processing.credentials_secret.secret_arn,
+            contracts.OUTPUT_CREDENTIALS_SECRET_ARN: self.credentials.secret.secret_arn,
             contracts.OUTPUT_ALARM_TOPIC_ARN: self.observability.alarm_topic.topic_arn,
             # The ops CLI replays dead-lettered events into it (`make ops ARGS="quarantine --replay"`).
             contracts.OUTPUT_INGEST_FUNCTION_NAME: self.ingestion.function.function_name,

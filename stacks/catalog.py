@@ -34,6 +34,20 @@ ATHENA_ENGINE_VERSION = "Athena engine version 3"
 # Athena refuses a per-query cutoff below 10,000,000 bytes.
 MIN_BYTES_SCANNED_CUTOFF_MB = 10
 RESULTS_PREFIX = "results/"
+# The JSON SerDe property that skips an object it cannot parse instead of failing the query
+# (https://docs.aws.amazon.com/athena/latest/ug/openx-json-serde.html, "Optional properties").
+IGNORE_MALFORMED_JSON = "ignore.malformed.json"
+# The child a bucket with auto_delete_objects gets: the custom resource that empties it on deletion.
+AUTO_DELETE_OBJECTS_CHILD = "AutoDeleteObjectsCustomResource"
+
+
+def fixed_name_removal_policy(removal_policy: RemovalPolicy) -> RemovalPolicy:
+    """For resources with a fixed name (the database, the table, the workgroup): kept like the data on
+    stack deletion, but removed when their first creation rolls back. Kept there too, they would make
+    the next deploy fail with AlreadyExists (docs/operations.md, "Teardown")."""
+    if removal_policy == RemovalPolicy.RETAIN:
+        return RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+    return removal_policy
 
 
 @dataclass(frozen=True)
@@ -68,13 +82,14 @@ class Catalog(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.settings = settings
+        named = fixed_name_removal_policy(removal_policy)
         self.database = glue.Database(
-            self, "Database", database_name=settings.database_name, removal_policy=removal_policy
+            self, "Database", database_name=settings.database_name, removal_policy=named
         )
-        self.table = self._details_table(results_bucket, removal_policy)
+        self.table = self._details_table(results_bucket, named)
         self.query_results_bucket = self._query_results_bucket(access_logs_bucket, removal_policy)
-        self.workgroup = self._workgroup(removal_policy)
-        self.views = self._views(functions, removal_policy)
+        self.workgroup = self._workgroup(named)
+        self.views = self._views(functions, removal_policy, named)
         self.named_queries = [
             athena.CfnNamedQuery(
                 self,
@@ -127,6 +142,14 @@ class Catalog(Construct):
             # (https://docs.aws.amazon.com/athena/latest/ug/creating-tables-based-on-encrypted-datasets-in-s3.html).
             has_encrypted_data=False,
         )
+        # One object the SerDe cannot read must not fail every query: ask it to skip malformed JSON
+        # (such a row reads as NULLs, which the views leave out). Athena documents this property for
+        # the OpenX SerDe and lists no such option for the Hive one; docs/query.md, "Malformed
+        # objects", says what to do if a query still fails on one. The L2 table has no SerDe
+        # parameters, hence the override.
+        cast(glue.CfnTable, table.node.default_child).add_property_override(
+            "TableInput.StorageDescriptor.SerdeInfo.Parameters", {IGNORE_MALFORMED_JSON: "TRUE"}
+        )
         table.apply_removal_policy(removal_policy)
         return table
 
@@ -176,7 +199,9 @@ class Catalog(Construct):
         workgroup.apply_removal_policy(removal_policy)
         return workgroup
 
-    def _views(self, functions: PythonFunctionFactory, removal_policy: RemovalPolicy) -> CustomResource:
+    def _views(
+        self, functions: PythonFunctionFactory, removal_policy: RemovalPolicy, named: RemovalPolicy
+    ) -> CustomResource:
         function = functions.build(
             self,
             "ViewsFunction",
@@ -214,9 +239,16 @@ class Catalog(Construct):
                 # columns change: a new schema must re-run the statements even if their text is the same.
                 "TableColumns": table_columns_fingerprint(),
             },
-            removal_policy=removal_policy,
+            # The views are catalog entries of fixed names in the database, kept and removed with it.
+            removal_policy=named,
         )
         views.node.add_dependency(self.table, self.workgroup)
+        # DROP VIEW on delete writes its result to the query-results bucket: in an environment that
+        # empties its buckets, the emptying custom resource (which also refuses new objects) must be
+        # deleted after the views, so the views depend on it.
+        emptying = self.query_results_bucket.node.try_find_child(AUTO_DELETE_OBJECTS_CHILD)
+        if emptying is not None:
+            views.node.add_dependency(emptying)
         self._acknowledge_provider(provider, function)
         return views
 

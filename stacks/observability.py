@@ -22,6 +22,9 @@ from genesys_bridge import contracts
 from genesys_bridge.metrics import MetricName
 
 PIPES_NAMESPACE = "AWS/EventBridge/Pipes"
+# Pipes metrics published under AwsAccountId and PipeName; the others under PipeName alone
+# (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-monitoring.html).
+PIPE_METRICS_BY_ACCOUNT_AND_PIPE = frozenset({"ExecutionThrottled", "Invocations"})
 EVENTS_NAMESPACE = "AWS/Events"
 ALARM_PERIOD = Duration.minutes(5)
 # Genesys error and 429 rates must stay above their threshold this many periods in a row (15 minutes):
@@ -45,10 +48,15 @@ def bridge_metric(
 
 
 def pipe_metric(pipe: pipes.IPipe, metric_name: str, *, period: Duration = ALARM_PERIOD) -> cloudwatch.Metric:
+    """A metric of the pipe, with the dimensions Pipes publishes it under: a metric queried with other
+    dimensions than its own shows no data."""
+    dimensions = {"PipeName": pipe.pipe_name}
+    if metric_name in PIPE_METRICS_BY_ACCOUNT_AND_PIPE:
+        dimensions = {"AwsAccountId": Stack.of(pipe).account, **dimensions}
     return cloudwatch.Metric(
         namespace=PIPES_NAMESPACE,
         metric_name=metric_name,
-        dimensions_map={"PipeName": pipe.pipe_name},
+        dimensions_map=dimensions,
         statistic="Sum",
         period=period,
     )

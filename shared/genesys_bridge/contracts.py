@@ -43,6 +43,7 @@ PIPE_UNRESOLVED_QUEUE_URL: Final = "PIPE_UNRESOLVED_QUEUE_URL"
 # Powertools reads these itself.
 POWERTOOLS_SERVICE_NAME: Final = "POWERTOOLS_SERVICE_NAME"
 POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
+POWERTOOLS_LOG_LEVEL: Final = "POWERTOOLS_LOG_LEVEL"
 
 METRICS_NAMESPACE: Final = "GenesysAnalyticsBridge"
 INGEST_SERVICE: Final = "ingest"
@@ -107,7 +108,6 @@ RESULTS_PREFIX: Final = "conversations/"
 # The audit workflow (docs/completeness.md): its function's environment, its objects in the results
 # bucket, and the input an execution starts with (the schedules, `make backfill` and the local runner).
 AUDIT_SERVICE: Final = "audit"
-AUDIT_PAGE_SIZE: Final = "AUDIT_PAGE_SIZE"
 AUDIT_MAX_REQUESTS_PER_MINUTE: Final = "AUDIT_MAX_REQUESTS_PER_MINUTE"
 AUDIT_FIRST_DAY: Final = "AUDIT_FIRST_DAY"
 AUDIT_AVAILABILITY_MAX_WAIT_HOURS: Final = "AUDIT_AVAILABILITY_MAX_WAIT_HOURS"

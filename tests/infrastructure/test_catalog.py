@@ -55,6 +55,14 @@ class TestDetailsTable:
             _join(descriptor["Location"], {bucket: "results-bucket"}) == "s3://results-bucket/conversations/"
         )
 
+    def test_the_serde_skips_an_object_it_cannot_parse_instead_of_failing_every_query(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        _, table = _one(each_environment, "AWS::Glue::Table")
+
+        serde = table["TableInput"]["StorageDescriptor"]["SerdeInfo"]
+        assert serde["Parameters"] == {"ignore.malformed.json": "TRUE"}
+
     def test_the_columns_are_the_schema_and_the_partition_is_the_day(
         self, each_environment: SynthesizedEnvironment
     ) -> None:
@@ -145,7 +153,17 @@ class TestViews:
         # a change of the table's columns alone re-creates the views (Athena would call them stale)
         assert properties["TableColumns"] == table_columns_fingerprint()
         assert {table_id, workgroup_id} <= set(views["DependsOn"])
-        assert views["DeletionPolicy"] == ("Retain" if each_environment.config.retain_data else "Delete")
+        kept = each_environment.config.retain_data
+        assert views["DeletionPolicy"] == ("RetainExceptOnCreate" if kept else "Delete")
+
+    def test_dev_drops_the_views_before_its_query_results_bucket_is_emptied_and_locked(
+        self, dev: SynthesizedEnvironment
+    ) -> None:
+        # DROP VIEW writes its result to the query-results bucket; CloudFormation deletes in reverse
+        # dependency order, so the views must depend on the custom resource that empties that bucket
+        ((_, views),) = resources(dev, "Custom::AthenaViews").items()
+        emptying = logical_id_of(dev, "Custom::S3AutoDeleteObjects", "/QueryResultsBucket/")
+        assert emptying in views["DependsOn"]
 
     def test_the_views_function_may_run_statements_only_in_the_catalogs_workgroup_and_database(
         self, each_environment: SynthesizedEnvironment

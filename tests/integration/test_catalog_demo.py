@@ -1,4 +1,5 @@
-"""The catalog views over a small `make demo` run: their counts equal what the pipeline landed."""
+"""The catalog views over a small `make demo` run: their counts equal what the pipeline landed, and the
+KPI queries give what the definitions give over the very objects it landed."""
 
 from __future__ import annotations
 
@@ -7,15 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from catalog import local
+from catalog import local, sqlsource
 from local_runner import RunOptions, run_pipeline
+from tests.unit.catalog import kpi_reference
 
 pytestmark = pytest.mark.integration
 
 
-def test_the_views_over_a_demo_run_count_exactly_the_landed_conversations_segments_and_metrics(
-    tmp_path: Path,
-) -> None:
+def test_the_views_and_kpis_over_a_demo_run_are_exactly_what_it_landed(tmp_path: Path) -> None:
     # Given a small demo run (40 conversations, duplicate events, some ready only after retries)
     out = tmp_path / "out"
     report = run_pipeline(
@@ -30,21 +30,32 @@ def test_the_views_over_a_demo_run_count_exactly_the_landed_conversations_segmen
     sessions = [s for body in bodies for p in body["participants"] for s in p["sessions"]]
 
     # When the views are counted over its output folder
-    with local.connect(out) as connection:
+    with local.connect(out) as catalog:
         counts = {
-            view: connection.execute(f"SELECT count(*) FROM {view}").fetchone()[0]  # type: ignore[index]  # noqa: S608
+            view: catalog.connection.execute(f"SELECT count(*) FROM {view}").fetchone()[0]  # type: ignore[index]  # noqa: S608
             for view in ("conversations", "segments", "session_metrics")
         }
+        queues = local.run(catalog, sqlsource.kpi_query("queue_performance").sql)
+        agents = local.run(catalog, sqlsource.kpi_query("agent_performance").sql)
 
     # Then one conversation per landed object, one row per segment and per metric in the bodies
-    assert len(bodies) == 40
+    assert len(bodies) == len({body["conversationId"] for body in bodies}) == 40
     assert counts == {
         "conversations": len(bodies),
         "segments": sum(len(s["segments"]) for s in sessions),
         "session_metrics": sum(len(s["metrics"]) for s in sessions),
     }
-    # And the demo's closing KPI table has a row for each day the conversations started on
-    days = sorted({body["conversationStart"][:10] for body in bodies})
+    # And the KPIs are the definitions' figures over those very bodies, every metric counted
+    expected_queues = kpi_reference.queue_performance(bodies)
+    kpi_reference.assert_rows_equal(
+        queues.columns, queues.rows, ("interval_date", "queue_id", "media_type"), expected_queues
+    )
+    kpi_reference.assert_rows_equal(
+        agents.columns, agents.rows, ("interval_date", "user_id"), kpi_reference.agent_performance(bodies)
+    )
+    assert sum(row["handled"] for row in expected_queues.values()) > 0
+    assert queues.skipped == ()
+    # And the demo's closing table is queue_performance
     summary = local.kpi_summary(out)
-    assert summary.splitlines()[-1] == f"({len(days)} row{'s' if len(days) != 1 else ''})"
-    assert all(f"| {day} " in summary for day in days)
+    assert "catalog/sql/kpi/queue_performance.sql" in summary.splitlines()[0]
+    assert summary.splitlines()[-1] == f"({len(queues.rows)} row{'s' if len(queues.rows) != 1 else ''})"

@@ -59,9 +59,6 @@ logger = logging.getLogger(__name__)
 FULFILLED: Final = "FULFILLED"
 RESUBMITTABLE_STATES: Final = frozenset({"FAILED", "EXPIRED"})
 CANCELLED: Final = "CANCELLED"
-# A day with more result pages than this is far more likely a cursor loop than real data (10 million
-# conversations at 1,000 a page).
-MAX_PAGES: Final = 10_000
 
 
 class AuditSteps:
@@ -292,8 +289,14 @@ class AuditSteps:
         job_id = _job_id(state)
         if state.inventory_key is None:
             raise AuditInputError("the page step needs the inventory step's result first")
-        if state.page >= MAX_PAGES:
-            raise PagingError(f"details job {job_id} still had a cursor after {MAX_PAGES} pages")
+        if state.page >= plan.MAX_RESULTS_PAGES:
+            # Past it the execution's history would run out (plan.HISTORY_EVENT_LIMIT): fail with the
+            # reason now rather than with Step Functions' own error later.
+            raise PagingError(
+                f"details job {job_id} still had a cursor after {plan.MAX_RESULTS_PAGES:,} pages, the most "
+                f"one execution's history holds (a day of at most {plan.LARGEST_DAY:,} conversations at "
+                f"{plan.RESULTS_PAGE_SIZE:,} a page)"
+            )
         inventory = self._store.get_json_cached(state.inventory_key)
         if inventory is None:
             raise AuditInputError(f"the execution's inventory {state.inventory_key} is gone")

@@ -14,8 +14,8 @@ from tests.unit.catalog.conftest import fixture_bodies, land, simulator_bodies
 def _read_back(out_dir: Path, body: dict[str, Any]) -> dict[str, Any]:
     """The one landed body as the details table reads it, as plain Python values by JSON key."""
     land(out_dir, [body])
-    with local.connect(out_dir) as connection:
-        cursor = connection.execute("SELECT * FROM conversation_details")
+    with local.connect(out_dir) as catalog:
+        cursor = catalog.connection.execute("SELECT * FROM conversation_details")
         names = [column[0] for column in cursor.description or []]
         rows = cursor.fetchall()
     assert len(rows) == 1

@@ -31,7 +31,6 @@ def audit_env(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
         contracts.RESULTS_BUCKET_NAME: BUCKET,
         contracts.GENESYS_REGION: "mypurecloud.ie",
         contracts.GENESYS_CREDENTIALS_SECRET_ARN: aws_secret(aws),
-        contracts.AUDIT_PAGE_SIZE: "2",
         contracts.AUDIT_MAX_REQUESTS_PER_MINUTE: "6000",
         contracts.AUDIT_FIRST_DAY: "2026-01-01",
         contracts.AUDIT_AVAILABILITY_MAX_WAIT_HOURS: "24",
@@ -39,6 +38,8 @@ def audit_env(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
         contracts.AUDIT_MAX_CONCURRENT_EXECUTIONS: "1",
     }.items():
         monkeypatch.setenv(name, value)
+    # Pages of two, so three conversations take two page steps (the function reads RESULTS_PAGE_SIZE).
+    monkeypatch.setattr(plan, "RESULTS_PAGE_SIZE", 2)
     return aws
 
 
