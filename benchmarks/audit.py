@@ -195,8 +195,8 @@ def run_audit_bench(
     from genesys_bridge.audit.store import AuditStore
     from genesys_bridge.audit.workflow import run_workflow
     from genesys_bridge.genesys import GenesysClient
+    from genesys_bridge.layout import result_key, serialize
     from genesys_bridge.metrics import RecordingMetrics
-    from genesys_bridge.results import result_key, serialize
     from genesys_simulator import GenesysSimulator
     from genesys_simulator.config import SimulatorConfig
     from genesys_simulator.conversations import SimConversation, render_details

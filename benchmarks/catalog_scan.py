@@ -90,7 +90,7 @@ def _parquet_scans(node: dict[str, Any], columns: Sequence[str]) -> list[set[str
 
 def _land(folder: Path, conversations: int, days: int) -> int:
     """Simulator bodies over `days` days in result_key's layout; the bytes written."""
-    from genesys_bridge.results import result_key, serialize
+    from genesys_bridge.layout import result_key, serialize
     from genesys_simulator.conversations import render_details, synthetic_conversations
 
     total = 0
@@ -113,6 +113,7 @@ def measure(
     import duckdb
 
     from catalog import local, sqlsource
+    from genesys_bridge import layout
 
     names = list(sqlsource.KPI_QUERIES)
     skip = {sqlsource.KPI_SETTINGS_VIEW}
@@ -128,7 +129,7 @@ def measure(
             for view in views:  # one file per day, as a nightly compaction of each view would write it
                 landed_db.connection.execute(
                     f"COPY (SELECT * FROM {view}) TO {local.quote(str(Path(scratch, view)))} "  # noqa: S608
-                    "(FORMAT parquet, PARTITION_BY (conversation_date))"
+                    f"(FORMAT parquet, PARTITION_BY ({layout.COMPACTED.partition_column}))"
                 )
         files = sorted(Path(scratch).rglob("*.parquet"))
         days_landed = len({path.parent.name for path in files})

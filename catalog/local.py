@@ -24,7 +24,8 @@ import sqlglot
 from sqlglot import exp
 
 from catalog import schema, sqlsource
-from catalog.layout import DETAILS_TABLE, layout
+from catalog.sqlsource import DETAILS_TABLE
+from genesys_bridge import layout
 
 # Athena's dialect is Trino's (engine version 3); sqlglot reads it as "trino".
 SOURCE_DIALECT = "trino"
@@ -124,19 +125,19 @@ def _pattern(out_dir: Path) -> str:
             f"{out_dir} has a glob character ({', '.join(GLOB_CHARACTERS)}) in its path, which would read "
             "other folders too: name one folder without them"
         )
-    return str(Path(folder) / layout().local_glob())
+    return str(Path(folder) / layout.CONVERSATIONS.local_glob())
 
 
 def _day_pattern() -> str:
     """The key's last folder and file, capturing the partition value."""
-    return layout().partition_column + r"=([^/]+)/[^/]+$"
+    return layout.CONVERSATIONS.partition_column + r"=([^/]+)/[^/]+$"
 
 
 def _skipped_files_sql(pattern: str) -> str:
     """Each file under the pattern that is not a conversation object, with why. DuckDB's JSON reader
     accepts NaN and Infinity, which JSON does not: a number node holding one marks the file too.
     Every JSON function sees only text known to be JSON (a malformed text would fail the statement)."""
-    column = layout().partition_column
+    column = layout.CONVERSATIONS.partition_column
     day = f"regexp_extract(filename, {quote(_day_pattern())}, 1)"
     return f"""
         WITH landed AS (
@@ -173,7 +174,7 @@ def details_relation_sql(pattern: str, skipped: Sequence[SkippedFile], *, kind: 
     """DuckDB's stand-in for the Glue table: the schema's columns, the partition column read from the
     key, and Athena's hidden "$path" / "$file_modified_time" from the file; every file but the
     skipped ones. A TABLE holds the objects once loaded; a VIEW reads the files at each query."""
-    column = layout().partition_column
+    column = layout.CONVERSATIONS.partition_column
     excluded = f"WHERE filename NOT IN ({', '.join(quote(file.path) for file in skipped)})" if skipped else ""
     return (
         f"CREATE OR REPLACE {kind} {DETAILS_TABLE} AS SELECT "  # noqa: S608 - our names, quoted literals
@@ -185,7 +186,7 @@ def details_relation_sql(pattern: str, skipped: Sequence[SkippedFile], *, kind: 
 
 
 def landed_objects(out_dir: Path) -> list[Path]:
-    return sorted(out_dir.glob(layout().local_glob()))
+    return sorted(out_dir.glob(layout.CONVERSATIONS.local_glob()))
 
 
 @dataclass
@@ -214,8 +215,8 @@ def connect(
     pattern = _pattern(out_dir)
     if not landed_objects(out_dir):
         raise NoLandedObjects(
-            f"no landed conversations under {out_dir / layout().prefix}: run `make demo` first "
-            "(or point --out at a folder that holds conversations/conversation_date=*/*.json)"
+            f"no landed conversations under {out_dir / layout.CONVERSATIONS.prefix}: run `make demo` first "
+            f"(or point --out at a folder that holds {layout.CONVERSATIONS.local_glob()})"
         )
     connection = duckdb.connect(":memory:")
     try:

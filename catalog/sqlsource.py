@@ -17,6 +17,9 @@ from sqlglot import exp
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
+# The Glue table over the landed conversations (genesys_bridge.layout.CONVERSATIONS), and the name the
+# view SQL reads from.
+DETAILS_TABLE = "conversation_details"
 # The one view not written as a file: its SQL is generated from KPI_SETTINGS below.
 KPI_SETTINGS_VIEW = "kpi_settings"
 

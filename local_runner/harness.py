@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from genesys_bridge import contracts
+from genesys_bridge import contracts, layout
 from genesys_bridge.buffer import BufferTable, format_timestamp
 from local_runner import aws_hooks
 from local_runner.aws import (
@@ -167,7 +167,7 @@ class Harness:
 
         if self.options.out_dir is not None:
             # Only what a previous run wrote (the bucket's prefix): --out may name a folder with other files.
-            previous = self.options.out_dir / contracts.RESULTS_PREFIX
+            previous = self.options.out_dir / layout.CONVERSATIONS.prefix
             if previous.is_dir():
                 shutil.rmtree(previous)
         previous_env = apply_aws_env(self.region)

@@ -1,6 +1,6 @@
 """After a run: compare the inventory of what landed with what the workload intended; the checks.
 
-Expected: every conversation that ends lands once, at the key results.result_key gives its details,
+Expected: every conversation that ends lands once, at the key layout.result_key gives its details,
 with the simulator's final details (wrap-up ended, reprocessing applied) as its body, landed by the
 live path or by the closing audit; every never-ready conversation that analytics shows is LEFT_OPEN,
 and every one it never shows is FAILED with its reason and in the work DLQ; every malformed event is
@@ -19,9 +19,8 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from genesys_bridge import contracts
+from genesys_bridge import contracts, layout
 from genesys_bridge.processor import FailureReason
-from genesys_bridge.results import result_key
 from local_runner.closing_audit import CHANGED_RELANDED, MISSING_LANDED, AuditSummary
 from local_runner.inventory import Inventory
 from local_runner.workload import Readiness, Workload
@@ -72,7 +71,7 @@ def _expected_key_and_body(conversation_id: str, simulator: Any) -> tuple[str, d
     """Where the conversation must land and with what: the simulator's final body (wrap-up ended, and
     every reprocessing pass so far), the version the bridge must end up holding."""
     details: dict[str, Any] = simulator.final_details(conversation_id)
-    return result_key(details), details
+    return layout.result_key(details), details
 
 
 def reconcile(
@@ -129,7 +128,7 @@ def reconcile(
     # a real org or server: conversations of an audited day that were not in the events (the audit
     # lands every conversation of the day, as it does on AWS)
     audit_extra: list[str] = []
-    audited_prefixes = tuple(_day_prefix(day.day) for day in audit.days) if audit is not None else ()
+    audited_prefixes = tuple(layout.day_prefix(day.day) for day in audit.days) if audit is not None else ()
     mismatches = 0
     for key, raw in objects.items():
         try:
@@ -143,7 +142,7 @@ def reconcile(
                     mismatches += 1
             elif key not in expected_keys:
                 unexpected_keys.append(key)
-            elif body != bodies[key]:
+            elif body != layout.canonical_form(bodies[key]):  # landed with its lists in canonical order
                 mismatches += 1
         else:
             # a real org: the key must be the one its own details give, for an id from the events
@@ -339,14 +338,10 @@ def _audit_checks(
     return checks
 
 
-def _day_prefix(day: Any) -> str:
-    return f"{contracts.RESULTS_PREFIX}conversation_date={day.isoformat()}/"
-
-
 def _key_of(body: dict[str, Any]) -> str | None:
     try:
-        return result_key(body)
-    except ValueError:  # InvalidConversation: no usable id or start
+        return layout.result_key(body)
+    except layout.InvalidConversation:  # no usable id or start
         return None
 
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from genesys_bridge import contracts
+from genesys_bridge import contracts, layout
 from genesys_bridge.metrics import MetricName
 from local_runner.async_invoke import AsyncInvoker
 from local_runner.aws import LocalResources, TimeScale
@@ -153,10 +153,10 @@ def build_report(
     ingest, source = run.invoker.tally, run.source.tally
     latencies: dict[str, float] = {}
     for key, landed_at in recorder.landed_at.items():
-        cid = key.rsplit("/", 1)[-1].removesuffix(".json")
-        first = ingest.first_seen.get(cid)
-        if first is not None:
-            latencies[cid] = round(landed_at - first, 4)
+        landed = layout.parse_result_key(key)
+        first = ingest.first_seen.get(landed.conversation_id) if landed is not None else None
+        if landed is not None and first is not None:
+            latencies[landed.conversation_id] = round(landed_at - first, 4)
     sim_stats: dict[str, Any] = run.simulator.stats() if run.simulator is not None else {}
     operations = recorder.by_operation()
     by_service: Counter[str] = Counter()

@@ -1,6 +1,6 @@
 """Catalog: the landed details as a Glue table, an Athena workgroup, the views and the named KPI queries.
 
-Everything is generated from catalog/ (the schema, the layout read off result_key, the SQL), so the
+Everything is generated from catalog/ (the schema, the SQL) and genesys_bridge.layout, so the
 stack and `make query` can never describe the data differently. The views are created through Athena
 itself by a custom resource, so Athena works out their columns and a view that does not compile fails
 the deploy (docs/query.md, "Why the views are created through Athena").
@@ -23,8 +23,8 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from catalog import schema, sqlsource
-from catalog.layout import DETAILS_TABLE, PARTITION_DATE_FORMAT, layout
-from genesys_bridge import contracts
+from catalog.sqlsource import DETAILS_TABLE
+from genesys_bridge import contracts, layout
 from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
 from stacks.log_groups import log_group
 from stacks.nag import acknowledge_nag_finding
@@ -106,7 +106,7 @@ class Catalog(Construct):
             query.node.add_dependency(self.views)
 
     def _details_table(self, results_bucket: s3.IBucket, removal_policy: RemovalPolicy) -> glue.S3Table:
-        files = layout()
+        files = layout.CONVERSATIONS
         table = glue.S3Table(
             self,
             "DetailsTable",
@@ -131,7 +131,7 @@ class Catalog(Construct):
             # (https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html).
             partition_projection={
                 files.partition_column: glue.PartitionProjectionConfiguration.date(
-                    min=self.settings.first_day, max="NOW", format=PARTITION_DATE_FORMAT
+                    min=self.settings.first_day, max="NOW", format=layout.PROJECTION_DAY_FORMAT
                 )
             },
             parameters={

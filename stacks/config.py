@@ -26,6 +26,7 @@ from pydantic import (
 from genesys_bridge import contracts
 from genesys_bridge.audit import plan
 from genesys_bridge.backoff import NOT_READY_RETRY_BASE_SECONDS, NOT_READY_RETRY_MAX_SECONDS, not_ready_delay
+from genesys_bridge.events import check_topics
 from stacks.config_errors import describe_error
 from stacks.config_fixed import REMOVED_KEYS, SQS_MAX_DELIVERY_DELAY_SECONDS, THROTTLE_RECEIVE_HEADROOM
 from stacks.config_formats import (
@@ -33,7 +34,6 @@ from stacks.config_formats import (
     ALSO,
     LOG_RETENTION_DAYS,
     PARTNER_BUS_NAME,
-    TOPIC,
     Email,
     Emails,
     GenesysRegion,
@@ -386,11 +386,7 @@ class EnvironmentConfig(BaseModel):
     @field_validator("topics")
     @classmethod
     def _topics_well_formed(cls, topics: list[str]) -> list[str]:
-        for topic in topics:
-            if not TOPIC.fullmatch(topic):
-                raise ValueError(f"topic {topic!r} is not a topic suffix such as 'customer.end' or 'acw'")
-        if len(set(topics)) != len(topics):
-            raise ValueError("topics must not repeat")
+        check_topics(topics)  # the ingest function validates CONVERSATION_TOPICS with the same rule
         return topics
 
     @model_validator(mode="after")

@@ -12,7 +12,6 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-from genesys_bridge import contracts
 from genesys_bridge.regions import REGIONS
 
 # json_schema_extra keys of a setting, for docs/configuration.md (stacks/config_docs.py): what it allows
@@ -22,8 +21,6 @@ ALLOWED, ALSO = "allowed", "also"
 # Every pattern below is applied with re.fullmatch (never `$`, which also matches before a final
 # newline) and spells digits [0-9] (`\d` also matches other scripts' digits).
 PARTNER_BUS_NAME = re.compile(r"aws\.partner/genesys\.com/cloud/[^/\s]+/[^/\s]+")
-# Topic suffixes after `v2.detail.events.conversation.{id}.`, e.g. `customer.end`, `acw`.
-TOPIC = re.compile(contracts.TOPIC_SUFFIX_PATTERN)
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^:\s]+-[A-Za-z0-9]{6}")
 # A KMS key by its ARN (single- or multi-Region key), never an alias: IAM grants kms:Decrypt on keys.

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from genesys_bridge import layout
+
 # Environment variables set by the stack and validated by the handlers' settings models.
 BUFFER_TABLE_NAME: Final = "BUFFER_TABLE_NAME"
 QUARANTINE_QUEUE_URL: Final = "QUARANTINE_QUEUE_URL"
@@ -102,8 +104,8 @@ OUTPUT_INGEST_FUNCTION_NAME: Final = "IngestFunctionName"
 OUTPUT_CATALOG_DATABASE_NAME: Final = "CatalogDatabaseName"
 OUTPUT_ATHENA_WORKGROUP_NAME: Final = "AthenaWorkGroupName"
 
-# Where landed details go in the results bucket.
-RESULTS_PREFIX: Final = "conversations/"
+# Where landed details go in the results bucket; the whole layout is genesys_bridge.layout's.
+RESULTS_PREFIX: Final = layout.CONVERSATIONS.prefix
 
 # The audit workflow (docs/completeness.md): its function's environment, its objects in the results
 # bucket, and the input an execution starts with (the schedules, `make backfill` and the local runner).
@@ -113,9 +115,9 @@ AUDIT_FIRST_DAY: Final = "AUDIT_FIRST_DAY"
 AUDIT_AVAILABILITY_MAX_WAIT_HOURS: Final = "AUDIT_AVAILABILITY_MAX_WAIT_HOURS"
 AUDIT_JOB_TIMEOUT_MINUTES: Final = "AUDIT_JOB_TIMEOUT_MINUTES"
 AUDIT_MAX_CONCURRENT_EXECUTIONS: Final = "AUDIT_MAX_CONCURRENT_EXECUTIONS"
-# audits/conversation_date=<D>/<mode>.json: the report; audit-work/: an execution's scratch objects.
-AUDITS_PREFIX: Final = "audits/"
-AUDIT_WORK_PREFIX: Final = "audit-work/"
+# The day's reports and an execution's scratch objects (genesys_bridge.layout).
+AUDITS_PREFIX: Final = layout.AUDIT_REPORTS.prefix
+AUDIT_WORK_PREFIX: Final = layout.AUDIT_WORK_PREFIX
 AUDIT_INPUT_DAY: Final = "day"  # YYYY-MM-DD
 AUDIT_INPUT_MODE: Final = "mode"  # audit | finalize
 AUDIT_INPUT_FORCE: Final = "force"  # run even if the day's report of this mode says complete

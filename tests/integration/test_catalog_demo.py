@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from catalog import local, sqlsource
+from genesys_bridge import layout
 from local_runner import RunOptions, run_pipeline
 from tests.unit.catalog import kpi_reference
 
@@ -24,8 +25,8 @@ def test_the_views_and_kpis_over_a_demo_run_are_exactly_what_it_landed(tmp_path:
     assert report.reconciled
     bodies = [
         json.loads(path.read_text(encoding="utf-8"))
-        # (the closing audit's reports sit beside them, under audits/conversation_date=*/)
-        for path in sorted((out / "conversations").glob("conversation_date=*/*.json"))
+        # (the closing audit's reports sit beside them, under their own prefix)
+        for path in sorted(out.glob(layout.CONVERSATIONS.local_glob()))
     ]
     sessions = [s for body in bodies for p in body["participants"] for s in p["sessions"]]
 

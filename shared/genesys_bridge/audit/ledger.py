@@ -1,6 +1,6 @@
 """One results page of the day's details job, judged: each conversation's outcome and what to land.
 
-A conversation is judged by its key (results.result_key: its start day and id) and its landed bytes
+A conversation is judged by its key (layout.conversation_key: its start day and id) and its landed bytes
 (bodies.landed_bytes): missing from the day's inventory -> land it; landed with another ETag -> changed
 (finalize re-lands it under the same key), unless Genesys shows it open again (reopened: the landed
 body is kept, since an unended body never replaces a landed one); landed with the same ETag ->
@@ -17,18 +17,10 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from genesys_bridge import contracts
+from genesys_bridge import contracts, layout
 from genesys_bridge.audit.bodies import is_ended, landed_bytes
-from genesys_bridge.audit.model import (
-    NOT_IN_GENESYS_SAMPLE,
-    AuditMode,
-    AuditState,
-    Outcome,
-    capped,
-    day_prefix,
-)
+from genesys_bridge.audit.model import NOT_IN_GENESYS_SAMPLE, AuditMode, AuditState, Outcome, capped
 from genesys_bridge.audit.store import Landing, content_md5
-from genesys_bridge.results import InvalidConversation, result_key
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +81,6 @@ def judge_page(
     fetched_at: str,
 ) -> tuple[dict[str, Any], list[Landing]]:
     """Decide each conversation's outcome; return the page's ledger and the landings it calls for."""
-    prefix = day_prefix(day)
     conversations, not_objects = page_entries(body)
     if not_objects:
         logger.warning("results page %d: %d entries are not objects, skipped: %s", page, len(not_objects),
@@ -100,15 +91,15 @@ def judge_page(
     unlandable: list[str] = []
     for conversation in conversations:
         try:
-            key = result_key(conversation)
-        except InvalidConversation as error:
+            landing = layout.conversation_key(conversation)
+        except layout.InvalidConversation as error:
             logger.warning("details job returned a conversation that cannot be landed: %s", capped(error))
             unlandable.append(capped(conversation.get("conversationId")))
             continue
-        if not key.startswith(prefix):
+        if landing.day != day:
             other_days += 1  # startOfDayIntervalMatching should prevent it; never land another day
             continue
-        conversation_id = key[len(prefix) :].removesuffix(".json")
+        conversation_id = landing.conversation_id
         if conversation_id in outcomes:
             continue  # the same conversation twice on a page: judged once
         data = landed_bytes(conversation)
@@ -125,7 +116,7 @@ def judge_page(
         else:
             outcome = Outcome.CHANGED_RELANDED if mode is AuditMode.FINALIZE else Outcome.DIFFERING
         if outcome in (Outcome.MISSING_LANDED, Outcome.CHANGED_RELANDED):
-            landings.append(Landing(key, data, contracts.SOURCE_DETAILS_JOB, fetched_at))
+            landings.append(Landing(landing.key, data, contracts.SOURCE_DETAILS_JOB, fetched_at))
         outcomes[conversation_id] = outcome
     ledger = {
         "page": page,

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from genesys_bridge import contracts
+from genesys_bridge import contracts, layout
 from genesys_bridge.audit.errors import AuditInputError
 
 
@@ -49,17 +49,12 @@ def job_interval(day: date) -> str:
     return f"{start:%Y-%m-%dT%H:%M:%S}.000Z/{end:%Y-%m-%dT%H:%M:%S}.000Z"
 
 
-def day_prefix(day: date) -> str:
-    """The day's partition of landed conversations."""
-    return f"{contracts.RESULTS_PREFIX}conversation_date={day.isoformat()}/"
-
-
 def report_key(day: date, mode: AuditMode | str) -> str:
-    return f"{contracts.AUDITS_PREFIX}conversation_date={day.isoformat()}/{AuditMode(mode).value}.json"
+    return layout.report_key(day, AuditMode(mode).value)
 
 
 def work_prefix(day: date, mode: AuditMode | str, execution: str) -> str:
-    return f"{contracts.AUDIT_WORK_PREFIX}{day.isoformat()}/{AuditMode(mode).value}/{execution}/"
+    return layout.audit_work_prefix(day, AuditMode(mode).value, execution)
 
 
 def check_day(day: date, *, today: date, first_day: date | None) -> None:

@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Any, Final
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from genesys_bridge import contracts
+from genesys_bridge import contracts, layout
 from genesys_bridge.audit.errors import AwsUnavailable
-from genesys_bridge.audit.model import day_prefix
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -40,7 +39,6 @@ _TRANSIENT_CODES: Final = frozenset(
         "ConditionalRequestConflict",  # a conditional write raced another write to the key
     }
 )
-_LANDED_SUFFIX: Final = ".json"
 DEFAULT_LANDING_WORKERS: Final = 8
 _DELETE_BATCH: Final = 1000  # DeleteObjects takes at most 1,000 keys
 
@@ -93,15 +91,13 @@ class AuditStore:
 
     def landed(self, day: date) -> dict[str, str]:
         """conversationId -> ETag (hex, no quotes) of every object under the day's partition."""
-        prefix = day_prefix(day)
         found: dict[str, str] = {}
-        for contents in self._list(prefix):
+        for contents in self._list(layout.day_prefix(day)):
             for item in contents:
-                key, etag = item["Key"], item["ETag"].strip('"')
-                name = key[len(prefix) :]
-                if "/" in name or not name.endswith(_LANDED_SUFFIX):
+                landed = layout.parse_result_key(item["Key"])
+                if landed is None or landed.day != day:
                     continue  # not a conversation object (nothing else is written there, but be sure)
-                found[name.removesuffix(_LANDED_SUFFIX)] = etag
+                found[landed.conversation_id] = item["ETag"].strip('"')
         return found
 
     def land(self, landings: Sequence[Landing]) -> None:
@@ -119,7 +115,7 @@ class AuditStore:
                 Bucket=self.bucket,
                 Key=landing.key,
                 Body=landing.data,
-                ContentType="application/json",
+                ContentType=layout.CONVERSATIONS.content_type,
                 Metadata={
                     contracts.RESULT_METADATA_SOURCE: landing.source,
                     contracts.RESULT_METADATA_FETCHED_AT: landing.fetched_at,
@@ -132,7 +128,7 @@ class AuditStore:
         data = json.dumps(value, separators=(",", ":"), sort_keys=True).encode("utf-8")
         with _aws(f"PutObject {key}"):
             self._count()
-            self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/json")
+            self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=layout.JSON_CONTENT_TYPE)
 
     def put_json_if_absent(self, key: str, value: Any) -> Any:
         """Write `value` at `key` only if no object is there (S3 conditional write, `If-None-Match: *`);

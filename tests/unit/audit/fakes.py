@@ -45,6 +45,19 @@ def multi_get_shape(job_body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def reordered_lists(body: dict[str, Any]) -> dict[str, Any]:
+    """The same conversation with participants, sessions, segments and metrics listed in reverse, as
+    another endpoint might list them."""
+    body = copy.deepcopy(body)
+    body["participants"].reverse()
+    for participant in body["participants"]:
+        participant["sessions"].reverse()
+        for session in participant["sessions"]:
+            session["segments"].reverse()
+            session["metrics"].reverse()
+    return body
+
+
 class FakeTime:
     """Wall clock (datetime) and monotonic clock in one; sleep() records and moves both forward."""
 

@@ -6,7 +6,7 @@ import pytest
 import sqlglot
 
 from catalog import local, sqlsource
-from catalog.layout import DETAILS_TABLE
+from catalog.sqlsource import DETAILS_TABLE
 
 
 @pytest.mark.parametrize("name", sqlsource.VIEWS)

@@ -23,6 +23,9 @@ JOBS = "/api/v2/analytics/conversations/details/jobs"
 AVAILABILITY = "/api/v2/analytics/conversations/details/jobs/availability"
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+# A guard against a hung server, not a measurement: a 1,000-conversation results page on a loaded
+# 2-core machine under pytest-xdist took over 5 s to render and failed the suite.
+REQUEST_TIMEOUT_S = 60
 
 
 class FakeClock:
@@ -54,7 +57,10 @@ class Api:
         self, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET, grant: str = "client_credentials"
     ) -> requests.Response:
         response = self.session.post(
-            f"{self.base}/oauth/token", auth=(client_id, secret), data={"grant_type": grant}, timeout=5
+            f"{self.base}/oauth/token",
+            auth=(client_id, secret),
+            data={"grant_type": grant},
+            timeout=REQUEST_TIMEOUT_S,
         )
         if response.status_code == 200:
             self.token = response.json()["access_token"]
@@ -66,13 +72,17 @@ class Api:
         return {"Authorization": f"Bearer {self.token}"}
 
     def get(self, path: str, **params: Any) -> requests.Response:
-        return self.session.get(f"{self.base}{path}", params=params, headers=self._headers(), timeout=5)
+        return self.session.get(
+            f"{self.base}{path}", params=params, headers=self._headers(), timeout=REQUEST_TIMEOUT_S
+        )
 
     def post(self, path: str, body: dict[str, Any]) -> requests.Response:
-        return self.session.post(f"{self.base}{path}", json=body, headers=self._headers(), timeout=5)
+        return self.session.post(
+            f"{self.base}{path}", json=body, headers=self._headers(), timeout=REQUEST_TIMEOUT_S
+        )
 
     def delete(self, path: str) -> requests.Response:
-        return self.session.delete(f"{self.base}{path}", headers=self._headers(), timeout=5)
+        return self.session.delete(f"{self.base}{path}", headers=self._headers(), timeout=REQUEST_TIMEOUT_S)
 
     def multi_get(self, ids: list[str]) -> requests.Response:
         return self.get(DETAILS, id=",".join(ids))
