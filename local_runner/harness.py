@@ -18,6 +18,7 @@ benchmarks; docs/local-runner.md describes what is imitated and how.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sys
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from genesys_bridge import contracts, layout
+from genesys_bridge.buffer import BufferTable, format_timestamp
 from local_runner import aws_hooks
 from local_runner.aws import (
     DEFAULT_REGION,
@@ -67,6 +69,7 @@ from local_runner.reconcile import reconcile, simulator_id
 from local_runner.report import RunReport, build_report
 from local_runner.stand_ins import build_stand_ins
 from local_runner.workload import (
+    PlannedEvent,
     Readiness,
     Workload,
     WorkloadSpec,
@@ -359,6 +362,7 @@ class Harness:
                 max_copies=options.max_copies,
                 late_rate=options.late_rate,
                 never_rate=options.never_rate,
+                reopen_rate=options.reopen_rate,
                 malformed_rate=options.malformed_rate,
                 now=now,
                 topics=frozenset(self.config.topics),
@@ -375,8 +379,30 @@ class Harness:
         plan = self.workload.conversations.get(conversation_id)
         if self.simulator is None or plan is None or simulator_id(conversation_id) is None:
             return  # an id that is no UUID exists in no Genesys: reconcile reports it lost
+        if math.isinf(plan.visible_after_s):
+            return  # a never-ready conversation analytics never shows (local_runner.workload)
         with self._simulator_lock:
             self.simulator.add_conversations([plan.sim_conversation()])
+
+    def before_reopen(self, planned: PlannedEvent) -> bool:
+        """An event that ends its conversation again is due: once the bridge has concluded the
+        conversation, reopen it in the simulator with a body of its own (a new message and more
+        after-call work) that has ended again by now, and date the event now. False: not concluded yet."""
+        import boto3
+
+        assert planned.conversation_id is not None  # workload._endings_again names one
+        table = BufferTable(boto3.client("dynamodb", region_name=self.region), self.resources.table_name)
+        with acting_as("runner"):
+            item = table.get(planned.conversation_id)
+        if item is None or item.status == contracts.STATUS_PENDING:
+            return False
+        plan = self.workload.conversations[planned.conversation_id]
+        if self.simulator is not None:
+            again = replace(plan.sim_conversation(), ended_after_s=0.0, settled_after_s=None)
+            with self._simulator_lock:
+                self.simulator.add_conversations([replace(again, acw_s=(plan.acw_s or 0.0) + 60)])
+        planned.event["detail"]["timestamp"] = format_timestamp(datetime.now(UTC))
+        return True
 
     def _drive(self) -> tuple[float, bool]:
         """Run the stand-ins until every event is in and the work queue has stayed empty; returns the

@@ -316,6 +316,8 @@ def _fmt_emf(report: RunReport) -> str:
         (MetricName.CONVERSATIONS_FETCHED, "fetched"),
         (MetricName.CONVERSATIONS_NOT_READY, "not ready"),
         (MetricName.CONVERSATIONS_FAILED, "failed"),
+        (MetricName.CONVERSATIONS_LEFT_OPEN, "left open"),
+        (MetricName.CONVERSATIONS_ENDED_AGAIN, "ended again"),
     )
     return ", ".join(f"{label} {totals[name]}" for name, label in shown) if totals else "-"
 

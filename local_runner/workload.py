@@ -11,6 +11,7 @@ intent instead of with counts alone.
 from __future__ import annotations
 
 import json
+import math
 import random
 import uuid
 from collections.abc import Iterator
@@ -39,7 +40,9 @@ class Readiness(StrEnum):
 
     READY = "ready"  # ended by the first fetch after the settle delay
     LATE = "late"  # ended only after one to three not-ready retries
-    NEVER = "never"  # never ends: must end FAILED and in the work DLQ
+    # never ends: every other one is in analytics (still open at the max age: LEFT_OPEN), the others
+    # never show up there (visible_after_s infinite: FAILED and in the work DLQ)
+    NEVER = "never"
 
 
 class MalformedKind(StrEnum):
@@ -106,6 +109,9 @@ class PlannedEvent:
     # Deliver no earlier than this many seconds (time-scaled) after the conversation's first event:
     # an acw or wrapup event is sent when the agent's wrap-up ends, after conversationEnd.
     not_before_s: float = 0.0
+    # It ends the conversation again after it landed: the runner reopens the conversation in the
+    # simulator, with a body of its own, just before delivering it (local_runner.harness).
+    reopens: bool = False
 
 
 @dataclass
@@ -159,6 +165,7 @@ class WorkloadSpec:
     # the factor by which the caller scaled settle_delay_s and not_ready_backoff_s.
     acw: AcwDistribution = DEFAULT_ACW
     time_scale: float = 1.0
+    reopen_rate: float = 0.0  # share of the ending conversations that end again once landed
 
 
 def _uuid(rng: random.Random) -> str:
@@ -265,6 +272,7 @@ def synthesize(spec: WorkloadSpec, region: str) -> Workload:
     org = build_org()  # the org of a simulator started with the defaults, as the runner's is
     conversations: dict[str, PlannedConversation] = {}
     positioned: list[tuple[float, PlannedEvent]] = []
+    never_drawn = 0
     for index in range(spec.conversations):
         conversation_id = _uuid(rng)
         draw = rng.random()
@@ -283,9 +291,13 @@ def synthesize(spec: WorkloadSpec, region: str) -> Workload:
             visible_after = rng.choice([0.0, spec.settle_delay_s * 1.5])
             ended_after = spec.settle_delay_s + rng.uniform(0.5, 3.0) * spec.not_ready_backoff_s
         else:
-            visible_after = 0.0
+            visible_after = math.inf if never_drawn % 2 else 0.0
             ended_after = None
-        ended_ago = timedelta(minutes=rng.uniform(3, 30))
+            never_drawn += 1
+        # It ended longer ago than the longest wrap-up, so every event, the acw at the end of wrap-up
+        # included, carries a past timestamp as Genesys' do when they arrive (an end event dated after
+        # the landing means "ended again"); with or without wrap-up, the same end.
+        ended_ago = timedelta(minutes=rng.uniform(3, 30), seconds=spec.acw.tail_max_s)
         shape, media = org.draw_shape(conversation_id)
         acw_s = spec.acw.draw(acw_rng)
         plan = PlannedConversation(
@@ -298,7 +310,7 @@ def synthesize(spec: WorkloadSpec, region: str) -> Workload:
             shape=shape,
             media=media,
         )
-        # It ended (conversationEnd) a few minutes ago, however long its shape took.
+        # However long its shape took.
         length = timeline(plan.sim_conversation(), org).end - spec.now
         plan = replace(plan, start=spec.now - ended_ago - length)
         conversations[conversation_id] = plan
@@ -325,6 +337,7 @@ def synthesize(spec: WorkloadSpec, region: str) -> Workload:
                     positioned.append((position, PlannedEvent(event, conversation_id, topic, copy=copy)))
     _ensure_each_readiness(conversations, spec)
     _time_wrapups(conversations, positioned, spec.time_scale)
+    positioned.extend(_endings_again(conversations, spec, region))
     kinds = list(MalformedKind)
     malformed_total = round(len(positioned) * spec.malformed_rate)
     if spec.malformed_rate > 0:
@@ -342,18 +355,44 @@ def synthesize(spec: WorkloadSpec, region: str) -> Workload:
 def _ensure_each_readiness(conversations: dict[str, PlannedConversation], spec: WorkloadSpec) -> None:
     """A small run with a non-zero rate still gets one conversation of that kind, so the outcome the
     rate asks for is exercised (and checked) at every size."""
-    plans = list(conversations.values())
-    for readiness, rate, index in (
-        (Readiness.NEVER, spec.never_rate, 0),
-        (Readiness.LATE, spec.late_rate, 1),
+    # (and a never-ready one of each kind: open in analytics, and never there)
+    for readiness, rate, index, visible in (
+        (Readiness.NEVER, spec.never_rate, 0, 0.0),
+        (Readiness.LATE, spec.late_rate, 1, 0.0),
+        (Readiness.NEVER, spec.never_rate, 2, math.inf),
     ):
-        if rate <= 0 or len(plans) <= index or any(p.readiness is readiness for p in plans):
+        plans = list(conversations.values())
+        if (
+            rate <= 0
+            or len(plans) <= index
+            or any(
+                p.readiness is readiness and math.isinf(p.visible_after_s) == math.isinf(visible)
+                for p in plans
+            )
+        ):
             continue
         plan = plans[index]
         ended_after = None if readiness is Readiness.NEVER else spec.settle_delay_s + spec.not_ready_backoff_s
         conversations[plan.conversation_id] = replace(
-            plan, readiness=readiness, visible_after_s=0.0, ended_after_s=ended_after
+            plan, readiness=readiness, visible_after_s=visible, ended_after_s=ended_after
         )
+
+
+def _endings_again(
+    conversations: dict[str, PlannedConversation], spec: WorkloadSpec, region: str
+) -> list[tuple[float, PlannedEvent]]:
+    """One more end event for `reopen_rate` of the conversations that end (at least one when above 0),
+    held back until the conversation has landed; the runner reopens each just before (a new message
+    joined it)."""
+    rng = random.Random(f"reopen:{spec.seed}")  # its own, so the rest of a seed's workload stays
+    ending = [plan for plan in conversations.values() if plan.readiness is not Readiness.NEVER]
+    count = min(len(ending), max(1, round(spec.reopen_rate * len(ending)))) if spec.reopen_rate > 0 else 0
+    topic = "customer.end" if spec.topics is None or "customer.end" in spec.topics else min(spec.topics)
+    again: list[tuple[float, PlannedEvent]] = []
+    for plan in rng.sample(ending, count):
+        event = conversation_event(plan.conversation_id, topic, spec.now, rng, region)
+        again.append((math.inf, PlannedEvent(event, plan.conversation_id, topic, reopens=True)))
+    return again
 
 
 def _time_wrapups(

@@ -58,7 +58,12 @@ class GenesysAnalyticsBridgeStack(Stack):
         self.buffer = Buffer(self, "Buffer", config=config, removal_policy=removal_policy)
         self.credentials = GenesysCredentials(self, "Credentials", config=config)
         self.ingestion = Ingestion(
-            self, "Ingestion", config=config, buffer_table=self.buffer.table, functions=functions
+            self,
+            "Ingestion",
+            config=config,
+            buffer_table=self.buffer.table,
+            work_queue=self.buffer.work_queue,
+            functions=functions,
         )
         self.processing = Processing(
             self,

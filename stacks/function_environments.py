@@ -77,7 +77,7 @@ def powertools_environment(service_name: str, log_level: str | None = None) -> d
 
 
 def ingest_environment(
-    config: EnvironmentConfig, *, buffer_table_name: str, quarantine_queue_url: str
+    config: EnvironmentConfig, *, buffer_table_name: str, quarantine_queue_url: str, work_queue_url: str
 ) -> dict[str, str]:
     return {
         contracts.BUFFER_TABLE_NAME: buffer_table_name,
@@ -85,6 +85,8 @@ def ingest_environment(
         contracts.BUFFER_TTL_HOURS: str(config.buffer_ttl_hours),
         # The rule's topics again: ingest refuses the others when the rule is bypassed.
         contracts.CONVERSATION_TOPICS: ",".join(config.topics),
+        # A conversation that ends again after its item concluded is queued from here.
+        contracts.WORK_QUEUE_URL: work_queue_url,
     }
 
 

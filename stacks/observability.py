@@ -194,7 +194,12 @@ class Observability(Construct):
         requests = bridge_metric(MetricName.GENESYS_REQUESTS, contracts.PROCESSOR_SERVICE)
         window_minutes = RATE_ALARM_PERIODS * int(ALARM_PERIOD.to_minutes())
         for alarm_id, metric_name, percent, meaning in (
-            ("GenesysErrorRate", MetricName.GENESYS_ERRORS, error_rate_percent, "failed (5xx, 4xx, network)"),
+            (
+                "GenesysErrorRate",
+                MetricName.GENESYS_ERRORS,
+                error_rate_percent,
+                "failed (5xx, 4xx but 404, network)",
+            ),
             (
                 "GenesysThrottledRate",
                 MetricName.GENESYS_THROTTLED,

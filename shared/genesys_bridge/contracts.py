@@ -62,9 +62,17 @@ ATTR_LAST_EVENT_AT: Final = "lastEventAt"
 ATTR_EXPIRES_AT: Final = "expiresAt"
 ATTR_RESULT_KEY: Final = "resultKey"
 ATTR_ERROR: Final = "error"
+# When the processor last concluded its work on the item (FETCHED or LEFT_OPEN): an end event that
+# happened later means the conversation ended again, and ingest queues a fresh fetch.
+ATTR_CONCLUDED_AT: Final = "concludedAt"
+# How many times ingest queued a fresh fetch for the item (it ended again after it concluded).
+ATTR_REQUEUES: Final = "requeues"
 STATUS_PENDING: Final = "PENDING"
 STATUS_FETCHED: Final = "FETCHED"
 STATUS_FAILED: Final = "FAILED"
+# Known to analytics but still open at the max age (a scheduled callback, an open messaging thread):
+# left to the audit and finalize, or to its next end event; not a failure (no work DLQ message).
+STATUS_LEFT_OPEN: Final = "LEFT_OPEN"
 
 # The pipe between the buffer's stream and the work queue. The stack hands these to EventBridge
 # Pipes; the local runner applies the very same objects to moto's stream records.

@@ -131,6 +131,7 @@ def ingest_service(metrics: MetricsSink) -> IngestService:
             quarantine_queue_url=settings.quarantine_queue_url,
             metrics=metrics,
             topics=settings.conversation_topics,
+            work_queue_url=settings.work_queue_url,
         )
 
     service: IngestService = cached_per_process("ingest_service", build)

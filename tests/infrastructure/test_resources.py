@@ -254,6 +254,8 @@ class TestIngestion:
             contracts.BUFFER_TTL_HOURS: str(dev.config.buffer_ttl_hours),
             # the rule's topics, which ingest applies itself when the rule is bypassed
             contracts.CONVERSATION_TOPICS: ",".join(dev.config.topics),
+            # where a conversation that ended again after its item concluded is queued
+            contracts.WORK_QUEUE_URL: {"Ref": logical_id_of(dev, "AWS::SQS::Queue", "/WorkQueue/")},
         }
 
 
@@ -675,6 +677,14 @@ class TestLeastPrivilege:
             "sqs:GetQueueAttributes",
             "sqs:GetQueueUrl",
         }
+        # its queues: the quarantine, its on-failure destination, and the work queue (a conversation that
+        # ended again)
+        send = [s for s in statements if "sqs:SendMessage" in actions_of([s])]
+        queues = {
+            name: {"Fn::GetAtt": [logical_id_of(dev, "AWS::SQS::Queue", f"/{name}/"), "Arn"]}
+            for name in ("QuarantineQueue", "FailedInvocationsQueue", "WorkQueue")
+        }
+        assert sorted(str(s["Resource"]) for s in send) == sorted(str(arn) for arn in queues.values())
 
     def test_only_the_processor_reads_the_secret_and_writes_results(
         self, dev: SynthesizedEnvironment

@@ -126,6 +126,43 @@ def test_landed_objects_are_exported_in_the_buckets_key_layout(tmp_path: Path) -
     assert "(approx.)" not in render_summary(report)
 
 
+def test_conversations_that_end_again_after_they_landed_are_fetched_again_with_their_new_body(
+    tmp_path: Path,
+) -> None:
+    # Given 40 conversations, 4 of which end again after they landed (the simulator reopens each, with a
+    # body of its own, just before its new end event is delivered), and a few that never end (time
+    # scale 0.004: the 120 min max age is 29 s)
+    report = _run(
+        tmp_path,
+        conversations=40,
+        faults="none",
+        late_rate=0.0,
+        reopen_rate=0.1,
+        never_rate=0.05,
+        time_scale=0.004,
+        max_run_s=120,
+    )
+    table = render_summary(report, include_checks=True)
+
+    # Then ingest queued a fresh fetch for each (the pipe forwards only the first INSERT), the processor
+    # landed each again, and every object holds the simulator's final body: the ended-again one
+    assert report.verdict, table
+    assert "[PASS] every conversation that ended again after it landed was fetched again: 4/4" in table
+    assert report.body_mismatches == 0
+    assert report.emf_metrics["ingest"]["ConversationsEndedAgain"] == 4
+    # (each conversation with a subscribed end event once; the others reach the closing audit)
+    assert report.pipe["forwarded"] == 40 - report.silent_conversations
+    # (the closing audit, not the processor, landed those without a subscribed end event)
+    assert (
+        report.emf_metrics["processor"]["ConversationsFetched"]
+        == report.landed - report.silent_conversations + 4
+    )
+    # And of those that never end, the ones analytics shows are left open (no DLQ message), the ones it
+    # never shows are given up in the work DLQ (the reconciliation checked each)
+    assert report.emf_metrics["processor"]["ConversationsLeftOpen"] >= 1
+    assert report.work_dlq == report.failed >= 1
+
+
 @pytest.mark.parametrize("profile", ["slow", "storm", "revoke"])
 def test_reconciliation_holds_under_each_fault_profile(tmp_path: Path, profile: str) -> None:
     report = _run(tmp_path, conversations=60, faults=profile, seed=3)

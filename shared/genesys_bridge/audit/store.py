@@ -28,7 +28,16 @@ if TYPE_CHECKING:
 
 # Error codes S3 answers when it is overloaded or briefly failing; botocore has already retried them.
 _TRANSIENT_CODES: Final = frozenset(
-    {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling", "503", "500"}
+    {
+        "SlowDown",
+        "ServiceUnavailable",
+        "InternalError",
+        "RequestTimeout",
+        "Throttling",
+        "503",
+        "500",
+        "ConditionalRequestConflict",  # a conditional write raced another write to the key
+    }
 )
 DEFAULT_LANDING_WORKERS: Final = 8
 _DELETE_BATCH: Final = 1000  # DeleteObjects takes at most 1,000 keys
@@ -120,6 +129,27 @@ class AuditStore:
         with aws_call(f"PutObject {key}"):
             self._count()
             self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=layout.JSON_CONTENT_TYPE)
+
+    def put_json_if_absent(self, key: str, value: Any) -> Any:
+        """Write `value` at `key` only if no object is there (S3 conditional write, `If-None-Match: *`);
+        None if it was written, else the JSON value already there. One request when the key is new.
+
+        https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html: S3 answers 412
+        Precondition Failed when an object exists at the key, and 409 ConditionalRequestConflict when a
+        concurrent write to it is in progress (retryable, as AwsUnavailable).
+        """
+        data = json.dumps(value, separators=(",", ":"), sort_keys=True).encode("utf-8")
+        try:
+            with _aws(f"PutObject {key}"):
+                self._count()
+                self._s3.put_object(
+                    Bucket=self.bucket, Key=key, Body=data, ContentType="application/json", IfNoneMatch="*"
+                )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
+                raise
+            return self.get_json(key)
+        return None
 
     def get_json(self, key: str) -> Any:
         """The JSON value at `key`, or None if there is no such object."""
