@@ -140,7 +140,7 @@ class AuditStore:
         """
         data = json.dumps(value, separators=(",", ":"), sort_keys=True).encode("utf-8")
         try:
-            with _aws(f"PutObject {key}"):
+            with aws_call(f"PutObject {key}"):
                 self._count()
                 self._s3.put_object(
                     Bucket=self.bucket, Key=key, Body=data, ContentType="application/json", IfNoneMatch="*"
