@@ -1,6 +1,7 @@
 """The lookups sync against the Genesys simulator (HTTP on loopback) and moto S3: every page of every
 listing lands, deleted users included; a forbidden listing is reported with its permission and the
-others still land; a failing listing lands nothing and fails the sync's report, naming it."""
+others still land; a failing listing lands nothing and fails the sync's report, naming it; after a
+rename and a second sync, the views and the KPIs show the new names."""
 
 from __future__ import annotations
 
@@ -8,19 +9,22 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from catalog import local, sqlsource
 from genesys_bridge import layout
 from genesys_bridge.genesys import GenesysClient
 from genesys_bridge.lookups import LISTINGS, LookupsFailed, Outcome, report, snapshot_day, sync_lookups
 from genesys_bridge.metrics import MetricName, RecordingMetrics
-from genesys_simulator import GenesysSimulator
+from genesys_simulator import GenesysSimulator, render_details, synthetic_conversations
 from genesys_simulator.config import SimulatorConfig
-from genesys_simulator.org import OrgSpec
+from genesys_simulator.org import HOME_DIVISION_ID, OrgSpec
+from tests.unit.catalog.conftest import land
 
 BUCKET = "results"
 DAY, NEXT_DAY = date(2026, 12, 6), date(2026, 12, 7)
@@ -186,3 +190,42 @@ def test_a_sync_lands_on_the_utc_day_its_execution_started(started_at: str, day:
 def test_a_start_time_that_is_not_iso_8601_is_refused_naming_it() -> None:
     with pytest.raises(ValueError, match=r"started_at must be an ISO 8601 time.*'yesterday'"):
         snapshot_day("yesterday")
+
+
+def test_after_a_rename_and_a_second_sync_the_views_and_the_kpis_show_the_new_names(
+    s3: Any, tmp_path: Path
+) -> None:
+    # Given conversations of the simulator's org landed, and a sync on each side of a queue's and an
+    # agent's rename
+    bodies = [
+        render_details(c, ended=True, division_id=HOME_DIVISION_ID)
+        for c in synthetic_conversations(40, seed=3)
+    ]
+    land(tmp_path, bodies)
+    with GenesysSimulator(SimulatorConfig(requests_per_minute=None)) as sim:
+        sync(sim, s3, day=DAY)
+        segments = [
+            g for b in bodies for p in b["participants"] for x in p["sessions"] for g in x["segments"]
+        ]
+        queue_id = next(g["queueId"] for g in segments if g.get("queueId"))
+        agent_id = next(p["userId"] for b in bodies for p in b["participants"] if p.get("userId"))
+        sim.rename_entity("queues", queue_id, "Renamed queue")
+        sim.rename_entity("users", agent_id, "Renamed Agent")
+        sync(sim, s3, day=NEXT_DAY)
+    for entry in s3.list_objects_v2(Bucket=BUCKET)["Contents"]:  # the bucket exported, as the demo does
+        path = tmp_path / entry["Key"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(s3.get_object(Bucket=BUCKET, Key=entry["Key"])["Body"].read())
+
+    # When the views and the KPIs are read over both snapshots
+    with local.connect(tmp_path) as catalog:
+        queue = local.run(catalog, f"SELECT queue_name FROM queues WHERE queue_id = '{queue_id}'").rows  # noqa: S608
+        user = local.run(catalog, f"SELECT user_name FROM users WHERE user_id = '{agent_id}'").rows  # noqa: S608
+        queues = local.run(catalog, sqlsource.kpi_query("queue_performance").sql)
+        agents = local.run(catalog, sqlsource.kpi_query("agent_performance").sql)
+
+    # Then each shows the latest name
+    assert queue == [("Renamed queue",)]
+    assert user == [("Renamed Agent",)]
+    assert {r[2] for r in queues.rows if r[1] == queue_id} == {"Renamed queue"}
+    assert {r[2] for r in agents.rows if r[1] == agent_id} == {"Renamed Agent"}
