@@ -112,11 +112,11 @@ def measure(
     """Land `conversations` bodies over `days` days, compact them, run every KPI query on both."""
     import duckdb
 
-    from catalog import local, sqlsource
+    from catalog import local, local_lookups, sqlsource
     from genesys_bridge import layout
 
     names = list(sqlsource.KPI_QUERIES)
-    skip = {sqlsource.KPI_SETTINGS_VIEW}
+    skip = {sqlsource.KPI_SETTINGS_VIEW, *sqlsource.LOOKUP_VIEWS}  # the names: no conversation data
     view_read = {n: min(sqlsource.tables_read(sqlsource.kpi_query(n).sql) - skip) for n in names}
     views = sorted(set(view_read.values()))
     with tempfile.TemporaryDirectory(prefix="catalog-scan-", dir=workdir) as scratch:
@@ -139,6 +139,10 @@ def measure(
             connection.execute("SET TimeZone = 'UTC'")
             settings = local.to_duckdb(sqlsource.view(sqlsource.KPI_SETTINGS_VIEW).sql)
             connection.execute(f"CREATE VIEW {sqlsource.KPI_SETTINGS_VIEW} AS {settings}")
+            local_lookups.load(connection, landed)  # no snapshots landed: the KPIs' names stay empty
+            for lookup_view in sqlsource.LOOKUP_VIEWS:
+                lookup_sql = local.to_duckdb(sqlsource.view(lookup_view).sql)
+                connection.execute(f"CREATE VIEW {lookup_view} AS {lookup_sql}")
             chunk_bytes: dict[str, dict[str, int]] = {}
             for view in views:
                 pattern = local.quote(str(Path(scratch, view, "*", "*.parquet")))

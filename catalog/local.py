@@ -4,9 +4,10 @@ The Glue table's local stand-in is generated from catalog.schema (DuckDB reads e
 json_transform, which, like Hive's JSON SerDe, skips keys the schema does not know); every view and
 query on top is catalog/sql's Athena text, translated to DuckDB's dialect and run unchanged.
 
-A user's query reads only what it should: the landed objects are loaded first (a file that is not a
-conversation object is skipped and named, never failing the rest), then the engine is locked (no file
-or network access, no configuration change) and only one SELECT over the views runs on it.
+The lookups' snapshots are the tables of catalog.local_lookups. A user's query reads only what it
+should: the landed objects and snapshots are loaded first (a file that is not a conversation object,
+a snapshot line that is no entity, is skipped and named, never failing the rest), then the engine is
+locked (no file or network access, no configuration change) and only one SELECT over the views runs.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from catalog import schema, sqlsource
+from catalog import local_lookups, schema, sqlsource
 from catalog.sqlsource import DETAILS_TABLE
 from genesys_bridge import layout
 
@@ -96,12 +97,12 @@ def check_query(sql: str) -> None:
     query = tree.this if isinstance(tree, exp.Subquery) else tree
     if not isinstance(query, exp.Query) or query.args.get("into") is not None:
         raise QueryRefused(f"only a SELECT (or WITH ... SELECT) runs here, not {tree.key.upper()}")
-    readable = {DETAILS_TABLE, *sqlsource.VIEWS} | {cte.alias for cte in tree.find_all(exp.CTE)}
+    readable = {*sqlsource.TABLES, *sqlsource.VIEWS} | {cte.alias for cte in tree.find_all(exp.CTE)}
     for table in tree.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier) or table.name not in readable:
             raise QueryRefused(
                 f"the query reads {table.sql(dialect=SOURCE_DIALECT)}, which is not a view (it may read "
-                f"{', '.join(sqlsource.VIEWS)} and the table {DETAILS_TABLE})"
+                f"{', '.join(sqlsource.VIEWS)} and the tables {', '.join(sqlsource.TABLES)})"
             )
 
 
@@ -112,10 +113,12 @@ def quote(text: str) -> str:
 
 @dataclass(frozen=True)
 class SkippedFile:
-    """A landed file that is not a conversation object, left out of every view."""
+    """A landed file that is not a conversation object, or a lookup snapshot's line (`path:line`, kind
+    "line") or file that is no entity, left out of every view."""
 
     path: str
     reason: str
+    kind: str = "file"
 
 
 def _pattern(out_dir: Path) -> str:
@@ -230,6 +233,9 @@ def connect(
             for path, reason in connection.execute(_skipped_files_sql(pattern)).fetchall()
         )
         connection.execute(details_relation_sql(pattern, skipped, kind="TABLE" if lock else "VIEW"))
+        skipped += tuple(
+            SkippedFile(where, why, kind="line") for where, why in local_lookups.load(connection, out_dir)
+        )
         for name in sqlsource.VIEWS:
             text = (
                 settings_sql
@@ -301,20 +307,30 @@ def run_query(
 def describe_views(catalog: Catalog) -> dict[str, list[str]]:
     """Each view (and the details table) with its column names, as a user can query them."""
     described = {}
-    for name in (DETAILS_TABLE, *sqlsource.VIEWS):
+    for name in (*sqlsource.TABLES, *sqlsource.VIEWS):
         cursor = catalog.connection.execute(f"SELECT * FROM {name} LIMIT 0")  # noqa: S608 (our own names)
         described[name] = [column[0] for column in cursor.description or []]
     return described
 
 
+_SKIPPED_HEADERS = {
+    "file": "landed file(s) that are not conversation objects",
+    "line": "lookup snapshot line(s) or file(s) that are no entity",
+}
+
+
 def skipped_text(skipped: Sequence[SkippedFile], *, shown: int = 10) -> str:
-    """Lines naming the skipped files (at most `shown` of them) and why; empty when none was."""
-    if not skipped:
-        return ""
-    lines = [f"skipped {len(skipped)} landed file(s) that are not conversation objects:"]
-    lines += [f"  {file.path}: {file.reason}" for file in skipped[:shown]]
-    if len(skipped) > shown:
-        lines.append(f"  ... and {len(skipped) - shown} more")
+    """Lines naming the skipped files and lookup lines (at most `shown` of each kind) and why; empty when
+    none was."""
+    lines = []
+    for kind, header in _SKIPPED_HEADERS.items():
+        of_kind = [file for file in skipped if file.kind == kind]
+        if not of_kind:
+            continue
+        lines.append(f"skipped {len(of_kind)} {header}:")
+        lines += [f"  {file.path}: {file.reason}" for file in of_kind[:shown]]
+        if len(of_kind) > shown:
+            lines.append(f"  ... and {len(of_kind) - shown} more")
     return "\n".join(lines)
 
 
@@ -363,7 +379,7 @@ def render(result: Result, *, max_rows: int | None = None, max_width: int = 60) 
 # What the demo shows of queue_performance (the rest with `make query ARGS="--kpi queue_performance"`).
 SUMMARY_COLUMNS = (
     "interval_date",
-    "queue_id",
+    "queue_name",
     "media_type",
     "offered",
     "answered",
@@ -371,6 +387,7 @@ SUMMARY_COLUMNS = (
     "avg_handle_s",
     "avg_speed_of_answer_s",
     "transfer_pct",
+    "service_level_target_s",
     "service_level_pct",
 )
 SUMMARY_ROWS = 20

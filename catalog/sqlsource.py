@@ -15,6 +15,8 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
+from genesys_bridge import layout
+
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 # The Glue table over the landed conversations (genesys_bridge.layout.CONVERSATIONS), and the name the
@@ -23,7 +25,21 @@ DETAILS_TABLE = "conversation_details"
 # The one view not written as a file: its SQL is generated from KPI_SETTINGS below.
 KPI_SETTINGS_VIEW = "kpi_settings"
 
-# Creation order: each view reads only the details table and views before it.
+# The Glue tables over the lookups' daily snapshots (genesys_bridge.layout.lookup_dataset), by lookup;
+# the lookup views read them.
+LOOKUP_TABLES: dict[str, str] = {lookup: f"{lookup}_snapshots" for lookup in layout.LOOKUPS}
+# The views over them, each the latest known version of every entity (docs/query.md, "Lookups").
+LOOKUP_VIEWS: tuple[str, ...] = (
+    "queues",
+    "queue_service_levels",
+    "users",
+    "wrapup_codes",
+    "divisions",
+    "skills",
+    "languages",
+)
+
+# Creation order: each view reads only the tables and the views before it.
 VIEWS: tuple[str, ...] = (
     "conversation_details_latest",
     KPI_SETTINGS_VIEW,
@@ -32,7 +48,10 @@ VIEWS: tuple[str, ...] = (
     "sessions",
     "segments",
     "session_metrics",
+    *LOOKUP_VIEWS,
 )
+# Every table the views read (and a user's query may read).
+TABLES: tuple[str, ...] = (DETAILS_TABLE, *LOOKUP_TABLES.values())
 # The views ETL users expect; conversation_details_latest is the deduplicated table they all read.
 NORMALIZED_VIEWS = VIEWS[1:]
 
@@ -41,7 +60,8 @@ KPI_QUERIES: dict[str, str] = {
     "talk, hold, after-call work, speed of answer, transfers and service level, as Genesys defines them",
     "agent_performance": "Per interval day and agent: answered, handled, handle, talk, hold and after-call "
     "work means, transfers",
-    "wrap_up_code_distribution": "Per interval day and queue: uses and share of each wrap-up code",
+    "wrap_up_code_distribution": "Per interval day and queue: uses and share of each wrap-up code, with "
+    "its name",
 }
 
 SettingValue = bool | int | str

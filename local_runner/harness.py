@@ -159,6 +159,7 @@ class Harness:
         # conversations with no end event the environment subscribes to: only the audit lands them
         self.silent: frozenset[str] = frozenset()
         self.audit: AuditSummary | None = None  # the closing audit's outcome (None: not run)
+        self.lookups: list[Any] = []  # genesys_bridge.lookups.LookupResult of each lookup
         self.simulator: Any = None
         self._simulator_lock = threading.Lock()
 
@@ -167,10 +168,10 @@ class Harness:
     def run(self) -> RunReport:
         from moto import mock_aws
 
-        if self.options.out_dir is not None:
-            # Only what a previous run wrote (the bucket's prefix): --out may name a folder with other files.
-            previous = self.options.out_dir / layout.CONVERSATIONS.prefix
-            if previous.is_dir():
+        for prefix in (layout.CONVERSATIONS.prefix, layout.LOOKUPS_PREFIX):
+            # Only what a previous run wrote (the bucket's prefixes): --out may hold other files too.
+            previous = self.options.out_dir / prefix if self.options.out_dir is not None else None
+            if previous is not None and previous.is_dir():
                 shutil.rmtree(previous)
         previous_env = apply_aws_env(self.region)
         # The client's 5xx waits (3 s, 9 s, 27 s ...) are real seconds: compress them with everything else,
@@ -197,6 +198,7 @@ class Harness:
                 self.dropped = choose_dropped(self.workload, self.options.drop_rate, self.options.seed)
                 self.silent = self.workload.silent_ids() - self.dropped
                 elapsed, timed_out = self._drive()
+                self.lookups = self._sync_lookups(genesys)
                 if self.options.audit and not timed_out:
                     self.audit = audit_local_run(
                         bucket=self.resources.bucket_name,
@@ -224,6 +226,7 @@ class Harness:
                     timed_out=timed_out,
                     dropped=self.dropped | self.silent,
                     audit=self.audit,
+                    snapshots=frozenset(r.key for r in self.lookups if r.key),
                 )
                 return build_report(
                     self, inventory, reconciliation, figures, elapsed, timed_out, self._genesys_client_stats()
@@ -266,6 +269,30 @@ class Harness:
             "client_secret": self.simulator.config.client_secret,
         }
         return _Genesys(credentials, self.config.genesys_region, base_url)
+
+    def _sync_lookups(self, genesys: _Genesys) -> list[Any]:
+        """Today's lookups snapshots: the deployed sync's own code (genesys_bridge.lookups), in process,
+        against the run's Genesys and bucket, at the audit's pace on the run's clock."""
+        import boto3
+
+        from genesys_bridge.genesys import GenesysClient
+        from genesys_bridge.lookups import sync_lookups
+        from genesys_bridge.metrics import RecordingMetrics
+
+        with (
+            GenesysClient(
+                region=genesys.region,
+                client_id=genesys.credentials["client_id"],
+                client_secret=genesys.credentials["client_secret"],
+                api_base_url=genesys.base_url,
+                login_base_url=genesys.base_url,
+                max_requests_per_minute=self.scale.per_minute(self.config.audit_max_requests_per_minute),
+            ) as client,
+            acting_as("lookups"),
+        ):
+            s3, bucket = boto3.client("s3", region_name=self.region), self.resources.bucket_name
+            today = datetime.now(UTC).date()
+            return sync_lookups(today, genesys=client, s3=s3, bucket=bucket, metrics=RecordingMetrics())
 
     def _create_resources(self, genesys: _Genesys) -> None:
         import boto3

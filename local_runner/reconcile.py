@@ -82,12 +82,14 @@ def reconcile(
     timed_out: bool = False,
     dropped: frozenset[str] = frozenset(),
     audit: AuditSummary | None = None,
+    snapshots: frozenset[str] = frozenset(),
 ) -> Reconciliation:
     """The checks of one run. `simulator` is None when a real org answered (bodies cannot be foreseen).
 
     `dropped`: conversations whose events never reached ingest. Those that end must land all the same
     (the closing audit lands them: what the live path and the audit landed together is what counts);
     a dropped never-ready one leaves no trace at all, as the bridge never heard of it.
+    `snapshots`: the keys the lookups sync says it landed.
     `audit`: the closing audit's outcome (None: the run had none); its reports are checked against what
     the live path missed and, after finalize, against the conversations changed. Finalize lands what
     Genesys has for every conversation of the day, a never-ended one too (docs/completeness.md): after
@@ -271,8 +273,8 @@ def reconcile(
         "unexpected LEFT_OPEN items": len(left_open - open_in_analytics),
         "buffer items for no conversation": len(stray_items),
         "unexpected objects": len(unexpected_keys),
-        "objects outside the conversations prefix that no audit report explains": len(
-            _unexplained_other_objects(inventory, audit)
+        "objects outside the conversations prefix that no audit report or lookup explains": len(
+            set(_unexplained_other_objects(inventory, audit)) - snapshots
         ),
     }
     checks.append(

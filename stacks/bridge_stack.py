@@ -8,7 +8,7 @@ from aws_cdk import Annotations, CfnOutput, Duration, Environment, RemovalPolici
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from genesys_bridge import contracts
+from genesys_bridge import contracts, layout
 from stacks.audit import Audit
 from stacks.buffer import Buffer
 from stacks.catalog import Catalog, CatalogSettings
@@ -17,6 +17,7 @@ from stacks.credentials import GenesysCredentials
 from stacks.dashboard import OperationsDashboard
 from stacks.ingestion import Ingestion
 from stacks.lambda_functions import PythonFunctionFactory, shared_layer
+from stacks.lookups import Lookups
 from stacks.observability import Observability
 from stacks.pipe_dlq import PipeDlqResolver
 from stacks.processing import Processing
@@ -92,6 +93,15 @@ class GenesysAnalyticsBridgeStack(Stack):
             functions=functions,
             removal_policy=removal_policy,
         )
+        self.lookups = Lookups(
+            self,
+            "Lookups",
+            config=config,
+            results_bucket=self.storage.results_bucket,
+            credentials=self.credentials,
+            functions=functions,
+            removal_policy=removal_policy,
+        )
         self.observability = Observability(
             self,
             "Observability",
@@ -105,6 +115,7 @@ class GenesysAnalyticsBridgeStack(Stack):
                 "PipeUnresolvedQueue": self.buffer.pipe_unresolved_queue,
                 "WorkDeadLetterQueue": self.buffer.work_dead_letter_queue,
                 **self.audit.dead_letter_queues,
+                **self.lookups.dead_letter_queues,
             },
             functions={
                 "Ingest": self.ingestion.function,
@@ -127,6 +138,7 @@ class GenesysAnalyticsBridgeStack(Stack):
         self.observability.watch_audit(
             self.audit.state_machine, missing_threshold=config.audit_missing_alarm_threshold
         )
+        self.observability.watch_lookups(self.lookups.state_machine, layout.LOOKUPS)
         self.catalog = Catalog(
             self,
             "Catalog",
@@ -179,6 +191,8 @@ class GenesysAnalyticsBridgeStack(Stack):
             # `make backfill` finds the workflow (and the results bucket, for reports) by this output.
             contracts.OUTPUT_AUDIT_STATE_MACHINE_ARN: self.audit.state_machine.state_machine_arn,
             contracts.OUTPUT_AUDIT_SCHEDULE_DLQ_URL: self.audit.schedule_dead_letter_queue.queue_url,
+            # An operator re-runs the lookups sync by starting this state machine (docs/operations.md).
+            contracts.OUTPUT_LOOKUPS_STATE_MACHINE_ARN: self.lookups.state_machine.state_machine_arn,
         }
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)

@@ -302,6 +302,13 @@ class EnvironmentConfig(BaseModel):
     audit_timeout_seconds: Annotated[int, Field(ge=60, le=900)] = Field(
         300, description="audit function timeout, in seconds (one step)"
     )
+    # The lookups (docs/design.md, "Lookups").
+    lookups_enabled: bool = Field(
+        True,
+        description="the daily lookups sync (queues, users, wrap-up codes, divisions, skills, languages: "
+        "names beside ids, at the audit's Genesys pace, at HH:30 the hour before the audit's schedules) "
+        "and its first run on deploy; the workflow is deployed either way, to run by hand",
+    )
 
     log_retention_days: LogRetentionDays = Field(
         30,

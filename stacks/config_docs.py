@@ -44,6 +44,9 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "audit_availability_max_wait_hours", "audit_job_timeout_minutes", "audit_max_concurrent_executions",
         "audit_memory_mb", "audit_timeout_seconds",
     )),
+    ("Lookups (docs/operations.md, \"Lookups\")", (
+        "lookups_enabled",
+    )),
     ("Catalog (docs/query.md)", (
         "catalog_first_day", "athena_bytes_scanned_cutoff_mb", "athena_query_results_expire_days",
     )),

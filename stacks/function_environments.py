@@ -155,6 +155,22 @@ def audit_environment(
     }
 
 
+def lookups_environment(
+    config: EnvironmentConfig,
+    *,
+    results_bucket_name: str,
+    credentials_secret_arn: str,
+    genesys: GenesysEndpoints | None = None,
+) -> dict[str, str]:
+    return {
+        contracts.RESULTS_BUCKET_NAME: results_bucket_name,
+        contracts.GENESYS_CREDENTIALS_SECRET_ARN: credentials_secret_arn,
+        **(genesys or GenesysEndpoints.of(config)).variables(),
+        # The audit's pace: the two take turns (docs/design.md, "Lookups").
+        contracts.LOOKUPS_MAX_REQUESTS_PER_MINUTE: str(config.audit_max_requests_per_minute),
+    }
+
+
 def _minutes(minutes: float) -> str:
     # Whole minutes as integers ("240"); the local runner's scaled ones as short decimals ("0.25").
     return f"{minutes:.6g}"

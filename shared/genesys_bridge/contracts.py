@@ -128,6 +128,18 @@ OUTPUT_AUDIT_STATE_MACHINE_ARN: Final = "AuditStateMachineArn"
 # The audit schedules' dead-letter queue (`make ops ARGS="status"` shows its depth and reasons).
 OUTPUT_AUDIT_SCHEDULE_DLQ_URL: Final = "AuditScheduleDeadLetterQueueUrl"
 
+# The lookups sync (docs/design.md, "Lookups"): its function's service name and pace, the metric
+# dimension that names the lookup, its objects in the results bucket, and the output an operator starts
+# it again with.
+LOOKUPS_SERVICE: Final = "lookups"
+LOOKUPS_MAX_REQUESTS_PER_MINUTE: Final = "LOOKUPS_MAX_REQUESTS_PER_MINUTE"
+LOOKUP_DIMENSION: Final = "lookup"
+LOOKUPS_PREFIX: Final = layout.LOOKUPS_PREFIX
+OUTPUT_LOOKUPS_STATE_MACHINE_ARN: Final = "LookupsStateMachineArn"
+# The lookups function's two steps (the `step` of its invocation's payload).
+LOOKUPS_SYNC_STEP: Final = "sync"  # land one lookup: {"step", "lookup", "started_at"}
+LOOKUPS_REPORT_STEP: Final = "report"  # judge the sync: {"step", "results"}
+
 # S3 object metadata on landed conversations: which endpoint the body came from, and when.
 RESULT_METADATA_SOURCE: Final = "source"
 RESULT_METADATA_FETCHED_AT: Final = "fetched-at"

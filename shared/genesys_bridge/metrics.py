@@ -39,6 +39,9 @@ class MetricName(StrEnum):
     AUDIT_CONVERSATIONS = "AuditConversations"
     # landed ended, now open again in Genesys (reopened): the landed body is kept, never replaced by it
     AUDIT_REOPENED_CONVERSATIONS = "AuditReopenedConversations"
+    # lookups sync (dimensions service and lookup, one value per lookup and sync)
+    LOOKUP_ENTITIES = "LookupEntities"
+    LOOKUPS_FORBIDDEN = "LookupsForbidden"
     # pipe DLQ resolver
     PIPE_POINTERS_RESOLVED = "PipePointersResolved"
     PIPE_POINTERS_UNRESOLVED = "PipePointersUnresolved"

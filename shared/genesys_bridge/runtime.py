@@ -59,8 +59,9 @@ _cache: dict[str, Any] = {}
 def reset() -> None:
     """Forget settings, clients, credentials and services (tests, the local runner); next use rebuilds."""
     with _lock:
-        # The processor's Genesys client and the audit's (genesys_bridge.audit.runtime).
-        clients = [_cache.get(name) for name in ("genesys", "audit_genesys")]
+        # The processor's Genesys client, the audit's and the lookups' (genesys_bridge.audit.runtime,
+        # genesys_bridge.lookups.runtime).
+        clients = [_cache.get(name) for name in ("genesys", "audit_genesys", "lookups_genesys")]
         _cache.clear()
     for client in clients:
         if client is not None:

@@ -219,6 +219,14 @@ class AuditSettings(GenesysAccessSettings):
         return _empty_is_none(value)
 
 
+class LookupsSettings(GenesysAccessSettings):
+    """What the lookups function needs: Genesys access at its own pace and the results bucket."""
+
+    lookups_max_requests_per_minute: EnvInt = Field(
+        validation_alias=_env(contracts.LOOKUPS_MAX_REQUESTS_PER_MINUTE), ge=1, le=100_000
+    )
+
+
 class PipeDlqSettings(_EnvironmentSettings):
     """What the pipe DLQ resolver needs: the stream it may read, the work queue, its own unresolved queue."""
 

@@ -433,8 +433,8 @@ class TestBuffer:
             and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
             for queue_ref in policy["Properties"]["Queues"]
         }
-        # the pipeline's six, the pipe DLQ's unresolved queue and the audit schedules' DLQ
-        assert len(queues) == 8
+        # the pipeline's six, the pipe DLQ's unresolved queue, the audit's and the lookups' schedule DLQs
+        assert len(queues) == 9
         assert all(queue["Properties"]["SqsManagedSseEnabled"] for queue in queues.values())
         assert tls_enforced == set(queues)
 
@@ -628,11 +628,12 @@ class TestFunctions:
         self, each_environment: SynthesizedEnvironment
     ) -> None:
         layer_id = logical_id_of(each_environment, "AWS::Lambda::LayerVersion", "/SharedLayer/")
-        # Ingest, processor, the pipe DLQ resolver, audit and the catalog's views function; the CDK's own
-        # functions (the Provider framework's, which answers CloudFormation for the views function, and
-        # dev's bucket emptying) are not built by the factory.
+        # Ingest, processor, the pipe DLQ resolver, audit, lookups and the catalog's views function; the
+        # CDK's own functions (the Provider framework's, which answers CloudFormation for the views
+        # function, the one behind the first lookups sync, and dev's bucket emptying) are not built by
+        # the factory.
         functions = bridge_functions(each_environment)
-        assert len(functions) == 5
+        assert len(functions) == 6
         log_groups = set()
         for function in functions.values():
             properties = function["Properties"]
@@ -642,7 +643,7 @@ class TestFunctions:
             assert properties["Layers"] == [{"Ref": layer_id}]
             assert properties["TracingConfig"] == {"Mode": "Active"}
             log_groups.add(properties["LoggingConfig"]["LogGroup"]["Ref"])
-        assert len(log_groups) == 5
+        assert len(log_groups) == 6
         for log_group_id in log_groups:
             log_group = resources(each_environment, "AWS::Logs::LogGroup")[log_group_id]
             assert log_group["Properties"]["RetentionInDays"] == each_environment.config.log_retention_days
@@ -729,8 +730,8 @@ class TestLeastPrivilege:
             reads = "secretsmanager:GetSecretValue" in actions_of(statements)
             (readers if reads else others).add(service)
             decrypts[service] = [s for s in statements if any(a.startswith("kms:") for a in actions_of([s]))]
-        # Then the processor and the audit (its audit, finalize and backfill runs) read it
-        assert readers == {contracts.PROCESSOR_SERVICE, contracts.AUDIT_SERVICE}
+        # Then the processor, the audit (its audit, finalize and backfill runs) and the lookups read it
+        assert readers == {contracts.PROCESSOR_SERVICE, contracts.AUDIT_SERVICE, contracts.LOOKUPS_SERVICE}
         # And each of them may decrypt with the secret's key, only on behalf of Secrets Manager
         for service in readers:
             assert decrypts[service] == [
@@ -853,8 +854,8 @@ class TestStorage:
             fixed_names += 1
             assert resource["DeletionPolicy"] == "RetainExceptOnCreate", logical_id
             assert resource["UpdateReplacePolicy"] == "Retain", logical_id
-        # the Glue database and table, and the Athena workgroup
-        assert fixed_names == 3
+        # the Glue database, the details table and the six lookup tables, and the Athena workgroup
+        assert fixed_names == 9
 
     def test_dev_results_expire(self, dev: SynthesizedEnvironment) -> None:
         dev.template.has_resource_properties(

@@ -109,7 +109,7 @@ class AuditStore:
                 pass
 
     def _put_landing(self, landing: Landing) -> None:
-        with _aws(f"PutObject {landing.key}"):
+        with aws_call(f"PutObject {landing.key}"):
             self._count()
             self._s3.put_object(
                 Bucket=self.bucket,
@@ -126,7 +126,7 @@ class AuditStore:
 
     def put_json(self, key: str, value: Any) -> None:
         data = json.dumps(value, separators=(",", ":"), sort_keys=True).encode("utf-8")
-        with _aws(f"PutObject {key}"):
+        with aws_call(f"PutObject {key}"):
             self._count()
             self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=layout.JSON_CONTENT_TYPE)
 
@@ -140,7 +140,7 @@ class AuditStore:
         """
         data = json.dumps(value, separators=(",", ":"), sort_keys=True).encode("utf-8")
         try:
-            with _aws(f"PutObject {key}"):
+            with aws_call(f"PutObject {key}"):
                 self._count()
                 self._s3.put_object(
                     Bucket=self.bucket, Key=key, Body=data, ContentType="application/json", IfNoneMatch="*"
@@ -154,7 +154,7 @@ class AuditStore:
     def get_json(self, key: str) -> Any:
         """The JSON value at `key`, or None if there is no such object."""
         try:
-            with _aws(f"GetObject {key}"):
+            with aws_call(f"GetObject {key}"):
                 self._count()
                 body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except ClientError as error:
@@ -185,7 +185,7 @@ class AuditStore:
         keys = self.keys(prefix)
         for start in range(0, len(keys), _DELETE_BATCH):
             batch = keys[start : start + _DELETE_BATCH]
-            with _aws(f"DeleteObjects {prefix}"):
+            with aws_call(f"DeleteObjects {prefix}"):
                 self._count()
                 self._s3.delete_objects(
                     Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True}
@@ -198,7 +198,7 @@ class AuditStore:
             arguments: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
             if token:
                 arguments["ContinuationToken"] = token
-            with _aws(f"ListObjectsV2 {prefix}"):
+            with aws_call(f"ListObjectsV2 {prefix}"):
                 self._count()
                 page = self._s3.list_objects_v2(**arguments)
             yield list(page.get("Contents") or [])
@@ -208,9 +208,10 @@ class AuditStore:
 
 
 @contextmanager
-def _aws(what: str) -> Iterator[None]:
+def aws_call(what: str) -> Iterator[None]:
     """S3 overloaded or unreachable after botocore's retries -> AwsUnavailable (the step is retried later);
-    anything else (access denied, no such bucket) propagates and fails the execution."""
+    anything else (access denied, no such bucket) propagates and fails the execution. The lookups sync
+    lands its snapshots under the same rule."""
     try:
         yield
     except ClientError as error:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from catalog import local
-from tests.unit.catalog.conftest import land, simulator_bodies
+from tests.unit.catalog.conftest import land, land_snapshot, queue_entity, simulator_bodies
 
 QUEUE_SALES = "d8c2e5a1-3b7f-4096-a4e1-6f9b2c0d8e37"  # the fixture's queue
 QUEUE_BILLING = "1f0c9b7e-2a4d-4e61-8c3b-5d7a9e0f2b14"
@@ -206,14 +207,23 @@ def test_abandoned_and_transferred_conversations_are_flagged(three_calls: Path) 
 
 
 def test_the_demo_summary_shows_queue_performance_through_the_views(three_calls: Path) -> None:
+    queues = [
+        queue_entity(QUEUE_SALES, "Sales", call=(0.9, 30_000)),
+        queue_entity(QUEUE_BILLING, "Billing", call=(0.8, 20_000)),
+    ]
+    land_snapshot(three_calls, "queues", date(2026, 11, 20), queues)
+
     summary = local.kpi_summary(three_calls)
 
     lines = summary.splitlines()
     assert "catalog/sql/kpi/queue_performance.sql" in lines[0]
     assert [cell.strip() for cell in lines[1].split("|")[1:-1]] == list(local.SUMMARY_COLUMNS)
-    # one row per interval day, queue and media type with a queue metric: billing's talk, sales' calls
-    assert [line.split("|")[1:4] for line in lines[3:5]] == [
-        [" 2026-11-20    ", f" {queue} ", " voice      "] for queue in sorted([QUEUE_SALES, QUEUE_BILLING])
+    # one row per interval day, queue and media type with a queue metric (billing's talk, sales' calls),
+    # by queue id, with each queue's name and its own voice target
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines[3:5]]
+    assert [row[:3] + row[-2:-1] for row in rows] == [
+        ["2026-11-20", "Billing", "voice", "20"],
+        ["2026-11-20", "Sales", "voice", "30"],
     ]
     assert lines[-1] == "(2 rows)"
 
