@@ -17,6 +17,7 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+import project_paths  # noqa: F401  (puts the layer's genesys_bridge on sys.path, as app.py does)
 from stacks.config import EnvironmentConfig
 from stacks.config_errors import allowed_range
 from stacks.config_fixed import REMOVED_KEYS

@@ -3,8 +3,9 @@
 -- service_level_pct_goal % of the interactions within service_level_target_s seconds (Genesys'
 -- mediaSettings.<media>.serviceLevel, percentage 0..1 and durationMs; a queue's `call` is the details'
 -- `voice`). deleted: the queue is missing from the latest snapshot (Genesys lists no deleted queue);
--- snapshot_date: the latest snapshot holding this version. queue_service_levels has the same goals
--- one row per queue and media type.
+-- snapshot_date: the latest snapshot holding this version. service_level_target_s and
+-- service_level_pct_goal are the voice (call) goal; every media's goal is in its own columns, and in
+-- queue_service_levels one row per queue and media type.
 SELECT
     v.id AS queue_id,
     v.name AS queue_name,
@@ -12,6 +13,8 @@ SELECT
     v.division.name AS division_name,
     v.description AS description,
     v.memberCount AS member_count,
+    CAST(v.mediaSettings.call.serviceLevel.durationMs AS DOUBLE) / 1000 AS service_level_target_s,
+    v.mediaSettings.call.serviceLevel.percentage * 100 AS service_level_pct_goal,
     CAST(v.mediaSettings.call.serviceLevel.durationMs AS DOUBLE) / 1000 AS voice_service_level_target_s,
     v.mediaSettings.call.serviceLevel.percentage * 100 AS voice_service_level_pct_goal,
     CAST(v.mediaSettings.callback.serviceLevel.durationMs AS DOUBLE) / 1000 AS callback_service_level_target_s,

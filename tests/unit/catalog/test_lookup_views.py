@@ -77,6 +77,13 @@ def test_each_view_shows_the_latest_version_of_every_entity_deleted_ones_marked(
         ("Liam", "active", False),
         ("Cian", "deleted", True),
     ]
+    # and each queue carries its voice goal under the plain names, its other media's in their columns
+    goals = rows(
+        landed,
+        "SELECT queue_id, division_id, service_level_target_s, service_level_pct_goal, "
+        "message_service_level_target_s FROM queues ORDER BY queue_id",
+    )
+    assert [tuple(g.values()) for g in goals] == [(Q1, "d1", 15.0, 90.0, 600.0), (Q2, "d1", 20.0, 80.0, None)]
     codes = rows(landed, "SELECT wrapup_code_id, wrapup_code_name FROM wrapup_codes")
     assert codes == [{"wrapup_code_id": W1, "wrapup_code_name": "Resolved (first contact)"}]
 
