@@ -193,6 +193,7 @@ class GenesysAnalyticsBridgeStack(Stack):
             contracts.OUTPUT_AUDIT_SCHEDULE_DLQ_URL: self.audit.schedule_dead_letter_queue.queue_url,
             # An operator re-runs the lookups sync by starting this state machine (docs/operations.md).
             contracts.OUTPUT_LOOKUPS_STATE_MACHINE_ARN: self.lookups.state_machine.state_machine_arn,
+            contracts.OUTPUT_LOOKUPS_SCHEDULE_DLQ_URL: self.lookups.schedule_dead_letter_queue.queue_url,
         }
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)

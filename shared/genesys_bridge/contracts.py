@@ -127,6 +127,8 @@ AUDIT_INPUT_SCHEDULED_TIME: Final = "scheduled_time"
 OUTPUT_AUDIT_STATE_MACHINE_ARN: Final = "AuditStateMachineArn"
 # The audit schedules' dead-letter queue (`make ops ARGS="status"` shows its depth and reasons).
 OUTPUT_AUDIT_SCHEDULE_DLQ_URL: Final = "AuditScheduleDeadLetterQueueUrl"
+# The lookups schedule's dead-letter queue (likewise in `status`).
+OUTPUT_LOOKUPS_SCHEDULE_DLQ_URL: Final = "LookupsScheduleDeadLetterQueueUrl"
 
 # The lookups sync (docs/design.md, "Lookups"): its function's service name and pace, the metric
 # dimension that names the lookup, its objects in the results bucket, and the output an operator starts

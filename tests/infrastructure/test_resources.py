@@ -1140,7 +1140,10 @@ def test_the_ops_cli_finds_every_queue_and_the_ingest_function_through_the_outpu
 
     outputs = each_environment.template_json["Outputs"]
     # Then each names the resource it says, by reference
-    construct_ids = {contracts.OUTPUT_AUDIT_SCHEDULE_DLQ_URL: "/Audit/ScheduleDeadLetterQueue/"}
+    construct_ids = {
+        contracts.OUTPUT_AUDIT_SCHEDULE_DLQ_URL: "/Audit/ScheduleDeadLetterQueue/",
+        contracts.OUTPUT_LOOKUPS_SCHEDULE_DLQ_URL: "/Lookups/ScheduleDeadLetterQueue/",
+    }
     for spec in QUEUES:
         # the construct id of each queue (the output's name without "Url"), but for the audit's
         name = construct_ids.get(spec.output, "/" + spec.output.removesuffix("Url") + "/")
