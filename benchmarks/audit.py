@@ -214,9 +214,8 @@ def run_audit_bench(
     from genesys_bridge.genesys import GenesysClient
     from genesys_bridge.layout import result_key, serialize
     from genesys_bridge.metrics import RecordingMetrics
-    from genesys_simulator import GenesysSimulator
+    from genesys_simulator import GenesysSimulator, SimConversation, render_details
     from genesys_simulator.config import SimulatorConfig
-    from genesys_simulator.conversations import SimConversation, render_details
 
     if conversations < 1:
         raise ValueError("conversations must be at least 1")

@@ -55,7 +55,7 @@ class CatalogScan:
 def land(folder: Path, conversations: int, days: int) -> int:
     """Simulator bodies over `days` days in result_key's layout; the bytes written."""
     from genesys_bridge.layout import result_key, serialize
-    from genesys_simulator.conversations import render_details, synthetic_conversations
+    from genesys_simulator import render_details, synthetic_conversations
 
     total = 0
     for conversation in synthetic_conversations(

@@ -21,7 +21,7 @@ from benchmarks.table import Row, Verdict, render_table, summary
 from local_runner import cli_options
 from ops.cli_options import OneLineParser, add_environment
 
-FIGURES = ("imports", "size", "ingest", "catalog", "pipeline", "audit", "topics")
+FIGURES = ("imports", "size", "ingest", "catalog", "pipeline", "audit", "topics", "lookups")
 # One simulated day for the audit figure (9): a mid-sized contact centre's day.
 AUDIT_DAY_CONVERSATIONS = 20_000
 # Slow enough that the local stream reader and pollers never queue behind the ingest threads in this
@@ -143,6 +143,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             conversations=200 if args.quick else topics.TOPIC_RUN_CONVERSATIONS,
             progress=progress,
         )
+    if "lookups" in only:
+        from benchmarks import lookups
+        from stacks.config import load_environment_config
+
+        progress("a lookups sync of 1,000 queues and 10,000 users")
+        pace = load_environment_config(args.environment).audit_max_requests_per_minute
+        rows += lookups.lookup_rows(pace, *((50, 500) if args.quick else ()))
     # stable: keeps each figure's own row order; by number, so 10 follows 9
     rows.sort(key=lambda row: (len(row.number), row.number))
 

@@ -9,9 +9,11 @@ to DuckDB's dialect. DuckDB has no dynamic filtering, so two constants are writt
 (never into what Athena runs): the day lists the views read through semi-joins (the days without and
 with a marker), and the kpi_settings values, so that filters on them prune as literal ones do.
 
-A user's query reads only what it should: a landed file that is not a conversation object is skipped
-and named, never failing the rest; then the engine is locked (no file outside the folder's landed and
-compacted data, no network, no configuration change) and only one SELECT over the views runs on it.
+The lookups' snapshots are the tables of catalog.local_lookups, loaded at connect. A user's query reads
+only what it should: a landed file that is not a conversation object, a snapshot line that is no
+entity, is skipped and named, never failing the rest; then the engine is locked (no file outside the
+folder's landed and compacted data, no network, no configuration change) and only one SELECT over the
+views runs on it.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from catalog import pruning, schema, sqlsource
+from catalog import local_lookups, pruning, schema, sqlsource
 from catalog.sqlsource import DETAILS_TABLE
 from genesys_bridge import compaction, layout
 
@@ -38,11 +40,14 @@ SOURCE_DIALECT = "trino"
 # What DuckDB's file functions expand in a path: a folder holding one would read other folders.
 GLOB_CHARACTERS = "*?["
 MISPLACED = f"its folder is not {layout.CONVERSATIONS.partition_column}=YYYY-MM-DD"
-# The tables and views whose rows come from the folder's files (the others read none).
+# The tables and views whose rows come from a day's conversation files (the others read none, or the
+# lookups' snapshots, which are not pruned by day).
 FILE_RELATIONS = frozenset(sqlsource.TABLES + sqlsource.VIEWS) - {
     sqlsource.KPI_SETTINGS_VIEW,
     sqlsource.UNCOMPACTED_DAYS_VIEW,
     sqlsource.MARKERS_TABLE,
+    *sqlsource.LOOKUP_TABLES.values(),
+    *sqlsource.LOOKUP_VIEWS,
 }
 
 
@@ -269,10 +274,12 @@ def quote(text: str) -> str:
 
 @dataclass(frozen=True)
 class SkippedFile:
-    """A landed file that is not a conversation object, left out of every view."""
+    """A landed file that is not a conversation object, or a lookup snapshot's line (`path:line`, kind
+    "line") or file that is no entity, left out of every view."""
 
     path: str
     reason: str
+    kind: str = "file"
 
 
 def _checked_folder(out_dir: Path) -> Path:
@@ -517,10 +524,11 @@ def connect(
         catalog = Catalog(connection, (), found, values)
         # A query that reads the JSON only through conversation_details_latest reads no compacted day's
         # objects: the table's stand-in then leaves them out, so DuckDB does not even list them.
-        reads_json = query is None or bool(
-            sqlsource.tables_read(query) & {DETAILS_TABLE, sqlsource.LANDED_VIEW}
+        reads_json = query is None or bool(_tables_read(query) & {DETAILS_TABLE, sqlsource.LANDED_VIEW})
+        catalog.skipped = _create_tables(connection, found, every_landed_day=reads_json) + tuple(
+            SkippedFile(where, why, kind=local_lookups.LINE)
+            for where, why in local_lookups.load(connection, found.folder)
         )
-        catalog.skipped = _create_tables(connection, found, every_landed_day=reads_json)
         for name in sqlsource.VIEWS:
             statement = sqlsource.view(name, first_day=found.first_day).sql
             if name == sqlsource.KPI_SETTINGS_VIEW:
@@ -666,14 +674,24 @@ def describe_views(catalog: Catalog) -> dict[str, list[str]]:
     return described
 
 
+_SKIPPED_HEADERS = {
+    "file": "landed file(s) that are not conversation objects",
+    "line": "lookup snapshot line(s) or file(s) that are no entity",
+}
+
+
 def skipped_text(skipped: Sequence[SkippedFile], *, shown: int = 10) -> str:
-    """Lines naming the skipped files (at most `shown` of them) and why; empty when none was."""
-    if not skipped:
-        return ""
-    lines = [f"skipped {len(skipped)} landed file(s) that are not conversation objects:"]
-    lines += [f"  {file.path}: {file.reason}" for file in skipped[:shown]]
-    if len(skipped) > shown:
-        lines.append(f"  ... and {len(skipped) - shown} more")
+    """Lines naming the skipped files and lookup lines (at most `shown` of each kind) and why; empty when
+    none was."""
+    lines = []
+    for kind, header in _SKIPPED_HEADERS.items():
+        of_kind = [file for file in skipped if file.kind == kind]
+        if not of_kind:
+            continue
+        lines.append(f"skipped {len(of_kind)} {header}:")
+        lines += [f"  {file.path}: {file.reason}" for file in of_kind[:shown]]
+        if len(of_kind) > shown:
+            lines.append(f"  ... and {len(of_kind) - shown} more")
     return "\n".join(lines)
 
 
@@ -722,7 +740,7 @@ def render(result: Result, *, max_rows: int | None = None, max_width: int = 60) 
 # What the demo shows of queue_performance (the rest with `make query ARGS="--kpi queue_performance"`).
 SUMMARY_COLUMNS = (
     "interval_date",
-    "queue_id",
+    "queue_name",
     "media_type",
     "offered",
     "answered",
@@ -730,6 +748,7 @@ SUMMARY_COLUMNS = (
     "avg_handle_s",
     "avg_speed_of_answer_s",
     "transfer_pct",
+    "service_level_target_s",
     "service_level_pct",
 )
 SUMMARY_ROWS = 20

@@ -29,7 +29,6 @@ SQL_DIR = Path(__file__).resolve().parent / "sql"
 DETAILS_TABLE = "conversation_details"
 COMPACTED_TABLE = "conversation_details_compacted"
 MARKERS_TABLE = "compaction_markers"
-TABLES: tuple[str, ...] = (DETAILS_TABLE, COMPACTED_TABLE, MARKERS_TABLE)
 # The landed objects deduplicated per day: what a compaction writes and what the views read of a day
 # that is not compacted.
 LANDED_VIEW = "conversation_details_landed"
@@ -38,7 +37,21 @@ KPI_SETTINGS_VIEW = "kpi_settings"
 UNCOMPACTED_DAYS_VIEW = "uncompacted_days"
 LATEST_VIEW = "conversation_details_latest"
 
-# Creation order: each view reads only the tables and views before it.
+# The Glue tables over the lookups' daily snapshots (genesys_bridge.layout.lookup_dataset), by lookup;
+# the lookup views read them.
+LOOKUP_TABLES: dict[str, str] = {lookup: f"{lookup}_snapshots" for lookup in layout.LOOKUPS}
+# The views over them, each the latest known version of every entity (docs/query.md, "Lookups").
+LOOKUP_VIEWS: tuple[str, ...] = (
+    "queues",
+    "queue_service_levels",
+    "users",
+    "wrapup_codes",
+    "divisions",
+    "skills",
+    "languages",
+)
+
+# Creation order: each view reads only the tables and the views before it.
 VIEWS: tuple[str, ...] = (
     LANDED_VIEW,
     UNCOMPACTED_DAYS_VIEW,
@@ -49,7 +62,10 @@ VIEWS: tuple[str, ...] = (
     "sessions",
     "segments",
     "session_metrics",
+    *LOOKUP_VIEWS,
 )
+# Every table the views read (and a user's query may read).
+TABLES: tuple[str, ...] = (DETAILS_TABLE, COMPACTED_TABLE, MARKERS_TABLE, *LOOKUP_TABLES.values())
 # The views ETL users expect; conversation_details_latest is the deduplicated table they all read.
 NORMALIZED_VIEWS = VIEWS[VIEWS.index(KPI_SETTINGS_VIEW) :]
 
@@ -63,7 +79,8 @@ KPI_QUERIES: dict[str, str] = {
     "talk, hold, after-call work, speed of answer, transfers and service level, as Genesys defines them",
     "agent_performance": "Per interval day and agent: answered, handled, handle, talk, hold and after-call "
     "work means, transfers",
-    "wrap_up_code_distribution": "Per interval day and queue: uses and share of each wrap-up code",
+    "wrap_up_code_distribution": "Per interval day and queue: uses and share of each wrap-up code, with "
+    "its name",
 }
 
 SettingValue = bool | int | str

@@ -31,6 +31,8 @@ ASYNC_RETRY_DELAYS_S = (60.0, 120.0)
 # How often the idle invoker looks for due retries: short enough not to add latency, long enough not
 # to burn a core.
 IDLE_POLL_S = 0.05
+# How often an event that ends its conversation again asks whether the conversation has landed yet.
+REOPEN_RECHECK_S = 0.5
 
 
 @dataclass
@@ -62,6 +64,7 @@ class AsyncInvoker(threading.Thread):
         retry_delay_scale: float,
         on_first_event: Callable[[str], None],
         timeout_s: float,
+        before_reopen: Callable[[PlannedEvent], bool] = lambda planned: True,
         events_per_second: float | None,
         concurrency: int = 4,
     ) -> None:
@@ -75,6 +78,8 @@ class AsyncInvoker(threading.Thread):
         self.retry_attempts = retry_attempts
         self.retry_delays = [delay * retry_delay_scale for delay in ASYNC_RETRY_DELAYS_S]
         self.on_first_event = on_first_event
+        # Called when an event that ends its conversation again is due; False: not yet (asked again).
+        self.before_reopen = before_reopen
         self.timeout_s = timeout_s
         self.interval = 1.0 / events_per_second if events_per_second else 0.0
         self.concurrency = max(1, concurrency)
@@ -101,11 +106,11 @@ class AsyncInvoker(threading.Thread):
                         self.tally.first_seen[planned.conversation_id] = time.monotonic()
                     self.tally.deliveries += 1
                     due = self._not_before(planned)
-                    if due is not None:
+                    if due is not None or planned.reopens:
                         # Genesys sends it later (an acw event once wrap-up ends): its first attempt waits
                         with self._lock:
                             self._seq += 1
-                            heapq.heappush(self._retries, (due, self._seq, 1, planned))
+                            heapq.heappush(self._retries, (due or 0.0, self._seq, 1, planned))
                         continue
                     self._submit(pool, planned, attempt=1)
                     if self.interval:
@@ -158,6 +163,10 @@ class AsyncInvoker(threading.Thread):
                 if not self._retries or self._retries[0][0] > now:
                     return
                 _, _, attempt, planned = heapq.heappop(self._retries)
+                if attempt == 1 and planned.reopens and not self.before_reopen(planned):
+                    self._seq += 1
+                    heapq.heappush(self._retries, (now + REOPEN_RECHECK_S, self._seq, 1, planned))
+                    return
                 if attempt > 1:  # attempt 1: a first delivery that waited for its moment
                     self.tally.retries += 1
             self._submit(pool, planned, attempt)
@@ -193,7 +202,7 @@ class AsyncInvoker(threading.Thread):
         with self._lock:
             if outcome == "created":
                 self.tally.created += 1
-            elif outcome == "duplicate":
+            elif outcome in ("duplicate", "ended_again"):  # (ended again: a duplicate that re-fetches)
                 self.tally.duplicate += 1
             elif outcome == "quarantined":
                 self.tally.quarantined += 1

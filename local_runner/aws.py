@@ -206,6 +206,7 @@ def ingest_env(config: EnvironmentConfig, resources: LocalResources) -> dict[str
             config,
             buffer_table_name=resources.table_name,
             quarantine_queue_url=resources.quarantine_queue_url,
+            work_queue_url=resources.work_queue_url,
         ),
     }
 

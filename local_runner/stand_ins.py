@@ -23,7 +23,7 @@ from local_runner.functions import InvocationStats, LambdaContext
 from local_runner.options import RunOptions
 from local_runner.pipe import StreamPipe
 from local_runner.pipe_dlq import LocalPipeDeadLetterQueues, TargetFaults
-from local_runner.workload import Workload
+from local_runner.workload import PlannedEvent, Workload
 from stacks import config_fixed as fixed
 
 
@@ -45,6 +45,8 @@ class StandInParts(Protocol):
     pipe_dlq_module: ModuleType
 
     def on_first_event(self, conversation_id: str) -> None: ...
+
+    def before_reopen(self, planned: PlannedEvent) -> bool: ...
 
 
 @dataclass
@@ -113,6 +115,7 @@ def build_stand_ins(run: StandInParts) -> StandIns:
         retry_attempts=fixed.INGEST_ASYNC_RETRY_ATTEMPTS,
         retry_delay_scale=run.scale.factor,
         on_first_event=run.on_first_event,
+        before_reopen=run.before_reopen,
         timeout_s=fixed.INGEST_TIMEOUT_SECONDS,
         events_per_second=options.events_per_second,
     )

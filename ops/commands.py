@@ -229,6 +229,8 @@ class Ops:
                 ),
                 "resultKey": item.result_key,
                 "error": item.error,
+                "concludedAt": item.concluded_at.isoformat() if item.concluded_at else None,
+                "requeues": item.requeues,
             }
             key = item.result_key
         if key is None and on_date is not None:

@@ -8,7 +8,7 @@ from aws_cdk import Annotations, CfnOutput, Duration, Environment, RemovalPolici
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from genesys_bridge import contracts
+from genesys_bridge import contracts, layout
 from stacks.audit import Audit
 from stacks.buffer import Buffer
 from stacks.catalog import Catalog, CatalogSettings
@@ -17,6 +17,7 @@ from stacks.credentials import GenesysCredentials
 from stacks.dashboard import OperationsDashboard
 from stacks.ingestion import Ingestion
 from stacks.lambda_functions import PythonFunctionFactory, shared_layer
+from stacks.lookups import Lookups
 from stacks.observability import Observability
 from stacks.pipe_dlq import PipeDlqResolver
 from stacks.processing import Processing
@@ -57,7 +58,12 @@ class GenesysAnalyticsBridgeStack(Stack):
         self.buffer = Buffer(self, "Buffer", config=config, removal_policy=removal_policy)
         self.credentials = GenesysCredentials(self, "Credentials", config=config)
         self.ingestion = Ingestion(
-            self, "Ingestion", config=config, buffer_table=self.buffer.table, functions=functions
+            self,
+            "Ingestion",
+            config=config,
+            buffer_table=self.buffer.table,
+            work_queue=self.buffer.work_queue,
+            functions=functions,
         )
         self.processing = Processing(
             self,
@@ -103,6 +109,15 @@ class GenesysAnalyticsBridgeStack(Stack):
             removal_policy=removal_policy,
             catalog=self.catalog,
         )
+        self.lookups = Lookups(
+            self,
+            "Lookups",
+            config=config,
+            results_bucket=self.storage.results_bucket,
+            credentials=self.credentials,
+            functions=functions,
+            removal_policy=removal_policy,
+        )
         self.observability = Observability(
             self,
             "Observability",
@@ -116,6 +131,7 @@ class GenesysAnalyticsBridgeStack(Stack):
                 "PipeUnresolvedQueue": self.buffer.pipe_unresolved_queue,
                 "WorkDeadLetterQueue": self.buffer.work_dead_letter_queue,
                 **self.audit.dead_letter_queues,
+                **self.lookups.dead_letter_queues,
             },
             functions={
                 "Ingest": self.ingestion.function,
@@ -138,6 +154,7 @@ class GenesysAnalyticsBridgeStack(Stack):
         self.observability.watch_audit(
             self.audit.state_machine, missing_threshold=config.audit_missing_alarm_threshold
         )
+        self.observability.watch_lookups(self.lookups.state_machine, layout.LOOKUPS)
         self._outputs()
         # Last, so that its alarm widget shows every alarm the constructs above created.
         self.dashboard = OperationsDashboard(
@@ -175,6 +192,9 @@ class GenesysAnalyticsBridgeStack(Stack):
             # `make backfill` finds the workflow (and the results bucket, for reports) by this output.
             contracts.OUTPUT_AUDIT_STATE_MACHINE_ARN: self.audit.state_machine.state_machine_arn,
             contracts.OUTPUT_AUDIT_SCHEDULE_DLQ_URL: self.audit.schedule_dead_letter_queue.queue_url,
+            # An operator re-runs the lookups sync by starting this state machine (docs/operations.md).
+            contracts.OUTPUT_LOOKUPS_STATE_MACHINE_ARN: self.lookups.state_machine.state_machine_arn,
+            contracts.OUTPUT_LOOKUPS_SCHEDULE_DLQ_URL: self.lookups.schedule_dead_letter_queue.queue_url,
         }
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)

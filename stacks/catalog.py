@@ -116,6 +116,7 @@ class Catalog(Construct):
         self.table = self._details_table(results_bucket, named)
         self.compacted_table = self._compacted_table(results_bucket, named)
         self.markers_table = self._markers_table(results_bucket, named)
+        self.lookup_tables = self._lookup_tables(results_bucket, named)
         self.query_results_bucket = self._query_results_bucket(access_logs_bucket, removal_policy)
         self.workgroup = self._workgroup(named)
         self.views = self._views(functions, removal_policy, named)
@@ -135,19 +136,51 @@ class Catalog(Construct):
             query.node.add_dependency(self.views)
 
     def _details_table(self, results_bucket: s3.IBucket, removal_policy: RemovalPolicy) -> glue.S3Table:
-        files = layout.CONVERSATIONS
+        return self._json_table(
+            "DetailsTable",
+            DETAILS_TABLE,
+            "Genesys conversation details as the bridge lands them, one JSON object each",
+            layout.CONVERSATIONS,
+            schema.columns(),
+            results_bucket,
+            removal_policy,
+        )
+
+    def _lookup_tables(self, results_bucket: s3.IBucket, removal_policy: RemovalPolicy) -> list[glue.S3Table]:
+        """One table per lookup over its daily snapshots (docs/query.md, "Lookups"); the views read them."""
+        return [
+            self._json_table(
+                f"{lookup.title().replace('_', '')}SnapshotsTable",
+                table_name,
+                f"Daily snapshots of the Genesys {lookup.replace('_', ' ')} listing, a JSON line per entity",
+                layout.lookup_dataset(lookup),
+                schema.columns(schema.LOOKUP_ENTITIES[lookup]),
+                results_bucket,
+                removal_policy,
+            )
+            for lookup, table_name in sqlsource.LOOKUP_TABLES.items()
+        ]
+
+    def _json_table(
+        self,
+        construct_id: str,
+        table_name: str,
+        description: str,
+        files: layout.Dataset,
+        columns: list[tuple[str, str]],
+        results_bucket: s3.IBucket,
+        removal_policy: RemovalPolicy,
+    ) -> glue.S3Table:
+        """A table over one dataset of the results bucket: JSON, one day's folder per partition."""
         table = glue.S3Table(
             self,
-            "DetailsTable",
+            construct_id,
             database=self.database,
-            table_name=DETAILS_TABLE,
-            description="Genesys conversation details as the bridge lands them, one JSON object each",
+            table_name=table_name,
+            description=description,
             storage=glue.S3TableStorage.from_bucket(results_bucket),
             s3_prefix=files.prefix,
-            columns=[
-                glue.Column(name=name, type=glue.Schema.custom(hive, False))
-                for name, hive in schema.columns()
-            ],
+            columns=[glue.Column(name=name, type=glue.Schema.custom(hive, False)) for name, hive in columns],
             partition_keys=[glue.Column(name=files.partition_column, type=glue.Schema.STRING)],
             data_format=json_data_format(),
             **self._projected(files, results_bucket, "json"),
@@ -181,23 +214,15 @@ class Catalog(Construct):
 
     def _markers_table(self, results_bucket: s3.IBucket, removal_policy: RemovalPolicy) -> glue.S3Table:
         """The compaction markers, one object a compacted day (layout.COMPACTION_MARKERS)."""
-        files = layout.COMPACTION_MARKERS
-        table = glue.S3Table(
-            self,
+        return self._json_table(
             "MarkersTable",
-            database=self.database,
-            table_name=MARKERS_TABLE,
-            description="One object per compacted day, written after its Parquet",
-            storage=glue.S3TableStorage.from_bucket(results_bucket),
-            s3_prefix=files.prefix,
-            columns=[glue.Column(name=name, type=glue.Schema.STRING) for name in ("compacted_at", "engine")],
-            partition_keys=[glue.Column(name=files.partition_column, type=glue.Schema.STRING)],
-            data_format=json_data_format(),
-            **self._projected(files, results_bucket, "json"),
+            MARKERS_TABLE,
+            "One object per compacted day, written after its Parquet",
+            layout.COMPACTION_MARKERS,
+            [("compacted_at", "string"), ("engine", "string")],
+            results_bucket,
+            removal_policy,
         )
-        apply_json_serde_parameters(table)
-        table.apply_removal_policy(removal_policy)
-        return table
 
     def _projected(
         self, files: layout.Dataset, results_bucket: s3.IBucket, classification: str
@@ -314,7 +339,9 @@ class Catalog(Construct):
             # The views are catalog entries of fixed names in the database, kept and removed with it.
             removal_policy=named,
         )
-        views.node.add_dependency(self.table, self.compacted_table, self.markers_table, self.workgroup)
+        views.node.add_dependency(
+            self.table, self.compacted_table, self.markers_table, *self.lookup_tables, self.workgroup
+        )
         # DROP VIEW on delete writes its result to the query-results bucket: in an environment that
         # empties its buckets, the emptying custom resource (which also refuses new objects) must be
         # deleted after the views, so the views depend on it.
@@ -400,8 +427,9 @@ class Catalog(Construct):
 
 
 def table_columns_fingerprint() -> str:
-    """A digest of the details table's columns (names and Hive types)."""
-    return hashlib.sha256(json.dumps(schema.columns()).encode("utf-8")).hexdigest()[:16]
+    """A digest of the tables' columns (names and Hive types): the details table's and the lookups'."""
+    tables = [schema.columns(), *(schema.columns(entity) for entity in schema.LOOKUP_ENTITIES.values())]
+    return hashlib.sha256(json.dumps(tables).encode("utf-8")).hexdigest()[:16]
 
 
 def _logical_id(construct: Construct) -> str:

@@ -243,8 +243,10 @@ class EnvironmentConfig(BaseModel):
 
     not_ready_max_age_minutes: Annotated[int, Field(ge=5, le=2880)] = Field(
         240,
-        description="minutes after its first event a conversation not yet ended is given up (work DLQ, item "
-        "FAILED); it is retried 60 s, 120 s, ... 15 min apart until then",
+        description="minutes after its first event a conversation not yet ended stops being retried: never "
+        "in analytics -> given up (work DLQ, item FAILED); in analytics but still open -> item LEFT_OPEN (no "
+        "DLQ; the audit lands it, or its next end event); it is retried 60 s, 120 s, ... 15 min apart until "
+        "then",
     )
     # docs/genesys-api.md, "Wrap-up after conversationEnd".
     settle_max_minutes: Annotated[int, Field(ge=1, le=2879)] = Field(
@@ -299,6 +301,13 @@ class EnvironmentConfig(BaseModel):
     )
     audit_timeout_seconds: Annotated[int, Field(ge=60, le=900)] = Field(
         300, description="audit function timeout, in seconds (one step)"
+    )
+    # The lookups (docs/design.md, "Lookups").
+    lookups_enabled: bool = Field(
+        True,
+        description="the daily lookups sync (queues, users, wrap-up codes, divisions, skills, languages: "
+        "names beside ids, at the audit's Genesys pace, at HH:30 the hour before the audit's schedules) "
+        "and its first run on deploy; the workflow is deployed either way, to run by hand",
     )
 
     log_retention_days: LogRetentionDays = Field(

@@ -17,6 +17,7 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+import project_paths  # noqa: F401  (puts the layer's genesys_bridge on sys.path, as app.py does)
 from stacks.config import EnvironmentConfig
 from stacks.config_errors import allowed_range
 from stacks.config_fixed import REMOVED_KEYS
@@ -43,6 +44,9 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "audit_enabled", "finalize_lag_days", "audit_schedule_hour_utc", "audit_max_requests_per_minute",
         "audit_availability_max_wait_hours", "audit_job_timeout_minutes", "audit_max_concurrent_executions",
         "audit_memory_mb", "audit_timeout_seconds",
+    )),
+    ("Lookups (docs/operations.md, \"Lookups\")", (
+        "lookups_enabled",
     )),
     ("Catalog (docs/query.md)", (
         "catalog_first_day", "athena_bytes_scanned_cutoff_mb", "athena_query_results_expire_days",

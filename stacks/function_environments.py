@@ -77,7 +77,7 @@ def powertools_environment(service_name: str, log_level: str | None = None) -> d
 
 
 def ingest_environment(
-    config: EnvironmentConfig, *, buffer_table_name: str, quarantine_queue_url: str
+    config: EnvironmentConfig, *, buffer_table_name: str, quarantine_queue_url: str, work_queue_url: str
 ) -> dict[str, str]:
     return {
         contracts.BUFFER_TABLE_NAME: buffer_table_name,
@@ -85,6 +85,8 @@ def ingest_environment(
         contracts.BUFFER_TTL_HOURS: str(config.buffer_ttl_hours),
         # The rule's topics again: ingest refuses the others when the rule is bypassed.
         contracts.CONVERSATION_TOPICS: ",".join(config.topics),
+        # A conversation that ends again after its item concluded is queued from here.
+        contracts.WORK_QUEUE_URL: work_queue_url,
     }
 
 
@@ -150,6 +152,22 @@ def audit_environment(
         contracts.AUDIT_MAX_CONCURRENT_EXECUTIONS: str(config.audit_max_concurrent_executions),
         # No day before the catalog's first day: its partitions would not be queryable anyway.
         contracts.AUDIT_FIRST_DAY: config.catalog_first_day,
+    }
+
+
+def lookups_environment(
+    config: EnvironmentConfig,
+    *,
+    results_bucket_name: str,
+    credentials_secret_arn: str,
+    genesys: GenesysEndpoints | None = None,
+) -> dict[str, str]:
+    return {
+        contracts.RESULTS_BUCKET_NAME: results_bucket_name,
+        contracts.GENESYS_CREDENTIALS_SECRET_ARN: credentials_secret_arn,
+        **(genesys or GenesysEndpoints.of(config)).variables(),
+        # The audit's pace: the two take turns (docs/design.md, "Lookups").
+        contracts.LOOKUPS_MAX_REQUESTS_PER_MINUTE: str(config.audit_max_requests_per_minute),
     }
 
 

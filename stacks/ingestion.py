@@ -8,6 +8,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as event_targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from genesys_bridge import contracts
@@ -39,6 +40,7 @@ class Ingestion(Construct):
         *,
         config: EnvironmentConfig,
         buffer_table: dynamodb.ITableV2,
+        work_queue: sqs.IQueue,
         functions: PythonFunctionFactory,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -66,6 +68,7 @@ class Ingestion(Construct):
                     config,
                     buffer_table_name=buffer_table.table_name,
                     quarantine_queue_url=self.quarantine_queue.queue_url,
+                    work_queue_url=work_queue.queue_url,
                 ),
             ),
         )
@@ -76,9 +79,11 @@ class Ingestion(Construct):
             max_event_age=Duration.hours(INGEST_ASYNC_MAX_EVENT_AGE_HOURS),
             on_failure=destinations.SqsDestination(self.failed_invocations_queue),
         )
-        # One conditional UpdateItem per event: create if absent, else touch lastEventAt.
+        # One conditional UpdateItem per event: create if absent, else touch lastEventAt (and, for a
+        # conversation that ended again, a second one starting the item's new round).
         buffer_table.grant(self.function, "dynamodb:UpdateItem")
         self.quarantine_queue.grant_send_messages(self.function)
+        work_queue.grant_send_messages(self.function)
 
         self.rule = events.Rule(
             self,

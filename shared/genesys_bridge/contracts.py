@@ -62,9 +62,17 @@ ATTR_LAST_EVENT_AT: Final = "lastEventAt"
 ATTR_EXPIRES_AT: Final = "expiresAt"
 ATTR_RESULT_KEY: Final = "resultKey"
 ATTR_ERROR: Final = "error"
+# When the processor last concluded its work on the item (FETCHED or LEFT_OPEN): an end event that
+# happened later means the conversation ended again, and ingest queues a fresh fetch.
+ATTR_CONCLUDED_AT: Final = "concludedAt"
+# How many times ingest queued a fresh fetch for the item (it ended again after it concluded).
+ATTR_REQUEUES: Final = "requeues"
 STATUS_PENDING: Final = "PENDING"
 STATUS_FETCHED: Final = "FETCHED"
 STATUS_FAILED: Final = "FAILED"
+# Known to analytics but still open at the max age (a scheduled callback, an open messaging thread):
+# left to the audit and finalize, or to its next end event; not a failure (no work DLQ message).
+STATUS_LEFT_OPEN: Final = "LEFT_OPEN"
 
 # The pipe between the buffer's stream and the work queue. The stack hands these to EventBridge
 # Pipes; the local runner applies the very same objects to moto's stream records.
@@ -119,6 +127,20 @@ AUDIT_INPUT_SCHEDULED_TIME: Final = "scheduled_time"
 OUTPUT_AUDIT_STATE_MACHINE_ARN: Final = "AuditStateMachineArn"
 # The audit schedules' dead-letter queue (`make ops ARGS="status"` shows its depth and reasons).
 OUTPUT_AUDIT_SCHEDULE_DLQ_URL: Final = "AuditScheduleDeadLetterQueueUrl"
+# The lookups schedule's dead-letter queue (likewise in `status`).
+OUTPUT_LOOKUPS_SCHEDULE_DLQ_URL: Final = "LookupsScheduleDeadLetterQueueUrl"
+
+# The lookups sync (docs/design.md, "Lookups"): its function's service name and pace, the metric
+# dimension that names the lookup, its objects in the results bucket, and the output an operator starts
+# it again with.
+LOOKUPS_SERVICE: Final = "lookups"
+LOOKUPS_MAX_REQUESTS_PER_MINUTE: Final = "LOOKUPS_MAX_REQUESTS_PER_MINUTE"
+LOOKUP_DIMENSION: Final = "lookup"
+LOOKUPS_PREFIX: Final = layout.LOOKUPS_PREFIX
+OUTPUT_LOOKUPS_STATE_MACHINE_ARN: Final = "LookupsStateMachineArn"
+# The lookups function's two steps (the `step` of its invocation's payload).
+LOOKUPS_SYNC_STEP: Final = "sync"  # land one lookup: {"step", "lookup", "started_at"}
+LOOKUPS_REPORT_STEP: Final = "report"  # judge the sync: {"step", "results"}
 
 # S3 object metadata on landed conversations: which endpoint the body came from, and when.
 RESULT_METADATA_SOURCE: Final = "source"

@@ -9,7 +9,7 @@ only, so each of them can import it.
     conversations/conversation_date=<YYYY-MM-DD>/<conversationId>.json          CONVERSATIONS
     audits/conversation_date=<YYYY-MM-DD>/<mode>.json                           AUDIT_REPORTS
     audit-work/<YYYY-MM-DD>/<mode>/<execution>/...                              audit_work_prefix
-    lookups/<lookup>/snapshot_date=<YYYY-MM-DD>/<lookup>.jsonl                  lookup_dataset (reserved)
+    lookups/<lookup>/snapshot_date=<YYYY-MM-DD>/<lookup>.jsonl                  lookup_dataset
     compacted/conversations/conversation_date=<YYYY-MM-DD>/<file>               COMPACTED
     compacted/markers/conversation_date=<YYYY-MM-DD>/compacted.json             COMPACTION_MARKERS
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import groupby
@@ -235,7 +235,7 @@ def audit_work_prefix(day: date, mode: str, execution: str) -> str:
     return f"{AUDIT_WORK_PREFIX}{day.isoformat()}/{mode}/{execution}/"
 
 
-# --- reserved: routing and directory lookups ---------------------------------------------------------
+# --- routing and directory lookups (docs/design.md, "Lookups") ---------------------------------------
 # lookups/<lookup>/snapshot_date=<YYYY-MM-DD>/<lookup>.jsonl: one snapshot a day of one Genesys
 # listing, one JSON object per line per entity.
 
@@ -252,6 +252,19 @@ def lookup_dataset(lookup: str) -> Dataset:
 
 def lookup_key(lookup: str, day: date) -> str:
     return lookup_dataset(lookup).key(day, lookup)
+
+
+def serialize_lookup(entities: Iterable[Mapping[str, Any]]) -> bytes:
+    """A snapshot's bytes: each entity as Genesys listed it, one line of compact UTF-8 JSON with sorted
+    keys, ordered by id (an entity listed twice while the listing shifted is kept once, as last seen),
+    so the same directory always makes the same bytes. Every entity needs a string `id`."""
+    by_id: dict[str, Mapping[str, Any]] = {}
+    for entity in entities:
+        entity_id = entity.get("id")
+        if not isinstance(entity_id, str) or not entity_id:
+            raise ValueError(f"a lookup entity needs a non-empty string id, got {entity_id!r}")
+        by_id[entity_id] = entity
+    return "".join(_json_text(by_id[entity_id]) + "\n" for entity_id in sorted(by_id)).encode("utf-8")
 
 
 # --- compacted days (docs/query.md, "Compaction") ---------------------------------------------------

@@ -113,9 +113,12 @@ class GenesysAccessSettings(_EnvironmentSettings):
 
 
 class IngestSettings(_BaseSettings):
-    """What the ingest function needs: where to buffer, where to quarantine, how long items live."""
+    """What the ingest function needs: where to buffer, where to quarantine, how long items live, and the
+    work queue (for a conversation that ended again)."""
 
     quarantine_queue_url: str = Field(validation_alias=_env(contracts.QUARANTINE_QUEUE_URL), min_length=1)
+    # Where a conversation that ended again after its item concluded is queued for a fresh fetch.
+    work_queue_url: str = Field(validation_alias=_env(contracts.WORK_QUEUE_URL), min_length=1)
     # A day at least, so EventBridge's retries and a conversation's many end events fall into one
     # item's lifetime; a year at most, as a guard against a typo in minutes or seconds.
     buffer_ttl_hours: EnvInt = Field(validation_alias=_env(contracts.BUFFER_TTL_HOURS), ge=1, le=8760)
@@ -214,6 +217,14 @@ class AuditSettings(GenesysAccessSettings):
     @classmethod
     def _empty_first_day_is_none(cls, value: Any) -> Any:
         return _empty_is_none(value)
+
+
+class LookupsSettings(GenesysAccessSettings):
+    """What the lookups function needs: Genesys access at its own pace and the results bucket."""
+
+    lookups_max_requests_per_minute: EnvInt = Field(
+        validation_alias=_env(contracts.LOOKUPS_MAX_REQUESTS_PER_MINUTE), ge=1, le=100_000
+    )
 
 
 class PipeDlqSettings(_EnvironmentSettings):

@@ -24,16 +24,21 @@ from tests.infrastructure.test_resources import (
 )
 
 
-def state_machine(environment: SynthesizedEnvironment) -> tuple[str, dict[str, Any]]:
-    (logical_id, resource), *others = resources(environment, "AWS::StepFunctions::StateMachine").items()
-    assert others == []
+def state_machine(environment: SynthesizedEnvironment, workflow: str = "audit") -> tuple[str, dict[str, Any]]:
+    """The state machine named `<stack>-<workflow>` (the audit's or the lookups')."""
+    name = f"{environment.config.stack_name}-{workflow}"
+    ((logical_id, resource),) = [
+        (logical_id, resource)
+        for logical_id, resource in resources(environment, "AWS::StepFunctions::StateMachine").items()
+        if resource["Properties"]["StateMachineName"] == name
+    ]
     return logical_id, resource["Properties"]
 
 
-def definition(environment: SynthesizedEnvironment) -> dict[str, Any]:
-    """The state machine's ASL, with the function's ARN written as <function>, the partition as aws and
-    any other reference as <its logical id>."""
-    body = state_machine(environment)[1]["DefinitionString"]
+def definition(environment: SynthesizedEnvironment, workflow: str = "audit") -> dict[str, Any]:
+    """The state machine's ASL, with the function ARN tokens written as <function>, the partition as
+    aws and any other reference as <its logical id>."""
+    body = state_machine(environment, workflow)[1]["DefinitionString"]
     parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
     asl: dict[str, Any] = json.loads("".join(_token(part) for part in parts))
     return asl
@@ -289,10 +294,14 @@ def test_daily_schedules_audit_yesterday_and_finalize_the_lagging_day(
 ) -> None:
     config = each_environment.config
     machine_id, _ = state_machine(each_environment)
-    schedules = [r["Properties"] for r in resources(each_environment, "AWS::Scheduler::Schedule").values()]
+    schedules = [
+        r["Properties"]
+        for r in resources(each_environment, "AWS::Scheduler::Schedule").values()
+        if r["Properties"]["Target"]["Arn"] == {"Ref": machine_id}
+    ]
+    assert len(schedules) == 2
     inputs = {}
     for schedule in schedules:
-        assert schedule["Target"]["Arn"] == {"Ref": machine_id}
         assert schedule["ScheduleExpressionTimezone"] == "Etc/UTC"
         assert f" {config.audit_schedule_hour_utc} * * ? *)" in schedule["ScheduleExpression"]
         body = json.loads(schedule["Target"]["Input"])

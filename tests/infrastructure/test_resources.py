@@ -254,6 +254,8 @@ class TestIngestion:
             contracts.BUFFER_TTL_HOURS: str(dev.config.buffer_ttl_hours),
             # the rule's topics, which ingest applies itself when the rule is bypassed
             contracts.CONVERSATION_TOPICS: ",".join(dev.config.topics),
+            # where a conversation that ended again after its item concluded is queued
+            contracts.WORK_QUEUE_URL: {"Ref": logical_id_of(dev, "AWS::SQS::Queue", "/WorkQueue/")},
         }
 
 
@@ -431,8 +433,8 @@ class TestBuffer:
             and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
             for queue_ref in policy["Properties"]["Queues"]
         }
-        # the pipeline's six, the pipe DLQ's unresolved queue and the audit schedules' DLQ
-        assert len(queues) == 8
+        # the pipeline's six, the pipe DLQ's unresolved queue, the audit's and the lookups' schedule DLQs
+        assert len(queues) == 9
         assert all(queue["Properties"]["SqsManagedSseEnabled"] for queue in queues.values())
         assert tls_enforced == set(queues)
 
@@ -626,11 +628,12 @@ class TestFunctions:
         self, each_environment: SynthesizedEnvironment
     ) -> None:
         layer_id = logical_id_of(each_environment, "AWS::Lambda::LayerVersion", "/SharedLayer/")
-        # Ingest, processor, the pipe DLQ resolver, audit and the catalog's views function; the CDK's own
-        # functions (the Provider framework's, which answers CloudFormation for the views function, and
-        # dev's bucket emptying) are not built by the factory.
+        # Ingest, processor, the pipe DLQ resolver, audit, lookups and the catalog's views function; the
+        # CDK's own functions (the Provider framework's, which answers CloudFormation for the views
+        # function, the one behind the first lookups sync, and dev's bucket emptying) are not built by
+        # the factory.
         functions = bridge_functions(each_environment)
-        assert len(functions) == 5
+        assert len(functions) == 6
         log_groups = set()
         for function in functions.values():
             properties = function["Properties"]
@@ -640,7 +643,7 @@ class TestFunctions:
             assert properties["Layers"] == [{"Ref": layer_id}]
             assert properties["TracingConfig"] == {"Mode": "Active"}
             log_groups.add(properties["LoggingConfig"]["LogGroup"]["Ref"])
-        assert len(log_groups) == 5
+        assert len(log_groups) == 6
         for log_group_id in log_groups:
             log_group = resources(each_environment, "AWS::Logs::LogGroup")[log_group_id]
             assert log_group["Properties"]["RetentionInDays"] == each_environment.config.log_retention_days
@@ -674,6 +677,14 @@ class TestLeastPrivilege:
             "sqs:GetQueueAttributes",
             "sqs:GetQueueUrl",
         }
+        # its queues: the quarantine, its on-failure destination, and the work queue (a conversation that
+        # ended again)
+        send = [s for s in statements if "sqs:SendMessage" in actions_of([s])]
+        queues = {
+            name: {"Fn::GetAtt": [logical_id_of(dev, "AWS::SQS::Queue", f"/{name}/"), "Arn"]}
+            for name in ("QuarantineQueue", "FailedInvocationsQueue", "WorkQueue")
+        }
+        assert sorted(str(s["Resource"]) for s in send) == sorted(str(arn) for arn in queues.values())
 
     def test_only_the_processor_reads_the_secret_and_writes_results(
         self, dev: SynthesizedEnvironment
@@ -719,8 +730,8 @@ class TestLeastPrivilege:
             reads = "secretsmanager:GetSecretValue" in actions_of(statements)
             (readers if reads else others).add(service)
             decrypts[service] = [s for s in statements if any(a.startswith("kms:") for a in actions_of([s]))]
-        # Then the processor and the audit (its audit, finalize and backfill runs) read it
-        assert readers == {contracts.PROCESSOR_SERVICE, contracts.AUDIT_SERVICE}
+        # Then the processor, the audit (its audit, finalize and backfill runs) and the lookups read it
+        assert readers == {contracts.PROCESSOR_SERVICE, contracts.AUDIT_SERVICE, contracts.LOOKUPS_SERVICE}
         # And each of them may decrypt with the secret's key, only on behalf of Secrets Manager
         for service in readers:
             assert decrypts[service] == [
@@ -843,8 +854,9 @@ class TestStorage:
             fixed_names += 1
             assert resource["DeletionPolicy"] == "RetainExceptOnCreate", logical_id
             assert resource["UpdateReplacePolicy"] == "Retain", logical_id
-        # the Glue database and its three tables, and the Athena workgroup
-        assert fixed_names == 5
+        # the Glue database, its details, compacted and markers tables and the six lookup tables, and
+        # the Athena workgroup
+        assert fixed_names == 11
 
     def test_dev_results_expire(self, dev: SynthesizedEnvironment) -> None:
         dev.template.has_resource_properties(
@@ -1129,7 +1141,10 @@ def test_the_ops_cli_finds_every_queue_and_the_ingest_function_through_the_outpu
 
     outputs = each_environment.template_json["Outputs"]
     # Then each names the resource it says, by reference
-    construct_ids = {contracts.OUTPUT_AUDIT_SCHEDULE_DLQ_URL: "/Audit/ScheduleDeadLetterQueue/"}
+    construct_ids = {
+        contracts.OUTPUT_AUDIT_SCHEDULE_DLQ_URL: "/Audit/ScheduleDeadLetterQueue/",
+        contracts.OUTPUT_LOOKUPS_SCHEDULE_DLQ_URL: "/Lookups/ScheduleDeadLetterQueue/",
+    }
     for spec in QUEUES:
         # the construct id of each queue (the output's name without "Url"), but for the audit's
         name = construct_ids.get(spec.output, "/" + spec.output.removesuffix("Url") + "/")

@@ -20,6 +20,7 @@ BLOCK = {
 def _ingest_settings(monkeypatch: pytest.MonkeyPatch, topics: list[str]) -> IngestSettings:
     monkeypatch.setenv(contracts.BUFFER_TABLE_NAME, "buffer")
     monkeypatch.setenv(contracts.QUARANTINE_QUEUE_URL, "https://sqs/quarantine")
+    monkeypatch.setenv(contracts.WORK_QUEUE_URL, "https://sqs/work")
     monkeypatch.setenv(contracts.BUFFER_TTL_HOURS, "48")
     # as the stack hands them over (stacks/ingestion.py)
     monkeypatch.setenv(contracts.CONVERSATION_TOPICS, ",".join(topics))

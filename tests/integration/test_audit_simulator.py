@@ -23,9 +23,8 @@ from genesys_bridge.genesys import GenesysClient
 from genesys_bridge.layout import canonical_form, result_key
 from genesys_bridge.metrics import MetricName, RecordingMetrics
 from genesys_bridge.results import ResultsWriter
-from genesys_simulator import GenesysSimulator
+from genesys_simulator import GenesysSimulator, SimConversation, render_details
 from genesys_simulator.config import SimulatorConfig
-from genesys_simulator.conversations import SimConversation, render_details
 
 pytestmark = pytest.mark.integration
 

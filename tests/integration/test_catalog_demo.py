@@ -46,8 +46,22 @@ def test_the_views_and_kpis_over_a_demo_run_are_exactly_what_it_landed(tmp_path:
         "segments": sum(len(s["segments"]) for s in sessions),
         "session_metrics": sum(len(s["metrics"]) for s in sessions),
     }
-    # And the KPIs are the definitions' figures over those very bodies, every metric counted
-    expected_queues = kpi_reference.queue_performance(bodies)
+    # And the KPIs are the definitions' figures over those very bodies, every metric counted, service
+    # level against each queue's own target as the run's lookups snapshot has it
+    queues_snapshot = [
+        json.loads(line)
+        for path in out.glob(layout.lookup_dataset("queues").local_glob())
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    goals = {
+        (queue["id"], "voice" if media == "call" else media): (
+            settings["serviceLevel"]["durationMs"] / 1000,
+            settings["serviceLevel"]["percentage"] * 100,
+        )
+        for queue in queues_snapshot
+        for media, settings in queue["mediaSettings"].items()
+    }
+    expected_queues = kpi_reference.queue_performance(bodies, goals=goals)
     kpi_reference.assert_rows_equal(
         queues.columns, queues.rows, ("interval_date", "queue_id", "media_type"), expected_queues
     )
@@ -56,6 +70,10 @@ def test_the_views_and_kpis_over_a_demo_run_are_exactly_what_it_landed(tmp_path:
     )
     assert sum(row["handled"] for row in expected_queues.values()) > 0
     assert queues.skipped == ()
+    # And every queue and agent has its name from the run's lookups
+    names = {queue["id"]: queue["name"] for queue in queues_snapshot}
+    assert {(row[1], row[2]) for row in queues.rows} == {(row[1], names[row[1]]) for row in queues.rows}
+    assert None not in {row[agents.columns.index("user_name")] for row in agents.rows}
     # And the demo's closing table is queue_performance
     summary = local.kpi_summary(out)
     assert "catalog/sql/kpi/queue_performance.sql" in summary.splitlines()[0]
@@ -66,9 +84,12 @@ def test_the_views_and_kpis_over_a_demo_run_are_exactly_what_it_landed(tmp_path:
     found = local.survey(out)
     assert sorted(found.compacted) == sorted(found.landed)
     assert compact.stale_days(out) == []
-    # And every view reads the same rows from the Parquet as from the landed JSON alone
+    # And every view reads the same rows from the Parquet as from the landed JSON alone (and the lookups)
     landed_only = tmp_path / "json"
-    for path in out.glob(layout.CONVERSATIONS.local_glob()):
+    for path in [
+        *out.glob(layout.CONVERSATIONS.local_glob()),
+        *out.glob(f"{layout.LOOKUPS_PREFIX}**/*.jsonl"),
+    ]:
         copied = landed_only / path.relative_to(out)
         copied.parent.mkdir(parents=True, exist_ok=True)
         copied.write_bytes(path.read_bytes())

@@ -27,31 +27,45 @@ WITH agent_metrics AS (
             OR m.conversation_date <= date_add('day', 1, TRY_CAST(k.last_interval_day AS DATE)))
         AND (k.last_interval_day = '' OR k.interval_time_zone <> 'UTC'
             OR m.conversation_date <= TRY_CAST(k.last_interval_day AS DATE))
+),
+figures AS (
+    SELECT
+        interval_date,
+        user_id,
+        count_if(metric_name = 'tAnswered') AS answered,
+        count_if(metric_name = 'tHandle') AS handled,
+        round(avg(metric_value) FILTER (WHERE metric_name = 'tHandle') / 1000, 1) AS avg_handle_s,
+        round(
+            CAST(sum(metric_value) FILTER (WHERE metric_name = 'tTalk') AS DOUBLE)
+            / nullif(count(DISTINCT CASE WHEN metric_name = 'tTalk' THEN session_id END), 0) / 1000,
+            1
+        ) AS avg_talk_s,
+        round(
+            CAST(sum(metric_value) FILTER (WHERE metric_name = 'tHeld') AS DOUBLE)
+            / nullif(count(DISTINCT CASE WHEN metric_name = 'tHeld' THEN session_id END), 0) / 1000,
+            1
+        ) AS avg_hold_s,
+        round(
+            CAST(sum(metric_value) FILTER (WHERE metric_name = 'tAcw') AS DOUBLE)
+            / nullif(count(DISTINCT CASE WHEN metric_name = 'tAcw' THEN session_id END), 0) / 1000,
+            1
+        ) AS avg_acw_s,
+        coalesce(sum(metric_value) FILTER (WHERE metric_name = 'nTransferred'), 0) AS transferred
+    FROM agent_metrics
+    GROUP BY interval_date, user_id
 )
 SELECT
-    interval_date,
-    user_id,
-    -- the agent's name: NULL until the users lookup joins here
-    CAST(NULL AS VARCHAR) AS user_name,
-    count_if(metric_name = 'tAnswered') AS answered,
-    count_if(metric_name = 'tHandle') AS handled,
-    round(avg(metric_value) FILTER (WHERE metric_name = 'tHandle') / 1000, 1) AS avg_handle_s,
-    round(
-        CAST(sum(metric_value) FILTER (WHERE metric_name = 'tTalk') AS DOUBLE)
-        / nullif(count(DISTINCT CASE WHEN metric_name = 'tTalk' THEN session_id END), 0) / 1000,
-        1
-    ) AS avg_talk_s,
-    round(
-        CAST(sum(metric_value) FILTER (WHERE metric_name = 'tHeld') AS DOUBLE)
-        / nullif(count(DISTINCT CASE WHEN metric_name = 'tHeld' THEN session_id END), 0) / 1000,
-        1
-    ) AS avg_hold_s,
-    round(
-        CAST(sum(metric_value) FILTER (WHERE metric_name = 'tAcw') AS DOUBLE)
-        / nullif(count(DISTINCT CASE WHEN metric_name = 'tAcw' THEN session_id END), 0) / 1000,
-        1
-    ) AS avg_acw_s,
-    coalesce(sum(metric_value) FILTER (WHERE metric_name = 'nTransferred'), 0) AS transferred
-FROM agent_metrics
-GROUP BY interval_date, user_id
-ORDER BY interval_date, user_id
+    f.interval_date,
+    f.user_id,
+    -- the agent's name in the latest lookups snapshot (NULL before the first lookups sync)
+    u.user_name,
+    f.answered,
+    f.handled,
+    f.avg_handle_s,
+    f.avg_talk_s,
+    f.avg_hold_s,
+    f.avg_acw_s,
+    f.transferred
+FROM figures AS f
+LEFT JOIN users AS u ON u.user_id = f.user_id
+ORDER BY f.interval_date, f.user_id

@@ -9,7 +9,8 @@
 -- or hold segment); avg_speed_of_answer_s = mean tAnswered; transferred = nTransferred; abandon_pct =
 -- abandoned / offered; transfer_pct = transferred / answered; service_level_pct = (answered -
 -- answered over the target) / (answered + abandoned + flow-outs, as kpi_settings' three options say),
--- answered over the target meaning tAnswered above it.
+-- answered over the target meaning tAnswered above it, the target being the queue's own for the media
+-- type (queue_service_levels) or kpi_settings.default_service_level_target_s.
 WITH queue_metrics AS (
     SELECT
         interval_date,
@@ -38,15 +39,16 @@ WITH queue_metrics AS (
         AND (k.last_interval_day = '' OR k.interval_time_zone <> 'UTC'
             OR m.conversation_date <= TRY_CAST(k.last_interval_day AS DATE))
 ),
--- Each queue's own service level target (seconds) per media type, from the queue's settings (Genesys'
--- "Create queues"). The queues lookup joins here; until it does this is empty and every queue gets
--- kpi_settings.default_service_level_target_s.
+-- Each queue's own service level goal per media type, from the queue's settings (Genesys' "Create
+-- queues") in its latest lookups snapshot (queue_service_levels); a queue without one, or before the
+-- first lookups sync, gets kpi_settings.default_service_level_target_s.
 queue_service_level_targets AS (
     SELECT
-        CAST(NULL AS VARCHAR) AS queue_id,
-        CAST(NULL AS VARCHAR) AS media_type,
-        CAST(NULL AS BIGINT) AS target_s
-    WHERE false
+        queue_id,
+        media_type,
+        service_level_target_s AS target_s,
+        service_level_pct_goal AS pct_goal
+    FROM queue_service_levels
 ),
 counted AS (
     SELECT
@@ -54,6 +56,7 @@ counted AS (
         m.queue_id,
         m.media_type,
         coalesce(t.target_s, k.default_service_level_target_s) AS target_s,
+        t.pct_goal,
         coalesce(sum(m.metric_value) FILTER (WHERE m.metric_name = 'nOffered'), 0) AS offered,
         count_if(m.metric_name = 'tAnswered') AS answered,
         count_if(
@@ -78,13 +81,17 @@ counted AS (
     LEFT JOIN queue_service_level_targets AS t
         ON t.queue_id = m.queue_id AND t.media_type = m.media_type
     GROUP BY
-        m.interval_date, m.queue_id, m.media_type, coalesce(t.target_s, k.default_service_level_target_s)
+        m.interval_date,
+        m.queue_id,
+        m.media_type,
+        coalesce(t.target_s, k.default_service_level_target_s),
+        t.pct_goal
 )
 SELECT
     c.interval_date,
     c.queue_id,
-    -- the queue's name: NULL until the queues lookup joins here
-    CAST(NULL AS VARCHAR) AS queue_name,
+    -- the queue's name in its latest lookups snapshot (NULL before the first lookups sync)
+    q.queue_name,
     c.media_type,
     c.offered,
     c.answered,
@@ -101,6 +108,7 @@ SELECT
     c.transferred,
     round(100 * CAST(c.transferred AS DOUBLE) / nullif(c.answered, 0), 2) AS transfer_pct,
     c.target_s AS service_level_target_s,
+    c.pct_goal AS service_level_pct_goal,
     round(
         100 * CAST(c.answered - c.answered_over_target AS DOUBLE) / nullif(
             c.answered
@@ -116,4 +124,5 @@ SELECT
     ) AS service_level_pct
 FROM counted AS c
 CROSS JOIN kpi_settings AS k
+LEFT JOIN queues AS q ON q.queue_id = c.queue_id
 ORDER BY c.interval_date, c.queue_id, c.media_type

@@ -81,6 +81,7 @@ def test_s3_requests_of_a_finalize_are_a_handful_per_page_not_one_per_conversati
         "ListObjectsV2",  # inventory: the day's ids and ETags (1,000 keys a page)
         "PutObject",  # inventory kept for the page steps
         "GetObject",  # page 1 reads the inventory (a warm function keeps it)
+        "PutObject",  # page 1's cursor recorded (a conditional write: a cycle fails the execution)
         "PutObject",  # page 1 ledger
         "PutObject",  # page 2 ledger
         "GetObject",  # report: written by this execution already?
@@ -98,7 +99,7 @@ def test_s3_requests_of_a_finalize_are_a_handful_per_page_not_one_per_conversati
         "GetObject",  # (the in-process runner reading the report it returns)
     ]
     # And the report's own count is what reached S3 up to and including its PUT
-    assert result.report["s3_requests"] == 11
+    assert result.report["s3_requests"] == 12
     assert result.report["unchanged"] == 40
 
 

@@ -114,16 +114,20 @@ def _pct(part: float, whole: float) -> float | None:
 
 
 def queue_performance(
-    bodies: Iterable[Mapping[str, Any]], settings: Settings = Settings()
+    bodies: Iterable[Mapping[str, Any]],
+    settings: Settings = Settings(),
+    goals: Mapping[tuple[str, str | None], tuple[float, float]] | None = None,
 ) -> dict[tuple[date, str, str | None], dict[str, Any]]:
-    """By (interval day, queue, media type): the queue_performance figures, unrounded."""
+    """By (interval day, queue, media type): the queue_performance figures, unrounded. `goals`: a
+    queue's own (target seconds, goal %) by (queue, media type), as the queues lookup has them."""
     grouped: dict[tuple[date, str, str | None], list[Metric]] = defaultdict(list)
     for metric in metrics(bodies, settings):
         if metric.queue_id is not None and metric.name in QUEUE_METRICS:
             grouped[(metric.day, metric.queue_id, metric.media_type)].append(metric)
     rows = {}
-    target_s = settings.default_service_level_target_s  # no queue has its own target yet
     for key, group in grouped.items():
+        goal = (goals or {}).get(key[1:])
+        target_s, pct_goal = goal if goal is not None else (settings.default_service_level_target_s, None)
 
         def values(name: str, group: list[Metric] = group) -> list[int]:
             return [metric.value for metric in group if metric.name == name]
@@ -156,6 +160,7 @@ def queue_performance(
             "transferred": transferred,
             "transfer_pct": _pct(transferred, answered),
             "service_level_target_s": target_s,
+            "service_level_pct_goal": pct_goal,
             "service_level_pct": _pct(answered_in_time, answered + counted_abandons + counted_flow_outs),
         }
     return rows

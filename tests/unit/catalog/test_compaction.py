@@ -20,10 +20,9 @@ from genesys_bridge import compaction, layout
 from tests.unit.catalog.conftest import fixture_bodies, land, simulator_bodies
 
 DAY = date(2026, 11, 20)
-# Every view that holds conversations (kpi_settings and uncompacted_days hold none).
-DATA_VIEWS = [
-    name for name in sqlsource.VIEWS if name not in (sqlsource.KPI_SETTINGS_VIEW, "uncompacted_days")
-]
+# Every view that holds conversations (kpi_settings, uncompacted_days and the lookups' hold none).
+NO_CONVERSATIONS = {sqlsource.KPI_SETTINGS_VIEW, "uncompacted_days", *sqlsource.LOOKUP_VIEWS}
+DATA_VIEWS = [name for name in sqlsource.VIEWS if name not in NO_CONVERSATIONS]
 
 
 def rows(folder: Path, sql: str, **settings: Any) -> list[tuple[Any, ...]]:

@@ -31,14 +31,14 @@ def _run(*argv: str) -> tuple[int, str, str]:
 
 def test_a_query_prints_a_table(landed: Path) -> None:
     code, out, err = _run(
-        "--out", str(landed), "SELECT media_type, count(*) AS n FROM conversations GROUP BY 1"
+        "--out", str(landed), "SELECT 'all' AS landed, count(*) AS n FROM conversations GROUP BY 1"
     )
 
     assert (code, err) == (0, "")
     assert out.splitlines() == [
-        "| media_type | n |",
-        "|------------|---|",
-        "| voice      | 5 |",
+        "| landed | n |",
+        "|--------|---|",
+        "| all    | 5 |",
         "(1 row)",
     ]
 

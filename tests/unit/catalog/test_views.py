@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from catalog import local
 from genesys_bridge.layout import result_key
-from tests.unit.catalog.conftest import land, simulator_bodies
+from tests.unit.catalog.conftest import land, land_snapshot, queue_entity, simulator_bodies
 
 QUEUE_SALES = "d8c2e5a1-3b7f-4096-a4e1-6f9b2c0d8e37"  # the fixture's queue
 QUEUE_BILLING = "1f0c9b7e-2a4d-4e61-8c3b-5d7a9e0f2b14"
@@ -80,18 +81,20 @@ def test_the_conversations_view_totals_equal_the_metrics_in_the_bodies(tmp_path:
 
     by_id = {row[0]: row[1:] for row in result.rows}
     for body in bodies:
-        agent_segments = body["participants"][1]["sessions"][0]["segments"]
-        # a conversation without after-call work has no wrap-up segment, so no code
-        codes = [segment["wrapUpCode"] for segment in agent_segments if "wrapUpCode" in segment]
+        segments = [g for p in body["participants"] for s in p["sessions"] for g in s["segments"]]
+        # every queue it went through; the codes of every wrap-up (none without after-call work)
+        queues = sorted({g["queueId"] for g in segments if "queueId" in g})
+        codes = sorted({g["wrapUpCode"] for g in segments if "wrapUpCode" in g})
+        customers = [p for p in body["participants"] if p["purpose"] in ("customer", "external")]
         assert by_id[body["conversationId"]] == (
             total(body, "tHandle"),
             total(body, "tTalk"),
             total(body, "tAcw"),
-            0,
-            0,
-            [agent_segments[0]["queueId"]],
+            total(body, "tHeld"),
+            total(body, "tAcd"),
+            queues,
             codes,
-            "voice",
+            customers[0]["sessions"][0]["mediaType"],
         )
 
 
@@ -219,14 +222,23 @@ def test_abandoned_and_transferred_conversations_are_flagged(three_calls: Path) 
 
 
 def test_the_demo_summary_shows_queue_performance_through_the_views(three_calls: Path) -> None:
+    queues = [
+        queue_entity(QUEUE_SALES, "Sales", call=(0.9, 30_000)),
+        queue_entity(QUEUE_BILLING, "Billing", call=(0.8, 20_000)),
+    ]
+    land_snapshot(three_calls, "queues", date(2026, 11, 20), queues)
+
     summary = local.kpi_summary(three_calls)
 
     lines = summary.splitlines()
     assert "catalog/sql/kpi/queue_performance.sql" in lines[0]
     assert [cell.strip() for cell in lines[1].split("|")[1:-1]] == list(local.SUMMARY_COLUMNS)
-    # one row per interval day, queue and media type with a queue metric: billing's talk, sales' calls
-    assert [line.split("|")[1:4] for line in lines[3:5]] == [
-        [" 2026-11-20    ", f" {queue} ", " voice      "] for queue in sorted([QUEUE_SALES, QUEUE_BILLING])
+    # one row per interval day, queue and media type with a queue metric (billing's talk, sales' calls),
+    # by queue id, with each queue's name and its own voice target
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines[3:5]]
+    assert [row[:3] + row[-2:-1] for row in rows] == [
+        ["2026-11-20", "Billing", "voice", "20"],
+        ["2026-11-20", "Sales", "voice", "30"],
     ]
     assert lines[-1] == "(2 rows)"
 

@@ -36,7 +36,9 @@ def stack_set_env(*, ingest: bool) -> dict[str, str]:
     if ingest:
         # the dev environment's topics (customer.end and acw), which the fixtures carry
         dev_topics = defaults.model_copy(update={"topics": load_environment_config("dev").topics})
-        environment = ingest_environment(dev_topics, buffer_table_name="", quarantine_queue_url="")
+        environment = ingest_environment(
+            dev_topics, buffer_table_name="", quarantine_queue_url="", work_queue_url=""
+        )
         return {
             name: environment[name] for name in (contracts.BUFFER_TTL_HOURS, contracts.CONVERSATION_TOPICS)
         }
