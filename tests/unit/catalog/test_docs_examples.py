@@ -26,9 +26,9 @@ def test_the_page_shows_three_example_questions() -> None:
     assert len(EXAMPLES) == 3
 
 
-def test_the_readme_shows_the_pages_three_questions() -> None:
-    # Given the README's SQL blocks, then they are the page's three (run below), so neither drifts
-    assert README_EXAMPLES == EXAMPLES
+def test_the_readme_shows_the_pages_first_question() -> None:
+    # Given the README's SQL blocks, then they are the page's first (run below), so neither drifts
+    assert README_EXAMPLES == EXAMPLES[:1]
 
 
 @pytest.mark.parametrize("sql", EXAMPLES)
