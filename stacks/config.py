@@ -157,6 +157,12 @@ class EnvironmentConfig(BaseModel):
     settle_max_minutes: Annotated[int, Field(ge=1, le=2879)] = 60
     not_ready_retry_base_seconds: Annotated[int, Field(ge=1, le=900)] = 60
     not_ready_retry_max_seconds: Annotated[int, Field(ge=1, le=contracts.SQS_MAX_VISIBILITY_SECONDS)] = 900
+    # A conversation found in wrap-up is not fetched again before its wrap-up segment's start plus this:
+    # a high quantile (about the 90th percentile) of the org's after-call work, tAcw. Every not-ready wait
+    # then ends on a multiple of the grid of wall-clock time, so the refetches due in the same slot share
+    # one Genesys request; 0 turns the grid off (docs/design.md, "Refetches that share requests").
+    wrapup_estimate_seconds: Annotated[int, Field(ge=0, le=3600)] = 180
+    not_ready_retry_grid_seconds: Annotated[int, Field(ge=0, le=900)] = 60
 
     # Audit and finalization (docs/completeness.md): a daily audit of yesterday, a daily finalization of
     # the day `finalize_lag_days` ago, and `make backfill` over past days, at their own Genesys pace.
@@ -420,7 +426,8 @@ class EnvironmentConfig(BaseModel):
         """Receives a never-ready conversation takes until the processor sees it past its max age.
 
         The first receive comes after the settle delay; after the n-th the processor pushes the
-        message's visibility out by genesys_bridge.backoff.not_ready_delay(n, base, max). The receive
+        message's visibility out by genesys_bridge.backoff.not_ready_delay(n, base, max), or longer
+        (an open wrap-up's expected end, the refetch grid), which only means fewer receives. The receive
         that finds the conversation older than not_ready_max_age_minutes sends it to the DLQ itself, so
         SQS's redrive must not move it earlier.
         """

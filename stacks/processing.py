@@ -49,6 +49,8 @@ class Processing(Construct):
             contracts.GENESYS_CONCURRENT_CALLERS: str(config.processor_max_concurrency),
             contracts.NOT_READY_RETRY_BASE_SECONDS: str(config.not_ready_retry_base_seconds),
             contracts.NOT_READY_RETRY_MAX_SECONDS: str(config.not_ready_retry_max_seconds),
+            contracts.WRAPUP_ESTIMATE_SECONDS: str(config.wrapup_estimate_seconds),
+            contracts.NOT_READY_RETRY_GRID_SECONDS: str(config.not_ready_retry_grid_seconds),
         }
         if config.genesys_api_base_url is not None:
             environment[contracts.GENESYS_API_BASE_URL] = config.genesys_api_base_url

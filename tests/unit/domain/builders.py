@@ -47,6 +47,8 @@ def stack_set_env(*, ingest: bool) -> dict[str, str]:
         contracts.SETTLE_MAX_MINUTES: str(config.settle_max_minutes),
         contracts.NOT_READY_RETRY_BASE_SECONDS: str(config.not_ready_retry_base_seconds),
         contracts.NOT_READY_RETRY_MAX_SECONDS: str(config.not_ready_retry_max_seconds),
+        contracts.WRAPUP_ESTIMATE_SECONDS: str(config.wrapup_estimate_seconds),
+        contracts.NOT_READY_RETRY_GRID_SECONDS: str(config.not_ready_retry_grid_seconds),
     }
 
 
