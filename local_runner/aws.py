@@ -251,6 +251,8 @@ def processor_env(
         contracts.NOT_READY_RETRY_MAX_SECONDS: str(
             max(base, scale.whole_seconds(config.not_ready_retry_max_seconds))
         ),
+        contracts.WRAPUP_ESTIMATE_SECONDS: str(scale.whole_seconds(config.wrapup_estimate_seconds)),
+        contracts.NOT_READY_RETRY_GRID_SECONDS: str(scale.whole_seconds(config.not_ready_retry_grid_seconds)),
         contracts.WORK_QUEUE_URL: resources.work_queue_url,
         contracts.WORK_DLQ_URL: resources.work_dlq_url,
         contracts.POWERTOOLS_SERVICE_NAME: contracts.PROCESSOR_SERVICE,

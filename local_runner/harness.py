@@ -126,13 +126,17 @@ class Harness:
             self.config = load_environment_config(options.environment)
         except ConfigError as error:  # an unknown --environment or a broken cdk.json block: its message
             raise UsageError(str(error)) from None
+        overrides = dict(options.settings)
         if options.topics is not None:
-            # the environment as if cdk.json subscribed these topics, checked by the config's own rules
-            block = {**self.config.model_dump(exclude={"environment_name"}), "topics": list(options.topics)}
+            overrides["topics"] = list(options.topics)
+        if overrides:
+            # the environment as if cdk.json said so, checked by the config's own rules
+            block = {**self.config.model_dump(exclude={"environment_name"}), **overrides}
             try:
                 self.config = parse_environment_config(options.environment, block)
             except ConfigError as error:
-                raise UsageError("--topics: " + str(error).splitlines()[-1].strip()) from None
+                what = "--topics" if options.topics is not None else "settings"
+                raise UsageError(f"{what}: " + str(error).splitlines()[-1].strip()) from None
         self.scale = TimeScale(options.time_scale)
         self.region = self.config.region or DEFAULT_REGION
         # A real org (by region) or any Genesys-compatible server (by base URL) instead of the simulator.
@@ -341,12 +345,15 @@ class Harness:
     # -- the stand-ins for AWS ---------------------------------------------------------------------------
 
     def on_first_event(self, conversation_id: str) -> None:
-        # The conversation's analytics clock starts with its first end event, as it does in Genesys.
+        # The conversation's analytics clock starts with its first end event, as it does in Genesys, and
+        # its details end then (conversationEnd, where the agent's wrap-up segment starts): the processor
+        # expects a wrap-up's end from that segmentStart, so it must lie on the run's clock.
         plan = self.workload.conversations.get(conversation_id)
         if self.simulator is None or plan is None or simulator_id(conversation_id) is None:
             return  # an id that is no UUID exists in no Genesys: reconcile reports it lost
+        duration = max(1.0, (self.simulator.now() - plan.start).total_seconds())
         with self._simulator_lock:
-            self.simulator.add_conversations([plan.sim_conversation()])
+            self.simulator.add_conversations([replace(plan.sim_conversation(), duration_s=duration)])
 
     def _drive(self) -> tuple[float, bool]:
         """Run the stand-ins until every event is in and the work queue has stayed empty; returns the

@@ -95,6 +95,8 @@ class RunOptions:
     environment: str = DEFAULT_ENVIRONMENT
     # The environment's subscribed topics replaced (None: cdk.json's): what another choice costs.
     topics: tuple[str, ...] | None = None
+    # Other cdk.json settings replaced, checked by the config's rules (benchmarks: before and after).
+    settings: tuple[tuple[str, object], ...] = ()
     out_dir: Path | None = DEFAULT_OUT  # None: export nothing, log to a temporary file
     events_file: Path | None = None
     workload: Workload | None = None  # a prepared workload (benchmarks); overrides the synthetic one

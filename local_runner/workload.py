@@ -261,7 +261,8 @@ def synthesize(spec: WorkloadSpec, region: str) -> Workload:
         else:
             visible_after = 0.0
             ended_after = None
-        start = spec.now - timedelta(minutes=rng.uniform(3, 30))
+        # its first end event comes when it ends (local_runner.harness): 1 to 15 minutes of conversation
+        start = spec.now - timedelta(minutes=rng.uniform(1, 15))
         plan = PlannedConversation(
             conversation_id, start, readiness, visible_after, ended_after, acw_s=spec.acw.draw(acw_rng)
         )
