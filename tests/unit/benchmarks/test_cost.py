@@ -115,3 +115,25 @@ def test_price_file_architecture_selects_the_gb_second_price() -> None:
     document["s3"]["puts_per_thousand"] = -1
     with pytest.raises(ValueError, match="non-negative"):
         parse_prices(document)
+
+
+def test_the_whole_system_is_summed_per_service_and_a_part_not_measured_is_named() -> None:
+    # Given the live path's and an audit's breakdowns (S3 and Lambda in both)
+    from benchmarks.cost import CostBreakdown, CostLine, whole_system_rows
+
+    live = cost_per_million(_counts(), ROUND_PRICES)
+    audit = CostBreakdown([CostLine("S3 PUT/LIST", 100.0, 0.5), CostLine("Lambda GB-s", 10.0, 0.25)])
+
+    # When figure 7 is made with compaction not measured
+    rows = whole_system_rows({"live path": live, "audit": audit}, {"compaction": "not built"}, ROUND_PRICES)
+
+    # Then the total is every part's, each service sums its lines across the parts, and the missing part
+    # is named beside the total rather than priced as nothing
+    assert rows[0].measured == f"${live.total + 0.75:,.2f}"
+    assert "compaction: not measured" in rows[0].reference
+    assert "compaction not measured: not built" in rows[0].note
+    by_service = {row.figure.strip(): row for row in rows[1:]}
+    assert by_service["S3"].measured == f"${5.00 + 0.5:,.2f}"
+    assert by_service["S3"].reference == "live path $5.00, audit $0.50"
+    assert by_service["Lambda"].reference.endswith("audit $0.25")
+    assert set(by_service) == {"EventBridge", "Lambda", "DynamoDB", "Pipes", "SQS", "S3", "Secrets Manager"}
