@@ -193,11 +193,10 @@ def run_audit_bench(
     from genesys_bridge.audit.store import AuditStore
     from genesys_bridge.audit.workflow import run_workflow
     from genesys_bridge.genesys import GenesysClient
+    from genesys_bridge.layout import result_key, serialize
     from genesys_bridge.metrics import RecordingMetrics
-    from genesys_bridge.results import result_key, serialize
-    from genesys_simulator import GenesysSimulator
+    from genesys_simulator import GenesysSimulator, SimConversation, render_details
     from genesys_simulator.config import SimulatorConfig
-    from genesys_simulator.conversations import SimConversation, render_details
 
     if conversations < 1:
         raise ValueError("conversations must be at least 1")
@@ -366,8 +365,9 @@ def audit_figure(environment: str, day: int, prices: Prices, costs: dict[str, Co
     """Figure 9 over a simulated day of `day` conversations; the executions' cost goes to figure 7."""
     try:
         config = load_environment_config(environment)
-        bench = run_audit_bench(day, page_size=config.audit_page_size, memory_mb=config.audit_memory_mb,
-                                requests_per_minute=config.audit_max_requests_per_minute)  # fmt: skip
+        bench = run_audit_bench(
+            day, requests_per_minute=config.audit_max_requests_per_minute, memory_mb=config.audit_memory_mb
+        )
     except Exception as error:  # noqa: BLE001 - reported in the table
         return [Row.not_measured("9", "Audit and finalization of a day", f"the audit run failed: {error!r}")]
     for run in (bench.audit, bench.finalize):

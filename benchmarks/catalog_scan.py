@@ -1,10 +1,10 @@
 """Figure 8: what each KPI query reads per million conversations, as landed (one JSON object each) and
-compacted (the conversations view written as one Parquet file per day), to show when compaction pays.
+compacted (the view it reads written as one Parquet file per day), to show when compaction pays.
 
 Measured, not assumed: simulator bodies are landed in result_key's layout; each KPI query runs through
 the catalog views on DuckDB over those objects, then over the same conversations compacted the way a
-nightly Athena CTAS/INSERT of the conversations view would write them; DuckDB's profiler reports the
-bytes each run read from files. Figures are scaled linearly to 1,000,000 conversations over `days` days.
+nightly Athena CTAS/INSERT of the view it reads would write them; DuckDB's profiler reports the bytes
+each run read from files. Figures are scaled linearly to 1,000,000 conversations over `days` days.
 
 How they carry over to Athena, which bills bytes scanned (https://aws.amazon.com/athena/pricing/):
 - JSON: Athena's JSON SerDe reads whole objects and the views' one-row-per-conversation window looks
@@ -62,13 +62,13 @@ class CatalogScan:
         )
 
 
-def _profile(connection: Any, sql: str, profile: Path) -> dict[str, Any]:
-    """DuckDB's JSON profile of running sql (the Athena text, translated)."""
-    from catalog import local
+def _profile(connection: Any, name: str, profile: Path) -> dict[str, Any]:
+    """DuckDB's JSON profile of running the KPI query `name` (the Athena text, translated)."""
+    from catalog import local, sqlsource
 
     connection.execute("PRAGMA enable_profiling = 'json'")
     connection.execute(f"PRAGMA profiling_output = '{profile}'")
-    connection.execute(local.to_duckdb(sql)).fetchall()
+    connection.execute(local.to_duckdb(sqlsource.kpi_query(name).sql)).fetchall()
     connection.execute("PRAGMA disable_profiling")
     return dict(json.loads(profile.read_text(encoding="utf-8")))
 
@@ -90,8 +90,8 @@ def _parquet_scans(node: dict[str, Any], columns: Sequence[str]) -> list[set[str
 
 def _land(folder: Path, conversations: int, days: int) -> int:
     """Simulator bodies over `days` days in result_key's layout; the bytes written."""
-    from genesys_bridge.results import result_key, serialize
-    from genesys_simulator.conversations import render_details, synthetic_conversations
+    from genesys_bridge.layout import result_key, serialize
+    from genesys_simulator import render_details, synthetic_conversations
 
     total = 0
     for conversation in synthetic_conversations(
@@ -112,56 +112,61 @@ def measure(
     """Land `conversations` bodies over `days` days, compact them, run every KPI query on both."""
     import duckdb
 
-    from catalog import local, sqlsource
+    from catalog import local, local_lookups, sqlsource
+    from genesys_bridge import layout
 
     names = list(sqlsource.KPI_QUERIES)
+    skip = {sqlsource.KPI_SETTINGS_VIEW, *sqlsource.LOOKUP_VIEWS}  # the names: no conversation data
+    view_read = {n: min(sqlsource.tables_read(sqlsource.kpi_query(n).sql) - skip) for n in names}
+    views = sorted(set(view_read.values()))
     with tempfile.TemporaryDirectory(prefix="catalog-scan-", dir=workdir) as scratch:
-        landed, compacted = Path(scratch, "landed"), Path(scratch, "compacted")
-        profile = Path(scratch, "profile.json")
+        landed, profile = Path(scratch, "landed"), Path(scratch, "profile.json")
         json_total = _land(landed, conversations, days)
-        with local.connect(landed) as connection:
+        with local.connect(landed, lock=False) as landed_db:  # unlocked: each query reads the files
             json_reads = {
-                name: int(
-                    _profile(connection, sqlsource.kpi_query(name).sql, profile)["io"]["total_bytes_read"]
-                )
-                for name in names
+                n: int(_profile(landed_db.connection, n, profile)["io"]["total_bytes_read"]) for n in names
             }
-            # One file per day, as a nightly compaction of the conversations view would write it.
-            connection.execute(
-                f"COPY (SELECT * FROM conversations) TO {local.quote(str(compacted))} "  # noqa: S608 (our paths)
-                "(FORMAT parquet, PARTITION_BY (conversation_date))"
-            )
-        files = sorted(compacted.rglob("*.parquet"))
-        days_landed = len({path.parent for path in files})
+            for view in views:  # one file per day, as a nightly compaction of each view would write it
+                landed_db.connection.execute(
+                    f"COPY (SELECT * FROM {view}) TO {local.quote(str(Path(scratch, view)))} "  # noqa: S608
+                    f"(FORMAT parquet, PARTITION_BY ({layout.COMPACTED.partition_column}))"
+                )
+        files = sorted(Path(scratch).rglob("*.parquet"))
+        days_landed = len({path.parent.name for path in files})
         parquet_total = sum(path.stat().st_size for path in files)
         with duckdb.connect(":memory:") as connection:
             connection.execute("SET enable_progress_bar = false")
             connection.execute("SET TimeZone = 'UTC'")
-            pattern = local.quote(str(compacted / "*" / "*.parquet"))
-            connection.execute(
-                "CREATE VIEW conversations AS SELECT * FROM "  # noqa: S608 (our paths)
-                f"read_parquet({pattern}, hive_partitioning = true)"
-            )
-            chunk_bytes = dict(
-                connection.execute(
-                    f"SELECT split_part(path_in_schema, ', ', 1), sum(total_compressed_size) "  # noqa: S608
-                    f"FROM parquet_metadata({pattern}) GROUP BY 1"
-                ).fetchall()
-            )
+            settings = local.to_duckdb(sqlsource.view(sqlsource.KPI_SETTINGS_VIEW).sql)
+            connection.execute(f"CREATE VIEW {sqlsource.KPI_SETTINGS_VIEW} AS {settings}")
+            local_lookups.load(connection, landed)  # no snapshots landed: the KPIs' names stay empty
+            for lookup_view in sqlsource.LOOKUP_VIEWS:
+                lookup_sql = local.to_duckdb(sqlsource.view(lookup_view).sql)
+                connection.execute(f"CREATE VIEW {lookup_view} AS {lookup_sql}")
+            chunk_bytes: dict[str, dict[str, int]] = {}
+            for view in views:
+                pattern = local.quote(str(Path(scratch, view, "*", "*.parquet")))
+                connection.execute(f"CREATE VIEW {view} AS FROM read_parquet({pattern}, hive_partitioning=1)")
+                chunk_bytes[view] = dict(
+                    connection.execute(
+                        f"SELECT split_part(path_in_schema, ', ', 1), sum(total_compressed_size) "  # noqa: S608
+                        f"FROM parquet_metadata({pattern}) GROUP BY 1"
+                    ).fetchall()
+                )
             queries = []
             for name in names:
-                scans = _parquet_scans(
-                    _profile(connection, sqlsource.kpi_query(name).sql, profile), list(chunk_bytes)
-                )
-                column_bytes = sum(chunk_bytes[column] for scan in scans for column in scan)
+                chunks = chunk_bytes[view_read[name]]
+                scans = _parquet_scans(_profile(connection, name, profile), list(chunks))
+                column_bytes = sum(chunks[column] for scan in scans for column in scan)
                 queries.append(QueryScan(name, json_reads[name], int(column_bytes), len(scans)))
+    columns_total = int(sum(sum(chunks.values()) for chunks in chunk_bytes.values()))
     return CatalogScan(
         conversations=conversations,
         days_landed=days_landed,
         json_total_bytes=json_total,
         parquet_total_bytes=parquet_total,
-        parquet_footer_bytes=(parquet_total - int(sum(chunk_bytes.values()))) // max(len(files), 1),
-        files_per_day=len(files) / max(days_landed, 1),
+        parquet_footer_bytes=(parquet_total - columns_total) // max(len(files), 1),
+        files_per_day=len(files) / max(days_landed, 1) / len(views),
         queries=queries,
     )
 
@@ -193,11 +198,11 @@ def rows_of(scan: CatalogScan, days: int = DEFAULT_DAYS) -> list[Row]:
     note = (
         f"Figure 8: {scan.conversations} simulator bodies (mean {mean_body:,.0f} B of JSON) landed over"
         f" {scan.days_landed} days; each KPI query ran through the catalog views on DuckDB over the"
-        " objects, then over the conversations view compacted to one Parquet file per day"
-        f" ({_size(scan.per_million(scan.parquet_total_bytes))} per 1M). JSON: the bytes DuckDB read;"
-        " Parquet: the compressed chunks of the columns its plan scanned, plus footers. Scaled to 1M"
-        f" conversations over {days} days. On Athena every query of the JSON reads every object (whole,"
-        " one GET each), of the Parquet only the columns it names. daily_summary reads its source twice."
+        " objects, then over the view it reads (session_metrics, segments) compacted to one Parquet file"
+        f" per day ({_size(scan.per_million(scan.parquet_total_bytes))} per 1M for both). JSON: the bytes"
+        " DuckDB read; Parquet: the compressed chunks of the columns its plan scanned, plus footers."
+        f" Scaled to 1M conversations over {days} days. On Athena every query of the JSON reads every"
+        " object (whole, one GET each), of the Parquet only the columns it names."
     )
     rows[-1] = replace(rows[-1], note=note)
     return rows

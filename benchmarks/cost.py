@@ -16,17 +16,7 @@ from typing import Any
 from benchmarks.table import Row, fmt_usd
 
 # The services a cost line's item starts with (figure 7 sums the parts' lines per service).
-SERVICES = (
-    "EventBridge",
-    "Lambda",
-    "DynamoDB",
-    "Pipes",
-    "SQS",
-    "S3",
-    "Secrets Manager",
-    "Step Functions",
-    "Athena",
-)
+SERVICES = ("EventBridge", "Lambda", "DynamoDB", "Pipes", "SQS", "S3", "Secrets Manager", "Step Functions")
 DEFAULT_PRICES = Path(__file__).with_name("prices.toml")
 PER_MILLION = 1_000_000
 
@@ -163,8 +153,7 @@ def cost_per_million(counts: RunCounts, prices: Prices) -> CostBreakdown:
 
 
 def whole_system_rows(parts: dict[str, CostBreakdown], missing: dict[str, str], prices: Prices) -> list[Row]:
-    """Figure 7: the parts' cost per million conversations, then per service with each part's share; a
-    part not measured is named with its reason rather than priced as nothing."""
+    """Figure 7: the parts' cost per million conversations, then per service; a part not measured is named."""
     services: dict[str, dict[str, float]] = {}
     for part, breakdown in parts.items():
         for line in breakdown.lines:

@@ -53,6 +53,7 @@ def _handler_env() -> dict[str, str]:
         contracts.QUARANTINE_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/111122223333/bench-quarantine",
         contracts.BUFFER_TTL_HOURS: "48",
         contracts.CONVERSATION_TOPICS: ",".join(END_TOPICS),
+        contracts.WORK_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/111122223333/bench-work",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",

@@ -4,7 +4,7 @@ Local runs (local_runner: the real handlers on moto, the Genesys simulator with 
 steady runs (figure 1's budget in a window from when every kind of refetch can be under way to the last
 first fetch, so neither warm-up nor drain is in it; figure 6's steady latency; figure 7's live path),
 a burst (figure 1's backlog and drain, figure 6) and two small runs before and after the refetch grid
-(figure 11). Figures 1 and 11 read the multi-gets the simulator answered: when, and who with whom.
+(figure 12). Figures 1 and 12 read the multi-gets the simulator answered: when, and who with whom.
 Figure 2 is the focused pacing experiment of goodput.py, where a shared budget is actually reached.
 """
 
@@ -32,17 +32,16 @@ from stacks.config import load_environment_config
 SQS_MAX_RECEIVE = 10
 DYNAMODB_WRITES = ("PutItem", "UpdateItem", "DeleteItem")
 DYNAMODB_READS = ("GetItem", "Query", "Scan", "BatchGetItem")
-# Figure 1's rates (conversations an hour): a typical and a peak day's busiest hour (docs/capacity.md,
-# "Three contact centres": 500 and 5,000 agents), each with its steady window (configured minutes) and
-# the time scale that keeps this one process below a fifth of the batching window per invocation.
+# Figure 1's rates (conversations an hour: docs/capacity.md's 500 and 5,000 agents), each with its steady
+# window (configured minutes) and a time scale that keeps invocations below a fifth of the window here.
 TYPICAL, PEAK = (3_000, 10, 0.25), (30_000, 3, 0.5)
-# Figure 11: a few hundred conversations at the typical rate, whose wrap-ups close over minutes.
+# Figure 12: a few hundred conversations at the typical rate, whose wrap-ups close over minutes.
 REFETCH_CONVERSATIONS = 300
 # Synthetic workloads deliver a fifth of the events twice (local_runner.options.DEFAULT_DUPLICATE_RATE).
 EVENTS_PER_CONVERSATION = 1.2
 # (monotonic seconds, the ids asked for); a multi-get answered without fetching (a 429) has none
 Fetch = tuple[float, tuple[str, ...]]
-# Figure 11's "before": the not-ready schedule alone, as the processor worked until 2026-12.
+# Figure 12's "before": the not-ready schedule alone, as the processor worked until 2026-12.
 BEFORE = (("wrapup_estimate_seconds", 0), ("not_ready_retry_grid_seconds", 0))
 # A window whose first fetches ran further than this from the configured rate measured a stall, not it.
 RATE_TOLERANCE = 0.1
@@ -50,8 +49,7 @@ RATE_TOLERANCE = 0.1
 
 @dataclass(frozen=True)
 class LocalRun:
-    """One local_runner run: how many conversations, at which time scale, at which event rate, and any
-    other RunOptions (cdk.json `settings` replaced, `topics`, the closing `audit`, ...)."""
+    """One local_runner run: conversations, time scale, event rate and other RunOptions (`settings`...)."""
 
     label: str
     conversations: int
@@ -60,8 +58,7 @@ class LocalRun:
     options: tuple[tuple[str, object], ...] = ()
 
 
-# A run's report, the multi-gets the simulator answered, and when each conversation's first event was
-# ingested (monotonic seconds, the simulator's clock too).
+# A run's report, its multi-gets, and when each conversation's first event came (monotonic seconds).
 RunData = tuple[Any, list[Fetch], dict[str, float]]
 
 
@@ -72,8 +69,7 @@ def steady_run(label: str, per_hour: float, minutes: float, time_scale: float, c
 
 
 def warm_up_seconds(config: Any) -> float:
-    """Configured seconds after the first event until every kind of refetch can be under way: the
-    settle delay, the longest wrap-up the simulator draws, two grid slots."""
+    """Until every kind of refetch can be under way: settle delay, longest wrap-up, two grid slots."""
     from genesys_simulator import DEFAULT_ACW
 
     return config.settle_delay_seconds + DEFAULT_ACW.tail_max_s + 2 * config.not_ready_retry_grid_seconds
@@ -238,12 +234,11 @@ def budget_figure(
 ) -> list[Row]:
     """Figure 1's steady rows at the typical and the peak rate; from the typical run, figure 6's steady
     latency and the live path's cost (figure 7, into `costs`)."""
-    from capacity.deployment import aws_pipeline
-    from capacity.measurements import load_measurements
-    from capacity.quotas import load_quotas
+    from capacity import deployment, measurements, quotas
 
     config = load_environment_config(environment)
-    model = aws_pipeline(config, load_quotas(), load_measurements(), region="", events_per_conversation=1)
+    model = deployment.aws_pipeline(config, quotas.load_quotas(), measurements.load_measurements(), region="",
+                                    events_per_conversation=1)  # fmt: skip
     rows: list[Row] = []
     for per_hour, minutes, scale in ((TYPICAL[0], 1, 0.05),) if quick else (TYPICAL, PEAK):
         run = steady_run(f"{per_hour:,} conv./h ({environment})", per_hour, minutes, scale, config)
@@ -273,7 +268,7 @@ def budget_figure(
 
 
 def refetch_figure(environment: str, *, quick: bool, progress: Callable[[str], None]) -> list[Row]:
-    """Figure 11: the same small run before (the schedule alone) and after (wrap-up estimate, grid)."""
+    """Figure 12: the same small run before (the schedule alone) and after (wrap-up estimate, grid)."""
     config = load_environment_config(environment)
     conversations, scale = (100, 0.05) if quick else (REFETCH_CONVERSATIONS, TYPICAL[2])
     pace = steady_run("", TYPICAL[0], 0, scale, config).events_per_second
@@ -282,7 +277,7 @@ def refetch_figure(environment: str, *, quick: bool, progress: Callable[[str], N
         run = LocalRun(f"refetch {name}", conversations, scale, pace, (("settings", settings),))
         data = _run_or_reason(environment, run, progress)
         if isinstance(data, str):
-            return [Row.not_measured("11", "Refetch requests per 100 unsettled conversations", data)]
+            return [Row.not_measured("12", "Refetch requests per 100 unsettled conversations", data)]
         report, fetches, _ = data
         fetched = Counter(cid for _, ids in fetches for cid in ids)
         waits = [s / scale for cid, s in report.latencies_s.items() if fetched[cid] > 1] or [0.0]
@@ -396,14 +391,14 @@ def budget_rows(
 
 
 def refetch_rows(runs: dict[str, tuple[FetchCounts, float, float]]) -> list[Row]:
-    """Figure 11, before and after: requests carrying refetches per 100 unsettled conversations, and the
+    """Figure 12, before and after: requests carrying refetches per 100 unsettled conversations, and the
     unsettled conversations' latency (median, p90; the only ones the change delays)."""
     rows = []
     for name, (counts, median, p90) in runs.items():
         unsettled, shared = max(1, counts.fetched_again), counts.refetches / max(1, counts.with_refetches)
         target = f">= {targets.REFETCHES_PER_REQUEST_MIN:g} refetched per request" if name == "after" else ""
         rows.append(Row(
-            "11", f"Refetch requests per 100 unsettled conversations, {name}",
+            "12", f"Refetch requests per 100 unsettled conversations, {name}",
             f"{100 * counts.with_refetches / unsettled:.0f} ({100 * counts.refetch_only / unsettled:.0f}"
             f" nothing else); {shared:.1f} refetched per request",
             f"unsettled landed median {fmt_seconds(median)}, p90 {fmt_seconds(p90)}", target,

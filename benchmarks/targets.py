@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 # The targets of docs/benchmarks.md, "Targets" (benchmark figures, not timed tests).
-# Figure 11: refetched conversations per multi-get that carries refetches, with the grid.
+# Figure 12: refetched conversations per multi-get that carries refetches, with the grid.
 REFETCHES_PER_REQUEST_MIN = 5.0
 GOODPUT_MIN = 0.90
 THROTTLED_SHARE_MAX = 0.02

@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="share of conversations not yet ended in Genesys at the first fetch; they come back after"
-        " not_ready_retry_base_seconds (default 0)",
+        " the not-ready backoff's first wait, 60 s (default 0)",
     )
     parser.add_argument(
         "--region",

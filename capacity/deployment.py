@@ -12,7 +12,9 @@ from typing import Any
 
 from capacity.measurements import Measurements
 from capacity.quotas import Quotas
+from genesys_bridge.backoff import NOT_READY_RETRY_BASE_SECONDS
 from stacks.config import ConfigError, EnvironmentConfig, parse_environment_config
+from stacks.config_fixed import PIPE_BATCH_SIZE
 
 # The stage names are a contract (the JSON report's `stages` keys, docs/capacity.md): never rename.
 STAGES = ("eventbridge_ingest", "buffer_writes", "stream_pipe", "work_queue_processor", "genesys", "s3")
@@ -205,7 +207,7 @@ def aws_pipeline(
         dynamodb_latency_s=q("dynamodb.write_latency_seconds"),
         shards_per_partition=q("dynamodb_streams.shards_per_partition"),
         stream_poll_s=q("dynamodb_streams.poll_interval_seconds"),
-        pipe_batch_size=min(config.pipe_batch_size, int(q("pipes.sqs_target_max_batch"))),
+        pipe_batch_size=min(PIPE_BATCH_SIZE, int(q("pipes.sqs_target_max_batch"))),
         pipe_parallelization=config.pipe_parallelization_factor,
         pipe_batch_s=q("pipes.batch_seconds"),
         settle_delay_s=float(config.settle_delay_seconds),
@@ -230,7 +232,7 @@ def aws_pipeline(
         s3_puts_per_conversation=measurements.processor_s3_puts_per_conversation,
         s3_latency_s=q("s3.put_latency_seconds"),
         not_ready_share=not_ready_share,
-        not_ready_retry_s=float(config.not_ready_retry_base_seconds),
+        not_ready_retry_s=float(NOT_READY_RETRY_BASE_SECONDS),
     )
 
 

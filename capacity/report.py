@@ -12,6 +12,7 @@ from capacity.deployment import STAGES
 from capacity.model import Simulation
 from capacity.quotas import Quotas
 from stacks.config import EnvironmentConfig
+from stacks.config_fixed import INGEST_ASYNC_MAX_EVENT_AGE_HOURS
 
 
 @dataclass
@@ -73,10 +74,10 @@ def warnings_for(report: Report) -> list[str]:
     ingest = sim.stages["eventbridge_ingest"]
     if ingest.peak_backlog and ingest.capacity_per_s:
         wait_h = ingest.peak_backlog / ingest.capacity_per_s / 3600
-        if wait_h > config.ingest_async_max_event_age_hours:
+        if wait_h > INGEST_ASYNC_MAX_EVENT_AGE_HOURS:
             out.append(
-                f"events wait up to {wait_h:.1f} h for the ingest function, beyond"
-                f" ingest_async_max_event_age_hours ({config.ingest_async_max_event_age_hours}): those go to"
+                f"events wait up to {wait_h:.1f} h for the ingest function, beyond Lambda's"
+                f" {INGEST_ASYNC_MAX_EVENT_AGE_HOURS} h for an event: those go to"
                 " the failed-invocations queue"
             )
     in_flight_max = report.quotas.value("sqs.in_flight_max")

@@ -7,6 +7,6 @@ the stack and on DuckDB over `make demo`'s output (`python -m catalog.query`, `m
 
 from __future__ import annotations
 
-# genesys_bridge (the Lambda layer's package, under shared/) decides where details land; the catalog
-# reads that layout from it instead of writing it a second time.
+# genesys_bridge.layout (the Lambda layer's package, under shared/) decides where details land; the
+# catalog reads that layout from it instead of writing it a second time.
 import project_paths  # noqa: F401 - puts shared/ on sys.path, as in Lambda

@@ -1,9 +1,10 @@
-"""`python -m catalog.query` (`make query Q="SELECT ..."`): any Athena-dialect query against the views,
+"""`python -m catalog.query` (`make query Q="SELECT ..."`): one Athena-dialect SELECT against the views,
 run on DuckDB over the objects the last `make demo` landed (or those under --out).
 
-Exit status: 0 answered; 2 the query named no known view or column, or could not be parsed or
-translated (the engine's error and the views are printed), or there is nothing to query yet; 1 the
-query failed otherwise.
+Landed files that are not conversation objects are skipped and named on stderr. Exit status: 0
+answered; 2 the query is not one SELECT over the views, named no known view or column, or could not
+be parsed or translated (the engine's error and the views are printed), --out or --setting is not
+usable, or there is nothing to query yet; 1 the query failed otherwise.
 """
 
 from __future__ import annotations
@@ -41,12 +42,44 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--csv", action="store_true", help="print CSV (all rows) instead of a table")
     parser.add_argument("--max-rows", type=int, default=200, help="rows the table shows (default 200)")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a KPI setting for this run (the kpi_settings view): "
+        + ", ".join(f"{s.name} (default {s.default})" for s in sqlsource.KPI_SETTINGS),
+    )
     return parser
 
 
-def _views_text(connection: duckdb.DuckDBPyConnection) -> str:
+def _settings(
+    parser: argparse.ArgumentParser, assignments: Sequence[str]
+) -> dict[str, sqlsource.SettingValue]:
+    """--setting NAME=VALUE, each VALUE read as its setting's type; anything else is a usage error."""
+    defaults = {setting.name: setting.default for setting in sqlsource.KPI_SETTINGS}
+    settings: dict[str, sqlsource.SettingValue] = {}
+    for assignment in assignments:
+        name, _, text = assignment.partition("=")
+        default = defaults.get(name.strip())
+        if default is None:
+            parser.error(f"--setting {assignment!r}: settings are {', '.join(defaults)}")
+        value: sqlsource.SettingValue = text
+        if isinstance(default, bool):
+            if text.lower() not in ("true", "false"):
+                parser.error(f"--setting {assignment!r}: {name} is true or false")
+            value = text.lower() == "true"
+        elif isinstance(default, int):
+            if not text.isdigit():
+                parser.error(f"--setting {assignment!r}: {name} is a whole number of seconds")
+            value = int(text)
+        settings[name.strip()] = value
+    return settings
+
+
+def _views_text(catalog: local.Catalog) -> str:
     lines = ["views (and the details table they read):"]
-    for name, columns in local.describe_views(connection).items():
+    for name, columns in local.describe_views(catalog).items():
         lines.append(f"  {name}: {', '.join(columns)}")
     lines.append("KPI queries (--kpi NAME):")
     lines += [f"  {name}: {about}" for name, about in sqlsource.KPI_QUERIES.items()]
@@ -69,25 +102,30 @@ def main(
         parser.error("give either a query or --kpi, not both")
     if args.max_rows < 1:
         parser.error("--max-rows must be positive")
+    settings = _settings(parser, args.setting)
     sql = sqlsource.kpi_query(args.kpi).sql if args.kpi else args.sql.strip()
     try:
-        connection = local.connect(args.out)
-    except local.NoLandedObjects as error:
+        catalog = local.connect(args.out, settings=settings)
+    except (local.NoLandedObjects, local.FolderRefused, local.SettingRefused) as error:
         print(f"catalog.query: {error}", file=err)
         return 2
-    with connection:
+    with catalog:
+        skipped = local.skipped_text(catalog.skipped)
+        if skipped:
+            print(f"catalog.query: {skipped}", file=err)
         if not sql:
-            print(_views_text(connection), file=out)
+            print(_views_text(catalog), file=out)
             return 0
         try:
-            result = local.run(connection, sql)
+            result = local.run(catalog, sql)
+        except local.QueryRefused as error:
+            print(f"catalog.query: the query was refused: {error}", file=err)
+            return 2
         except (sqlglot.errors.SqlglotError, duckdb.ParserException) as error:
-            print(
-                f"catalog.query: the query could not be read: {error}\n\n{_views_text(connection)}", file=err
-            )
+            print(f"catalog.query: the query could not be read: {error}\n\n{_views_text(catalog)}", file=err)
             return 2
         except (duckdb.CatalogException, duckdb.BinderException) as error:
-            print(f"catalog.query: {error}\n\n{_views_text(connection)}", file=err)
+            print(f"catalog.query: {error}\n\n{_views_text(catalog)}", file=err)
             return 2
         except duckdb.Error as error:
             print(f"catalog.query: the query failed: {error}", file=err)

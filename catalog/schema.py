@@ -1,4 +1,5 @@
-"""The landed conversation details as one nested schema, written once; Glue and DuckDB types come from it.
+"""The landed conversation details as one nested schema, written once, and the lookups' entities beside
+it; Glue and DuckDB types come from them.
 
 Field names and types follow Genesys Cloud's analytics conversation model, as its Platform API SDK
 documents it (https://github.com/MyPureCloud/platform-client-sdk-python/tree/master/docs:
@@ -211,6 +212,49 @@ CONVERSATION = struct(
 )
 
 
+# --- the lookups (genesys_bridge.lookups): one entity per line, as each Genesys listing returns it ------
+# Fields from the SDK's models (Queue.md, QueueMediaSettings.md, MediaSettings.md, ServiceLevel.md,
+# User.md, WrapupCode.md, AuthzDivision.md, RoutingSkill.md, Language.md); the rest of an entity is
+# landed and skipped by both readers until a field is added here.
+
+DIVISION_REF = struct(*strings("id", "name"))
+MEDIA_SETTINGS = struct(
+    ("alertingTimeoutSeconds", BIGINT),
+    ("serviceLevel", struct(("percentage", DOUBLE), ("durationMs", BIGINT))),
+)
+# A queue's media settings name voice `call`; the analytics details name it `voice`.
+QUEUE_MEDIA_TYPES = {
+    "call": "voice",
+    "callback": "callback",
+    "chat": "chat",
+    "email": "email",
+    "message": "message",
+}
+QUEUE = struct(
+    *strings("id", "name", "description"),
+    ("division", DIVISION_REF),
+    ("memberCount", BIGINT),
+    ("mediaSettings", struct(*((media, MEDIA_SETTINGS) for media in QUEUE_MEDIA_TYPES))),
+    ("dateModified", DATETIME),
+)
+USER = struct(
+    *strings("id", "name", "email", "username", "state", "title", "department"),
+    ("division", DIVISION_REF),
+)
+WRAPUP_CODE = struct(*strings("id", "name", "description"), ("division", DIVISION_REF))
+DIVISION = struct(*strings("id", "name", "description"), ("homeDivision", BOOLEAN))
+SKILL = struct(*strings("id", "name", "state"), ("dateModified", DATETIME))
+LANGUAGE = struct(*strings("id", "name", "state"), ("dateModified", DATETIME))
+LOOKUP_ENTITIES: dict[str, Struct] = {
+    "queues": QUEUE,
+    "users": USER,
+    "wrapup_codes": WRAPUP_CODE,
+    "divisions": DIVISION,
+    "skills": SKILL,
+    "languages": LANGUAGE,
+}
+
+
 def hive_type(field_type: Type) -> str:
     """The Hive type string Glue stores (`array<struct<name:type,...>>`), field names lower-cased as
     Athena and Hive's JSON SerDe (which matches JSON keys case-insensitively) treat them."""
@@ -234,13 +278,14 @@ def duckdb_structure(field_type: Type) -> Any:
     return {name: duckdb_structure(t) for name, t in field_type.fields}
 
 
-def duckdb_structure_json() -> str:
-    return json.dumps(duckdb_structure(CONVERSATION), separators=(",", ":"))
+def duckdb_structure_json(entity: Struct = CONVERSATION) -> str:
+    return json.dumps(duckdb_structure(entity), separators=(",", ":"))
 
 
-def columns() -> list[tuple[str, str]]:
-    """The details table's columns as (name, Hive type), in the schema's order."""
-    return [(name.lower(), hive_type(t)) for name, t in CONVERSATION.fields]
+def columns(entity: Struct = CONVERSATION) -> list[tuple[str, str]]:
+    """A table's columns as (name, Hive type), in the schema's order: the details table's by default,
+    a lookup's with its entity (LOOKUP_ENTITIES)."""
+    return [(name.lower(), hive_type(t)) for name, t in entity.fields]
 
 
 def unknown_keys(body: Any, field_type: Type = CONVERSATION, path: str = "") -> Iterator[str]:

@@ -18,6 +18,8 @@ from types import FrameType
 
 from genesys_simulator.config import NAMED_PROFILES, FaultProfile, SimulatorConfig
 from genesys_simulator.conversations import synthetic_conversations
+from genesys_simulator.listings import PERMISSIONS
+from genesys_simulator.org import OrgSpec, build_org
 from genesys_simulator.simulator import GenesysSimulator
 from genesys_simulator.wrapup import DEFAULT_ACW, AcwDistribution
 
@@ -28,6 +30,18 @@ def _utc_instant(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO-8601 instant: {text!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# Details job settings taken as they are: flag -> (SimulatorConfig field, help).
+_JOB_FLAGS = {
+    "--job-queued": ("job_queued_s", "QUEUED for (s)"),
+    "--job-fulfilled-after": ("job_fulfilled_after_s", "FULFILLED after (s)"),
+    "--job-results-ttl": ("job_results_ttl_s", "EXPIRED after (s)"),
+    "--job-page-size": ("job_results_page_size", "default pageSize"),
+    "--job-max-page-size": ("job_results_max_page_size", "largest pageSize"),
+    "--max-concurrent-jobs": ("max_concurrent_jobs", "0 = no limit"),
+    "--availability-lag": ("data_availability_lag_s", "dataAvailabilityDate = now - this (s)"),
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,6 +70,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--late-share", type=float, default=0.0, help="share ending only after --late-after")
     parser.add_argument("--late-after", type=float, default=30.0)
     parser.add_argument("--never-share", type=float, default=0.0, help="share that never ends")
+    org = parser.add_argument_group("the org (defaults in genesys_simulator/org.toml)")
+    org.add_argument("--org-seed", type=int, default=0, help="seed of the org's ids and agents")
+    org.add_argument("--queues", type=int, help="how many of the file's queues")
+    org.add_argument("--agents", type=int, help="how many agents")
+    org.add_argument("--by-hour", action="store_true", help="spread the starts over yesterday by hour")
+    org.add_argument(
+        "--forbid", action="append", choices=sorted(PERMISSIONS), default=[], help="a listing to 403"
+    )
     wrapup = parser.add_argument_group("wrap-up (after-call work after conversationEnd)")
     wrapup.add_argument("--no-acw", action="store_true", help="settle every conversation as it ends")
     wrapup.add_argument("--acw-zero-share", type=float, default=acw.zero_share, help="share without ACW")
@@ -66,31 +88,9 @@ def _parser() -> argparse.ArgumentParser:
         "--acw-time-scale", type=float, default=1.0, help="wrap-up waits = ACW x this (0.05 = 20x faster)"
     )
     jobs = parser.add_argument_group("details jobs (the delays and limits are unconfirmed for Genesys)")
-    jobs.add_argument("--job-queued", type=float, default=defaults.job_queued_s, help="QUEUED for (s)")
-    jobs.add_argument(
-        "--job-fulfilled-after",
-        type=float,
-        default=defaults.job_fulfilled_after_s,
-        help="FULFILLED after (s)",
-    )
-    jobs.add_argument(
-        "--job-results-ttl", type=float, default=defaults.job_results_ttl_s, help="EXPIRED after (s)"
-    )
-    jobs.add_argument(
-        "--job-page-size", type=int, default=defaults.job_results_page_size, help="default pageSize"
-    )
-    jobs.add_argument(
-        "--job-max-page-size", type=int, default=defaults.job_results_max_page_size, help="largest pageSize"
-    )
-    jobs.add_argument(
-        "--max-concurrent-jobs", type=int, default=defaults.max_concurrent_jobs, help="0 = no limit"
-    )
-    jobs.add_argument(
-        "--availability-lag",
-        type=float,
-        default=defaults.data_availability_lag_s,
-        help="dataAvailabilityDate = now - this (s)",
-    )
+    for flag, (name, text) in _JOB_FLAGS.items():
+        default = getattr(defaults, name)
+        jobs.add_argument(flag, dest=name, type=type(default), default=default, help=text)
     jobs.add_argument(
         "--availability-date",
         type=_utc_instant,
@@ -123,15 +123,12 @@ def main(argv: list[str] | None = None) -> int:
             faults=faults,
             seed=args.seed,
             port=args.port,
-            job_queued_s=args.job_queued,
-            job_fulfilled_after_s=args.job_fulfilled_after,
-            job_results_ttl_s=args.job_results_ttl,
-            job_results_page_size=args.job_page_size,
-            job_results_max_page_size=args.job_max_page_size,
-            max_concurrent_jobs=args.max_concurrent_jobs or None,
-            data_availability_lag_s=args.availability_lag,
+            **{name: getattr(args, name) for name, _ in _JOB_FLAGS.values()}
+            | {"max_concurrent_jobs": args.max_concurrent_jobs or None},
             data_availability_date=args.availability_date,
             job_results_past_availability=args.past_availability,
+            org=OrgSpec(seed=args.org_seed, queues=args.queues, agents=args.agents),
+            forbidden_listings=frozenset(args.forbid),
         )
         acw = None
         if not args.no_acw:
@@ -152,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             never_share=args.never_share,
             acw=acw,
             time_scale=args.acw_time_scale,
+            org=build_org(config.org, config.division_id),
+            spacing_s=None if args.by_hour else 1.0,
         )
     except ValueError as error:
         parser.error(str(error))

@@ -11,6 +11,8 @@ from typing import Literal
 from genesys_simulator.details_jobs import PastAvailability
 from genesys_simulator.details_rendering import ATTRIBUTE_VALUE_MAX_CHARS
 from genesys_simulator.faults import NAMED_PROFILES, FaultProfile
+from genesys_simulator.listings import PERMISSIONS
+from genesys_simulator.org import HOME_DIVISION_ID, OrgSpec
 
 BudgetScope = Literal["token", "client"]
 
@@ -62,7 +64,13 @@ class SimulatorConfig:
     # Per-request records kept in memory (oldest dropped first); None keeps all, 0 keeps none.
     # Counters in stats() are always complete.
     max_recorded_requests: int | None = 100_000
-    division_id: str = "3f9b1c77-6e24-4a08-b5d3-9c0e8a1f7b42"
+    # The org the conversations route through and the listings serve (genesys_simulator.org); its
+    # home division has this id.
+    org: OrgSpec = field(default_factory=OrgSpec)
+    division_id: str = HOME_DIVISION_ID
+    # Listings answered 403 (missing permission), by name: queues, users, wrapupcodes, divisions,
+    # skills, languages (genesys_simulator.listings).
+    forbidden_listings: frozenset[str] = frozenset()
     # Injected so tests can move time without waiting: monotonic seconds, and the delay of slow faults.
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
@@ -95,3 +103,5 @@ class SimulatorConfig:
             raise ValueError("port must be between 0 and 65535")
         if self.job_fulfilled_after_s < self.job_queued_s:
             raise ValueError("job_fulfilled_after_s must not be before job_queued_s")
+        if unknown := sorted(set(self.forbidden_listings) - set(PERMISSIONS)):
+            raise ValueError(f"forbidden_listings: unknown {unknown}; known: {', '.join(PERMISSIONS)}")

@@ -12,17 +12,22 @@ import random
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from genesys_simulator.conversations import SimConversation
 from genesys_simulator.details_rendering import (
     ATTRIBUTE_VALUE_MAX_CHARS,
     Phase,
-    Timeline,
-    render_details,
-    timeline,
+    participant_attributes,
+    render,
 )
+from genesys_simulator.org import Org
+from genesys_simulator.shapes import Reopen, Timeline, timeline
+
+# How long after its end a new message (72 h) or e-mail reply (30 days) joins a conversation by
+# default; later ones start a new conversation (docs/genesys-api.md, "Reopened conversations").
+REOPEN_WINDOWS = {"message": timedelta(hours=72), "email": timedelta(days=30)}
 
 
 @dataclass(slots=True)
@@ -32,6 +37,7 @@ class _Entry:
     ended_at: float | None
     settled_at: float | None
     revisions: list[int] = field(default_factory=list)
+    reopens: list[Reopen] = field(default_factory=list)
     times: Timeline | None = None  # computed on first use
 
     def phase(self, now: float) -> Phase:
@@ -41,9 +47,9 @@ class _Entry:
             return Phase.WRAPUP
         return Phase.SETTLED
 
-    def timeline(self) -> Timeline:
+    def timeline(self, org: Org) -> Timeline:
         if self.times is None:
-            self.times = timeline(self.conversation)
+            self.times = timeline(self.conversation, org, self.reopens)
         return self.times
 
 
@@ -86,19 +92,17 @@ class Lifecycle:
     ended_at: float | None
     settled_at: float | None
     revisions: int
+    reopens: int = 0
 
 
 class ConversationStore:
     """Thread-safe; the delays of a conversation count from when it is added (simulator clock)."""
 
     def __init__(
-        self,
-        clock: Callable[[], float],
-        division_id: str,
-        attribute_max_chars: int = ATTRIBUTE_VALUE_MAX_CHARS,
+        self, clock: Callable[[], float], org: Org, attribute_max_chars: int = ATTRIBUTE_VALUE_MAX_CHARS
     ) -> None:
         self._clock = clock
-        self._division_id = division_id
+        self._org = org
         self._attribute_max_chars = attribute_max_chars
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
@@ -154,7 +158,9 @@ class ConversationStore:
     def render(self, observed: Iterable[Observed], with_attributes: bool = False) -> list[dict[str, Any]]:
         """The details bodies: without attributes as the multi-get and the query return them, with
         them as the jobs do."""
-        return [self._render(o.conversation, o.phase, o.revisions, with_attributes) for o in observed]
+        return [
+            self._render(o.conversation, o.times, o.phase, o.revisions, with_attributes) for o in observed
+        ]
 
     # ---- for the runner and the tests: final bodies, lifecycles, reprocessing ----------------------------
 
@@ -162,18 +168,20 @@ class ConversationStore:
         """The settled body with every reprocessing pass so far, whatever the clock says now."""
         entry = self._entry(conversation_id)
         with self._lock:
-            revisions = tuple(entry.revisions)
-        return self._render(entry.conversation, Phase.SETTLED, revisions, with_attributes)
+            revisions, times = tuple(entry.revisions), entry.timeline(self._org)
+        return self._render(entry.conversation, times, Phase.SETTLED, revisions, with_attributes)
 
     def lifecycle(self, conversation_id: str) -> Lifecycle:
         entry = self._entry(conversation_id)
         with self._lock:
-            return Lifecycle(entry.visible_at, entry.ended_at, entry.settled_at, len(entry.revisions))
+            return Lifecycle(
+                entry.visible_at, entry.ended_at, entry.settled_at, len(entry.revisions), len(entry.reopens)
+            )
 
     def timeline(self, conversation_id: str) -> Timeline:
         entry = self._entry(conversation_id)
         with self._lock:
-            return entry.timeline()
+            return entry.timeline(self._org)
 
     def reprocess(self, ids: Sequence[str], rng: random.Random) -> list[str]:
         """One reprocessing pass over ``ids``: each settled body changes (see details_rendering)."""
@@ -181,6 +189,38 @@ class ConversationStore:
         with self._lock:
             for entry in entries:
                 entry.revisions.append(rng.getrandbits(64))
+        return [entry.conversation.conversation_id for entry in entries]
+
+    def reopen(
+        self,
+        ids: Sequence[str],
+        at: datetime,
+        ended_after_s: float,
+        settled_after_s: float | None,
+        rng: random.Random,
+    ) -> list[str]:
+        """A new message (or e-mail) at ``at`` reopens each ended conversation: open again from now,
+        ended again ``ended_after_s`` later, settled ``settled_after_s`` later (None: as it ends)."""
+        entries = [self._entry(conversation_id) for conversation_id in ids]
+        now = self._clock()
+        with self._lock:
+            for entry in entries:
+                times, cid = entry.timeline(self._org), entry.conversation.conversation_id
+                if times.media not in REOPEN_WINDOWS:
+                    raise ValueError(
+                        f"{cid} is a {times.media} conversation: only messages and e-mails reopen"
+                    )
+                if entry.phase(now) is Phase.OPEN:
+                    raise ValueError(f"{cid} has not ended: only an ended conversation reopens")
+                if at - times.end > REOPEN_WINDOWS[times.media]:
+                    raise ValueError(
+                        f"{cid} ended too long ago: a new {times.media} starts a new conversation"
+                    )
+            for entry in entries:
+                entry.reopens.append((at, rng.getrandbits(64)))
+                entry.times = None
+                entry.ended_at = now + ended_after_s
+                entry.settled_at = now + (ended_after_s if settled_after_s is None else settled_after_s)
         return [entry.conversation.conversation_id for entry in entries]
 
     def _entry(self, conversation_id: str) -> _Entry:
@@ -191,18 +231,19 @@ class ConversationStore:
         return entry
 
     def _render(
-        self, conversation: SimConversation, phase: Phase, revisions: Sequence[int], with_attributes: bool
+        self,
+        conversation: SimConversation,
+        times: Timeline,
+        phase: Phase,
+        revisions: Sequence[int],
+        with_attributes: bool,
     ) -> dict[str, Any]:
-        return render_details(
-            conversation,
-            ended=phase.ended,
-            settled=phase is Phase.SETTLED,
-            division_id=self._division_id,
-            with_attributes=with_attributes,
-            revisions=revisions,
-            attribute_max_chars=self._attribute_max_chars,
+        attributes = (
+            participant_attributes(conversation, self._attribute_max_chars) if with_attributes else None
         )
+        return render(conversation.conversation_id, times, phase, self._org, revisions, attributes)
 
-    @staticmethod
-    def _observe(entry: _Entry, now: float) -> Observed:
-        return Observed(entry.conversation, entry.phase(now), tuple(entry.revisions), entry.timeline())
+    def _observe(self, entry: _Entry, now: float) -> Observed:
+        return Observed(
+            entry.conversation, entry.phase(now), tuple(entry.revisions), entry.timeline(self._org)
+        )

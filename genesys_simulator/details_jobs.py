@@ -69,7 +69,6 @@ class JobStore:
         wall_clock: Callable[[], datetime],
         availability: Callable[[], datetime],
         faults: Callable[[], tuple[FaultProfile, int]],
-        division: str,
         settings: JobSettings,
     ) -> None:
         self._store = store
@@ -77,7 +76,6 @@ class JobStore:
         self._wall_clock = wall_clock
         self._availability = availability
         self._faults = faults
-        self._division = division
         self._settings = settings
         self._lock = threading.Lock()
         self._jobs: dict[str, _Job] = {}
@@ -200,7 +198,7 @@ class JobStore:
             if job.ids is not None and job.availability is not None:
                 return job.ids, job.availability
         availability = self._availability()
-        found = job_matches(self._store, job.interval, job.filters, now, self._division, job.start_of_day)
+        found = job_matches(self._store, job.interval, job.filters, now, job.start_of_day)
         if job.interval.end > availability and self._settings.past_availability == "omit":
             # Past the availability date the datalake may not hold everything yet: leave out what
             # had activity after it, the strict reading of "not guaranteed to be available".

@@ -85,25 +85,25 @@ def _check_filter(flt: dict[str, Any]) -> None:
         _check_filter(clause)
 
 
-def _predicate_matches(predicate: dict[str, Any], observed: Observed, division: str) -> bool:
-    values: dict[str, str | None] = {
-        "conversationId": observed.conversation_id,
-        "divisionId": division,
-        "originatingDirection": "inbound",
-        "conversationEnd": "set" if observed.ended else None,
+def _predicate_matches(predicate: dict[str, Any], observed: Observed) -> bool:
+    values: dict[str, tuple[str, ...]] = {
+        "conversationId": (observed.conversation_id,),
+        "divisionId": observed.times.division_ids,
+        "originatingDirection": (observed.times.direction,),
+        "conversationEnd": ("set",) if observed.ended else (),
     }
     actual = values[predicate["dimension"]]
     operator = predicate.get("operator", "matches")
     if operator == "exists":
-        return actual is not None
+        return bool(actual)
     if operator == "notExists":
-        return actual is None
-    return actual is not None and actual == str(predicate.get("value", "")).lower()
+        return not actual
+    return str(predicate.get("value", "")).lower() in actual
 
 
-def _filter_matches(flt: dict[str, Any], observed: Observed, division: str) -> bool:
-    results = [_predicate_matches(p, observed, division) for p in flt.get("predicates") or []]
-    results += [_filter_matches(c, observed, division) for c in flt.get("clauses") or []]
+def _filter_matches(flt: dict[str, Any], observed: Observed) -> bool:
+    results = [_predicate_matches(p, observed) for p in flt.get("predicates") or []]
+    results += [_filter_matches(c, observed) for c in flt.get("clauses") or []]
     if not results:
         return True
     return any(results) if flt.get("type", "and") == "or" else all(results)
@@ -127,13 +127,11 @@ def _active_in(observed: Observed, interval: Interval) -> bool:
     return observed.times.start < interval.end and (last is None or last > interval.start)
 
 
-def _select(
-    candidates: list[Observed], interval: Interval, filters: list[dict[str, Any]], division: str
-) -> list[Observed]:
+def _select(candidates: list[Observed], interval: Interval, filters: list[dict[str, Any]]) -> list[Observed]:
     return [
         observed
         for observed in candidates
-        if _active_in(observed, interval) and all(_filter_matches(flt, observed, division) for flt in filters)
+        if _active_in(observed, interval) and all(_filter_matches(flt, observed) for flt in filters)
     ]
 
 
@@ -142,7 +140,6 @@ def query_matches(
     interval: Interval,
     filters: list[dict[str, Any]],
     now: float,
-    division: str,
     descending: bool = False,
 ) -> list[Observed]:
     """What the query answers, in conversationStart order: conversations that started on a UTC day
@@ -153,7 +150,7 @@ def query_matches(
     the narrower answer, so code that needs a conversation outside the interval's activity finds
     out locally rather than in production."""
     candidates = store.started_between(day_start(interval.start), _day_after(interval.end), now)
-    found = _select(candidates, interval, filters, division)
+    found = _select(candidates, interval, filters)
     if descending:
         found.reverse()
     return found
@@ -164,7 +161,6 @@ def job_matches(
     interval: Interval,
     filters: list[dict[str, Any]],
     now: float,
-    division: str,
     start_of_day: bool,
 ) -> list[Observed]:
     """What a details job finds, in conversationStart order: every conversation with activity in the
@@ -172,7 +168,7 @@ def job_matches(
     interval's first day (the SDKs' AsyncConversationQuery model,
     https://github.com/MyPureCloud/platform-client-sdk-python, build/docs/AsyncConversationQuery.md)."""
     lower = day_start(interval.start) if start_of_day else None
-    return _select(store.started_between(lower, interval.end, now), interval, filters, division)
+    return _select(store.started_between(lower, interval.end, now), interval, filters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +182,6 @@ def run_query(
     body: dict[str, Any],
     store: ConversationStore,
     clock: Callable[[], float],
-    division: str,
     limits: QueryLimits,
 ) -> ApiResponse:
     """Answer one query body: a page of details and ``totalHits``."""
@@ -206,7 +201,7 @@ def run_query(
     order = body.get("order", "asc")
     if order not in ("asc", "desc"):
         raise BadRequest("order must be asc or desc")
-    found = query_matches(store, interval, filters, clock(), division, descending=order == "desc")
+    found = query_matches(store, interval, filters, clock(), descending=order == "desc")
     page = found[(page_number - 1) * page_size : page_number * page_size]
     result: dict[str, Any] = {"totalHits": len(found)}
     if page:  # Genesys leaves the key out of an empty page

@@ -23,6 +23,15 @@ JOB_DELETE = "job_delete"
 JOB_AVAILABILITY = "job_availability"
 OTHER = "other"
 FETCH_ENDPOINTS = frozenset({MULTI_GET, SINGLE_GET})
+# The directory listings (genesys_simulator.listings): endpoint name -> path.
+LISTING_PATHS = {
+    "queues": "/api/v2/routing/queues",
+    "users": "/api/v2/users",
+    "wrapupcodes": "/api/v2/routing/wrapupcodes",
+    "divisions": "/api/v2/authorization/divisions",
+    "skills": "/api/v2/routing/skills",
+    "languages": "/api/v2/routing/languages",
+}
 
 # The paths of docs/genesys-api.md, "OAuth client credentials" and "Conversation details".
 _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
@@ -35,6 +44,7 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("DELETE", re.compile(rf"^{API}/details/jobs/(?P<job>[^/]+)$"), JOB_DELETE),
     ("GET", re.compile(rf"^{API}/details/jobs/(?P<job>[^/]+)/results$"), JOB_RESULTS),
     ("GET", re.compile(rf"^{API}/(?P<id>[^/]+)/details$"), SINGLE_GET),
+    *(("GET", re.compile(f"^{path}$"), name) for name, path in LISTING_PATHS.items()),
 )
 
 

@@ -1,8 +1,8 @@
 """GenesysSimulator: the public face of the simulator; it routes each request to the part that answers it.
 
-The parts: http_server (transport), gateway (tokens, budget, faults), conversation_store (what
-analytics knows and when), details_query and details_jobs (the query and the jobs), request_stats
-(records and counters).
+The parts: http_server (transport), gateway (tokens, budget, faults), org (the contact centre the
+conversations route through), conversation_store (what analytics knows and when), details_query and
+details_jobs (the query and the jobs), listings (the directory), request_stats (records and counters).
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from genesys_simulator.conversation_store import ConversationStore, Lifecycle
 from genesys_simulator.conversations import SimConversation
 from genesys_simulator.details_jobs import JobSettings, JobStore
 from genesys_simulator.details_query import QueryLimits, run_query
-from genesys_simulator.details_rendering import Timeline, iso_millis
+from genesys_simulator.details_rendering import iso_millis
 from genesys_simulator.gateway import Gateway
 from genesys_simulator.http_server import HOST, LoopbackServer
+from genesys_simulator.listings import Directory
+from genesys_simulator.org import Org, build_org
 from genesys_simulator.request_stats import RecordedRequest, RequestStats
 from genesys_simulator.responses import (
     JOB_AVAILABILITY,
@@ -32,6 +34,7 @@ from genesys_simulator.responses import (
     JOB_DELETE,
     JOB_RESULTS,
     JOB_STATUS,
+    LISTING_PATHS,
     MULTI_GET,
     QUERY,
     SINGLE_GET,
@@ -44,6 +47,7 @@ from genesys_simulator.responses import (
     parse_uuid,
     route,
 )
+from genesys_simulator.shapes import Timeline
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +77,13 @@ class GenesysSimulator:
         self._clock_origin = self._clock()
         self._availability_date: datetime | None = self.config.data_availability_date
         self._lock = threading.Lock()
-        division = self.config.division_id
+        self.org: Org = build_org(self.config.org, self.config.division_id)
+        self._directory = Directory(self.org, self.config.forbidden_listings)
         self._stats = RequestStats(
             self._clock, self.config.max_recorded_requests, self.config.requests_per_minute or 0
         )
         self._gateway = Gateway(self.config, self._stats)
-        self._store = ConversationStore(self._clock, division, self.config.attribute_value_max_chars)
+        self._store = ConversationStore(self._clock, self.org, self.config.attribute_value_max_chars)
         self._query_limits = QueryLimits(
             self.config.max_interval_days, self.config.max_query_page_size, self.config.max_query_results
         )
@@ -88,7 +93,6 @@ class GenesysSimulator:
             wall_clock=self.now,
             availability=self.data_availability_date,
             faults=lambda: (self._gateway.faults, self.config.seed),
-            division=division,
             settings=JobSettings(
                 queued_s=self.config.job_queued_s,
                 fulfilled_after_s=self.config.job_fulfilled_after_s,
@@ -211,8 +215,34 @@ class GenesysSimulator:
         return self._store.lifecycle(conversation_id)
 
     def timeline(self, conversation_id: str) -> Timeline:
-        """The moments in its details: start, conversationEnd, wrap-up end, ACW, wrap-up code."""
+        """Its plan: start, conversationEnd, wrap-up end, ACW, wrap-up code, shape, queues, agents,
+        participants (genesys_simulator.shapes)."""
         return self._store.timeline(conversation_id)
+
+    def reopen(
+        self,
+        conversation_ids: Iterable[str],
+        *,
+        ended_after_s: float = 60.0,
+        settled_after_s: float | None = None,
+        rng: random.Random | None = None,
+    ) -> list[str]:
+        """A new message reopens ended messaging or e-mail conversations, as in Genesys: each is open
+        again from now (a new round of segments), ends again ``ended_after_s`` later and settles
+        ``settled_after_s`` later (None: as it ends). An unknown id is a KeyError, another media type,
+        a conversation not ended or past its threading window a ValueError; either changes nothing."""
+        chosen = rng or random.Random(f"reopen:{self.config.seed}")
+        return self._store.reopen(list(conversation_ids), self.now(), ended_after_s, settled_after_s, chosen)
+
+    def rename_entity(self, listing: str, entity_id: str, name: str) -> None:
+        """Rename a queue, user, wrap-up code, division, skill or language in the listings from now on
+        (the conversations' details keep their ids). ``listing``: a key of responses.LISTING_PATHS."""
+        self._directory.rename(listing, entity_id, name)
+
+    def delete_entity(self, listing: str, entity_id: str) -> None:
+        """Delete an entity from the listings from now on; a deleted user stays listed in state
+        deleted, with state=any or state=deleted only. Unknown listing or id: KeyError."""
+        self._directory.delete(listing, entity_id)
 
     def reprocess(self, conversation_ids: Iterable[str], rng: random.Random | None = None) -> list[str]:
         """Change conversations after the fact, as Genesys' nightly reprocessing does
@@ -336,9 +366,10 @@ class GenesysSimulator:
             return self._multi_get(query)
         if endpoint == SINGLE_GET:
             return self._single_get(params["id"], correlation_id)
+        if endpoint in LISTING_PATHS:
+            return self._directory.page(endpoint, query, correlation_id)
         if endpoint == QUERY:
-            division = self.config.division_id
-            return run_query(json_object(body), self._store, self._clock, division, self._query_limits)
+            return run_query(json_object(body), self._store, self._clock, self._query_limits)
         if endpoint == JOB_CREATE:
             return self._jobs.create(json_object(body), correlation_id)
         if endpoint == JOB_AVAILABILITY:

@@ -2,8 +2,9 @@
 
 Each event is one invocation, up to `concurrency` at a time (Lambda runs async invocations in parallel,
 and a throttled DynamoDB write sleeps through the SDK's backoff). A raised error is logged with its
-cause, as the Lambda runtime logs an unhandled error, and retried ingest_async_retry_attempts times
-(scaled delays); then the event goes to the on-failure queue as a Lambda on-failure record.
+cause, as the Lambda runtime logs an unhandled error, and retried INGEST_ASYNC_RETRY_ATTEMPTS times
+(stacks/config_fixed.py; scaled delays); then the event goes to the on-failure queue as a Lambda
+on-failure record.
 https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html
 """
 
@@ -30,6 +31,8 @@ ASYNC_RETRY_DELAYS_S = (60.0, 120.0)
 # How often the idle invoker looks for due retries: short enough not to add latency, long enough not
 # to burn a core.
 IDLE_POLL_S = 0.05
+# How often an event that ends its conversation again asks whether the conversation has landed yet.
+REOPEN_RECHECK_S = 0.5
 
 
 @dataclass
@@ -61,6 +64,7 @@ class AsyncInvoker(threading.Thread):
         retry_delay_scale: float,
         on_first_event: Callable[[str], None],
         timeout_s: float,
+        before_reopen: Callable[[PlannedEvent], bool] = lambda planned: True,
         events_per_second: float | None,
         concurrency: int = 4,
     ) -> None:
@@ -74,6 +78,8 @@ class AsyncInvoker(threading.Thread):
         self.retry_attempts = retry_attempts
         self.retry_delays = [delay * retry_delay_scale for delay in ASYNC_RETRY_DELAYS_S]
         self.on_first_event = on_first_event
+        # Called when an event that ends its conversation again is due; False: not yet (asked again).
+        self.before_reopen = before_reopen
         self.timeout_s = timeout_s
         self.interval = 1.0 / events_per_second if events_per_second else 0.0
         self.concurrency = max(1, concurrency)
@@ -91,6 +97,8 @@ class AsyncInvoker(threading.Thread):
     def run(self) -> None:
         try:
             with ThreadPoolExecutor(self.concurrency, thread_name_prefix="ingest") as pool:
+                # paced from the start, not from the last send: the rate holds however long a send takes
+                paced_from, paced = time.monotonic(), 0
                 for planned in self.events:
                     if self.stop_requested.is_set():
                         break
@@ -100,15 +108,16 @@ class AsyncInvoker(threading.Thread):
                         self.tally.first_seen[planned.conversation_id] = time.monotonic()
                     self.tally.deliveries += 1
                     due = self._not_before(planned)
-                    if due is not None:
+                    if due is not None or planned.reopens:
                         # Genesys sends it later (an acw event once wrap-up ends): its first attempt waits
                         with self._lock:
                             self._seq += 1
-                            heapq.heappush(self._retries, (due, self._seq, 1, planned))
+                            heapq.heappush(self._retries, (due or 0.0, self._seq, 1, planned))
                         continue
                     self._submit(pool, planned, attempt=1)
                     if self.interval:
-                        time.sleep(self.interval)
+                        paced += 1
+                        time.sleep(max(0.0, paced_from + paced * self.interval - time.monotonic()))
                 while not self.stop_requested.is_set():
                     self._submit_due_retries(pool)
                     if not self._retries and self._idle():
@@ -157,6 +166,10 @@ class AsyncInvoker(threading.Thread):
                 if not self._retries or self._retries[0][0] > now:
                     return
                 _, _, attempt, planned = heapq.heappop(self._retries)
+                if attempt == 1 and planned.reopens and not self.before_reopen(planned):
+                    self._seq += 1
+                    heapq.heappush(self._retries, (now + REOPEN_RECHECK_S, self._seq, 1, planned))
+                    return
                 if attempt > 1:  # attempt 1: a first delivery that waited for its moment
                     self.tally.retries += 1
             self._submit(pool, planned, attempt)
@@ -192,7 +205,7 @@ class AsyncInvoker(threading.Thread):
         with self._lock:
             if outcome == "created":
                 self.tally.created += 1
-            elif outcome == "duplicate":
+            elif outcome in ("duplicate", "ended_again"):  # (ended again: a duplicate that re-fetches)
                 self.tally.duplicate += 1
             elif outcome == "quarantined":
                 self.tally.quarantined += 1

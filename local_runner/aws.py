@@ -13,9 +13,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from genesys_bridge import contracts
+from stacks import function_environments as environments
 from stacks.config import EnvironmentConfig
 
 # Credentials and region for boto3 under moto. Fake on purpose: the run must never reach real AWS.
@@ -199,24 +199,27 @@ def _secret_name_from_arn(arn: str) -> str:
 
 
 def ingest_env(config: EnvironmentConfig, resources: LocalResources) -> dict[str, str]:
+    """The ingest function's environment, from the stack's builder (stacks/function_environments.py)."""
     return {
-        contracts.BUFFER_TABLE_NAME: resources.table_name,
-        contracts.QUARANTINE_QUEUE_URL: resources.quarantine_queue_url,
-        contracts.BUFFER_TTL_HOURS: str(config.buffer_ttl_hours),
-        contracts.CONVERSATION_TOPICS: ",".join(config.topics),
-        contracts.POWERTOOLS_SERVICE_NAME: contracts.INGEST_SERVICE,
-        contracts.POWERTOOLS_METRICS_NAMESPACE: contracts.METRICS_NAMESPACE,
+        **environments.powertools_environment(contracts.INGEST_SERVICE),
+        **environments.ingest_environment(
+            config,
+            buffer_table_name=resources.table_name,
+            quarantine_queue_url=resources.quarantine_queue_url,
+            work_queue_url=resources.work_queue_url,
+        ),
     }
 
 
 def pipe_dlq_env(resources: LocalResources, unresolved_queue_url: str) -> dict[str, str]:
     """The pipe DLQ function's environment, as stacks/pipe_dlq.py sets it."""
     return {
-        contracts.BUFFER_STREAM_ARN: resources.stream_arn,
-        contracts.WORK_QUEUE_URL: resources.work_queue_url,
-        contracts.PIPE_UNRESOLVED_QUEUE_URL: unresolved_queue_url,
-        contracts.POWERTOOLS_SERVICE_NAME: contracts.PIPE_DLQ_SERVICE,
-        contracts.POWERTOOLS_METRICS_NAMESPACE: contracts.METRICS_NAMESPACE,
+        **environments.powertools_environment(contracts.PIPE_DLQ_SERVICE),
+        **environments.pipe_dlq_environment(
+            buffer_stream_arn=resources.stream_arn,
+            work_queue_url=resources.work_queue_url,
+            unresolved_queue_url=unresolved_queue_url,
+        ),
     }
 
 
@@ -229,32 +232,24 @@ def processor_env(
     api_base_url: str | None,
     login_base_url: str | None,
     paced: bool,
-) -> dict[str, Any]:
-    budget = (
-        scale.per_minute(config.genesys_max_requests_per_minute) if paced else UNPACED_REQUESTS_PER_MINUTE
-    )
-    base = scale.whole_seconds(config.not_ready_retry_base_seconds)
-    return {
-        contracts.BUFFER_TABLE_NAME: resources.table_name,
-        contracts.RESULTS_BUCKET_NAME: resources.bucket_name,
-        contracts.GENESYS_REGION: genesys_region,
-        contracts.GENESYS_API_BASE_URL: api_base_url or "",
-        contracts.GENESYS_LOGIN_BASE_URL: login_base_url or "",
-        contracts.GENESYS_CREDENTIALS_SECRET_ARN: resources.secret_arn,
-        contracts.GENESYS_MAX_REQUESTS_PER_MINUTE: str(min(budget, UNPACED_REQUESTS_PER_MINUTE)),
-        contracts.GENESYS_IDS_PER_REQUEST: str(config.genesys_ids_per_request),
-        # The event source's MaximumConcurrency: that many invocations share the budget.
-        contracts.GENESYS_CONCURRENT_CALLERS: str(config.processor_max_concurrency),
-        contracts.NOT_READY_MAX_AGE_MINUTES: f"{scale.minutes(config.not_ready_max_age_minutes):.6g}",
-        contracts.SETTLE_MAX_MINUTES: f"{scale.minutes(config.settle_max_minutes):.6g}",
-        contracts.NOT_READY_RETRY_BASE_SECONDS: str(base),
-        contracts.NOT_READY_RETRY_MAX_SECONDS: str(
-            max(base, scale.whole_seconds(config.not_ready_retry_max_seconds))
+) -> dict[str, str]:
+    """The processor's environment as the stack builds it, on the run's clock and Genesys."""
+    env = {
+        **environments.powertools_environment(contracts.PROCESSOR_SERVICE),
+        # Written even when empty (the region's hosts), so a developer's shell cannot redirect the run.
+        contracts.GENESYS_API_BASE_URL: "",
+        contracts.GENESYS_LOGIN_BASE_URL: "",
+        **environments.processor_environment(
+            config,
+            buffer_table_name=resources.table_name,
+            results_bucket_name=resources.bucket_name,
+            credentials_secret_arn=resources.secret_arn,
+            work_queue_url=resources.work_queue_url,
+            work_dlq_url=resources.work_dlq_url,
+            genesys=environments.GenesysEndpoints(genesys_region, api_base_url, login_base_url),
+            timing=scale,
         ),
-        contracts.WRAPUP_ESTIMATE_SECONDS: str(scale.whole_seconds(config.wrapup_estimate_seconds)),
-        contracts.NOT_READY_RETRY_GRID_SECONDS: str(scale.whole_seconds(config.not_ready_retry_grid_seconds)),
-        contracts.WORK_QUEUE_URL: resources.work_queue_url,
-        contracts.WORK_DLQ_URL: resources.work_dlq_url,
-        contracts.POWERTOOLS_SERVICE_NAME: contracts.PROCESSOR_SERVICE,
-        contracts.POWERTOOLS_METRICS_NAMESPACE: contracts.METRICS_NAMESPACE,
     }
+    budget = int(env[contracts.GENESYS_MAX_REQUESTS_PER_MINUTE]) if paced else UNPACED_REQUESTS_PER_MINUTE
+    env[contracts.GENESYS_MAX_REQUESTS_PER_MINUTE] = str(min(budget, UNPACED_REQUESTS_PER_MINUTE))
+    return env

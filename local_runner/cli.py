@@ -77,6 +77,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         never_rate=args.never_rate,
         malformed_rate=args.malformed_rate,
         drop_rate=args.drop_rate,
+        reopen_rate=args.reopen_rate,
         audit=not args.no_audit,
         audit_days=tuple(args.audit_day),
         finalize=args.finalize,

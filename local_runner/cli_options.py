@@ -21,6 +21,7 @@ from local_runner.options import (
     DEFAULT_LATE_RATE,
     DEFAULT_MALFORMED_RATE,
     DEFAULT_NEVER_RATE,
+    DEFAULT_REOPEN_RATE,
     DEFAULT_SEED,
     DEFAULT_TIME_SCALE,
     UsageError,
@@ -94,7 +95,7 @@ def add_out(parser: argparse.ArgumentParser, default: Path) -> None:
 
 
 def add_workload_rates(parser: argparse.ArgumentParser) -> None:
-    """--duplicate-rate, --late-rate, --never-rate, --malformed-rate, --drop-rate: shares between 0 and 1."""
+    """--duplicate-rate, --late-rate, --never-rate, --malformed-rate, --drop-rate, --reopen-rate: 0..1."""
     for name, default, meaning in (
         ("duplicate", DEFAULT_DUPLICATE_RATE, "share of events delivered twice or more"),
         ("late", DEFAULT_LATE_RATE, "share of conversations ready only after retries"),
@@ -104,6 +105,11 @@ def add_workload_rates(parser: argparse.ArgumentParser) -> None:
             "drop",
             DEFAULT_DROP_RATE,
             "share of conversations whose every event is lost before ingest (the audit must find them)",
+        ),
+        (
+            "reopen",
+            DEFAULT_REOPEN_RATE,
+            "share of conversations that end again after they landed (ingest must queue a fresh fetch)",
         ),
     ):
         parser.add_argument(

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TextIO
 
-from genesys_bridge import contracts
+from genesys_bridge import layout
 from genesys_bridge.metrics import RecordingMetrics
 
 logger = logging.getLogger(__name__)
@@ -73,13 +73,10 @@ def days_to_audit(
     """The UTC days of the landed keys' conversation_date partitions, of the planned conversations'
     starts (a day whose every conversation the live path missed is still audited), and `extra`."""
     days = set(extra)
-    prefix = f"{contracts.RESULTS_PREFIX}conversation_date="
     for key in landed_keys:
-        if key.startswith(prefix):
-            try:
-                days.add(date.fromisoformat(key[len(prefix) :].split("/", 1)[0]))
-            except ValueError:
-                continue
+        landed = layout.parse_result_key(key)
+        if landed is not None:
+            days.add(landed.day)
     days.update(start.astimezone(UTC).date() for start in planned_starts)
     return sorted(days)
 
@@ -129,7 +126,7 @@ def audit_local_run(
         landed = [
             entry["Key"]
             for page in s3.get_paginator("list_objects_v2").paginate(
-                Bucket=bucket, Prefix=contracts.RESULTS_PREFIX
+                Bucket=bucket, Prefix=layout.CONVERSATIONS.prefix
             )
             for entry in page.get("Contents", [])
         ]
@@ -240,7 +237,6 @@ class LocalAudit:
             genesys_requests=lambda: genesys.stats.requests,
             store=AuditStore(self.s3_client, self.bucket),
             config=AuditConfig(
-                page_size=config.audit_page_size,
                 max_requests_per_minute=budget,
                 # the deployed audit's first day (stacks/audit.py sets AUDIT_FIRST_DAY from it)
                 first_day=date.fromisoformat(config.catalog_first_day),
@@ -284,14 +280,14 @@ class LocalAudit:
         return sorted(self.simulator.reprocess(chosen))
 
     def _landed_ids(self, days: list[date]) -> set[str]:
-        from genesys_bridge.audit.model import day_prefix
-
         ids: set[str] = set()
         paginator = self.s3_client.get_paginator("list_objects_v2")
         for day in days:
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=day_prefix(day)):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=layout.day_prefix(day)):
                 for entry in page.get("Contents", []):
-                    ids.add(entry["Key"].rsplit("/", 1)[-1].removesuffix(".json"))
+                    landed = layout.parse_result_key(entry["Key"])
+                    if landed is not None:
+                        ids.add(landed.conversation_id)
         return ids
 
 

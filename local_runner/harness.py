@@ -18,6 +18,7 @@ benchmarks; docs/local-runner.md describes what is imitated and how.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sys
@@ -26,11 +27,12 @@ import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from genesys_bridge import contracts
+from genesys_bridge import contracts, layout
+from genesys_bridge.buffer import BufferTable, format_timestamp
 from local_runner import aws_hooks
 from local_runner.aws import (
     DEFAULT_REGION,
@@ -67,6 +69,7 @@ from local_runner.reconcile import reconcile, simulator_id
 from local_runner.report import RunReport, build_report
 from local_runner.stand_ins import build_stand_ins
 from local_runner.workload import (
+    PlannedEvent,
     Readiness,
     Workload,
     WorkloadSpec,
@@ -157,19 +160,23 @@ class Harness:
         )
         self.invocations = InvocationStats()
         self.dropped: frozenset[str] = frozenset()
+        # conversations with no end event the environment subscribes to: only the audit lands them
+        self.silent: frozenset[str] = frozenset()
         self.audit: AuditSummary | None = None  # the closing audit's outcome (None: not run)
+        self.lookups: list[Any] = []  # genesys_bridge.lookups.LookupResult of each lookup
         self.simulator: Any = None
         self._simulator_lock = threading.Lock()
+        self._shifts: dict[str, timedelta] = {}  # how far each conversation's details moved (_ending_now)
 
     # -- the run ---------------------------------------------------------------------------------------
 
     def run(self) -> RunReport:
         from moto import mock_aws
 
-        if self.options.out_dir is not None:
-            # Only what a previous run wrote (the bucket's prefix): --out may name a folder with other files.
-            previous = self.options.out_dir / contracts.RESULTS_PREFIX
-            if previous.is_dir():
+        for prefix in (layout.CONVERSATIONS.prefix, layout.LOOKUPS_PREFIX):
+            # Only what a previous run wrote (the bucket's prefixes): --out may hold other files too.
+            previous = self.options.out_dir / prefix if self.options.out_dir is not None else None
+            if previous is not None and previous.is_dir():
                 shutil.rmtree(previous)
         previous_env = apply_aws_env(self.region)
         # The client's 5xx waits (3 s, 9 s, 27 s ...) are real seconds: compress them with everything else,
@@ -194,7 +201,9 @@ class Harness:
                 self._load_functions(stack, genesys)
                 self.workload = self._workload()
                 self.dropped = choose_dropped(self.workload, self.options.drop_rate, self.options.seed)
+                self.silent = self.workload.silent_ids() - self.dropped
                 elapsed, timed_out = self._drive()
+                self.lookups = self._sync_lookups(genesys)
                 if self.options.audit and not timed_out:
                     self.audit = audit_local_run(
                         bucket=self.resources.bucket_name,
@@ -220,8 +229,9 @@ class Harness:
                     inventory,
                     self.simulator,
                     timed_out=timed_out,
-                    dropped=self.dropped,
+                    dropped=self.dropped | self.silent,
                     audit=self.audit,
+                    snapshots=frozenset(r.key for r in self.lookups if r.key),
                 )
                 return build_report(
                     self, inventory, reconciliation, figures, elapsed, timed_out, self._genesys_client_stats()
@@ -264,6 +274,30 @@ class Harness:
             "client_secret": self.simulator.config.client_secret,
         }
         return _Genesys(credentials, self.config.genesys_region, base_url)
+
+    def _sync_lookups(self, genesys: _Genesys) -> list[Any]:
+        """Today's lookups snapshots: the deployed sync's own code (genesys_bridge.lookups), in process,
+        against the run's Genesys and bucket, at the audit's pace on the run's clock."""
+        import boto3
+
+        from genesys_bridge.genesys import GenesysClient
+        from genesys_bridge.lookups import sync_lookups
+        from genesys_bridge.metrics import RecordingMetrics
+
+        with (
+            GenesysClient(
+                region=genesys.region,
+                client_id=genesys.credentials["client_id"],
+                client_secret=genesys.credentials["client_secret"],
+                api_base_url=genesys.base_url,
+                login_base_url=genesys.base_url,
+                max_requests_per_minute=self.scale.per_minute(self.config.audit_max_requests_per_minute),
+            ) as client,
+            acting_as("lookups"),
+        ):
+            s3, bucket = boto3.client("s3", region_name=self.region), self.resources.bucket_name
+            today = datetime.now(UTC).date()
+            return sync_lookups(today, genesys=client, s3=s3, bucket=bucket, metrics=RecordingMetrics())
 
     def _create_resources(self, genesys: _Genesys) -> None:
         import boto3
@@ -333,6 +367,7 @@ class Harness:
                 max_copies=options.max_copies,
                 late_rate=options.late_rate,
                 never_rate=options.never_rate,
+                reopen_rate=options.reopen_rate,
                 malformed_rate=options.malformed_rate,
                 now=now,
                 topics=frozenset(self.config.topics),
@@ -345,15 +380,46 @@ class Harness:
     # -- the stand-ins for AWS ---------------------------------------------------------------------------
 
     def on_first_event(self, conversation_id: str) -> None:
-        # The conversation's analytics clock starts with its first end event, as it does in Genesys, and
-        # its details end then (conversationEnd, where the agent's wrap-up segment starts): the processor
-        # expects a wrap-up's end from that segmentStart, so it must lie on the run's clock.
+        # The conversation's analytics clock starts with its first end event, as it does in Genesys.
         plan = self.workload.conversations.get(conversation_id)
         if self.simulator is None or plan is None or simulator_id(conversation_id) is None:
             return  # an id that is no UUID exists in no Genesys: reconcile reports it lost
-        duration = max(1.0, (self.simulator.now() - plan.start).total_seconds())
+        if math.isinf(plan.visible_after_s):
+            return  # a never-ready conversation analytics never shows (local_runner.workload)
         with self._simulator_lock:
-            self.simulator.add_conversations([replace(plan.sim_conversation(), duration_s=duration)])
+            self.simulator.add_conversations([self._ending_now(plan.sim_conversation())])
+
+    def _ending_now(self, conversation: Any) -> Any:
+        """The conversation with its details moved to end now, when its first end event came: an open
+        wrap-up's segmentStart, from which the processor expects its end, then lies on the run's clock
+        as deployed. The events keep their own (past) times; a reopen moves by the same amount."""
+        from genesys_simulator import timeline
+
+        end = timeline(conversation, self.simulator.org).end
+        shift = self._shifts.setdefault(conversation.conversation_id, self.simulator.now() - end)
+        return replace(conversation, start=conversation.start + shift)
+
+    def before_reopen(self, planned: PlannedEvent) -> bool:
+        """An event that ends its conversation again is due: once the bridge has concluded the
+        conversation, reopen it in the simulator with a body of its own (a new message and more
+        after-call work) that has ended again by now, and date the event now. False: not concluded yet."""
+        import boto3
+
+        assert planned.conversation_id is not None  # workload._endings_again names one
+        table = BufferTable(boto3.client("dynamodb", region_name=self.region), self.resources.table_name)
+        with acting_as("runner"):
+            item = table.get(planned.conversation_id)
+        if item is None or item.status == contracts.STATUS_PENDING:
+            return False
+        plan = self.workload.conversations[planned.conversation_id]
+        if self.simulator is not None:
+            again = replace(
+                self._ending_now(plan.sim_conversation()), ended_after_s=0.0, settled_after_s=None
+            )
+            with self._simulator_lock:
+                self.simulator.add_conversations([replace(again, acw_s=(plan.acw_s or 0.0) + 60)])
+        planned.event["detail"]["timestamp"] = format_timestamp(datetime.now(UTC))
+        return True
 
     def _drive(self) -> tuple[float, bool]:
         """Run the stand-ins until every event is in and the work queue has stayed empty; returns the
@@ -367,10 +433,11 @@ class Harness:
         sqs = boto3.client("sqs", region_name=self.region)
         if options.progress:
             print(settings_line(self), file=self.progress_stream)
-        # what the live path can land: the conversations that end, less those whose events were dropped
-        expected = len(set(self.workload.conversations) - self.workload.ids(Readiness.NEVER) - self.dropped)
+        # what the live path can land: the conversations that end, less those it hears nothing of
+        missed = self.dropped | self.silent
+        expected = len(set(self.workload.conversations) - self.workload.ids(Readiness.NEVER) - missed)
         started = time.monotonic()
-        for conversation_id in sorted(self.dropped):
+        for conversation_id in sorted(missed):
             # Genesys has them all the same: their analytics clock starts now, as if their events
             # had been sent and lost on the way.
             self.on_first_event(conversation_id)

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from genesys_bridge import contracts
+from genesys_bridge import contracts, layout
 from local_runner.aws import SQS_MAX_BATCH, LocalResources
 from local_runner.aws_hooks import acting_as
 
 
 @dataclass(frozen=True)
 class Inventory:
-    objects: dict[str, bytes]  # results bucket, the conversations (contracts.RESULTS_PREFIX): key -> body
+    objects: dict[str, bytes]  # results bucket, the conversations (layout.CONVERSATIONS): key -> body
     other_objects: dict[str, bytes]  # the rest of the results bucket: the audit's reports and scratch
     items: dict[str, dict[str, str]]  # buffer: conversation id -> {attribute: value as text}
     work_dlq: list[Any]  # message bodies, JSON-decoded where they are JSON
@@ -37,9 +37,9 @@ def take_inventory(
     sqs = boto3.client("sqs", region_name=resources.region)
     every = export_objects(boto3.client("s3", region_name=resources.region), resources.bucket_name, out_dir)
     return Inventory(
-        objects={key: body for key, body in every.items() if key.startswith(contracts.RESULTS_PREFIX)},
+        objects={key: body for key, body in every.items() if key.startswith(layout.CONVERSATIONS.prefix)},
         other_objects={
-            key: body for key, body in every.items() if not key.startswith(contracts.RESULTS_PREFIX)
+            key: body for key, body in every.items() if not key.startswith(layout.CONVERSATIONS.prefix)
         },
         items=scan_buffer(boto3.client("dynamodb", region_name=resources.region), resources.table_name),
         work_dlq=[message_body(m) for m in drain_queue(sqs, resources.work_dlq_url)],

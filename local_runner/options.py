@@ -28,6 +28,7 @@ DEFAULT_MALFORMED_RATE = 0.01
 # Conversations whose every event is lost before ingest (a paused integration, a dropped partner event):
 # none by default; the closing audit is what finds them.
 DEFAULT_DROP_RATE = 0.0
+DEFAULT_REOPEN_RATE = 0.0
 # With --finalize: the share of landed conversations changed afterwards, as nightly reprocessing would.
 DEFAULT_CHANGE_RATE = 0.1
 # Genesys' default client-credentials budget, which the simulator applies too
@@ -118,6 +119,8 @@ class RunOptions:
     never_rate: float = DEFAULT_NEVER_RATE
     malformed_rate: float = DEFAULT_MALFORMED_RATE  # malformed events per valid event
     drop_rate: float = DEFAULT_DROP_RATE  # share of conversations whose events never reach ingest
+    # share of conversations that end again after they landed (a reopened messaging thread)
+    reopen_rate: float = DEFAULT_REOPEN_RATE
     # The closing audit (the workflow's steps in order) of the days the conversations started on, as
     # landed, plus audit_days; finalize also changes change_rate of the landed conversations in the
     # simulator afterwards and runs the finalize mode over the same days.
@@ -148,6 +151,7 @@ class RunOptions:
             "never_rate",
             "malformed_rate",
             "drop_rate",
+            "reopen_rate",
             "change_rate",
             "aws_throttle_rate",
             "pipe_failure_rate",

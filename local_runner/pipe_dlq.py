@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from stacks.config import PIPE_DLQ_MAX_RECEIVE_COUNT, PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS
+from stacks.config_fixed import PIPE_DLQ_MAX_RECEIVE_COUNT, PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS
 
 # What Pipes writes as the failure condition after the retry attempts.
 RETRIES_EXHAUSTED = "RetryAttemptsExhausted"

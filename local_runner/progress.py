@@ -10,6 +10,7 @@ import time
 from typing import Any, Protocol
 
 from genesys_bridge import contracts
+from genesys_bridge.backoff import NOT_READY_RETRY_BASE_SECONDS
 from local_runner.async_invoke import AsyncInvoker
 from local_runner.aws import LocalResources, TimeScale
 from local_runner.aws_hooks import AwsRecorder
@@ -45,8 +46,8 @@ def settings_line(run: ProgressParts) -> str:
         f"(config seconds x {scale.factor:g} = local seconds: settle {config.settle_delay_seconds}s -> "
         f"{resources.delivery_delay_s}s, batching window {config.processor_batching_window_seconds}s -> "
         f"{scale.seconds(config.processor_batching_window_seconds):g}s, not-ready backoff "
-        f"{config.not_ready_retry_base_seconds}s -> "
-        f"{scale.whole_seconds(config.not_ready_retry_base_seconds)}s, max age "
+        f"{NOT_READY_RETRY_BASE_SECONDS}s -> "
+        f"{run.env_processor[contracts.NOT_READY_RETRY_BASE_SECONDS]}s, max age "
         f"{config.not_ready_max_age_minutes}min -> {run.max_age_s:g}s, settle max "
         f"{config.settle_max_minutes}min -> "
         f"{float(run.env_processor[contracts.SETTLE_MAX_MINUTES]) * 60:g}s, visibility "

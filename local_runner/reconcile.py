@@ -1,9 +1,10 @@
 """After a run: compare the inventory of what landed with what the workload intended; the checks.
 
-Expected: every conversation that ends lands once, at the key results.result_key gives its details,
+Expected: every conversation that ends lands once, at the key layout.result_key gives its details,
 with the simulator's final details (wrap-up ended, reprocessing applied) as its body, landed by the
-live path or by the closing audit; every never-ready conversation is FAILED with its reason and in the
-work DLQ; every malformed event is in quarantine with its reason. Anything else anywhere (an
+live path or by the closing audit; every never-ready conversation that analytics shows is LEFT_OPEN,
+and every one it never shows is FAILED with its reason and in the work DLQ; every malformed event is
+in quarantine with its reason. Anything else anywhere (an
 unexpected object, a DLQ or failure-queue message, a PENDING leftover) breaks the reconciliation.
 The run's verdict is every check; local_runner.report turns this into the summary.
 """
@@ -11,15 +12,15 @@ The run's verdict is every check; local_runner.report turns this into the summar
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections import Counter
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from genesys_bridge import contracts
+from genesys_bridge import contracts, layout
 from genesys_bridge.processor import FailureReason
-from genesys_bridge.results import result_key
 from local_runner.closing_audit import CHANGED_RELANDED, MISSING_LANDED, AuditSummary
 from local_runner.inventory import Inventory
 from local_runner.workload import Readiness, Workload
@@ -70,7 +71,7 @@ def _expected_key_and_body(conversation_id: str, simulator: Any) -> tuple[str, d
     """Where the conversation must land and with what: the simulator's final body (wrap-up ended, and
     every reprocessing pass so far), the version the bridge must end up holding."""
     details: dict[str, Any] = simulator.final_details(conversation_id)
-    return result_key(details), details
+    return layout.result_key(details), details
 
 
 def reconcile(
@@ -81,12 +82,14 @@ def reconcile(
     timed_out: bool = False,
     dropped: frozenset[str] = frozenset(),
     audit: AuditSummary | None = None,
+    snapshots: frozenset[str] = frozenset(),
 ) -> Reconciliation:
     """The checks of one run. `simulator` is None when a real org answered (bodies cannot be foreseen).
 
     `dropped`: conversations whose events never reached ingest. Those that end must land all the same
     (the closing audit lands them: what the live path and the audit landed together is what counts);
     a dropped never-ready one leaves no trace at all, as the bridge never heard of it.
+    `snapshots`: the keys the lookups sync says it landed.
     `audit`: the closing audit's outcome (None: the run had none); its reports are checked against what
     the live path missed and, after finalize, against the conversations changed. Finalize lands what
     Genesys has for every conversation of the day, a never-ended one too (docs/completeness.md): after
@@ -94,6 +97,8 @@ def reconcile(
     """
     objects, items = inventory.objects, inventory.items
     never = workload.ids(Readiness.NEVER) - dropped
+    # the never-ready conversations analytics shows, open: LEFT_OPEN at the max age, not dead-lettered
+    open_in_analytics = {cid for cid in never if not math.isinf(workload.conversations[cid].visible_after_s)}
     ending = [cid for cid in workload.conversations if cid not in workload.ids(Readiness.NEVER)]
     checks: list[Check] = []
 
@@ -125,7 +130,7 @@ def reconcile(
     # a real org or server: conversations of an audited day that were not in the events (the audit
     # lands every conversation of the day, as it does on AWS)
     audit_extra: list[str] = []
-    audited_prefixes = tuple(_day_prefix(day.day) for day in audit.days) if audit is not None else ()
+    audited_prefixes = tuple(layout.day_prefix(day.day) for day in audit.days) if audit is not None else ()
     mismatches = 0
     for key, raw in objects.items():
         try:
@@ -139,7 +144,7 @@ def reconcile(
                     mismatches += 1
             elif key not in expected_keys:
                 unexpected_keys.append(key)
-            elif body != bodies[key]:
+            elif body != layout.canonical_form(bodies[key]):  # landed with its lists in canonical order
                 mismatches += 1
         else:
             # a real org: the key must be the one its own details give, for an id from the events
@@ -185,25 +190,53 @@ def reconcile(
         if isinstance(body, dict) and "reason" in body:
             dlq_reasons[str(body["reason"])] += 1
             dead_id = body.get("conversationId")
-            if body["reason"] in GIVE_UP_REASONS and dead_id in never:
+            # (one open in analytics is given up only when Genesys failed at its last attempt)
+            reasons = (
+                (FailureReason.NOT_FETCHED_MAX_AGE.value,)
+                if dead_id in open_in_analytics
+                else GIVE_UP_REASONS
+            )
+            if body["reason"] in reasons and dead_id in never:
                 dlq_by_id[str(dead_id)] += 1
                 continue
         else:
             dlq_reasons["(redriven by SQS)"] += 1
         unexpected_dlq += 1
     failed_reasons = {cid: items[cid].get(contracts.ATTR_ERROR, "") for cid in failed_ids}
+    left_open = {
+        cid for cid, item in items.items() if item.get(contracts.ATTR_STATUS) == contracts.STATUS_LEFT_OPEN
+    }
     never_ok = [
         cid
         for cid in never
-        if failed_reasons.get(cid, "").startswith(GIVE_UP_REASONS) and dlq_by_id.get(cid, 0) >= 1
+        if (cid in open_in_analytics and cid in left_open and not dlq_by_id.get(cid))
+        or (failed_reasons.get(cid, "").startswith(GIVE_UP_REASONS) and dlq_by_id.get(cid, 0) >= 1)
     ]
     checks.append(
         Check(
-            "every never-ready conversation FAILED with its reason and in the DLQ",
+            "every never-ready conversation LEFT_OPEN if analytics shows it, else FAILED and in the DLQ",
             len(never_ok) == len(never),
-            f"{len(never_ok)}/{len(never)}",
+            f"{len(never_ok)}/{len(never)} ({len(open_in_analytics)} in analytics)",
         )
     )
+
+    # -- conversations that ended again after they landed -----------------------------------------------
+    reopened = {p.conversation_id for p in workload.events if p.reopens and p.conversation_id} - dropped
+    if reopened:
+        again = [
+            cid
+            for cid in reopened
+            if items.get(cid, {}).get(contracts.ATTR_STATUS) == contracts.STATUS_FETCHED
+            and int(items.get(cid, {}).get(contracts.ATTR_REQUEUES, "0")) >= 1
+        ]
+        # (and the body check above holds only if the ended-again body is the one landed)
+        checks.append(
+            Check(
+                "every conversation that ended again after it landed was fetched again",
+                len(again) == len(reopened),
+                f"{len(again)}/{len(reopened)}",
+            )
+        )
 
     # -- malformed events -----------------------------------------------------------------------------
     expected_reasons = Counter(p.expected_reason for p in workload.malformed_events if p.expected_reason)
@@ -237,10 +270,11 @@ def reconcile(
         "unresolved pipe DLQ messages": len(inventory.pipe_unresolved),
         "PENDING items left": statuses.get(contracts.STATUS_PENDING, 0),
         "unexpected FAILED items": len(unexpected_failed),
+        "unexpected LEFT_OPEN items": len(left_open - open_in_analytics),
         "buffer items for no conversation": len(stray_items),
         "unexpected objects": len(unexpected_keys),
-        "objects outside the conversations prefix that no audit report explains": len(
-            _unexplained_other_objects(inventory, audit)
+        "objects outside the conversations prefix that no audit report or lookup explains": len(
+            set(_unexplained_other_objects(inventory, audit)) - snapshots
         ),
     }
     checks.append(
@@ -269,9 +303,9 @@ def _audit_checks(
     audit: AuditSummary, missed_live: list[str], beyond_events: int, never_ended: int, simulated: bool
 ) -> list[Check]:
     """The audit ran to its report for every day and mode; in audit mode it landed exactly what the live
-    path missed (its events dropped; with a real org also the day's conversations the events file did
-    not name, `beyond_events`); finalize re-landed exactly the conversations changed since, and landed
-    the `never_ended` ones nothing had landed."""
+    path missed (its events dropped, or none of them subscribed; with a real org also the day's
+    conversations the events file did not name, `beyond_events`); finalize re-landed exactly the
+    conversations changed since, and landed the `never_ended` ones nothing had landed."""
     modes = sorted({day.mode for day in audit.days})
     checks = [
         Check(
@@ -287,7 +321,7 @@ def _audit_checks(
         Check(
             "the audit landed exactly the conversations the live path missed",
             missing == len(missed_live) + beyond_events,
-            f"missed by the live path (events dropped) {len(missed_live)}"
+            f"missed by the live path (events dropped or none subscribed) {len(missed_live)}"
             + (f", not in the events {beyond_events}" if beyond_events else "")
             + f"; landed by the audit {missing}",
         )
@@ -306,14 +340,10 @@ def _audit_checks(
     return checks
 
 
-def _day_prefix(day: Any) -> str:
-    return f"{contracts.RESULTS_PREFIX}conversation_date={day.isoformat()}/"
-
-
 def _key_of(body: dict[str, Any]) -> str | None:
     try:
-        return result_key(body)
-    except ValueError:  # InvalidConversation: no usable id or start
+        return layout.result_key(body)
+    except layout.InvalidConversation:  # no usable id or start
         return None
 
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from genesys_bridge import contracts
+from genesys_bridge import contracts, layout
 from genesys_bridge.metrics import MetricName
 from local_runner.async_invoke import AsyncInvoker
 from local_runner.aws import LocalResources, TimeScale
@@ -73,9 +73,12 @@ class RunReport:
     pipe_dlq: int
     pipe_unresolved: int
     quarantine_queue: int
-    # events dropped before ingest (--drop-rate) and the closing audit (None: --no-audit)
+    # events dropped before ingest (--drop-rate), conversations without a subscribed end event, and
+    # the closing audit (None: --no-audit)
     dropped_conversations: int
+    silent_conversations: int
     audit: dict[str, Any] | None
+    lookups: dict[str, str]  # lookup -> entities landed, or FORBIDDEN / FAILED and why
     # reconciliation
     expected: int
     landed: int
@@ -136,7 +139,9 @@ class RunParts(Protocol):
     log_path: Path
     max_age_s: float
     dropped: frozenset[str]
+    silent: frozenset[str]
     audit: AuditSummary | None
+    lookups: list[Any]  # genesys_bridge.lookups.LookupResult of each lookup
 
 
 def build_report(
@@ -153,10 +158,10 @@ def build_report(
     ingest, source = run.invoker.tally, run.source.tally
     latencies: dict[str, float] = {}
     for key, landed_at in recorder.landed_at.items():
-        cid = key.rsplit("/", 1)[-1].removesuffix(".json")
-        first = ingest.first_seen.get(cid)
-        if first is not None:
-            latencies[cid] = round(landed_at - first, 4)
+        landed = layout.parse_result_key(key)
+        first = ingest.first_seen.get(landed.conversation_id) if landed is not None else None
+        if landed is not None and first is not None:
+            latencies[landed.conversation_id] = round(landed_at - first, 4)
     sim_stats: dict[str, Any] = run.simulator.stats() if run.simulator is not None else {}
     operations = recorder.by_operation()
     by_service: Counter[str] = Counter()
@@ -172,6 +177,8 @@ def build_report(
             deferred[error_type] += records
     processor_emf = figures.emf.get(contracts.PROCESSOR_SERVICE, {})
     pipe = run.pipe.tally
+    failed_lookups = [r.describe() for r in run.lookups if r.outcome == "failed"]
+    lookups_check = Check("lookups landed or refused", not failed_lookups, "; ".join(failed_lookups))
     return RunReport(
         source=workload.source,
         faults=options.faults if run.simulator is not None else "real org",
@@ -209,15 +216,17 @@ def build_report(
         pipe_unresolved=len(inventory.pipe_unresolved),
         quarantine_queue=len(inventory.quarantine),
         dropped_conversations=len(run.dropped),
+        silent_conversations=len(run.silent),
         audit=_audit_figures(run.audit),
+        lookups={r.lookup: _lookup_text(r) for r in run.lookups},
         expected=reconciliation.expected,
         landed=reconciliation.landed,
         lost=reconciliation.lost,
         duplicated=reconciliation.duplicated,
         body_mismatches=reconciliation.body_mismatches,
         reconciled=reconciliation.landed_once,
-        checks=reconciliation.checks,
-        verdict=reconciliation.verdict,
+        checks=[*reconciliation.checks, lookups_check],
+        verdict=reconciliation.verdict and lookups_check.ok,
         latencies_s=latencies,
         invocations={name: len(values) for name, values in run.invocations.durations.items()},
         invocation_durations_s={name: list(v) for name, v in run.invocations.durations.items()},
@@ -244,6 +253,13 @@ def build_report(
         out_dir=str(options.out_dir) if options.out_dir is not None else None,
         settings={"max_age_s": run.max_age_s, "visibility_timeout_s": run.resources.visibility_timeout_s},
     )
+
+
+def _lookup_text(result: Any) -> str:
+    """A lookup's entities landed, or why none were (genesys_bridge.lookups.LookupResult)."""
+    if result.outcome == "landed":
+        return str(result.entities)
+    return f"{result.outcome.upper()} ({result.permission or result.error})"
 
 
 def _audit_figures(audit: AuditSummary | None) -> dict[str, Any] | None:
@@ -300,6 +316,8 @@ def _fmt_emf(report: RunReport) -> str:
         (MetricName.CONVERSATIONS_FETCHED, "fetched"),
         (MetricName.CONVERSATIONS_NOT_READY, "not ready"),
         (MetricName.CONVERSATIONS_FAILED, "failed"),
+        (MetricName.CONVERSATIONS_LEFT_OPEN, "left open"),
+        (MetricName.CONVERSATIONS_ENDED_AGAIN, "ended again"),
     )
     return ", ".join(f"{label} {totals[name]}" for name, label in shown) if totals else "-"
 
@@ -358,7 +376,9 @@ def summary_rows(report: RunReport) -> list[tuple[str, str]]:
         ("pipe batches dead-lettered -> resolved", _fmt_pipe_dlq(report)),
         ("quarantine queue", str(report.quarantine_queue)),
         ("dropped before ingest (conversations)", str(report.dropped_conversations)),
+        ("without a subscribed end event (conversations)", str(report.silent_conversations)),
         ("closing audit", _fmt_audit(report)),
+        ("lookups (entities)", ", ".join(f"{name} {what}" for name, what in report.lookups.items()) or "-"),
         ("processor invocations (failed)", f"{report.processor_invocations} ({report.processor_crashes})"),
         ("ingest errors (retries)", ingest_errors),
         ("AWS throttles injected", _fmt_counts(report.aws_throttles_injected) or "0"),

@@ -23,8 +23,8 @@ from local_runner.functions import InvocationStats, LambdaContext
 from local_runner.options import RunOptions
 from local_runner.pipe import StreamPipe
 from local_runner.pipe_dlq import LocalPipeDeadLetterQueues, TargetFaults
-from local_runner.workload import Workload
-from stacks.config import PIPE_DLQ_RESOLVER_BATCH_SIZE, PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS
+from local_runner.workload import PlannedEvent, Workload
+from stacks import config_fixed as fixed
 
 
 class StandInParts(Protocol):
@@ -45,6 +45,8 @@ class StandInParts(Protocol):
     pipe_dlq_module: ModuleType
 
     def on_first_event(self, conversation_id: str) -> None: ...
+
+    def before_reopen(self, planned: PlannedEvent) -> bool: ...
 
 
 @dataclass
@@ -105,15 +107,16 @@ def build_stand_ins(run: StandInParts) -> StandIns:
         events=delivered_events(run.workload, run.dropped),
         handler=run.ingest_module.handler,
         context_factory=_context_factory(
-            run, "ingest", config.ingest_timeout_seconds, config.ingest_memory_mb
+            run, "ingest", fixed.INGEST_TIMEOUT_SECONDS, config.ingest_memory_mb
         ),
         invocations=run.invocations,
         sqs=boto3.client("sqs", region_name=region),
         failure_queue_url=resources.ingest_failure_queue_url,
-        retry_attempts=config.ingest_async_retry_attempts,
+        retry_attempts=fixed.INGEST_ASYNC_RETRY_ATTEMPTS,
         retry_delay_scale=run.scale.factor,
         on_first_event=run.on_first_event,
-        timeout_s=config.ingest_timeout_seconds,
+        before_reopen=run.before_reopen,
+        timeout_s=fixed.INGEST_TIMEOUT_SECONDS,
         events_per_second=options.events_per_second,
     )
     pipe = StreamPipe(
@@ -121,12 +124,12 @@ def build_stand_ins(run: StandInParts) -> StandIns:
         sqs=boto3.client("sqs", region_name=region),
         resources=resources,
         pipe_dlq_url=run.pipe_dlq.url,
-        batch_size=config.pipe_batch_size,
+        batch_size=fixed.PIPE_BATCH_SIZE,
         target_faults=TargetFaults(options.pipe_failure_rate, options.seed),
         pipe_arn=f"arn:aws:pipes:{region}:{resources.account_id}:pipe/{config.stack_name}-pipe",
     )
     # Lambda's SQS event source on the pipe DLQ, as stacks/pipe_dlq.py sets it up.
-    resolver_timeout_s = float(min(PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS, run.pipe_dlq.visibility_s))
+    resolver_timeout_s = float(min(fixed.PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS, run.pipe_dlq.visibility_s))
     resolver_source = SqsEventSource(
         sqs=boto3.client("sqs", region_name=region),
         queue_url=run.pipe_dlq.url,
@@ -135,7 +138,7 @@ def build_stand_ins(run: StandInParts) -> StandIns:
         handler=run.pipe_dlq_module.handler,
         context_factory=_context_factory(run, "pipe-dlq", resolver_timeout_s, 256),
         invocations=run.invocations,
-        batch_size=PIPE_DLQ_RESOLVER_BATCH_SIZE,
+        batch_size=fixed.PIPE_DLQ_RESOLVER_BATCH_SIZE,
         batching_window_s=0.0,
         concurrency=1,
         timeout_s=resolver_timeout_s,

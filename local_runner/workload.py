@@ -1,15 +1,17 @@
 """Synthetic input for a local run: conversations, their end events as Genesys sends them, and faults.
 
-A conversation emits several end events (customer.end, user.end or acd.end, acw), shaped like
-tests/fixtures/*-event.json (docs/genesys-api.md, "EventBridge integration"); EventBridge may deliver
-each more than once and out of order; a few inputs are malformed. Each input carries what the runner
-expects to become of it, so the closing reconciliation compares outcomes with intent instead of with
-counts alone.
+A conversation emits an end event per kind of participant it has (customer.end, flow.end, acd.end,
+user.end, voicemail.end) and acw after an agent's wrap-up, as its shape (genesys_simulator.shapes)
+has them, shaped like tests/fixtures/*-event.json (docs/genesys-api.md, "EventBridge integration");
+EventBridge may deliver each more than once and out of order; a few inputs are malformed. Each input
+carries what the runner expects to become of it, so the closing reconciliation compares outcomes with
+intent instead of with counts alone.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 import uuid
 from collections.abc import Iterator
@@ -20,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from genesys_bridge.events import InvalidReason
-from genesys_simulator import DEFAULT_ACW, AcwDistribution, SimConversation, timeline
+from genesys_simulator import DEFAULT_ACW, AcwDistribution, SimConversation, Timeline, build_org, timeline
+from genesys_simulator.org import AGENTLESS_SHAPES
 
 # The source Genesys' EventBridge integration uses (docs/genesys-api.md, "EventBridge integration");
 # org id and suffix are made up.
@@ -37,7 +40,9 @@ class Readiness(StrEnum):
 
     READY = "ready"  # ended by the first fetch after the settle delay
     LATE = "late"  # ended only after one to three not-ready retries
-    NEVER = "never"  # never ends: must end FAILED and in the work DLQ
+    # never ends: every other one is in analytics (still open at the max age: LEFT_OPEN), the others
+    # never show up there (visible_after_s infinite: FAILED and in the work DLQ)
+    NEVER = "never"
 
 
 class MalformedKind(StrEnum):
@@ -75,6 +80,8 @@ class PlannedConversation:
     # None = as it ends).
     acw_s: float | None = None
     settled_after_s: float | None = None
+    shape: str | None = None  # genesys_simulator's (None: drawn from the id)
+    media: str | None = None
 
     def sim_conversation(self) -> SimConversation:
         """What the simulator serves for this plan, its delays counting from the first event."""
@@ -85,6 +92,8 @@ class PlannedConversation:
             ended_after_s=self.ended_after_s,
             acw_s=self.acw_s,
             settled_after_s=self.settled_after_s if self.ended_after_s is not None else None,
+            shape=self.shape,
+            media=self.media,
         )
 
 
@@ -100,6 +109,9 @@ class PlannedEvent:
     # Deliver no earlier than this many seconds (time-scaled) after the conversation's first event:
     # an acw or wrapup event is sent when the agent's wrap-up ends, after conversationEnd.
     not_before_s: float = 0.0
+    # It ends the conversation again after it landed: the runner reopens the conversation in the
+    # simulator, with a body of its own, just before delivering it (local_runner.harness).
+    reopens: bool = False
 
 
 @dataclass
@@ -122,6 +134,12 @@ class Workload:
 
     def ids(self, readiness: Readiness) -> set[str]:
         return {cid for cid, plan in self.conversations.items() if plan.readiness is readiness}
+
+    def silent_ids(self) -> frozenset[str]:
+        """Conversations none of whose end events the environment subscribes to (e.g. an outbound
+        call, which has no customer, where only customer.end is subscribed): only an audit lands them."""
+        announced = {planned.conversation_id for planned in self.events}
+        return frozenset(cid for cid in self.conversations if cid not in announced)
 
 
 @dataclass(frozen=True)
@@ -147,6 +165,7 @@ class WorkloadSpec:
     # the factor by which the caller scaled settle_delay_s and not_ready_backoff_s.
     acw: AcwDistribution = DEFAULT_ACW
     time_scale: float = 1.0
+    reopen_rate: float = 0.0  # share of the ending conversations that end again once landed
 
 
 def _uuid(rng: random.Random) -> str:
@@ -158,22 +177,28 @@ def _iso(moment: datetime) -> str:
 
 
 def conversation_event(
-    conversation_id: str, topic: str, at: datetime, rng: random.Random, region: str
+    conversation_id: str,
+    topic: str,
+    at: datetime,
+    rng: random.Random,
+    region: str,
+    times: Timeline | None = None,
 ) -> dict[str, Any]:
-    """One Genesys end event as it arrives on the partner bus (the shape of tests/fixtures/*-event.json)."""
+    """One Genesys end event as it arrives on the partner bus (the shape of tests/fixtures/*-event.json),
+    with the media type, direction, last queue and agent of the planned conversation ``times``."""
     body: dict[str, Any] = {
         "eventTime": int(at.timestamp() * 1000),
         "conversationId": conversation_id,
         "participantId": _uuid(rng),
         "sessionId": _uuid(rng),
-        "mediaType": "VOICE",
-        "direction": "INBOUND",
+        "mediaType": (times.media if times else "voice").upper(),
+        "direction": (times.direction if times else "inbound").upper(),
     }
     if topic == "acw":
         body.update(
             {
-                "queueId": _uuid(rng),
-                "userId": _uuid(rng),
+                "queueId": times.queue_ids[-1] if times and times.queue_ids else _uuid(rng),
+                "userId": times.user_ids[-1] if times and times.user_ids else _uuid(rng),
                 "wrapupCode": _uuid(rng),
                 "wrapupDurationMs": rng.randrange(10_000, 120_000),
             }
@@ -227,20 +252,27 @@ def malformed_event(kind: MalformedKind, rng: random.Random, region: str, at: da
 WRAPUP_TOPICS = frozenset({"acw", "wrapup"})
 
 
-def _end_topics(rng: random.Random) -> list[str]:
-    # customer.end always; the agent side ends as user.end, or acd.end when it ended in queue; acw
-    # follows an answered call.
-    if rng.random() < 0.15:
-        return ["customer.end", "acd.end"]
-    return ["customer.end", "user.end", "acw"]
+# The end topic of each kind of participant (docs/genesys-api.md, "EventBridge integration"); an
+# external party (an outbound call's) is assumed to end without one.
+_PURPOSE_TOPICS = {"customer": "customer.end", "ivr": "flow.end", "acd": "acd.end", "agent": "user.end"}
+_PURPOSE_TOPICS["voicemail"] = "voicemail.end"
+
+
+def _end_topics(times: Timeline) -> list[str]:
+    """The end topics the shape emits, acw last (drawn even without after-call work, so a run's
+    events stay those of the same seed whatever its wrap-up)."""
+    topics = [topic for purpose, topic in _PURPOSE_TOPICS.items() if purpose in times.purposes]
+    return topics + (["acw"] if "agent" in times.purposes else [])
 
 
 def synthesize(spec: WorkloadSpec, region: str) -> Workload:
     rng = random.Random(spec.seed)
     # Its own generator, so the ids and events of a seed stay those of earlier runs.
     acw_rng = random.Random(f"acw:{spec.seed}")
+    org = build_org()  # the org of a simulator started with the defaults, as the runner's is
     conversations: dict[str, PlannedConversation] = {}
     positioned: list[tuple[float, PlannedEvent]] = []
+    never_drawn = 0
     for index in range(spec.conversations):
         conversation_id = _uuid(rng)
         draw = rng.random()
@@ -259,21 +291,36 @@ def synthesize(spec: WorkloadSpec, region: str) -> Workload:
             visible_after = rng.choice([0.0, spec.settle_delay_s * 1.5])
             ended_after = spec.settle_delay_s + rng.uniform(0.5, 3.0) * spec.not_ready_backoff_s
         else:
-            visible_after = 0.0
+            visible_after = math.inf if never_drawn % 2 else 0.0
             ended_after = None
-        # its first end event comes when it ends (local_runner.harness): 1 to 15 minutes of conversation
-        start = spec.now - timedelta(minutes=rng.uniform(1, 15))
+            never_drawn += 1
+        # It ended longer ago than the longest wrap-up, so every event, the acw at the end of wrap-up
+        # included, carries a past timestamp as Genesys' do when they arrive (an end event dated after
+        # the landing means "ended again"); with or without wrap-up, the same end.
+        ended_ago = timedelta(minutes=rng.uniform(3, 30), seconds=spec.acw.tail_max_s)
+        shape, media = org.draw_shape(conversation_id)
+        acw_s = spec.acw.draw(acw_rng)
         plan = PlannedConversation(
-            conversation_id, start, readiness, visible_after, ended_after, acw_s=spec.acw.draw(acw_rng)
+            conversation_id,
+            spec.now,
+            readiness,
+            visible_after,
+            ended_after,
+            acw_s=0.0 if shape in AGENTLESS_SHAPES else acw_s,
+            shape=shape,
+            media=media,
         )
+        # However long its shape took.
+        length = timeline(plan.sim_conversation(), org).end - spec.now
+        plan = replace(plan, start=spec.now - ended_ago - length)
         conversations[conversation_id] = plan
-        times = timeline(plan.sim_conversation())
-        for order, topic in enumerate(_end_topics(rng)):
+        times = timeline(plan.sim_conversation(), org)
+        for order, topic in enumerate(_end_topics(times)):
             if spec.topics is not None and topic not in spec.topics:
                 continue  # filtered by the rule (the draw above still happens: same conversations)
             wrapup = topic in WRAPUP_TOPICS
-            at = times.wrapup_end if wrapup else start + timedelta(minutes=2, seconds=order * 20)
-            event = conversation_event(conversation_id, topic, at, rng, region)
+            at = times.wrapup_end if wrapup else times.end + timedelta(seconds=order)
+            event = conversation_event(conversation_id, topic, at, rng, region, times)
             copies = 1
             if rng.random() < spec.duplicate_rate:
                 copies = rng.randint(2, max(2, spec.max_copies))
@@ -290,6 +337,7 @@ def synthesize(spec: WorkloadSpec, region: str) -> Workload:
                     positioned.append((position, PlannedEvent(event, conversation_id, topic, copy=copy)))
     _ensure_each_readiness(conversations, spec)
     _time_wrapups(conversations, positioned, spec.time_scale)
+    positioned.extend(_endings_again(conversations, spec, region))
     kinds = list(MalformedKind)
     malformed_total = round(len(positioned) * spec.malformed_rate)
     if spec.malformed_rate > 0:
@@ -307,18 +355,44 @@ def synthesize(spec: WorkloadSpec, region: str) -> Workload:
 def _ensure_each_readiness(conversations: dict[str, PlannedConversation], spec: WorkloadSpec) -> None:
     """A small run with a non-zero rate still gets one conversation of that kind, so the outcome the
     rate asks for is exercised (and checked) at every size."""
-    plans = list(conversations.values())
-    for readiness, rate, index in (
-        (Readiness.NEVER, spec.never_rate, 0),
-        (Readiness.LATE, spec.late_rate, 1),
+    # (and a never-ready one of each kind: open in analytics, and never there)
+    for readiness, rate, index, visible in (
+        (Readiness.NEVER, spec.never_rate, 0, 0.0),
+        (Readiness.LATE, spec.late_rate, 1, 0.0),
+        (Readiness.NEVER, spec.never_rate, 2, math.inf),
     ):
-        if rate <= 0 or len(plans) <= index or any(p.readiness is readiness for p in plans):
+        plans = list(conversations.values())
+        if (
+            rate <= 0
+            or len(plans) <= index
+            or any(
+                p.readiness is readiness and math.isinf(p.visible_after_s) == math.isinf(visible)
+                for p in plans
+            )
+        ):
             continue
         plan = plans[index]
         ended_after = None if readiness is Readiness.NEVER else spec.settle_delay_s + spec.not_ready_backoff_s
         conversations[plan.conversation_id] = replace(
-            plan, readiness=readiness, visible_after_s=0.0, ended_after_s=ended_after
+            plan, readiness=readiness, visible_after_s=visible, ended_after_s=ended_after
         )
+
+
+def _endings_again(
+    conversations: dict[str, PlannedConversation], spec: WorkloadSpec, region: str
+) -> list[tuple[float, PlannedEvent]]:
+    """One more end event for `reopen_rate` of the conversations that end (at least one when above 0),
+    held back until the conversation has landed; the runner reopens each just before (a new message
+    joined it)."""
+    rng = random.Random(f"reopen:{spec.seed}")  # its own, so the rest of a seed's workload stays
+    ending = [plan for plan in conversations.values() if plan.readiness is not Readiness.NEVER]
+    count = min(len(ending), max(1, round(spec.reopen_rate * len(ending)))) if spec.reopen_rate > 0 else 0
+    topic = "customer.end" if spec.topics is None or "customer.end" in spec.topics else min(spec.topics)
+    again: list[tuple[float, PlannedEvent]] = []
+    for plan in rng.sample(ending, count):
+        event = conversation_event(plan.conversation_id, topic, spec.now, rng, region)
+        again.append((math.inf, PlannedEvent(event, plan.conversation_id, topic, reopens=True)))
+    return again
 
 
 def _time_wrapups(

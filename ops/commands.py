@@ -12,10 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from genesys_bridge import contracts
+from genesys_bridge import contracts, layout
 from genesys_bridge.buffer import BufferTable
-from genesys_bridge.events import UUID_RE
-from genesys_bridge.results import result_key
 from ops.errors import CommandFailed, OpsError
 from ops.queues import Queues, body_of, reason_of, replay_to_ingest
 from ops.stack import (
@@ -231,13 +229,13 @@ class Ops:
                 ),
                 "resultKey": item.result_key,
                 "error": item.error,
+                "concludedAt": item.concluded_at.isoformat() if item.concluded_at else None,
+                "requeues": item.requeues,
             }
             key = item.result_key
         if key is None and on_date is not None:
-            # The key is derived from the conversation's start date (genesys_bridge.results).
-            key = result_key(
-                {"conversationId": conversation_id, "conversationStart": f"{on_date.isoformat()}T12:00:00Z"}
-            )
+            # The key is derived from the conversation's start date and its id (genesys_bridge.layout).
+            key = layout.ConversationKey(on_date, conversation_id).key
         result["lookedUp"] = key
         if key is not None:
             result["object"] = self._head(bucket, key)
@@ -296,7 +294,7 @@ def parse_ids(values: Iterable[tuple[str, str]]) -> list[str]:
     bad: list[str] = []
     for where, text in values:
         value = text.strip()
-        if UUID_RE.fullmatch(value):
+        if layout.is_uuid(value):
             ids.setdefault(value.lower())
         else:
             bad.append(f"{where}: {text!r}")

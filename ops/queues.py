@@ -199,7 +199,7 @@ def reason_of(spec: QueueSpec, message: dict[str, Any]) -> str:
         # EventBridge puts the reason in message attributes
         # (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
         return _attribute(message, "ERROR_CODE") or "no ERROR_CODE attribute"
-    if spec.name == "audit-schedule-dlq":
+    if spec.name in ("audit-schedule-dlq", "lookups-schedule-dlq"):
         # EventBridge Scheduler's dead-letter event: the invocation details and the target's answer
         # (https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html).
         return _attribute(message, "ERROR_CODE") or "the schedule could not start its execution"

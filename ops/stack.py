@@ -148,6 +148,13 @@ QUEUES: tuple[QueueSpec, ...] = (
         "daily audit runs EventBridge Scheduler could not start (recover with `make backfill`)",
         False,
     ),
+    QueueSpec(
+        "lookups-schedule-dlq",
+        contracts.OUTPUT_LOOKUPS_SCHEDULE_DLQ_URL,
+        "daily lookups syncs EventBridge Scheduler could not start (recover: start the state machine "
+        "of the LookupsStateMachineArn output)",
+        False,
+    ),
 )
 QUEUES_BY_NAME = {spec.name: spec for spec in QUEUES}
 # `redrive pipe-dlq`: the pipe's dead letters that are still stuck are those the resolver could not

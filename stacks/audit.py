@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import cast
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, TimeZone
+from aws_cdk import ArnFormat, Duration, Fn, RemovalPolicy, Stack, TimeZone
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -30,7 +29,9 @@ from genesys_bridge.audit import plan
 from genesys_bridge.audit.model import AuditMode
 from genesys_bridge.audit.plan import End, Step, Wait
 from stacks.config import EnvironmentConfig
+from stacks.credentials import GenesysCredentials
 from stacks.dead_letter_queues import dead_letter_queue
+from stacks.function_environments import audit_environment
 from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
 from stacks.log_groups import log_group
 from stacks.nag import acknowledge_nag_finding
@@ -60,6 +61,7 @@ UNEXPECTED_STATE_NAME = "UnexpectedTransition"
 # Scratch objects of executions that failed (the report step deletes its own) expire after this.
 WORK_OBJECTS_EXPIRE_DAYS = 7
 FINALIZE_MINUTE, AUDIT_MINUTE = 0, 15
+VENDED_LOGS_PREFIX = "/aws/vendedlogs/states/"
 
 
 class Audit(Construct):
@@ -70,7 +72,7 @@ class Audit(Construct):
         *,
         config: EnvironmentConfig,
         results_bucket: s3.Bucket,
-        credentials_secret: secretsmanager.ISecret,
+        credentials: GenesysCredentials,
         functions: PythonFunctionFactory,
         removal_policy: RemovalPolicy,
     ) -> None:
@@ -94,10 +96,14 @@ class Audit(Construct):
                 description="Audits and finalizes one day of landed conversations with a Genesys details job",
                 memory_mb=config.audit_memory_mb,
                 timeout=Duration.seconds(config.audit_timeout_seconds),
-                environment=_environment(config, results_bucket, credentials_secret),
+                environment=audit_environment(
+                    config,
+                    results_bucket_name=results_bucket.bucket_name,
+                    credentials_secret_arn=credentials.secret.secret_arn,
+                ),
             ),
         )
-        self._grant(results_bucket, credentials_secret, state_machine_arn)
+        self._grant(results_bucket, credentials, state_machine_arn)
         results_bucket.add_lifecycle_rule(
             id="expire-audit-scratch-objects",
             prefix=contracts.AUDIT_WORK_PREFIX,
@@ -106,7 +112,11 @@ class Audit(Construct):
         )
 
         logs_ = log_group(
-            self, "StateMachineLogs", retention_days=config.log_retention_days, removal_policy=removal_policy
+            self,
+            "StateMachineLogs",
+            retention_days=config.log_retention_days,
+            removal_policy=removal_policy,
+            log_group_name=state_machine_log_group_name(stack, self.state_machine_name),
         )
         self.state_machine = sfn.StateMachine(
             self,
@@ -202,7 +212,7 @@ class Audit(Construct):
 
     # --- permissions -------------------------------------------------------------------------------------
 
-    def _grant(self, bucket: s3.Bucket, secret: secretsmanager.ISecret, state_machine_arn: str) -> None:
+    def _grant(self, bucket: s3.Bucket, credentials: GenesysCredentials, state_machine_arn: str) -> None:
         conversations = f"{contracts.RESULTS_PREFIX}*"
         reports = f"{contracts.AUDITS_PREFIX}*"
         scratch = f"{contracts.AUDIT_WORK_PREFIX}*"
@@ -219,7 +229,7 @@ class Audit(Construct):
         }
         for action, resource_arns in grants.items():
             iam.Grant.add_to_principal(grantee=self.function, actions=[action], resource_arns=resource_arns)
-        secret.grant_read(self.function)
+        credentials.grant_read(self.function)
         bucket_logical_id = Stack.of(self).resolve(
             Stack.of(bucket).get_logical_id(cast(s3.CfnBucket, bucket.node.default_child))
         )
@@ -289,23 +299,10 @@ class Audit(Construct):
         return {"AuditScheduleDeadLetterQueue": self.schedule_dead_letter_queue}
 
 
-def _environment(
-    config: EnvironmentConfig, bucket: s3.IBucket, secret: secretsmanager.ISecret
-) -> dict[str, str]:
-    environment = {
-        contracts.RESULTS_BUCKET_NAME: bucket.bucket_name,
-        contracts.GENESYS_REGION: config.genesys_region,
-        contracts.GENESYS_CREDENTIALS_SECRET_ARN: secret.secret_arn,
-        contracts.AUDIT_PAGE_SIZE: str(config.audit_page_size),
-        contracts.AUDIT_MAX_REQUESTS_PER_MINUTE: str(config.audit_max_requests_per_minute),
-        contracts.AUDIT_AVAILABILITY_MAX_WAIT_HOURS: str(config.audit_availability_max_wait_hours),
-        contracts.AUDIT_JOB_TIMEOUT_MINUTES: str(config.audit_job_timeout_minutes),
-        contracts.AUDIT_MAX_CONCURRENT_EXECUTIONS: str(config.audit_max_concurrent_executions),
-        # No day before the catalog's first day: its partitions would not be queryable anyway.
-        contracts.AUDIT_FIRST_DAY: config.catalog_first_day,
-    }
-    if config.genesys_api_base_url is not None:
-        environment[contracts.GENESYS_API_BASE_URL] = config.genesys_api_base_url
-    if config.genesys_login_base_url is not None:
-        environment[contracts.GENESYS_LOGIN_BASE_URL] = config.genesys_login_base_url
-    return environment
+def state_machine_log_group_name(stack: Stack, state_machine_name: str) -> str:
+    """Under /aws/vendedlogs/, as AWS recommends for vended logs: CloudWatch Logs then does not add
+    every such log group to its account-wide resource policy, which has a size limit
+    (https://docs.aws.amazon.com/step-functions/latest/dg/bp-cwl.html). The stack's own id ends the
+    name, so a log group a deleted prod stack kept never collides with the next stack's."""
+    stack_guid = Fn.select(2, Fn.split("/", stack.stack_id))
+    return f"{VENDED_LOGS_PREFIX}{state_machine_name}-{stack_guid}"

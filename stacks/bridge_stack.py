@@ -8,14 +8,16 @@ from aws_cdk import Annotations, CfnOutput, Duration, Environment, RemovalPolici
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from genesys_bridge import contracts
+from genesys_bridge import contracts, layout
 from stacks.audit import Audit
 from stacks.buffer import Buffer
 from stacks.catalog import Catalog, CatalogSettings
 from stacks.config import EnvironmentConfig
+from stacks.credentials import GenesysCredentials
 from stacks.dashboard import OperationsDashboard
 from stacks.ingestion import Ingestion
 from stacks.lambda_functions import PythonFunctionFactory, shared_layer
+from stacks.lookups import Lookups
 from stacks.observability import Observability
 from stacks.pipe_dlq import PipeDlqResolver
 from stacks.processing import Processing
@@ -54,8 +56,14 @@ class GenesysAnalyticsBridgeStack(Stack):
             self, "Storage", lifecycle=config.results_lifecycle, removal_policy=removal_policy
         )
         self.buffer = Buffer(self, "Buffer", config=config, removal_policy=removal_policy)
+        self.credentials = GenesysCredentials(self, "Credentials", config=config)
         self.ingestion = Ingestion(
-            self, "Ingestion", config=config, buffer_table=self.buffer.table, functions=functions
+            self,
+            "Ingestion",
+            config=config,
+            buffer_table=self.buffer.table,
+            work_queue=self.buffer.work_queue,
+            functions=functions,
         )
         self.processing = Processing(
             self,
@@ -65,6 +73,7 @@ class GenesysAnalyticsBridgeStack(Stack):
             work_queue=self.buffer.work_queue,
             work_dead_letter_queue=self.buffer.work_dead_letter_queue,
             results_bucket=self.storage.results_bucket,
+            credentials=self.credentials,
             functions=functions,
         )
         self.pipe_dlq_resolver = PipeDlqResolver(
@@ -80,7 +89,16 @@ class GenesysAnalyticsBridgeStack(Stack):
             "Audit",
             config=config,
             results_bucket=self.storage.results_bucket,
-            credentials_secret=self.processing.credentials_secret,
+            credentials=self.credentials,
+            functions=functions,
+            removal_policy=removal_policy,
+        )
+        self.lookups = Lookups(
+            self,
+            "Lookups",
+            config=config,
+            results_bucket=self.storage.results_bucket,
+            credentials=self.credentials,
             functions=functions,
             removal_policy=removal_policy,
         )
@@ -97,6 +115,7 @@ class GenesysAnalyticsBridgeStack(Stack):
                 "PipeUnresolvedQueue": self.buffer.pipe_unresolved_queue,
                 "WorkDeadLetterQueue": self.buffer.work_dead_letter_queue,
                 **self.audit.dead_letter_queues,
+                **self.lookups.dead_letter_queues,
             },
             functions={
                 "Ingest": self.ingestion.function,
@@ -119,6 +138,7 @@ class GenesysAnalyticsBridgeStack(Stack):
         self.observability.watch_audit(
             self.audit.state_machine, missing_threshold=config.audit_missing_alarm_threshold
         )
+        self.observability.watch_lookups(self.lookups.state_machine, layout.LOOKUPS)
         self.catalog = Catalog(
             self,
             "Catalog",
@@ -162,7 +182,7 @@ class GenesysAnalyticsBridgeStack(Stack):
             contracts.OUTPUT_RULE_DLQ_URL: self.ingestion.rule_dead_letter_queue.queue_url,
             contracts.OUTPUT_FAILED_INVOCATIONS_QUEUE_URL: self.ingestion.failed_invocations_queue.queue_url,
             contracts.OUTPUT_RESULTS_BUCKET_NAME: self.storage.results_bucket.bucket_name,
-            contracts.OUTPUT_CREDENTIALS_SECRET_ARN: self.processing.credentials_secret.secret_arn,
+            contracts.OUTPUT_CREDENTIALS_SECRET_ARN: self.credentials.secret.secret_arn,
             contracts.OUTPUT_ALARM_TOPIC_ARN: self.observability.alarm_topic.topic_arn,
             # The ops CLI replays dead-lettered events into it (`make ops ARGS="quarantine --replay"`).
             contracts.OUTPUT_INGEST_FUNCTION_NAME: self.ingestion.function.function_name,
@@ -171,6 +191,9 @@ class GenesysAnalyticsBridgeStack(Stack):
             # `make backfill` finds the workflow (and the results bucket, for reports) by this output.
             contracts.OUTPUT_AUDIT_STATE_MACHINE_ARN: self.audit.state_machine.state_machine_arn,
             contracts.OUTPUT_AUDIT_SCHEDULE_DLQ_URL: self.audit.schedule_dead_letter_queue.queue_url,
+            # An operator re-runs the lookups sync by starting this state machine (docs/operations.md).
+            contracts.OUTPUT_LOOKUPS_STATE_MACHINE_ARN: self.lookups.state_machine.state_machine_arn,
+            contracts.OUTPUT_LOOKUPS_SCHEDULE_DLQ_URL: self.lookups.schedule_dead_letter_queue.queue_url,
         }
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)

@@ -1,6 +1,6 @@
 """Catalog: the landed details as a Glue table, an Athena workgroup, the views and the named KPI queries.
 
-Everything is generated from catalog/ (the schema, the layout read off result_key, the SQL), so the
+Everything is generated from catalog/ (the schema, the SQL) and genesys_bridge.layout, so the
 stack and `make query` can never describe the data differently. The views are created through Athena
 itself by a custom resource, so Athena works out their columns and a view that does not compile fails
 the deploy (docs/query.md, "Why the views are created through Athena").
@@ -23,8 +23,8 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from catalog import schema, sqlsource
-from catalog.layout import DETAILS_TABLE, PARTITION_DATE_FORMAT, layout
-from genesys_bridge import contracts
+from catalog.sqlsource import DETAILS_TABLE
+from genesys_bridge import contracts, layout
 from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
 from stacks.log_groups import log_group
 from stacks.nag import acknowledge_nag_finding
@@ -34,6 +34,20 @@ ATHENA_ENGINE_VERSION = "Athena engine version 3"
 # Athena refuses a per-query cutoff below 10,000,000 bytes.
 MIN_BYTES_SCANNED_CUTOFF_MB = 10
 RESULTS_PREFIX = "results/"
+# The JSON SerDe property that skips an object it cannot parse instead of failing the query
+# (https://docs.aws.amazon.com/athena/latest/ug/openx-json-serde.html, "Optional properties").
+IGNORE_MALFORMED_JSON = "ignore.malformed.json"
+# The child a bucket with auto_delete_objects gets: the custom resource that empties it on deletion.
+AUTO_DELETE_OBJECTS_CHILD = "AutoDeleteObjectsCustomResource"
+
+
+def fixed_name_removal_policy(removal_policy: RemovalPolicy) -> RemovalPolicy:
+    """For resources with a fixed name (the database, the table, the workgroup): kept like the data on
+    stack deletion, but removed when their first creation rolls back. Kept there too, they would make
+    the next deploy fail with AlreadyExists (docs/operations.md, "Teardown")."""
+    if removal_policy == RemovalPolicy.RETAIN:
+        return RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+    return removal_policy
 
 
 @dataclass(frozen=True)
@@ -68,13 +82,15 @@ class Catalog(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.settings = settings
+        named = fixed_name_removal_policy(removal_policy)
         self.database = glue.Database(
-            self, "Database", database_name=settings.database_name, removal_policy=removal_policy
+            self, "Database", database_name=settings.database_name, removal_policy=named
         )
-        self.table = self._details_table(results_bucket, removal_policy)
+        self.table = self._details_table(results_bucket, named)
+        self.lookup_tables = self._lookup_tables(results_bucket, named)
         self.query_results_bucket = self._query_results_bucket(access_logs_bucket, removal_policy)
-        self.workgroup = self._workgroup(removal_policy)
-        self.views = self._views(functions, removal_policy)
+        self.workgroup = self._workgroup(named)
+        self.views = self._views(functions, removal_policy, named)
         self.named_queries = [
             athena.CfnNamedQuery(
                 self,
@@ -91,19 +107,51 @@ class Catalog(Construct):
             query.node.add_dependency(self.views)
 
     def _details_table(self, results_bucket: s3.IBucket, removal_policy: RemovalPolicy) -> glue.S3Table:
-        files = layout()
+        return self._json_table(
+            "DetailsTable",
+            DETAILS_TABLE,
+            "Genesys conversation details as the bridge lands them, one JSON object each",
+            layout.CONVERSATIONS,
+            schema.columns(),
+            results_bucket,
+            removal_policy,
+        )
+
+    def _lookup_tables(self, results_bucket: s3.IBucket, removal_policy: RemovalPolicy) -> list[glue.S3Table]:
+        """One table per lookup over its daily snapshots (docs/query.md, "Lookups"); the views read them."""
+        return [
+            self._json_table(
+                f"{lookup.title().replace('_', '')}SnapshotsTable",
+                table_name,
+                f"Daily snapshots of the Genesys {lookup.replace('_', ' ')} listing, a JSON line per entity",
+                layout.lookup_dataset(lookup),
+                schema.columns(schema.LOOKUP_ENTITIES[lookup]),
+                results_bucket,
+                removal_policy,
+            )
+            for lookup, table_name in sqlsource.LOOKUP_TABLES.items()
+        ]
+
+    def _json_table(
+        self,
+        construct_id: str,
+        table_name: str,
+        description: str,
+        files: layout.Dataset,
+        columns: list[tuple[str, str]],
+        results_bucket: s3.IBucket,
+        removal_policy: RemovalPolicy,
+    ) -> glue.S3Table:
+        """A table over one dataset of the results bucket: JSON, one day's folder per partition."""
         table = glue.S3Table(
             self,
-            "DetailsTable",
+            construct_id,
             database=self.database,
-            table_name=DETAILS_TABLE,
-            description="Genesys conversation details as the bridge lands them, one JSON object each",
+            table_name=table_name,
+            description=description,
             storage=glue.S3TableStorage.from_bucket(results_bucket),
             s3_prefix=files.prefix,
-            columns=[
-                glue.Column(name=name, type=glue.Schema.custom(hive, False))
-                for name, hive in schema.columns()
-            ],
+            columns=[glue.Column(name=name, type=glue.Schema.custom(hive, False)) for name, hive in columns],
             partition_keys=[glue.Column(name=files.partition_column, type=glue.Schema.STRING)],
             # The Hive JSON SerDe: Athena's docs warn that the OpenX one can return non-deterministic
             # results (https://docs.aws.amazon.com/athena/latest/ug/json-serde.html).
@@ -116,7 +164,7 @@ class Catalog(Construct):
             # (https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html).
             partition_projection={
                 files.partition_column: glue.PartitionProjectionConfiguration.date(
-                    min=self.settings.first_day, max="NOW", format=PARTITION_DATE_FORMAT
+                    min=self.settings.first_day, max="NOW", format=layout.PROJECTION_DAY_FORMAT
                 )
             },
             parameters={
@@ -126,6 +174,14 @@ class Catalog(Construct):
             # SSE-S3 objects need no table property; has_encrypted_data marks client-side encryption
             # (https://docs.aws.amazon.com/athena/latest/ug/creating-tables-based-on-encrypted-datasets-in-s3.html).
             has_encrypted_data=False,
+        )
+        # One object the SerDe cannot read must not fail every query: ask it to skip malformed JSON
+        # (such a row reads as NULLs, which the views leave out). Athena documents this property for
+        # the OpenX SerDe and lists no such option for the Hive one; docs/query.md, "Malformed
+        # objects", says what to do if a query still fails on one. The L2 table has no SerDe
+        # parameters, hence the override.
+        cast(glue.CfnTable, table.node.default_child).add_property_override(
+            "TableInput.StorageDescriptor.SerdeInfo.Parameters", {IGNORE_MALFORMED_JSON: "TRUE"}
         )
         table.apply_removal_policy(removal_policy)
         return table
@@ -176,7 +232,9 @@ class Catalog(Construct):
         workgroup.apply_removal_policy(removal_policy)
         return workgroup
 
-    def _views(self, functions: PythonFunctionFactory, removal_policy: RemovalPolicy) -> CustomResource:
+    def _views(
+        self, functions: PythonFunctionFactory, removal_policy: RemovalPolicy, named: RemovalPolicy
+    ) -> CustomResource:
         function = functions.build(
             self,
             "ViewsFunction",
@@ -214,9 +272,16 @@ class Catalog(Construct):
                 # columns change: a new schema must re-run the statements even if their text is the same.
                 "TableColumns": table_columns_fingerprint(),
             },
-            removal_policy=removal_policy,
+            # The views are catalog entries of fixed names in the database, kept and removed with it.
+            removal_policy=named,
         )
-        views.node.add_dependency(self.table, self.workgroup)
+        views.node.add_dependency(self.table, *self.lookup_tables, self.workgroup)
+        # DROP VIEW on delete writes its result to the query-results bucket: in an environment that
+        # empties its buckets, the emptying custom resource (which also refuses new objects) must be
+        # deleted after the views, so the views depend on it.
+        emptying = self.query_results_bucket.node.try_find_child(AUTO_DELETE_OBJECTS_CHILD)
+        if emptying is not None:
+            views.node.add_dependency(emptying)
         self._acknowledge_provider(provider, function)
         return views
 
@@ -237,7 +302,7 @@ class Catalog(Construct):
                 ],
             )
         )
-        tables = [DETAILS_TABLE, *sqlsource.VIEWS]
+        tables = [*sqlsource.TABLES, *sqlsource.VIEWS]
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=[
@@ -296,8 +361,9 @@ class Catalog(Construct):
 
 
 def table_columns_fingerprint() -> str:
-    """A digest of the details table's columns (names and Hive types)."""
-    return hashlib.sha256(json.dumps(schema.columns()).encode("utf-8")).hexdigest()[:16]
+    """A digest of the tables' columns (names and Hive types): the details table's and the lookups'."""
+    tables = [schema.columns(), *(schema.columns(entity) for entity in schema.LOOKUP_ENTITIES.values())]
+    return hashlib.sha256(json.dumps(tables).encode("utf-8")).hexdigest()[:16]
 
 
 def _logical_id(construct: Construct) -> str:

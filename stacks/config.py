@@ -2,15 +2,15 @@
 
 This module must not import aws_cdk: the local runner reads the same blocks to run the dev environment
 on moto, without the CDK installed in its process. The value formats (config_formats.py), the results
-lifecycle (config_lifecycle.py) and the error wording (config_errors.py) have modules of their own;
-EnvironmentConfig keeps its fields and every rule between them here, so one model reads in one place.
+lifecycle (config_lifecycle.py), the error wording (config_errors.py) and the settings that are the same
+in every environment (config_fixed.py) have modules of their own; EnvironmentConfig keeps its fields and
+every rule between them here, so one model reads in one place. docs/configuration.md is generated from
+the fields' descriptions (stacks/config_docs.py).
 """
 
 from __future__ import annotations
 
 import json
-import re
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -24,17 +24,24 @@ from pydantic import (
 )
 
 from genesys_bridge import contracts
-from genesys_bridge.backoff import not_ready_delay
-from genesys_bridge.regions import REGIONS
+from genesys_bridge.audit import plan
+from genesys_bridge.backoff import NOT_READY_RETRY_BASE_SECONDS, NOT_READY_RETRY_MAX_SECONDS, not_ready_delay
+from genesys_bridge.events import check_topics
 from stacks.config_errors import describe_error
+from stacks.config_fixed import REMOVED_KEYS, SQS_MAX_DELIVERY_DELAY_SECONDS, THROTTLE_RECEIVE_HEADROOM
 from stacks.config_formats import (
-    EMAIL,
-    KMS_KEY_ARN,
+    ALLOWED,
+    ALSO,
     LOG_RETENTION_DAYS,
     PARTNER_BUS_NAME,
-    SECRET_ARN,
-    SNS_TOPIC_ARN,
-    TOPIC,
+    Email,
+    Emails,
+    GenesysRegion,
+    KmsKeyArn,
+    LogRetentionDays,
+    PastDay,
+    SecretArn,
+    SnsTopicArn,
     arn_region,
     full_match,
 )
@@ -47,20 +54,6 @@ DEFAULT_CDK_JSON = REPO_ROOT / "cdk.json"
 
 # The event source prefix of every Genesys partner event (docs/genesys-api.md, "EventBridge integration").
 GENESYS_PARTNER_SOURCE_PREFIX = "aws.partner/genesys.com"
-
-# SQS limits the validators lean on.
-SQS_MAX_DELIVERY_DELAY_SECONDS = 900
-WORK_QUEUE_RETENTION_DAYS = 4
-# Receives a message may spend on being handed back for rate limits or Genesys outages (RetryLater),
-# on top of the not-ready schedule; each costs one receive of the work queue's redrive budget.
-THROTTLE_RECEIVE_HEADROOM = 10
-# The pipe DLQ resolver (stacks/pipe_dlq.py), which the local runner plays with the same numbers. One
-# pointer costs a GetShardIterator, a few GetRecords (a pipe batch is at most 10,000 records, 1,000
-# per read) and one SendMessageBatch per 10 conversations: seconds, not minutes.
-PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS = 60
-PIPE_DLQ_RESOLVER_BATCH_SIZE = 10
-# Deliveries of one pointer (throttling, AWS errors) before SQS parks it in the unresolved queue.
-PIPE_DLQ_MAX_RECEIVE_COUNT = 5
 
 
 class ConfigError(ValueError):
@@ -78,27 +71,67 @@ class EnvironmentConfig(BaseModel):
         str, full_match(r"[a-z][a-z0-9-]{0,19}", "a lower-case name of up to 20 letters, digits and -")
     ]
     # Deploy target; both unset keeps the stack environment-agnostic (synth needs no credentials).
-    account: Annotated[str, full_match(r"[0-9]{12}", "a 12-digit AWS account id")] | None = None
+    account: Annotated[str, full_match(r"[0-9]{12}", "a 12-digit AWS account id")] | None = Field(
+        None,
+        description="AWS account to deploy to; unset with `region` keeps the stack environment-agnostic "
+        "(the CLI's credentials decide)",
+        json_schema_extra={ALLOWED: "12 digits"},
+    )
     region: (
         Annotated[str, full_match(r"[a-z]{2}(-[a-z]+)+-[0-9]", "an AWS region such as eu-west-1")] | None
-    ) = None
+    ) = Field(
+        None,
+        description="AWS region to deploy to",
+        json_schema_extra={ALLOWED: "a region such as `eu-west-1`"},
+    )
 
-    # Where events arrive. partner_event_source: the stack creates the partner bus for the Genesys
-    # event source of that name; existing: a bus that already exists is imported by name; create: a
-    # plain bus of this name (dev, synthetic events).
-    event_bus_mode: Literal["partner_event_source", "existing", "create"] = "partner_event_source"
+    event_bus_mode: Literal["partner_event_source", "existing", "create"] = Field(
+        "partner_event_source",
+        description="where events arrive: `partner_event_source` creates the bus for the Genesys partner "
+        "event source named `event_bus_name` (no console step); `existing` imports a bus of that name; "
+        "`create` makes a plain bus of that name (synthetic events, dev)",
+    )
     # EventBridge's own pattern for bus names, also used for the source prefix.
     event_bus_name: Annotated[
         str, Field(min_length=1, max_length=256), full_match(r"[A-Za-z0-9/._-]+", "an EventBridge bus name")
-    ]
+    ] = Field(
+        description="the bus; for `partner_event_source` the Genesys partner event source's name",
+        json_schema_extra={
+            ALLOWED: "1..256 of `A-Z a-z 0-9 / . _ -`; `aws.partner/genesys.com/cloud/<orgId>/<suffix>` for "
+            "`partner_event_source`; not starting `aws.` for `create`"
+        },
+    )
     event_source_prefix: Annotated[
         str, Field(min_length=1, max_length=256), full_match(r"[A-Za-z0-9/._-]+", "an event source prefix")
-    ] = GENESYS_PARTNER_SOURCE_PREFIX
-    topics: Annotated[list[str], Field(min_length=1, max_length=20)] = ["customer.end"]
+    ] = Field(
+        GENESYS_PARTNER_SOURCE_PREFIX,
+        description="the rule's `source` prefix; PutEvents refuses `aws.` sources, so synthetic events "
+        "into a `create` bus need another prefix",
+        json_schema_extra={ALLOWED: "1..256 of `A-Z a-z 0-9 / . _ -`"},
+    )
+    topics: Annotated[list[str], Field(min_length=1, max_length=20)] = Field(
+        ["customer.end"],
+        description="conversation topic suffixes the rule matches (detail-type "
+        "`v2.detail.events.conversation.{id}.<topic>`); ingest quarantines an event of any other topic. "
+        "One end topic is enough with the audit as the net (docs/completeness.md)",
+        json_schema_extra={ALLOWED: "1..20 distinct lower-case suffixes, e.g. `acw`, `user.end`"},
+    )
 
-    genesys_region: str = "mypurecloud.com"
-    genesys_api_base_url: Annotated[str, full_match(r"https://\S+", "an https:// URL")] | None = None
-    genesys_login_base_url: Annotated[str, full_match(r"https://\S+", "an https:// URL")] | None = None
+    genesys_region: GenesysRegion = Field(
+        "mypurecloud.com",
+        description="the Genesys Cloud domain of the org",
+        json_schema_extra={ALLOWED: 'a domain of docs/genesys-api.md, "Regions and hosts"'},
+    )
+    genesys_api_base_url: Annotated[str, full_match(r"https://\S+", "an https:// URL")] | None = Field(
+        None,
+        description="API host override (simulators, tests); unset: the region's host",
+        json_schema_extra={ALLOWED: "`https://...`"},
+    )
+    genesys_login_base_url: Annotated[str, full_match(r"https://\S+", "an https:// URL")] | None = Field(
+        None,
+        description="login host override (simulators, tests); unset: the region's host",
+        json_schema_extra={ALLOWED: "`https://...`"},
+    )
     credentials_secret_name: (
         Annotated[
             str,
@@ -107,98 +140,236 @@ class EnvironmentConfig(BaseModel):
             full_match(r"[A-Za-z0-9/_+=.@-]+", "a Secrets Manager secret name"),
         ]
         | None
-    ) = None
-    credentials_secret_arn: str | None = None
-    # The customer-managed KMS key the secret is encrypted with, if not Secrets Manager's own key: the
-    # processor may then decrypt with it, through Secrets Manager only.
-    credentials_kms_key_arn: str | None = None
-    genesys_max_requests_per_minute: Annotated[int, Field(ge=1, le=6000)] = 240
-    genesys_ids_per_request: Annotated[int, Field(ge=1, le=100)] = 100
+    ) = Field(
+        None,
+        description='the Secrets Manager secret holding `{"client_id", "client_secret"}`, by name; set '
+        "exactly one of this and `credentials_secret_arn`",
+        json_schema_extra={ALLOWED: "1..512 of `A-Z a-z 0-9 / _ + = . @ -`"},
+    )
+    credentials_secret_arn: SecretArn | None = Field(
+        None,
+        description="the same secret by its complete ARN",
+        json_schema_extra={ALLOWED: "a secret ARN ending in its 6-character suffix"},
+    )
+    credentials_kms_key_arn: KmsKeyArn | None = Field(
+        None,
+        description="the customer-managed KMS key the secret is encrypted with; every function that reads "
+        "the secret may then decrypt with it, through Secrets Manager only. Unset: Secrets Manager's own key",
+        json_schema_extra={ALLOWED: "a KMS key ARN (not an alias), in the secret's region"},
+    )
+    genesys_max_requests_per_minute: Annotated[int, Field(ge=1, le=6000)] = Field(
+        240,
+        description="requests a minute the processors together send to Genesys: this deployment's share of "
+        "the org's API budget, split across `processor_max_concurrency`",
+        json_schema_extra={ALSO: "at least `processor_max_concurrency`"},
+    )
+    genesys_ids_per_request: Annotated[int, Field(ge=1, le=100)] = Field(
+        100, description="conversation ids per multi-get request (Genesys allows 100)"
+    )
 
-    ingest_memory_mb: Annotated[int, Field(ge=128, le=10_240)] = 256
-    ingest_timeout_seconds: Annotated[int, Field(ge=3, le=60)] = 10
-    # EventBridge rule target retries (before Lambda accepts the event) and Lambda's async retries.
-    ingest_rule_retry_attempts: Annotated[int, Field(ge=0, le=185)] = 185
-    ingest_rule_max_event_age_hours: Annotated[int, Field(ge=1, le=24)] = 24
-    ingest_async_retry_attempts: Annotated[int, Field(ge=0, le=2)] = 2
-    ingest_async_max_event_age_hours: Annotated[int, Field(ge=1, le=6)] = 6
+    ingest_memory_mb: Annotated[int, Field(ge=128, le=10_240)] = Field(
+        256,
+        description="memory of the ingest function, in MB (its CPU share grows with it; `make capacity` says "
+        "when it binds)",
+    )
 
-    buffer_ttl_hours: Annotated[int, Field(ge=1, le=8760)] = 48
-    # EventBridge Pipes caps a batch at 10 records when the target is an SQS queue; more fails at deploy.
-    pipe_batch_size: Annotated[int, Field(ge=1, le=10)] = 10
-    # Batches the pipe sends from each stream shard at once (Pipes' ParallelizationFactor, at most 10):
-    # with 1, a shard's next batch waits for the previous one, which caps the pipe at about shards x 10
-    # records per batch time; docs/capacity.md, "Settings that move a bottleneck", says when to raise it.
-    pipe_parallelization_factor: Annotated[int, Field(ge=1, le=10)] = 1
-    pipe_max_retry_attempts: Annotated[int, Field(ge=0, le=185)] = 10
-    # Pipes retries its own internal errors until a record leaves the source: this age sends such a
-    # record to the pipe DLQ instead. The DLQ message only points into the stream, which keeps records
-    # 24 hours, so at most 12 leaves half a day to resolve the pointer.
-    pipe_max_record_age_hours: Annotated[int, Field(ge=1, le=12)] = 6
+    buffer_ttl_hours: Annotated[int, Field(ge=1, le=8760)] = Field(
+        48,
+        description="hours a buffer item lives (`expiresAt`) after the conversation's first event",
+        json_schema_extra={ALSO: "more than `settle_delay_seconds` + `not_ready_max_age_minutes`"},
+    )
+    # Pipes' ParallelizationFactor, at most 10: with 1, a shard's next batch waits for the previous one.
+    pipe_parallelization_factor: Annotated[int, Field(ge=1, le=10)] = Field(
+        1,
+        description="batches the pipe sends from each stream shard at once (Pipes' ParallelizationFactor); "
+        "raise it when `make capacity` names `stream_pipe` the bottleneck (docs/capacity.md)",
+    )
 
-    settle_delay_seconds: Annotated[int, Field(ge=0, le=SQS_MAX_DELIVERY_DELAY_SECONDS)] = 120
-    work_queue_max_receive_count: Annotated[int, Field(ge=1, le=1000)] = 50
-    work_queue_age_alarm_minutes: Annotated[int, Field(ge=1, le=5760)] = 60
+    settle_delay_seconds: Annotated[int, Field(ge=0, le=SQS_MAX_DELIVERY_DELAY_SECONDS)] = Field(
+        120,
+        description="seconds the work queue delays each conversation before its first fetch: Genesys "
+        "analytics needs time after the end event",
+    )
+    work_queue_max_receive_count: Annotated[int, Field(ge=1, le=1000)] = Field(
+        50,
+        description="receives of a work message before SQS moves it to the work DLQ (without a reason); "
+        'the processor gives up first, with one (docs/operations.md, "The redrive budget")',
+        json_schema_extra={ALSO: "at least the not-ready schedule's receives + 10"},
+    )
+    work_queue_age_alarm_minutes: Annotated[int, Field(ge=1, le=5760)] = Field(
+        60,
+        description="alarm when the work queue's oldest message is older, in minutes",
+        json_schema_extra={ALSO: "more than `settle_delay_seconds`"},
+    )
     # A stall: messages wait in the work queue and no conversation lands for this long (5-minute steps).
-    work_queue_stall_alarm_minutes: Annotated[int, Field(ge=10, le=1440, multiple_of=5)] = 30
-    # Share of Genesys requests answered with an error or a 429, 15 minutes in a row, that raises an alarm.
-    genesys_error_rate_alarm_percent: Annotated[int, Field(ge=1, le=100)] = 5
-    genesys_throttled_rate_alarm_percent: Annotated[int, Field(ge=1, le=100)] = 10
+    work_queue_stall_alarm_minutes: Annotated[int, Field(ge=10, le=1440, multiple_of=5)] = Field(
+        30,
+        description="alarm when messages wait in the work queue and no conversation lands for this long, "
+        "in minutes",
+        json_schema_extra={ALSO: "more than two processor batches, 2 x (timeout + window)"},
+    )
+    genesys_error_rate_alarm_percent: Annotated[int, Field(ge=1, le=100)] = Field(
+        5,
+        description="alarm when more than this share of Genesys requests fail, 15 minutes in a row, in "
+        "percent",
+    )
+    genesys_throttled_rate_alarm_percent: Annotated[int, Field(ge=1, le=100)] = Field(
+        10,
+        description="alarm when more than this share of Genesys requests are answered 429, 15 minutes in a "
+        "row, in percent",
+    )
 
-    processor_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 100
-    processor_batching_window_seconds: Annotated[int, Field(ge=0, le=300)] = 10
-    processor_max_concurrency: Annotated[int, Field(ge=2, le=1000)] = 4
-    processor_timeout_seconds: Annotated[int, Field(ge=10, le=900)] = 120
-    processor_memory_mb: Annotated[int, Field(ge=128, le=10_240)] = 512
+    processor_batch_size: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        100,
+        description="work messages per processor invocation",
+        json_schema_extra={ALSO: "above 10 needs a batching window of at least 1 s"},
+    )
+    processor_batching_window_seconds: Annotated[int, Field(ge=0, le=300)] = Field(
+        10, description="seconds the event source gathers a batch"
+    )
+    processor_max_concurrency: Annotated[int, Field(ge=2, le=1000)] = Field(
+        4,
+        description="processor invocations at once (the event source's MaximumConcurrency): the cap on "
+        "parallel Genesys callers",
+    )
+    processor_timeout_seconds: Annotated[int, Field(ge=10, le=900)] = Field(
+        120,
+        description="processor timeout, in seconds; the work queue's visibility is 6 x this + the window",
+        json_schema_extra={ALSO: "6 x this + the window at most 43200"},
+    )
+    processor_memory_mb: Annotated[int, Field(ge=128, le=10_240)] = Field(
+        512, description="memory of the processor function, in MB"
+    )
 
-    not_ready_max_age_minutes: Annotated[int, Field(ge=5, le=2880)] = 240
-    # An ended conversation with a segment still open (an agent's wrap-up) is waited for this long after
-    # its first event, then landed as it is (docs/genesys-api.md, "Wrap-up after conversationEnd").
-    settle_max_minutes: Annotated[int, Field(ge=1, le=2879)] = 60
-    not_ready_retry_base_seconds: Annotated[int, Field(ge=1, le=900)] = 60
-    not_ready_retry_max_seconds: Annotated[int, Field(ge=1, le=contracts.SQS_MAX_VISIBILITY_SECONDS)] = 900
-    # A conversation found in wrap-up is not fetched again before its wrap-up segment's start plus this:
-    # a high quantile (about the 90th percentile) of the org's after-call work, tAcw. Every not-ready wait
-    # then ends on a multiple of the grid of wall-clock time, so the refetches due in the same slot share
-    # one Genesys request; 0 turns the grid off (docs/design.md, "Refetches that share requests").
-    wrapup_estimate_seconds: Annotated[int, Field(ge=0, le=3600)] = 180
-    not_ready_retry_grid_seconds: Annotated[int, Field(ge=0, le=900)] = 60
+    not_ready_max_age_minutes: Annotated[int, Field(ge=5, le=2880)] = Field(
+        240,
+        description="minutes after its first event a conversation not yet ended stops being retried: never "
+        "in analytics -> given up (work DLQ, item FAILED); in analytics but still open -> item LEFT_OPEN (no "
+        "DLQ; the audit lands it, or its next end event); it is retried 60 s, 120 s, ... 15 min apart until "
+        "then",
+    )
+    # docs/genesys-api.md, "Wrap-up after conversationEnd".
+    settle_max_minutes: Annotated[int, Field(ge=1, le=2879)] = Field(
+        60,
+        description="minutes after its first event an ended conversation with a segment still open (an "
+        "agent's wrap-up) is waited for, then landed as it is (`ConversationsLandedUnsettled`; "
+        "finalization brings the final version)",
+        json_schema_extra={ALSO: "below `not_ready_max_age_minutes`, more than the settle delay"},
+    )
+    # docs/design.md, "Refetches that share requests".
+    wrapup_estimate_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
+        180,
+        description="seconds after its wrap-up segment started that an open wrap-up is expected to end: a "
+        "conversation found in wrap-up is not fetched again before then. Set it near the 90th percentile of "
+        "your org's after-call work (tAcw); 0: the not-ready schedule alone",
+    )
+    not_ready_retry_grid_seconds: Annotated[int, Field(ge=0, le=900)] = Field(
+        60,
+        description="every not-ready wait ends on a multiple of this many seconds of wall-clock time, so the "
+        "refetches due in the same slot share a Genesys request; it adds up to this much latency to the "
+        "conversations fetched again, and to no other. 0: no grid",
+    )
 
-    # Audit and finalization (docs/completeness.md): a daily audit of yesterday, a daily finalization of
-    # the day `finalize_lag_days` ago, and `make backfill` over past days, at their own Genesys pace.
-    audit_enabled: bool = True
+    # Audit and finalization (docs/completeness.md).
+    audit_enabled: bool = Field(
+        True,
+        description="the daily audit and finalization schedules; the workflow is deployed either way, "
+        "for `make backfill`",
+    )
     # Genesys reprocesses data at least 48 hours old every night (docs/genesys-api.md, "Nightly
     # reprocessing"): finalize once that window has passed, a day or more later.
-    finalize_lag_days: Annotated[int, Field(ge=3, le=30)] = 4
-    # Finalization starts at HH:00 UTC, the audit of yesterday at HH:15 (it then waits for Genesys' data
-    # availability date to pass the end of the day).
-    audit_schedule_hour_utc: Annotated[int, Field(ge=0, le=23)] = 1
-    # Public connectors page job results at 1,000; Genesys documents no maximum, so none above it.
-    audit_page_size: Annotated[int, Field(ge=10, le=1000)] = 1000
-    # The audit's own pace, on top of genesys_max_requests_per_minute (the live path's).
-    audit_max_requests_per_minute: Annotated[int, Field(ge=1, le=6000)] = 30
-    audit_missing_alarm_threshold: Annotated[int, Field(ge=0, le=1_000_000)] = 0
-    audit_availability_max_wait_hours: Annotated[int, Field(ge=1, le=48)] = 24
-    audit_job_timeout_minutes: Annotated[int, Field(ge=10, le=1440)] = 180
-    audit_max_concurrent_executions: Annotated[int, Field(ge=1, le=5)] = 1
-    audit_memory_mb: Annotated[int, Field(ge=256, le=10_240)] = 1024
-    audit_timeout_seconds: Annotated[int, Field(ge=60, le=900)] = 300
+    finalize_lag_days: Annotated[int, Field(ge=3, le=30)] = Field(
+        4, description="finalize the UTC day this many days ago (after Genesys' nightly reprocessing)"
+    )
+    audit_schedule_hour_utc: Annotated[int, Field(ge=0, le=23)] = Field(
+        1,
+        description="hour (UTC) the schedules start: finalization at HH:00, the audit of yesterday at HH:15",
+    )
+    audit_max_requests_per_minute: Annotated[int, Field(ge=1, le=6000)] = Field(
+        30,
+        description="the audit's own Genesys pace, in requests a minute, on top of "
+        "`genesys_max_requests_per_minute`",
+    )
+    audit_missing_alarm_threshold: Annotated[int, Field(ge=0, le=1_000_000)] = Field(
+        0, description="alarm when one audit lands more conversations the live path missed than this"
+    )
+    # The upper bounds keep an execution's waiting within its history budget (docs/completeness.md,
+    # "The largest day").
+    audit_availability_max_wait_hours: Annotated[int, Field(ge=1, le=plan.MAX_AVAILABILITY_WAIT_HOURS)] = (
+        Field(
+            24,
+            description="hours an execution waits for Genesys' data availability to pass its day, then fails",
+        )
+    )
+    audit_job_timeout_minutes: Annotated[int, Field(ge=10, le=plan.MAX_JOB_TIMEOUT_MINUTES)] = Field(
+        180, description="minutes a details job may run before the execution deletes it and fails"
+    )
+    audit_max_concurrent_executions: Annotated[int, Field(ge=1, le=5)] = Field(
+        1,
+        description="audit executions running a Genesys details job at once (Genesys caps an org's "
+        "concurrent jobs)",
+    )
+    audit_memory_mb: Annotated[int, Field(ge=256, le=10_240)] = Field(
+        1024, description="memory of the audit function, in MB (one results page of 1,000 conversations)"
+    )
+    audit_timeout_seconds: Annotated[int, Field(ge=60, le=900)] = Field(
+        300, description="audit function timeout, in seconds (one step)"
+    )
+    # The lookups (docs/design.md, "Lookups").
+    lookups_enabled: bool = Field(
+        True,
+        description="the daily lookups sync (queues, users, wrap-up codes, divisions, skills, languages: "
+        "names beside ids, at the audit's Genesys pace, at HH:30 the hour before the audit's schedules) "
+        "and its first run on deploy; the workflow is deployed either way, to run by hand",
+    )
 
-    log_retention_days: int = 30
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    # Alarm recipients: e-mail addresses (`alarm_email`, the first key, still works and is merged in)
-    # and an existing SNS topic (chat or paging tools) that every alarm publishes to as well.
-    alarm_email: str | None = None
-    alarm_emails: Annotated[list[str], Field(max_length=20)] = []
-    alarm_topic_arn: str | None = None
-    removal_policy: Literal["retain", "destroy"] = "retain"
-    results_lifecycle: ResultsLifecycle = ResultsLifecycle()
-    # The catalog (docs/query.md): the first day Athena's partition projection covers (and the first day
-    # the audit and `make backfill` accept, docs/completeness.md), the workgroup's
-    # per-query scan cutoff (Athena refuses one under 10,000,000 bytes) and the query results' expiry.
-    catalog_first_day: str = "2026-01-01"
-    athena_bytes_scanned_cutoff_mb: Annotated[int, Field(ge=10, le=1_048_576)] = 10_240
-    athena_query_results_expire_days: Annotated[int, Field(ge=1, le=365)] = 7
+    log_retention_days: LogRetentionDays = Field(
+        30,
+        description="days the functions', the pipe's and the state machine's logs are kept",
+        json_schema_extra={ALLOWED: "a CloudWatch period: " + ", ".join(map(str, LOG_RETENTION_DAYS))},
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="the functions' log level (Powertools)"
+    )
+    alarm_email: Email | None = Field(
+        None,
+        description="one more alarm recipient, merged with `alarm_emails` (the first key, still accepted)",
+        json_schema_extra={ALLOWED: "an e-mail address"},
+    )
+    alarm_emails: Annotated[Emails, Field(max_length=20)] = Field(
+        [],
+        description="addresses subscribed to the alarm topic by e-mail (each confirms the mail SNS sends)",
+        json_schema_extra={ALLOWED: "up to 20 e-mail addresses"},
+    )
+    alarm_topic_arn: SnsTopicArn | None = Field(
+        None,
+        description="an existing SNS topic (chat, paging) every alarm also publishes to",
+        json_schema_extra={ALLOWED: "a standard SNS topic ARN in the stack's region"},
+    )
+    removal_policy: Literal["retain", "destroy"] = Field(
+        "retain",
+        description="`retain`: keep the table, buckets, queues, log groups and catalog on stack deletion, "
+        "with table deletion protection and stack termination protection (docs/operations.md, "
+        '"Teardown"); `destroy`: remove them, emptying the buckets first',
+    )
+    results_lifecycle: ResultsLifecycle = Field(
+        default_factory=lambda: ResultsLifecycle.model_validate({}),
+        description="storage classes and expiry of the results bucket (below)",
+    )
+    # The catalog (docs/query.md).
+    catalog_first_day: PastDay = Field(
+        "2026-01-01",
+        description="first UTC day Athena's partition projection covers, and the first day the audit and "
+        "`make backfill` accept: the day the bridge started landing, or the first day to backfill",
+        json_schema_extra={ALLOWED: "`YYYY-MM-DD` from 2000-01-01 to the day of synth"},
+    )
+    # Athena refuses a per-query cutoff under 10,000,000 bytes.
+    athena_bytes_scanned_cutoff_mb: Annotated[int, Field(ge=10, le=1_048_576)] = Field(
+        10_240, description="Athena cancels a query of the workgroup past this many MiB scanned"
+    )
+    athena_query_results_expire_days: Annotated[int, Field(ge=1, le=365)] = Field(
+        7, description="days Athena's query results (and the views' DDL results) are kept"
+    )
 
     @property
     def stack_name(self) -> str:
@@ -235,84 +406,8 @@ class EnvironmentConfig(BaseModel):
     @field_validator("topics")
     @classmethod
     def _topics_well_formed(cls, topics: list[str]) -> list[str]:
-        for topic in topics:
-            if not TOPIC.fullmatch(topic):
-                raise ValueError(f"topic {topic!r} is not a topic suffix such as 'customer.end' or 'acw'")
-        if len(set(topics)) != len(topics):
-            raise ValueError("topics must not repeat")
+        check_topics(topics)  # the ingest function validates CONVERSATION_TOPICS with the same rule
         return topics
-
-    @field_validator("genesys_region")
-    @classmethod
-    def _known_genesys_region(cls, region: str) -> str:
-        if region not in REGIONS:
-            raise ValueError(f"unknown Genesys region {region!r}; allowed: {', '.join(sorted(REGIONS))}")
-        return region
-
-    @field_validator("credentials_secret_arn")
-    @classmethod
-    def _secret_arn_well_formed(cls, arn: str | None) -> str | None:
-        if arn is not None and not SECRET_ARN.fullmatch(arn):
-            raise ValueError(
-                "must be the complete ARN of a Secrets Manager secret, ending in its 6-character suffix"
-            )
-        return arn
-
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention_cloudwatch_accepts(cls, days: int) -> int:
-        if days not in LOG_RETENTION_DAYS:
-            raise ValueError(f"allowed values: {', '.join(map(str, LOG_RETENTION_DAYS))}")
-        return days
-
-    @field_validator("catalog_first_day")
-    @classmethod
-    def _first_day_is_a_past_day(cls, day: str) -> str:
-        try:
-            first = date.fromisoformat(day) if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", day) else None
-        except ValueError:
-            first = None
-        today = datetime.now(UTC).date()
-        if first is None or not date(2000, 1, 1) <= first <= today:
-            raise ValueError(
-                f"{day!r} is not a YYYY-MM-DD day from 2000-01-01 to today ({today.isoformat()})"
-            )
-        return day
-
-    @field_validator("alarm_email")
-    @classmethod
-    def _email_well_formed(cls, email: str | None) -> str | None:
-        if email is not None and not EMAIL.fullmatch(email):
-            raise ValueError(f"{email!r} is not an e-mail address")
-        return email
-
-    @field_validator("alarm_emails")
-    @classmethod
-    def _emails_well_formed(cls, emails: list[str]) -> list[str]:
-        for email in emails:
-            if not EMAIL.fullmatch(email):
-                raise ValueError(f"{email[:100]!r} is not an e-mail address")
-        return emails
-
-    @field_validator("alarm_topic_arn")
-    @classmethod
-    def _topic_arn_well_formed(cls, arn: str | None) -> str | None:
-        if arn is not None and not SNS_TOPIC_ARN.fullmatch(arn):
-            raise ValueError(
-                f"{arn[:100]!r} is not the ARN of a standard SNS topic "
-                "(arn:aws:sns:<region>:<account>:<name>)"
-            )
-        return arn
-
-    @field_validator("credentials_kms_key_arn")
-    @classmethod
-    def _kms_key_arn_well_formed(cls, arn: str | None) -> str | None:
-        if arn is not None and not KMS_KEY_ARN.fullmatch(arn):
-            raise ValueError(
-                f"{arn[:100]!r} is not the ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<key id>; "
-                "an alias is not accepted)"
-            )
-        return arn
 
     @model_validator(mode="after")
     def _consistent(self) -> EnvironmentConfig:
@@ -368,11 +463,6 @@ class EnvironmentConfig(BaseModel):
             problems.append(
                 "6 x processor_timeout_seconds + processor_batching_window_seconds (the work queue's "
                 f"visibility timeout) must be at most {contracts.SQS_MAX_VISIBILITY_SECONDS}"
-            )
-        if self.not_ready_retry_max_seconds < self.not_ready_retry_base_seconds:
-            problems.append(
-                f"not_ready_retry_max_seconds must be at least not_ready_retry_base_seconds "
-                f"({self.not_ready_retry_base_seconds}..{contracts.SQS_MAX_VISIBILITY_SECONDS})"
             )
         if self.genesys_max_requests_per_minute < self.processor_max_concurrency:
             # Each concurrent processor paces at budget // concurrency, at least 1 a minute: a budget
@@ -435,9 +525,7 @@ class EnvironmentConfig(BaseModel):
         receives = 1
         max_age_seconds = self.not_ready_max_age_minutes * 60
         while elapsed < max_age_seconds:
-            elapsed += not_ready_delay(
-                receives, self.not_ready_retry_base_seconds, self.not_ready_retry_max_seconds
-            )
+            elapsed += not_ready_delay(receives, NOT_READY_RETRY_BASE_SECONDS, NOT_READY_RETRY_MAX_SECONDS)
             receives += 1
         return receives
 
@@ -455,7 +543,9 @@ def parse_environment_config(name: str, block: Any) -> EnvironmentConfig:
         return EnvironmentConfig.model_validate({"environment_name": name, **block})
     except ValidationError as error:
         nested: dict[str, type[BaseModel]] = {"results_lifecycle": ResultsLifecycle}
-        details = "\n  ".join(describe_error(item, EnvironmentConfig, nested) for item in error.errors())
+        details = "\n  ".join(
+            describe_error(item, EnvironmentConfig, nested, REMOVED_KEYS) for item in error.errors()
+        )
         raise ConfigError(f"invalid settings for environment '{name}' in cdk.json:\n  {details}") from None
 
 

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from stacks.config_formats import ALSO
+
 
 class ResultsLifecycle(BaseModel):
     """Storage classes and expiry of the landed conversation details (and the bucket's access logs)."""
@@ -14,12 +16,28 @@ class ResultsLifecycle(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     # S3 refuses Standard-IA transitions earlier than 30 days.
-    infrequent_access_after_days: Annotated[int, Field(ge=30, le=36_500)] | None = None
-    glacier_instant_retrieval_after_days: Annotated[int, Field(ge=30, le=36_500)] | None = None
-    expire_after_days: Annotated[int, Field(ge=1, le=36_500)] | None = None
-    # Writing a conversation again (a late duplicate) leaves a noncurrent version behind.
-    noncurrent_versions_expire_after_days: Annotated[int, Field(ge=1, le=3650)] = 30
-    access_logs_expire_after_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    infrequent_access_after_days: Annotated[int, Field(ge=30, le=36_500)] | None = Field(
+        None,
+        description="days after which landed conversations move to Standard-IA; S3 does not move objects "
+        "under 128 KB by default and a conversation is a few KB, so usually leave it unset",
+    )
+    glacier_instant_retrieval_after_days: Annotated[int, Field(ge=30, le=36_500)] | None = Field(
+        None,
+        description="days after which landed conversations move to Glacier Instant Retrieval",
+        json_schema_extra={ALSO: "at least `infrequent_access_after_days` + 30"},
+    )
+    expire_after_days: Annotated[int, Field(ge=1, le=36_500)] | None = Field(
+        None,
+        description="days after which landed conversations are deleted; unset: kept",
+        json_schema_extra={ALSO: "after the last transition"},
+    )
+    # Writing a conversation again (a late duplicate, finalization) leaves a noncurrent version behind.
+    noncurrent_versions_expire_after_days: Annotated[int, Field(ge=1, le=3650)] = Field(
+        30, description="days an overwritten version of a conversation is kept"
+    )
+    access_logs_expire_after_days: Annotated[int, Field(ge=1, le=3650)] = Field(
+        90, description="days the buckets' S3 server access logs are kept"
+    )
 
     @model_validator(mode="after")
     def _transitions_in_order(self) -> ResultsLifecycle:

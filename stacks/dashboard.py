@@ -57,8 +57,13 @@ class OperationsDashboard(Construct):
         self.dashboard.add_widgets(
             _counts(
                 contracts.INGEST_SERVICE,
-                (MetricName.EVENTS_RECEIVED, MetricName.DUPLICATE_EVENTS, MetricName.EVENTS_QUARANTINED),
-                "Events: received, duplicates, quarantined",
+                (
+                    MetricName.EVENTS_RECEIVED,
+                    MetricName.DUPLICATE_EVENTS,
+                    MetricName.EVENTS_QUARANTINED,
+                    MetricName.CONVERSATIONS_ENDED_AGAIN,
+                ),
+                "Events: received, duplicates, quarantined, ended again (fresh fetch queued)",
             ),
             _counts(
                 processor,
@@ -66,8 +71,9 @@ class OperationsDashboard(Construct):
                     MetricName.CONVERSATIONS_FETCHED,
                     MetricName.CONVERSATIONS_NOT_READY,
                     MetricName.CONVERSATIONS_FAILED,
+                    MetricName.CONVERSATIONS_LEFT_OPEN,
                 ),
-                "Conversations: fetched, not ready, failed",
+                "Conversations: fetched, not ready, failed, left open (to the audit)",
             ),
         )
         self.dashboard.add_widgets(

@@ -8,11 +8,20 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as event_targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from genesys_bridge import contracts
 from stacks.config import EnvironmentConfig
+from stacks.config_fixed import (
+    INGEST_ASYNC_MAX_EVENT_AGE_HOURS,
+    INGEST_ASYNC_RETRY_ATTEMPTS,
+    INGEST_RULE_MAX_EVENT_AGE_HOURS,
+    INGEST_RULE_RETRY_ATTEMPTS,
+    INGEST_TIMEOUT_SECONDS,
+)
 from stacks.dead_letter_queues import dead_letter_queue
+from stacks.function_environments import ingest_environment
 from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
 
 # Genesys sends the topic template as detail-type: the conversation id stays the literal `{id}`.
@@ -31,6 +40,7 @@ class Ingestion(Construct):
         *,
         config: EnvironmentConfig,
         buffer_table: dynamodb.ITableV2,
+        work_queue: sqs.IQueue,
         functions: PythonFunctionFactory,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -53,26 +63,27 @@ class Ingestion(Construct):
                 service_name=contracts.INGEST_SERVICE,
                 description="Validates Genesys conversation-end events and records each in the buffer",
                 memory_mb=config.ingest_memory_mb,
-                timeout=Duration.seconds(config.ingest_timeout_seconds),
-                environment={
-                    contracts.BUFFER_TABLE_NAME: buffer_table.table_name,
-                    contracts.QUARANTINE_QUEUE_URL: self.quarantine_queue.queue_url,
-                    contracts.BUFFER_TTL_HOURS: str(config.buffer_ttl_hours),
-                    # The rule's topics again: ingest refuses the others when the rule is bypassed.
-                    contracts.CONVERSATION_TOPICS: ",".join(config.topics),
-                },
+                timeout=Duration.seconds(INGEST_TIMEOUT_SECONDS),
+                environment=ingest_environment(
+                    config,
+                    buffer_table_name=buffer_table.table_name,
+                    quarantine_queue_url=self.quarantine_queue.queue_url,
+                    work_queue_url=work_queue.queue_url,
+                ),
             ),
         )
         # EventBridge invokes asynchronously: once Lambda accepted the event, these retries and the
         # on-failure destination are what keep an event from being lost.
         self.function.configure_async_invoke(
-            retry_attempts=config.ingest_async_retry_attempts,
-            max_event_age=Duration.hours(config.ingest_async_max_event_age_hours),
+            retry_attempts=INGEST_ASYNC_RETRY_ATTEMPTS,
+            max_event_age=Duration.hours(INGEST_ASYNC_MAX_EVENT_AGE_HOURS),
             on_failure=destinations.SqsDestination(self.failed_invocations_queue),
         )
-        # One conditional UpdateItem per event: create if absent, else touch lastEventAt.
+        # One conditional UpdateItem per event: create if absent, else touch lastEventAt (and, for a
+        # conversation that ended again, a second one starting the item's new round).
         buffer_table.grant(self.function, "dynamodb:UpdateItem")
         self.quarantine_queue.grant_send_messages(self.function)
+        work_queue.grant_send_messages(self.function)
 
         self.rule = events.Rule(
             self,
@@ -83,15 +94,14 @@ class Ingestion(Construct):
                 source=events.Match.prefix(config.event_source_prefix),
                 detail_type=detail_types(config.topics),
             ),
-            targets=[self._ingest_target(config, self.function)],
+            targets=[self._ingest_target(self.function)],
         )
 
-    def _ingest_target(self, config: EnvironmentConfig, function: lambda_.IFunction) -> events.IRuleTarget:
-        # Retries here cover EventBridge failing to invoke at all (throttling, Lambda unavailable).
+    def _ingest_target(self, function: lambda_.IFunction) -> events.IRuleTarget:
         return event_targets.LambdaFunction(
             function,
-            retry_attempts=config.ingest_rule_retry_attempts,
-            max_event_age=Duration.hours(config.ingest_rule_max_event_age_hours),
+            retry_attempts=INGEST_RULE_RETRY_ATTEMPTS,
+            max_event_age=Duration.hours(INGEST_RULE_MAX_EVENT_AGE_HOURS),
             dead_letter_queue=self.rule_dead_letter_queue,
         )
 

@@ -19,7 +19,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from genesys_bridge import contracts
+from stacks.function_environments import powertools_environment
 from stacks.layer_build import (
     LAMBDA_ARM64,
     LAMBDA_PYTHON_VERSION,
@@ -150,10 +150,5 @@ class PythonFunctionFactory:
             role=role,
             log_group=logs,
             tracing=lambda_.Tracing.ACTIVE,
-            environment={
-                contracts.POWERTOOLS_SERVICE_NAME: spec.service_name,
-                contracts.POWERTOOLS_METRICS_NAMESPACE: contracts.METRICS_NAMESPACE,
-                "POWERTOOLS_LOG_LEVEL": self._log_level,
-                **spec.environment,
-            },
+            environment={**powertools_environment(spec.service_name, self._log_level), **spec.environment},
         )

@@ -45,9 +45,19 @@ def log_retention(days: int) -> logs.RetentionDays:
 
 
 def log_group(
-    scope: Construct, construct_id: str, *, retention_days: int, removal_policy: RemovalPolicy
+    scope: Construct,
+    construct_id: str,
+    *,
+    retention_days: int,
+    removal_policy: RemovalPolicy,
+    log_group_name: str | None = None,
 ) -> logs.LogGroup:
-    """A log group of its own (rather than an implicit one that never expires) with the retention."""
+    """A log group of its own (rather than an implicit one that never expires) with the retention;
+    CloudFormation names it unless `log_group_name` is given."""
     return logs.LogGroup(
-        scope, construct_id, retention=log_retention(retention_days), removal_policy=removal_policy
+        scope,
+        construct_id,
+        log_group_name=log_group_name,
+        retention=log_retention(retention_days),
+        removal_policy=removal_policy,
     )

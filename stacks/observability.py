@@ -22,6 +22,9 @@ from genesys_bridge import contracts
 from genesys_bridge.metrics import MetricName
 
 PIPES_NAMESPACE = "AWS/EventBridge/Pipes"
+# Pipes metrics published under AwsAccountId and PipeName; the others under PipeName alone
+# (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-monitoring.html).
+PIPE_METRICS_BY_ACCOUNT_AND_PIPE = frozenset({"ExecutionThrottled", "Invocations"})
 EVENTS_NAMESPACE = "AWS/Events"
 ALARM_PERIOD = Duration.minutes(5)
 # Genesys error and 429 rates must stay above their threshold this many periods in a row (15 minutes):
@@ -45,10 +48,15 @@ def bridge_metric(
 
 
 def pipe_metric(pipe: pipes.IPipe, metric_name: str, *, period: Duration = ALARM_PERIOD) -> cloudwatch.Metric:
+    """A metric of the pipe, with the dimensions Pipes publishes it under: a metric queried with other
+    dimensions than its own shows no data."""
+    dimensions = {"PipeName": pipe.pipe_name}
+    if metric_name in PIPE_METRICS_BY_ACCOUNT_AND_PIPE:
+        dimensions = {"AwsAccountId": Stack.of(pipe).account, **dimensions}
     return cloudwatch.Metric(
         namespace=PIPES_NAMESPACE,
         metric_name=metric_name,
-        dimensions_map={"PipeName": pipe.pipe_name},
+        dimensions_map=dimensions,
         statistic="Sum",
         period=period,
     )
@@ -186,7 +194,12 @@ class Observability(Construct):
         requests = bridge_metric(MetricName.GENESYS_REQUESTS, contracts.PROCESSOR_SERVICE)
         window_minutes = RATE_ALARM_PERIODS * int(ALARM_PERIOD.to_minutes())
         for alarm_id, metric_name, percent, meaning in (
-            ("GenesysErrorRate", MetricName.GENESYS_ERRORS, error_rate_percent, "failed (5xx, 4xx, network)"),
+            (
+                "GenesysErrorRate",
+                MetricName.GENESYS_ERRORS,
+                error_rate_percent,
+                "failed (5xx, 4xx but 404, network)",
+            ),
             (
                 "GenesysThrottledRate",
                 MetricName.GENESYS_THROTTLED,
@@ -268,6 +281,51 @@ class Observability(Construct):
                 period=Duration.hours(1),
             ),
             threshold=missing_threshold,
+            treat_missing_data=cloudwatch.TreatMissingData.IGNORE,
+        )
+
+    def watch_lookups(self, state_machine: sfn.IStateMachine, lookups: Sequence[str]) -> None:
+        """Alarms of the lookups sync: an execution that failed (a lookup failed after its retries, or the
+        sync could not run), and a lookup Genesys refused (403) for lack of a permission."""
+        self._alarm(
+            "LookupsExecutionsFailed",
+            "A lookups sync failed, timed out or was aborted: a lookup has no snapshot for today "
+            "(the execution's error names it; docs/operations.md, Lookups)",
+            cloudwatch.MathExpression(
+                expression="failed + timedOut + aborted",
+                using_metrics={
+                    "failed": state_machine.metric_failed(period=ALARM_PERIOD, statistic="Sum"),
+                    "timedOut": state_machine.metric_timed_out(period=ALARM_PERIOD, statistic="Sum"),
+                    "aborted": state_machine.metric_aborted(period=ALARM_PERIOD, statistic="Sum"),
+                },
+                period=ALARM_PERIOD,
+                label="lookups executions failed",
+            ),
+            threshold=0,
+        )
+        # Every sync reports 0 or 1 for each lookup, so the alarm clears at the first sync after the
+        # permission is granted, and keeps its state in between (missing data is ignored).
+        forbidden = {
+            f"lookup{index}": cloudwatch.Metric(
+                namespace=contracts.METRICS_NAMESPACE,
+                metric_name=MetricName.LOOKUPS_FORBIDDEN,
+                dimensions_map={"service": contracts.LOOKUPS_SERVICE, contracts.LOOKUP_DIMENSION: lookup},
+                statistic="Maximum",
+                period=Duration.hours(1),
+            )
+            for index, lookup in enumerate(lookups)
+        }
+        self._alarm(
+            "LookupsForbidden",
+            "Genesys refused a lookup (403): the OAuth client's role lacks its view permission; the "
+            "metric's lookup dimension and the function's log name it (docs/operations.md, Lookups)",
+            cloudwatch.MathExpression(
+                expression=f"MAX([{', '.join(forbidden)}])",
+                using_metrics=forbidden,
+                period=Duration.hours(1),
+                label="lookups refused for a missing permission",
+            ),
+            threshold=0,
             treat_missing_data=cloudwatch.TreatMissingData.IGNORE,
         )
 

@@ -18,6 +18,7 @@ from constructs import Construct
 
 from genesys_bridge import contracts
 from stacks.config import EnvironmentConfig
+from stacks.config_fixed import PIPE_BATCH_SIZE, PIPE_MAX_RECORD_AGE_HOURS, PIPE_MAX_RETRY_ATTEMPTS
 from stacks.log_groups import log_group
 from stacks.pipe_dlq import PipeDeadLetterQueues, pipe_dead_letter_queues
 
@@ -47,13 +48,13 @@ def stream_to_work_queue_pipe(
             table,
             # TRIM_HORIZON: a pipe created or restarted after items were written still sends them.
             starting_position=pipe_sources.DynamoDBStartingPosition.TRIM_HORIZON,
-            batch_size=config.pipe_batch_size,
+            batch_size=PIPE_BATCH_SIZE,
             parallelization_factor=config.pipe_parallelization_factor,
             on_partial_batch_item_failure=pipe_sources.OnPartialBatchItemFailure.AUTOMATIC_BISECT,
-            maximum_retry_attempts=config.pipe_max_retry_attempts,
+            maximum_retry_attempts=PIPE_MAX_RETRY_ATTEMPTS,
             # Without an age limit Pipes retries its own errors until the stream drops the record
             # (24 h), and the record is gone without reaching the DLQ.
-            maximum_record_age=Duration.hours(config.pipe_max_record_age_hours),
+            maximum_record_age=Duration.hours(PIPE_MAX_RECORD_AGE_HOURS),
             dead_letter_target=dead_letters.queue,
         ),
         # Only the item's creation starts work; later touches (lastEventAt) and status changes don't.

@@ -19,12 +19,13 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from genesys_bridge import contracts
-from stacks.config import (
+from stacks.config_fixed import (
     PIPE_DLQ_MAX_RECEIVE_COUNT,
     PIPE_DLQ_RESOLVER_BATCH_SIZE,
     PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS,
 )
 from stacks.dead_letter_queues import DEAD_LETTER_RETENTION, dead_letter_queue
+from stacks.function_environments import pipe_dlq_environment
 from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
 
 RESOLVER_TIMEOUT = Duration.seconds(PIPE_DLQ_RESOLVER_TIMEOUT_SECONDS)
@@ -92,11 +93,11 @@ class PipeDlqResolver(Construct):
                 description="Resolves the pipe's dead-letter pointers into work-queue messages",
                 memory_mb=RESOLVER_MEMORY_MB,
                 timeout=RESOLVER_TIMEOUT,
-                environment={
-                    contracts.BUFFER_STREAM_ARN: stream_arn,
-                    contracts.WORK_QUEUE_URL: work_queue.queue_url,
-                    contracts.PIPE_UNRESOLVED_QUEUE_URL: queues.unresolved_queue.queue_url,
-                },
+                environment=pipe_dlq_environment(
+                    buffer_stream_arn=stream_arn,
+                    work_queue_url=work_queue.queue_url,
+                    unresolved_queue_url=queues.unresolved_queue.queue_url,
+                ),
             ),
         )
         self.function.add_event_source(

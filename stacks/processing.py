@@ -9,12 +9,13 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from genesys_bridge import contracts
 from stacks.config import EnvironmentConfig
+from stacks.credentials import GenesysCredentials
+from stacks.function_environments import processor_environment
 from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
 from stacks.nag import acknowledge_nag_finding
 
@@ -30,33 +31,18 @@ class Processing(Construct):
         work_queue: sqs.IQueue,
         work_dead_letter_queue: sqs.IQueue,
         results_bucket: s3.IBucket,
+        credentials: GenesysCredentials,
         functions: PythonFunctionFactory,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.credentials_secret = self._credentials_secret(config)
-        environment = {
-            contracts.BUFFER_TABLE_NAME: buffer_table.table_name,
-            contracts.RESULTS_BUCKET_NAME: results_bucket.bucket_name,
-            contracts.GENESYS_REGION: config.genesys_region,
-            contracts.GENESYS_CREDENTIALS_SECRET_ARN: self.credentials_secret.secret_arn,
-            contracts.GENESYS_MAX_REQUESTS_PER_MINUTE: str(config.genesys_max_requests_per_minute),
-            contracts.GENESYS_IDS_PER_REQUEST: str(config.genesys_ids_per_request),
-            contracts.NOT_READY_MAX_AGE_MINUTES: str(config.not_ready_max_age_minutes),
-            contracts.SETTLE_MAX_MINUTES: str(config.settle_max_minutes),
-            contracts.WORK_QUEUE_URL: work_queue.queue_url,
-            contracts.WORK_DLQ_URL: work_dead_letter_queue.queue_url,
-            # At most this many invocations call Genesys at once; each paces at budget / callers.
-            contracts.GENESYS_CONCURRENT_CALLERS: str(config.processor_max_concurrency),
-            contracts.NOT_READY_RETRY_BASE_SECONDS: str(config.not_ready_retry_base_seconds),
-            contracts.NOT_READY_RETRY_MAX_SECONDS: str(config.not_ready_retry_max_seconds),
-            contracts.WRAPUP_ESTIMATE_SECONDS: str(config.wrapup_estimate_seconds),
-            contracts.NOT_READY_RETRY_GRID_SECONDS: str(config.not_ready_retry_grid_seconds),
-        }
-        if config.genesys_api_base_url is not None:
-            environment[contracts.GENESYS_API_BASE_URL] = config.genesys_api_base_url
-        if config.genesys_login_base_url is not None:
-            environment[contracts.GENESYS_LOGIN_BASE_URL] = config.genesys_login_base_url
-
+        environment = processor_environment(
+            config,
+            buffer_table_name=buffer_table.table_name,
+            results_bucket_name=results_bucket.bucket_name,
+            credentials_secret_arn=credentials.secret.secret_arn,
+            work_queue_url=work_queue.queue_url,
+            work_dlq_url=work_dead_letter_queue.queue_url,
+        )
         self.function = functions.build(
             self,
             "ProcessorFunction",
@@ -84,21 +70,7 @@ class Processing(Construct):
         buffer_table.grant(self.function, "dynamodb:GetItem", "dynamodb:UpdateItem")
         self._grant_put_results(results_bucket)
         work_dead_letter_queue.grant_send_messages(self.function)
-        self.credentials_secret.grant_read(self.function)
-        if config.credentials_kms_key_arn is not None:
-            self._grant_decrypt_secret(config.credentials_kms_key_arn)
-
-    def _grant_decrypt_secret(self, key_arn: str) -> None:
-        """A secret under a customer-managed key is readable only with kms:Decrypt on that key; the
-        condition allows it only on behalf of Secrets Manager in the key's region
-        (https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html)."""
-        key_region = key_arn.split(":")[3]
-        iam.Grant.add_to_principal(
-            grantee=self.function,
-            actions=["kms:Decrypt"],
-            resource_arns=[key_arn],
-            conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{key_region}.amazonaws.com"}},
-        )
+        credentials.grant_read(self.function)
 
     def _grant_put_results(self, results_bucket: s3.IBucket) -> None:
         objects_pattern = f"{contracts.RESULTS_PREFIX}*"
@@ -116,15 +88,4 @@ class Processing(Construct):
             f"AwsSolutions-IAM5[Resource::<{bucket_logical_id}.Arn>/{objects_pattern}]",
             "One object per conversation, keyed by its date and id, so the keys cannot be listed "
             "in advance; the grant is s3:PutObject alone and only under the results prefix.",
-        )
-
-    def _credentials_secret(self, config: EnvironmentConfig) -> secretsmanager.ISecret:
-        # Imported, never created here: the secret's value must not pass through a template.
-        if config.credentials_secret_arn is not None:
-            return secretsmanager.Secret.from_secret_complete_arn(
-                self, "GenesysCredentials", config.credentials_secret_arn
-            )
-        assert config.credentials_secret_name is not None  # the config validator requires one of them
-        return secretsmanager.Secret.from_secret_name_v2(
-            self, "GenesysCredentials", config.credentials_secret_name
         )

@@ -12,7 +12,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.config import WORK_QUEUE_RETENTION_DAYS, EnvironmentConfig
+from stacks.config import EnvironmentConfig
+from stacks.config_fixed import WORK_QUEUE_RETENTION_DAYS
 from stacks.dead_letter_queues import dead_letter_queue
 
 

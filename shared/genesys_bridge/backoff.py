@@ -17,6 +17,13 @@ from genesys_bridge import contracts
 
 # 2**30 s is far beyond any cap: bounding the exponent keeps the power a small integer.
 _MAX_EXPONENT = 30
+# The schedule the stack deploys (the processor reads it from its environment, so the local runner can
+# run it on a faster clock): a minute after the first not-ready receive, doubling to a quarter of an
+# hour, so a conversation Genesys has a moment later is fetched soon and one still running for hours
+# costs about four receives an hour. Environments differ in how long they wait in all
+# (not_ready_max_age_minutes), not in the spacing.
+NOT_READY_RETRY_BASE_SECONDS = 60
+NOT_READY_RETRY_MAX_SECONDS = 900
 
 
 def not_ready_delay(receive_count: int, base_seconds: int, max_seconds: int) -> int:

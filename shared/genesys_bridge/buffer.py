@@ -2,8 +2,10 @@
 
 The pipe forwards only INSERT records to the work queue, so the table's write pattern *is* the
 deduplication: the first event of a conversation creates the item, every later event (EventBridge
-redelivery, the other end topics of the same conversation) only modifies it. Every write here is an
-UpdateItem: a PutItem would replace the item with a partial one and lose what others wrote.
+redelivery, the other end topics of the same conversation) only modifies it. A conversation that ends
+again after the processor concluded its item is queued by ingest itself (`requeue` marks the item for
+that new round; docs/design.md, "Buffer item"). Every write here is an UpdateItem: a PutItem would
+replace the item with a partial one and lose what others wrote.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class BufferItem:
     expires_at: int | None
     result_key: str | None
     error: str | None
+    concluded_at: datetime | None = None  # when it last became FETCHED or LEFT_OPEN
+    requeues: int = 0  # fresh fetches ingest queued because the conversation ended again
 
 
 def _is_conditional_failure(error: ClientError) -> bool:
@@ -77,7 +81,14 @@ class BufferTable:
         return self._table
 
     def record_event(self, conversation_id: str, event_at: datetime | None = None) -> bool:
-        """Record one event of the conversation in a single write; True if it created the item.
+        """Record one event of the conversation in a single write; True if it created the item."""
+        return self.record_event_and_get_previous(conversation_id, event_at) is None
+
+    def record_event_and_get_previous(
+        self, conversation_id: str, event_at: datetime | None = None
+    ) -> BufferItem | None:
+        """Record one event of the conversation in a single write; the item as it was before (None: this
+        event created it).
 
         `event_at` is when the bridge saw the event (default: now). It is not the event's own
         timestamp on purpose: Genesys may redeliver for days, and the not-ready max age must count
@@ -114,7 +125,54 @@ class BufferTable:
             # The old image tells, within the same single write, whether the item existed before.
             ReturnValues="ALL_OLD",
         )
-        return not response.get("Attributes")
+        previous = response.get("Attributes")
+        return _buffer_item(conversation_id, previous) if previous else None
+
+    def requeue(self, conversation_id: str, concluded_at: datetime, event_at: datetime | None = None) -> bool:
+        """Start a new round of work on a concluded item whose conversation ended again: PENDING, with
+        firstEventAt (which the processor's max age and LandingLatency count from) and expiresAt starting
+        again at `event_at`, and `requeues` counted. False if the item is gone, not concluded, or
+        concluded again since `concluded_at` (someone else requeued it, or the processor moved on).
+
+        The caller has sent the work message already: a failed write after it only means that the
+        next late event sends another one, which the processor lands idempotently.
+        """
+        if self._ttl is None:
+            raise ValueError("this BufferTable was built without ttl_hours, which requeueing an item needs")
+        moment = event_at or self._clock()
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={contracts.ATTR_CONVERSATION_ID: {"S": conversation_id}},
+                UpdateExpression=(
+                    "SET #status = :pending, #first = :now, #expires = :expires ADD #requeues :one"
+                ),
+                ConditionExpression=(
+                    "attribute_exists(#id) AND #status IN (:fetched, :left_open) AND #concluded = :concluded"
+                ),
+                ExpressionAttributeNames={
+                    "#id": contracts.ATTR_CONVERSATION_ID,
+                    "#status": contracts.ATTR_STATUS,
+                    "#first": contracts.ATTR_FIRST_EVENT_AT,
+                    "#expires": contracts.ATTR_EXPIRES_AT,
+                    "#requeues": contracts.ATTR_REQUEUES,
+                    "#concluded": contracts.ATTR_CONCLUDED_AT,
+                },
+                ExpressionAttributeValues={
+                    ":pending": {"S": contracts.STATUS_PENDING},
+                    ":fetched": {"S": contracts.STATUS_FETCHED},
+                    ":left_open": {"S": contracts.STATUS_LEFT_OPEN},
+                    ":now": {"S": format_timestamp(moment)},
+                    ":expires": {"N": str(int((moment + self._ttl).timestamp()))},
+                    ":one": {"N": "1"},
+                    ":concluded": {"S": format_timestamp(concluded_at)},
+                },
+            )
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                return False
+            raise
+        return True
 
     def mark_fetched(self, conversation_id: str, result_key: str) -> BufferItem | None:
         """Mark the item FETCHED with where its details landed; the item as marked, or None if it no
@@ -129,17 +187,19 @@ class BufferTable:
             response = self._client.update_item(
                 TableName=self._table,
                 Key={contracts.ATTR_CONVERSATION_ID: {"S": conversation_id}},
-                UpdateExpression="SET #status = :fetched, #key = :key REMOVE #error",
+                UpdateExpression="SET #status = :fetched, #key = :key, #concluded = :now REMOVE #error",
                 ConditionExpression="attribute_exists(#id)",
                 ExpressionAttributeNames={
                     "#id": contracts.ATTR_CONVERSATION_ID,
                     "#status": contracts.ATTR_STATUS,
                     "#key": contracts.ATTR_RESULT_KEY,
+                    "#concluded": contracts.ATTR_CONCLUDED_AT,
                     "#error": contracts.ATTR_ERROR,
                 },
                 ExpressionAttributeValues={
                     ":fetched": {"S": contracts.STATUS_FETCHED},
                     ":key": {"S": result_key},
+                    ":now": {"S": format_timestamp(self._clock())},
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -177,6 +237,34 @@ class BufferTable:
             raise
         return True
 
+    def mark_left_open(self, conversation_id: str) -> bool:
+        """Mark the item LEFT_OPEN (known to analytics, still open at the max age); False if it is gone or
+        already FETCHED. Its next end event starts a new round (`requeue`); until then the audit and
+        finalize find the conversation. The condition keeps a missing item from being recreated."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={contracts.ATTR_CONVERSATION_ID: {"S": conversation_id}},
+                UpdateExpression="SET #status = :left_open, #concluded = :now REMOVE #error",
+                ConditionExpression="attribute_exists(#id) AND #status <> :fetched",
+                ExpressionAttributeNames={
+                    "#id": contracts.ATTR_CONVERSATION_ID,
+                    "#status": contracts.ATTR_STATUS,
+                    "#concluded": contracts.ATTR_CONCLUDED_AT,
+                    "#error": contracts.ATTR_ERROR,
+                },
+                ExpressionAttributeValues={
+                    ":left_open": {"S": contracts.STATUS_LEFT_OPEN},
+                    ":fetched": {"S": contracts.STATUS_FETCHED},
+                    ":now": {"S": format_timestamp(self._clock())},
+                },
+            )
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                return False
+            raise
+        return True
+
     def get(self, conversation_id: str) -> BufferItem | None:
         response = self._client.get_item(
             TableName=self._table,
@@ -194,10 +282,12 @@ def _buffer_item(conversation_id: str, item: Mapping[str, Any]) -> BufferItem:
         value = item.get(name)
         return value.get("S") if value else None
 
-    first, last, expires = (
+    first, last, concluded, expires, requeues = (
         text(contracts.ATTR_FIRST_EVENT_AT),
         text(contracts.ATTR_LAST_EVENT_AT),
+        text(contracts.ATTR_CONCLUDED_AT),
         item.get(contracts.ATTR_EXPIRES_AT),
+        item.get(contracts.ATTR_REQUEUES),
     )
     return BufferItem(
         conversation_id=conversation_id,
@@ -207,4 +297,6 @@ def _buffer_item(conversation_id: str, item: Mapping[str, Any]) -> BufferItem:
         expires_at=int(expires["N"]) if expires and "N" in expires else None,
         result_key=text(contracts.ATTR_RESULT_KEY),
         error=text(contracts.ATTR_ERROR),
+        concluded_at=parse_timestamp(concluded) if concluded else None,
+        requeues=int(requeues["N"]) if requeues and "N" in requeues else 0,
     )

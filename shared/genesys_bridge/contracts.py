@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from genesys_bridge import layout
+
 # Environment variables set by the stack and validated by the handlers' settings models.
 BUFFER_TABLE_NAME: Final = "BUFFER_TABLE_NAME"
 QUARANTINE_QUEUE_URL: Final = "QUARANTINE_QUEUE_URL"
@@ -48,6 +50,7 @@ PIPE_UNRESOLVED_QUEUE_URL: Final = "PIPE_UNRESOLVED_QUEUE_URL"
 # Powertools reads these itself.
 POWERTOOLS_SERVICE_NAME: Final = "POWERTOOLS_SERVICE_NAME"
 POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
+POWERTOOLS_LOG_LEVEL: Final = "POWERTOOLS_LOG_LEVEL"
 
 METRICS_NAMESPACE: Final = "GenesysAnalyticsBridge"
 INGEST_SERVICE: Final = "ingest"
@@ -64,9 +67,17 @@ ATTR_LAST_EVENT_AT: Final = "lastEventAt"
 ATTR_EXPIRES_AT: Final = "expiresAt"
 ATTR_RESULT_KEY: Final = "resultKey"
 ATTR_ERROR: Final = "error"
+# When the processor last concluded its work on the item (FETCHED or LEFT_OPEN): an end event that
+# happened later means the conversation ended again, and ingest queues a fresh fetch.
+ATTR_CONCLUDED_AT: Final = "concludedAt"
+# How many times ingest queued a fresh fetch for the item (it ended again after it concluded).
+ATTR_REQUEUES: Final = "requeues"
 STATUS_PENDING: Final = "PENDING"
 STATUS_FETCHED: Final = "FETCHED"
 STATUS_FAILED: Final = "FAILED"
+# Known to analytics but still open at the max age (a scheduled callback, an open messaging thread):
+# left to the audit and finalize, or to its next end event; not a failure (no work DLQ message).
+STATUS_LEFT_OPEN: Final = "LEFT_OPEN"
 
 # The pipe between the buffer's stream and the work queue. The stack hands these to EventBridge
 # Pipes; the local runner applies the very same objects to moto's stream records.
@@ -98,21 +109,20 @@ OUTPUT_INGEST_FUNCTION_NAME: Final = "IngestFunctionName"
 OUTPUT_CATALOG_DATABASE_NAME: Final = "CatalogDatabaseName"
 OUTPUT_ATHENA_WORKGROUP_NAME: Final = "AthenaWorkGroupName"
 
-# Where landed details go in the results bucket.
-RESULTS_PREFIX: Final = "conversations/"
+# Where landed details go in the results bucket; the whole layout is genesys_bridge.layout's.
+RESULTS_PREFIX: Final = layout.CONVERSATIONS.prefix
 
 # The audit workflow (docs/completeness.md): its function's environment, its objects in the results
 # bucket, and the input an execution starts with (the schedules, `make backfill` and the local runner).
 AUDIT_SERVICE: Final = "audit"
-AUDIT_PAGE_SIZE: Final = "AUDIT_PAGE_SIZE"
 AUDIT_MAX_REQUESTS_PER_MINUTE: Final = "AUDIT_MAX_REQUESTS_PER_MINUTE"
 AUDIT_FIRST_DAY: Final = "AUDIT_FIRST_DAY"
 AUDIT_AVAILABILITY_MAX_WAIT_HOURS: Final = "AUDIT_AVAILABILITY_MAX_WAIT_HOURS"
 AUDIT_JOB_TIMEOUT_MINUTES: Final = "AUDIT_JOB_TIMEOUT_MINUTES"
 AUDIT_MAX_CONCURRENT_EXECUTIONS: Final = "AUDIT_MAX_CONCURRENT_EXECUTIONS"
-# audits/conversation_date=<D>/<mode>.json: the report; audit-work/: an execution's scratch objects.
-AUDITS_PREFIX: Final = "audits/"
-AUDIT_WORK_PREFIX: Final = "audit-work/"
+# The day's reports and an execution's scratch objects (genesys_bridge.layout).
+AUDITS_PREFIX: Final = layout.AUDIT_REPORTS.prefix
+AUDIT_WORK_PREFIX: Final = layout.AUDIT_WORK_PREFIX
 AUDIT_INPUT_DAY: Final = "day"  # YYYY-MM-DD
 AUDIT_INPUT_MODE: Final = "mode"  # audit | finalize
 AUDIT_INPUT_FORCE: Final = "force"  # run even if the day's report of this mode says complete
@@ -122,6 +132,20 @@ AUDIT_INPUT_SCHEDULED_TIME: Final = "scheduled_time"
 OUTPUT_AUDIT_STATE_MACHINE_ARN: Final = "AuditStateMachineArn"
 # The audit schedules' dead-letter queue (`make ops ARGS="status"` shows its depth and reasons).
 OUTPUT_AUDIT_SCHEDULE_DLQ_URL: Final = "AuditScheduleDeadLetterQueueUrl"
+# The lookups schedule's dead-letter queue (likewise in `status`).
+OUTPUT_LOOKUPS_SCHEDULE_DLQ_URL: Final = "LookupsScheduleDeadLetterQueueUrl"
+
+# The lookups sync (docs/design.md, "Lookups"): its function's service name and pace, the metric
+# dimension that names the lookup, its objects in the results bucket, and the output an operator starts
+# it again with.
+LOOKUPS_SERVICE: Final = "lookups"
+LOOKUPS_MAX_REQUESTS_PER_MINUTE: Final = "LOOKUPS_MAX_REQUESTS_PER_MINUTE"
+LOOKUP_DIMENSION: Final = "lookup"
+LOOKUPS_PREFIX: Final = layout.LOOKUPS_PREFIX
+OUTPUT_LOOKUPS_STATE_MACHINE_ARN: Final = "LookupsStateMachineArn"
+# The lookups function's two steps (the `step` of its invocation's payload).
+LOOKUPS_SYNC_STEP: Final = "sync"  # land one lookup: {"step", "lookup", "started_at"}
+LOOKUPS_REPORT_STEP: Final = "report"  # judge the sync: {"step", "results"}
 
 # S3 object metadata on landed conversations: which endpoint the body came from, and when.
 RESULT_METADATA_SOURCE: Final = "source"

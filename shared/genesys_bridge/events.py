@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from genesys_bridge import contracts
+from genesys_bridge.layout import UUID_PATTERN, is_uuid
 
 # EventBridge refuses entries above 256 KB, so anything larger did not come through a real bus.
 MAX_EVENT_BYTES = 256 * 1024
@@ -24,8 +26,7 @@ MAX_EVENT_DEPTH = 64
 
 # Every pattern here is anchored with \A and \Z (never `$`, which also matches before a final newline),
 # so .match and .fullmatch alike accept only the whole string; [0-9a-fA-F] is ASCII only.
-_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-UUID_RE = re.compile(rf"\A{_UUID}\Z")
+UUID_RE = re.compile(rf"\A{UUID_PATTERN}\Z")
 """A conversation id as Genesys writes it (hyphenated; matched case-insensitively, stored lower-case)."""
 # detail-type is the topic template, e.g. "v2.detail.events.conversation.{id}.customer.end".
 _DETAIL_TYPE_RE = re.compile(r"\Av2\.detail\.events\.conversation\.\{id\}\.(?P<topic>[A-Za-z0-9_.-]+)\Z")
@@ -39,24 +40,27 @@ _TOPIC_SUFFIX_RE = re.compile(rf"\A{contracts.TOPIC_SUFFIX_PATTERN}\Z")
 _END_TOPIC_RE = re.compile(r"\A(?:[a-z]+\.)*end\Z|\Aacw\Z")
 
 
-def is_uuid(value: str) -> bool:
-    """True if `value` is a whole conversation id, nothing before or after it."""
-    return UUID_RE.fullmatch(value) is not None
-
-
-def parse_topics(text: str) -> frozenset[str]:
-    """The topic suffixes of a comma-separated list such as "customer.end,acw"; ValueError naming the
-    first bad entry (an empty one, spaces, upper case, a trailing newline...)."""
-    entries = text.split(",")
+def check_topics(topics: Iterable[str]) -> frozenset[str]:
+    """The topic suffixes an environment subscribes to, validated once for the stack's config
+    (`topics`) and the ingest function's CONVERSATION_TOPICS; ValueError naming the first bad entry (an
+    empty one, spaces, upper case, a trailing newline...) or a repeated one."""
+    entries = list(topics)
     for entry in entries:
-        if _TOPIC_SUFFIX_RE.fullmatch(entry) is None:
+        if not isinstance(entry, str) or _TOPIC_SUFFIX_RE.fullmatch(entry) is None:
             raise ValueError(
-                f"{entry[:100]!r} is not a topic suffix such as 'customer.end' or 'acw' "
-                "(comma-separated, no spaces)"
+                f"topic {str(entry)[:100]!r} is not a topic suffix such as 'customer.end' or 'acw'"
             )
     if len(set(entries)) != len(entries):
         raise ValueError("topics must not repeat")
     return frozenset(entries)
+
+
+def parse_topics(text: str) -> frozenset[str]:
+    """The topic suffixes of a comma-separated list such as "customer.end,acw" (check_topics)."""
+    try:
+        return check_topics(text.split(","))
+    except ValueError as error:
+        raise ValueError(f"{error} (comma-separated, no spaces)") from None
 
 
 def nesting_depth_exceeds(value: Any, limit: int) -> bool:

@@ -1,5 +1,9 @@
-"""Asking Genesys about a batch of conversation ids: chunks of ids_per_request, and 400s bisected down
-to the ids Genesys rejects alone. No AWS here: the processor decides what each answer means.
+"""Asking Genesys about a batch of conversation ids: chunks of ids_per_request, and 400s and 404s bisected
+down to the ids they are about. No AWS here: the processor decides what each answer means.
+
+Genesys may answer a multi-get that names ids it does not know yet either by leaving them out or with a
+404 for the whole request (docs/genesys-api.md, "Multi-get"): both are handled, so that a 404 delays the
+unknown ids only, never the known ones asked with them.
 """
 
 from __future__ import annotations
@@ -9,6 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from genesys_bridge.genesys.errors import GenesysApiError, GenesysAuthError, GenesysError, RetryLater
+
+# A 400 for a chunk: some id in it is unacceptable to Genesys (bisected until it stands alone: rejected).
+BAD_REQUEST = 400
+# A 404 for a chunk: some id in it is not in analytics (yet) (bisected until it stands alone: answered,
+# absent, so the processor treats it as not ready).
+NOT_FOUND = 404
 
 
 class ConversationSource(Protocol):
@@ -24,7 +34,8 @@ class FetchResult:
     """What Genesys said about each id of the batch."""
 
     conversations: dict[str, dict[str, Any]] = field(default_factory=dict)  # returned, ended or not
-    answered: set[str] = field(default_factory=set)  # in a chunk Genesys answered (absent = not known yet)
+    # in a chunk Genesys answered, or 404ed alone (absent from `conversations` = not known yet)
+    answered: set[str] = field(default_factory=set)
     rejected: dict[str, GenesysApiError] = field(default_factory=dict)  # a 400 isolated to this id
     deferred: dict[str, GenesysError] = field(default_factory=dict)  # not asked successfully this time
 
@@ -47,8 +58,9 @@ class ConversationFetcher:
 
         A RetryLater stops all further requests (more would meet the same limit or outage): every id
         not yet answered is deferred. A 400 means some id in the chunk is unacceptable to Genesys: the
-        chunk is split in halves until the ids it rejects alone are found, so the rest still land.
-        GenesysAuthError (refused credentials) propagates: it is about no conversation.
+        chunk is split in halves until the ids it rejects alone are found, so the rest still land. A 404
+        is bisected the same way; an id 404ed alone is answered and absent ("not in analytics yet", not
+        rejected). GenesysAuthError (refused credentials) propagates: it is about no conversation.
         """
         result = FetchResult()
         try:
@@ -72,13 +84,16 @@ class ConversationFetcher:
             # invocation, so that an alarm says so instead of every conversation being blamed.
             raise
         except GenesysApiError as error:
-            if error.status != 400:
+            if error.status not in (BAD_REQUEST, NOT_FOUND):
                 # Not about particular ids (a permission, a server error): the messages come back later.
                 for conversation_id in chunk:
                     result.deferred[conversation_id] = error
                 return
             if len(chunk) == 1:
-                result.rejected[chunk[0]] = error
+                if error.status == NOT_FOUND:
+                    result.answered.add(chunk[0])  # not in analytics yet: absent, not ready
+                else:
+                    result.rejected[chunk[0]] = error
                 return
             middle = len(chunk) // 2
             self._fetch_chunk(chunk[:middle], deadline, result)

@@ -17,10 +17,15 @@ class MetricName(StrEnum):
     EVENTS_RECEIVED = "EventsReceived"
     DUPLICATE_EVENTS = "DuplicateEvents"
     EVENTS_QUARANTINED = "EventsQuarantined"
+    # an end event for a concluded item (FETCHED or LEFT_OPEN) that happened after it concluded: the
+    # conversation ended again (a reopened messaging thread or email), and ingest queued a fresh fetch
+    CONVERSATIONS_ENDED_AGAIN = "ConversationsEndedAgain"
     # processor
     CONVERSATIONS_FETCHED = "ConversationsFetched"
     CONVERSATIONS_NOT_READY = "ConversationsNotReady"
     CONVERSATIONS_FAILED = "ConversationsFailed"
+    # known to analytics but still open at NOT_READY_MAX_AGE_MINUTES: item LEFT_OPEN, no DLQ message
+    CONVERSATIONS_LEFT_OPEN = "ConversationsLeftOpen"
     # landed with a segment still open, SETTLE_MAX_MINUTES after the first event (also counted fetched)
     CONVERSATIONS_LANDED_UNSETTLED = "ConversationsLandedUnsettled"
     # seconds from the buffer item's firstEventAt to the landing, one value per landed conversation
@@ -32,6 +37,11 @@ class MetricName(StrEnum):
     AUDIT_MISSING_CONVERSATIONS = "AuditMissingConversations"
     AUDIT_CHANGED_CONVERSATIONS = "AuditChangedConversations"
     AUDIT_CONVERSATIONS = "AuditConversations"
+    # landed ended, now open again in Genesys (reopened): the landed body is kept, never replaced by it
+    AUDIT_REOPENED_CONVERSATIONS = "AuditReopenedConversations"
+    # lookups sync (dimensions service and lookup, one value per lookup and sync)
+    LOOKUP_ENTITIES = "LookupEntities"
+    LOOKUPS_FORBIDDEN = "LookupsForbidden"
     # pipe DLQ resolver
     PIPE_POINTERS_RESOLVED = "PipePointersResolved"
     PIPE_POINTERS_UNRESOLVED = "PipePointersUnresolved"

@@ -16,10 +16,14 @@ Per message (readiness: genesys_bridge.settlement):
                            and counted ConversationsLandedUnsettled (the finalize run brings the final
                            version)
 - absent or not ended   -> not ready: visibility pushed out with growing backoff, message reported failed;
-                           once NOT_READY_MAX_AGE past firstEventAt: item FAILED, DLQ, acknowledged;
-                           every not-ready wait ends on the refetch grid, so refetches share requests
+                           once NOT_READY_MAX_AGE past firstEventAt: absent -> item FAILED, DLQ,
+                           acknowledged; known but still open (a callback, an open messaging thread) ->
+                           item LEFT_OPEN, counted ConversationsLeftOpen, acknowledged, no DLQ (the audit
+                           and finalize land it, or its next end event queues a fresh fetch); every
+                           not-ready wait ends on the refetch grid, so refetches share requests
 Every landing records LandingLatency: seconds from the item's firstEventAt to the landing.
 - 400 for its chunk     -> the chunk is bisected; the ids Genesys rejects alone: FAILED, DLQ, acknowledged
+- 404 for its chunk     -> bisected the same way; an id 404ed alone is absent (not ready, as above)
 - RetryLater / other API error -> deferred: reported failed, nothing marked, back on the queue on the
                            not-ready schedule (never before a Retry-After); past the max age: FAILED, DLQ
 - credentials refused   -> the invocation fails (alarm): no conversation is blamed for it
@@ -116,6 +120,7 @@ class RecordOutcome(StrEnum):
     FETCHED = "fetched"
     DUPLICATE = "duplicate"
     DEAD_LETTERED = "dead_lettered"
+    LEFT_OPEN = "left_open"
 
 
 @dataclass(frozen=True)
@@ -352,18 +357,36 @@ class ProcessorService:
         self, record: SQSRecord, conversation_id: str, *, present: bool, tally: _Tally
     ) -> RecordOutcome:
         first_seen, seconds_left = self._time_left(record, conversation_id, self._config.not_ready_max_age)
-        if seconds_left <= 0:
-            state = "not ended" if present else "not in analytics"
-            outcome = self._fail(
-                record,
-                conversation_id,
-                FailureReason.NOT_READY_MAX_AGE,
-                f"conversation still {state} {self._config.not_ready_max_age} after its first event "
-                f"({first_seen.isoformat()})",
+        if seconds_left > 0:
+            return self._wait(record, conversation_id, seconds_left)
+        if present:
+            return self._leave_open(conversation_id, first_seen, tally)
+        outcome = self._fail(
+            record,
+            conversation_id,
+            FailureReason.NOT_READY_MAX_AGE,
+            f"conversation still not in analytics {self._config.not_ready_max_age} after its first event "
+            f"({first_seen.isoformat()})",
+        )
+        tally.count(MetricName.CONVERSATIONS_FAILED)
+        return outcome
+
+    def _leave_open(self, conversation_id: str, first_seen: datetime, tally: _Tally) -> RecordOutcome:
+        """Known to analytics, still open at the max age: normal traffic for a scheduled callback or an
+        open messaging thread, so no DLQ message and no alarm. The item says LEFT_OPEN; the audit and
+        finalize land the conversation once it has ended, and so does its next end event (ingest queues a
+        fresh fetch for it)."""
+        if not self._buffer.mark_left_open(conversation_id):
+            logger.info(
+                "buffer item not marked LEFT_OPEN (gone or already FETCHED)",
+                extra={"conversation_id": conversation_id},
             )
-            tally.count(MetricName.CONVERSATIONS_FAILED)
-            return outcome
-        return self._wait(record, conversation_id, seconds_left)
+        logger.info(
+            "conversation still open at the max age: left to the audit",
+            extra={"conversation_id": conversation_id, "first_event_at": first_seen.isoformat()},
+        )
+        tally.count(MetricName.CONVERSATIONS_LEFT_OPEN)
+        return RecordOutcome.LEFT_OPEN
 
     def _wait(
         self,

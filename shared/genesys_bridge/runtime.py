@@ -59,8 +59,9 @@ _cache: dict[str, Any] = {}
 def reset() -> None:
     """Forget settings, clients, credentials and services (tests, the local runner); next use rebuilds."""
     with _lock:
-        # The processor's Genesys client and the audit's (genesys_bridge.audit.runtime).
-        clients = [_cache.get(name) for name in ("genesys", "audit_genesys")]
+        # The processor's Genesys client, the audit's and the lookups' (genesys_bridge.audit.runtime,
+        # genesys_bridge.lookups.runtime).
+        clients = [_cache.get(name) for name in ("genesys", "audit_genesys", "lookups_genesys")]
         _cache.clear()
     for client in clients:
         if client is not None:
@@ -130,6 +131,7 @@ def ingest_service(metrics: MetricsSink) -> IngestService:
             quarantine_queue_url=settings.quarantine_queue_url,
             metrics=metrics,
             topics=settings.conversation_topics,
+            work_queue_url=settings.work_queue_url,
         )
 
     service: IngestService = cached_per_process("ingest_service", build)

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from genesys_bridge import contracts
+from genesys_bridge.audit import plan
 from genesys_bridge.events import parse_topics
 from genesys_bridge.regions import resolve_endpoints
 
@@ -112,9 +113,12 @@ class GenesysAccessSettings(_EnvironmentSettings):
 
 
 class IngestSettings(_BaseSettings):
-    """What the ingest function needs: where to buffer, where to quarantine, how long items live."""
+    """What the ingest function needs: where to buffer, where to quarantine, how long items live, and the
+    work queue (for a conversation that ended again)."""
 
     quarantine_queue_url: str = Field(validation_alias=_env(contracts.QUARANTINE_QUEUE_URL), min_length=1)
+    # Where a conversation that ended again after its item concluded is queued for a fresh fetch.
+    work_queue_url: str = Field(validation_alias=_env(contracts.WORK_QUEUE_URL), min_length=1)
     # A day at least, so EventBridge's retries and a conversation's many end events fall into one
     # item's lifetime; a year at most, as a guard against a typo in minutes or seconds.
     buffer_ttl_hours: EnvInt = Field(validation_alias=_env(contracts.BUFFER_TTL_HOURS), ge=1, le=8760)
@@ -200,17 +204,20 @@ class ProcessorSettings(GenesysAccessSettings, _BaseSettings):
 class AuditSettings(GenesysAccessSettings):
     """What the audit function needs: Genesys access at the audit's own pace, the results bucket, limits."""
 
-    audit_page_size: EnvInt = Field(validation_alias=_env(contracts.AUDIT_PAGE_SIZE), ge=1, le=10_000)
     audit_max_requests_per_minute: EnvInt = Field(
         validation_alias=_env(contracts.AUDIT_MAX_REQUESTS_PER_MINUTE), ge=1, le=100_000
     )
     # The stack sets the catalog's first day; unset (scripts, tests): no lower bound.
     audit_first_day: date | None = Field(default=None, validation_alias=_env(contracts.AUDIT_FIRST_DAY))
+    # The config's bounds again: longer waits would leave an execution's history too little room for
+    # the largest day's pages (plan.RESERVED_EVENTS).
     audit_availability_max_wait_hours: EnvFloat = Field(
-        validation_alias=_env(contracts.AUDIT_AVAILABILITY_MAX_WAIT_HOURS), gt=0, le=168
+        validation_alias=_env(contracts.AUDIT_AVAILABILITY_MAX_WAIT_HOURS),
+        gt=0,
+        le=plan.MAX_AVAILABILITY_WAIT_HOURS,
     )
     audit_job_timeout_minutes: EnvFloat = Field(
-        validation_alias=_env(contracts.AUDIT_JOB_TIMEOUT_MINUTES), gt=0, le=24 * 60
+        validation_alias=_env(contracts.AUDIT_JOB_TIMEOUT_MINUTES), gt=0, le=plan.MAX_JOB_TIMEOUT_MINUTES
     )
     audit_max_concurrent_executions: EnvInt = Field(
         validation_alias=_env(contracts.AUDIT_MAX_CONCURRENT_EXECUTIONS), ge=1, le=10
@@ -220,6 +227,14 @@ class AuditSettings(GenesysAccessSettings):
     @classmethod
     def _empty_first_day_is_none(cls, value: Any) -> Any:
         return _empty_is_none(value)
+
+
+class LookupsSettings(GenesysAccessSettings):
+    """What the lookups function needs: Genesys access at its own pace and the results bucket."""
+
+    lookups_max_requests_per_minute: EnvInt = Field(
+        validation_alias=_env(contracts.LOOKUPS_MAX_REQUESTS_PER_MINUTE), ge=1, le=100_000
+    )
 
 
 class PipeDlqSettings(_EnvironmentSettings):

@@ -1,6 +1,6 @@
 """A deployed stack as the smoke test sees it: its outputs, the event it sends, what it waits for.
 
-Names come from the project's own modules (contracts, buffer, results, the environment's config), and
+Names come from the project's own modules (contracts, buffer, layout, the environment's config), and
 the outputs from the ops CLI's reader (ops.stack.describe_stack), so the smoke test checks the deployed
 stack against the same contracts the code uses (docs/design.md, "Contracts").
 """

@@ -8,7 +8,7 @@ a conversation Genesys does not know once its max age has passed: its buffer ite
 message still waits out the work queue's settle delay.
 
 With E2E_CONVERSATION_ID set to a real, ended conversation of the org, a second test sends an end
-event for it and checks the landed object: FETCHED, at the key `results.result_key` gives it, holding
+event for it and checks the landed object: FETCHED, at the key `layout.result_key` gives it, holding
 that conversation.
 
 Both tests clean up after themselves: the buffer item, the work DLQ message, the landed object version.
@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from genesys_bridge import contracts, results
+from genesys_bridge import contracts, layout
 from genesys_bridge.events import UUID_RE, parse_event
 from stacks.config import EnvironmentConfig
 from tests.e2e.stack import DeployedStack, as_received, synthetic_end_event
@@ -137,8 +137,8 @@ def test_a_real_conversation_lands_at_its_key(deployed_stack: DeployedStack) -> 
         landed = (item.result_key, version_id)
         assert str(body.get("conversationId", "")).lower() == conversation_id
         assert body.get("conversationEnd")
-        assert results.result_key(body) == item.result_key
-        assert content_type == "application/json"
+        assert layout.result_key(body) == item.result_key
+        assert content_type == layout.CONVERSATIONS.content_type
     finally:
         if landed is not None:
             stack.delete_object_version(*landed)

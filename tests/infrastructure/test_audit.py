@@ -23,15 +23,20 @@ from tests.infrastructure.test_resources import (
 )
 
 
-def state_machine(environment: SynthesizedEnvironment) -> tuple[str, dict[str, Any]]:
-    (logical_id, resource), *others = resources(environment, "AWS::StepFunctions::StateMachine").items()
-    assert others == []
+def state_machine(environment: SynthesizedEnvironment, workflow: str = "audit") -> tuple[str, dict[str, Any]]:
+    """The state machine named `<stack>-<workflow>` (the audit's or the lookups')."""
+    name = f"{environment.config.stack_name}-{workflow}"
+    ((logical_id, resource),) = [
+        (logical_id, resource)
+        for logical_id, resource in resources(environment, "AWS::StepFunctions::StateMachine").items()
+        if resource["Properties"]["StateMachineName"] == name
+    ]
     return logical_id, resource["Properties"]
 
 
-def definition(environment: SynthesizedEnvironment) -> dict[str, Any]:
+def definition(environment: SynthesizedEnvironment, workflow: str = "audit") -> dict[str, Any]:
     """The state machine's ASL, with the function ARN tokens written as <function>."""
-    body = state_machine(environment)[1]["DefinitionString"]
+    body = state_machine(environment, workflow)[1]["DefinitionString"]
     parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
     asl: dict[str, Any] = json.loads("".join(p if isinstance(p, str) else "<function>" for p in parts))
     return asl
@@ -63,6 +68,21 @@ def test_the_state_machine_is_a_standard_workflow_traced_and_logged(
     assert properties["TracingConfiguration"] == {"Enabled": True}
     assert properties["LoggingConfiguration"]["Level"] == "ALL"
     assert definition(each_environment)["TimeoutSeconds"] == plan.EXECUTION_TIMEOUT_HOURS * 3600
+
+
+def test_the_state_machine_logs_to_a_vended_logs_group_of_its_own_stack(
+    each_environment: SynthesizedEnvironment,
+) -> None:
+    # Under /aws/vendedlogs/ CloudWatch Logs does not grow its account-wide resource policy per group
+    _, properties = state_machine(each_environment)
+    [destination] = properties["LoggingConfiguration"]["Destinations"]
+    log_group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    name = resources(each_environment, "AWS::Logs::LogGroup")[log_group_id]["Properties"]["LogGroupName"]
+    separator, parts = name["Fn::Join"]
+    assert separator == ""
+    assert parts[0] == f"/aws/vendedlogs/states/{each_environment.config.stack_name}-audit-"
+    # ending in the stack's id, so a group a deleted stack kept never collides with the next one's
+    assert parts[1] == {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
 
 
 def test_every_step_leads_where_the_plan_says_and_nowhere_else(
@@ -104,6 +124,22 @@ def test_every_step_invokes_the_audit_function_with_its_step_and_the_state(
             assert task["Parameters"]["state.$"] == "$"
 
 
+def test_a_results_page_writes_the_history_events_the_budget_counts(
+    each_environment: SynthesizedEnvironment,
+) -> None:
+    # plan.PAGE_EVENTS sizes the largest day an execution's history holds: a page is a task that invokes
+    # the function by its ARN (5 events; the lambda:invoke integration would write others), the Choice
+    # after it and the Wait that paces the next page
+    asl = definition(each_environment)
+    states = asl["States"]
+    page = states[STEP_STATE_NAMES[Step.PAGE]]
+    assert (page["Type"], page["Resource"]) == ("Task", "<function>")
+    assert states[page["Next"]]["Type"] == "Choice"
+    pace = states[transitions(asl, STEP_STATE_NAMES[Step.PAGE])[Wait.PACE_RESULTS.value]]
+    assert (pace["Type"], pace["Next"]) == ("Wait", STEP_STATE_NAMES[Step.PAGE])
+    assert plan.PAGE_EVENTS == plan.TASK_EVENTS + plan.CHOICE_EVENTS + plan.WAIT_EVENTS
+
+
 def test_steps_retry_transient_errors_with_backoff_and_otherwise_cancel_and_fail(
     each_environment: SynthesizedEnvironment,
 ) -> None:
@@ -137,8 +173,17 @@ def test_retryable_error_names_are_the_exception_class_names_steps_raise() -> No
     from genesys_bridge.genesys import errors as genesys_errors
 
     raised_by_steps = {name for module in (errors, genesys_errors) for name in dir(module)}
-    own = [name for name in plan.RETRYABLE_ERRORS if not name.startswith("Lambda.")]
-    assert set(own) <= raised_by_steps
+    assert set(plan.STEP_RETRYABLE_ERRORS) <= raised_by_steps
+
+
+def test_a_step_whose_function_times_out_or_runs_out_of_memory_is_retried(
+    each_environment: SynthesizedEnvironment,
+) -> None:
+    # Lambda reports these error types for such an invocation; without them the whole day would fail
+    asl = definition(each_environment)
+    for step in plan.FLOW:
+        retried = {name for r in asl["States"][STEP_STATE_NAMES[step]]["Retry"] for name in r["ErrorEquals"]}
+        assert {"Sandbox.Timedout", "Runtime.OutOfMemory", "Lambda.Unknown"} <= retried, step
 
 
 def test_daily_schedules_audit_yesterday_and_finalize_the_lagging_day(
@@ -146,10 +191,14 @@ def test_daily_schedules_audit_yesterday_and_finalize_the_lagging_day(
 ) -> None:
     config = each_environment.config
     machine_id, _ = state_machine(each_environment)
-    schedules = [r["Properties"] for r in resources(each_environment, "AWS::Scheduler::Schedule").values()]
+    schedules = [
+        r["Properties"]
+        for r in resources(each_environment, "AWS::Scheduler::Schedule").values()
+        if r["Properties"]["Target"]["Arn"] == {"Ref": machine_id}
+    ]
+    assert len(schedules) == 2
     inputs = {}
     for schedule in schedules:
-        assert schedule["Target"]["Arn"] == {"Ref": machine_id}
         assert schedule["ScheduleExpressionTimezone"] == "Etc/UTC"
         assert f" {config.audit_schedule_hour_utc} * * ? *)" in schedule["ScheduleExpression"]
         body = json.loads(schedule["Target"]["Input"])
@@ -186,7 +235,8 @@ def test_the_audit_function_may_list_and_write_but_never_read_a_landed_conversat
     assert "stateMachine:GenesysAnalyticsBridge-prod-audit" in state_machine_arn
     variables = properties["Environment"]["Variables"]
     assert variables[contracts.AUDIT_FIRST_DAY] == prod.config.catalog_first_day
-    assert variables[contracts.AUDIT_PAGE_SIZE] == str(prod.config.audit_page_size)
+    # Results pages are not a setting: the function reads plan.RESULTS_PAGE_SIZE
+    assert "AUDIT_PAGE_SIZE" not in variables
     assert variables[contracts.AUDIT_MAX_REQUESTS_PER_MINUTE] == str(
         prod.config.audit_max_requests_per_minute
     )
@@ -238,7 +288,8 @@ def test_the_results_bucket_keeps_sse_s3_so_etags_are_content_md5s(
     ("key", "value", "expected"),
     [
         ("finalize_lag_days", 2, "allowed range 3..30"),
-        ("audit_page_size", 5000, "allowed range 10..1000"),
+        ("audit_job_timeout_minutes", plan.MAX_JOB_TIMEOUT_MINUTES + 1, "allowed range 10..360"),
+        ("audit_availability_max_wait_hours", plan.MAX_AVAILABILITY_WAIT_HOURS + 1, "allowed range 1..48"),
         ("audit_schedule_hour_utc", 24, "allowed range 0..23"),
     ],
 )
@@ -248,3 +299,11 @@ def test_audit_settings_out_of_range_are_refused_naming_the_key(key: str, value:
         parse_environment_config("staging", block)
     assert key in str(raised.value)
     assert expected in str(raised.value)
+
+
+def test_the_page_size_is_no_longer_a_setting_and_synth_says_so() -> None:
+    block = {"event_bus_mode": "create", "event_bus_name": "bus", "credentials_secret_name": "s"}
+    with pytest.raises(ConfigError) as raised:
+        parse_environment_config("staging", {**block, "audit_page_size": 50})
+    assert "audit_page_size: no longer a setting" in str(raised.value)
+    assert "RESULTS_PAGE_SIZE" in str(raised.value)

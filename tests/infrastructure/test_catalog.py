@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from catalog import schema, sqlsource
+from catalog.sqlsource import DETAILS_TABLE
 from genesys_bridge.results import result_key
 from stacks.catalog import table_columns_fingerprint
 from stacks.config import ConfigError, parse_environment_config
@@ -24,6 +25,8 @@ from tests.infrastructure.test_resources import (
 
 def _one(environment: SynthesizedEnvironment, resource_type: str) -> tuple[str, dict[str, Any]]:
     found = resources(environment, resource_type)
+    if resource_type == "AWS::Glue::Table":  # the details table; the lookups' have tests of their own
+        found = {k: r for k, r in found.items() if r["Properties"]["TableInput"]["Name"] == DETAILS_TABLE}
     assert len(found) == 1, f"expected one {resource_type}, found {list(found)}"
     ((logical_id, resource),) = found.items()
     return logical_id, resource["Properties"]
@@ -54,6 +57,14 @@ class TestDetailsTable:
         assert (
             _join(descriptor["Location"], {bucket: "results-bucket"}) == "s3://results-bucket/conversations/"
         )
+
+    def test_the_serde_skips_an_object_it_cannot_parse_instead_of_failing_every_query(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        _, table = _one(each_environment, "AWS::Glue::Table")
+
+        serde = table["TableInput"]["StorageDescriptor"]["SerdeInfo"]
+        assert serde["Parameters"] == {"ignore.malformed.json": "TRUE"}
 
     def test_the_columns_are_the_schema_and_the_partition_is_the_day(
         self, each_environment: SynthesizedEnvironment
@@ -145,7 +156,17 @@ class TestViews:
         # a change of the table's columns alone re-creates the views (Athena would call them stale)
         assert properties["TableColumns"] == table_columns_fingerprint()
         assert {table_id, workgroup_id} <= set(views["DependsOn"])
-        assert views["DeletionPolicy"] == ("Retain" if each_environment.config.retain_data else "Delete")
+        kept = each_environment.config.retain_data
+        assert views["DeletionPolicy"] == ("RetainExceptOnCreate" if kept else "Delete")
+
+    def test_dev_drops_the_views_before_its_query_results_bucket_is_emptied_and_locked(
+        self, dev: SynthesizedEnvironment
+    ) -> None:
+        # DROP VIEW writes its result to the query-results bucket; CloudFormation deletes in reverse
+        # dependency order, so the views must depend on the custom resource that empties that bucket
+        ((_, views),) = resources(dev, "Custom::AthenaViews").items()
+        emptying = logical_id_of(dev, "Custom::S3AutoDeleteObjects", "/QueryResultsBucket/")
+        assert emptying in views["DependsOn"]
 
     def test_the_views_function_may_run_statements_only_in_the_catalogs_workgroup_and_database(
         self, each_environment: SynthesizedEnvironment

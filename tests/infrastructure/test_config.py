@@ -11,15 +11,18 @@ from typing import Any
 
 import pytest
 
-from genesys_bridge.backoff import not_ready_backoff
+from genesys_bridge.backoff import (
+    NOT_READY_RETRY_BASE_SECONDS,
+    NOT_READY_RETRY_MAX_SECONDS,
+    not_ready_backoff,
+)
 from stacks.config import (
-    THROTTLE_RECEIVE_HEADROOM,
     ConfigError,
     EnvironmentConfig,
-    ResultsLifecycle,
     load_environment_config,
     parse_environment_config,
 )
+from stacks.config_fixed import REMOVED_KEYS, THROTTLE_RECEIVE_HEADROOM
 
 REPO = Path(__file__).resolve().parents[2]
 MINIMAL_BLOCK: dict[str, Any] = {
@@ -43,7 +46,6 @@ def settings(**overrides: Any) -> dict[str, Any]:
         ("processor_timeout_seconds", 901, "10..900"),
         ("genesys_ids_per_request", 101, "1..100"),
         ("buffer_ttl_hours", 0, "1..8760"),
-        ("pipe_batch_size", 11, "1..10"),
         ("settle_max_minutes", 0, "1..2879"),
         ("pipe_parallelization_factor", 0, "1..10"),
         ("pipe_parallelization_factor", 11, "1..10"),
@@ -63,8 +65,20 @@ def test_an_out_of_range_number_fails_naming_the_key_and_the_allowed_range(
 
 
 def test_a_misspelt_key_is_refused_rather_than_silently_ignored() -> None:
-    with pytest.raises(ConfigError, match="processor_max_concurency"):
+    with pytest.raises(ConfigError, match="processor_max_concurency: not a setting"):
         parse_environment_config("dev", settings(processor_max_concurency=5))
+
+
+@pytest.mark.parametrize("key", sorted(REMOVED_KEYS))
+def test_a_key_that_is_no_longer_a_setting_is_refused_naming_what_it_became(key: str) -> None:
+    # Given an existing cdk.json block that still sets a key the model no longer has
+    with pytest.raises(ConfigError) as raised:
+        parse_environment_config("prod", settings(**{key: 10}))
+    # Then synth stops, naming the key and the constant that replaced it, rather than ignoring it
+    message = str(raised.value)
+    assert f"{key}: no longer a setting" in message
+    assert REMOVED_KEYS[key] in message
+    assert key not in EnvironmentConfig.model_fields
 
 
 def test_a_partner_bus_must_be_named_like_a_genesys_event_source() -> None:
@@ -154,21 +168,20 @@ class TestRedriveBudget:
     """SQS moves a message to the DLQ after max receives; the not-ready backoff must fit in that."""
 
     def test_receives_needed_follow_the_doubling_backoff_up_to_the_max_age(self) -> None:
-        # Given settle 60 s, backoff 60 s doubling to at most 600 s, and a 30-minute max age
+        # Given settle 60 s, the backoff (60 s doubling to at most 900 s) and a 40-minute max age
+        assert (NOT_READY_RETRY_BASE_SECONDS, NOT_READY_RETRY_MAX_SECONDS) == (60, 900)
         config = EnvironmentConfig.model_validate(
             {
                 "environment_name": "dev",
                 **settings(
                     settle_delay_seconds=60,
-                    not_ready_retry_base_seconds=60,
-                    not_ready_retry_max_seconds=600,
-                    not_ready_max_age_minutes=30,
+                    not_ready_max_age_minutes=40,
                     settle_max_minutes=20,
                     work_queue_age_alarm_minutes=5,
                 ),
             }
         )
-        # Then receives come at 60, 120, 240, 480, 960, 1560 and 2160 s; the 7th finds it past 1800 s
+        # Then receives come at 60, 120, 240, 480, 960, 1860 and 2760 s; the 7th finds it past 2400 s
         assert config.not_ready_receives_needed() == 7
         assert config.minimum_work_queue_receive_count() == 7 + THROTTLE_RECEIVE_HEADROOM
 
@@ -193,15 +206,13 @@ class TestRedriveBudget:
                     **settings(
                         settle_delay_seconds=0,
                         settle_max_minutes=7,
-                        not_ready_retry_base_seconds=7,
-                        not_ready_retry_max_seconds=3600,
                         not_ready_max_age_minutes=60,
                         work_queue_age_alarm_minutes=5,
                     ),
                 }
             ),
         ],
-        ids=["dev", "prod", "settle just below the max age", "uneven schedule"],
+        ids=["dev", "prod", "settle just below the max age", "no settle delay"],
     )
     def test_an_open_wrapup_lands_within_the_receives_the_budget_covers(
         self, config: EnvironmentConfig
@@ -213,8 +224,8 @@ class TestRedriveBudget:
         while elapsed < limit:
             elapsed += not_ready_backoff(
                 receives,
-                config.not_ready_retry_base_seconds,
-                config.not_ready_retry_max_seconds,
+                NOT_READY_RETRY_BASE_SECONDS,
+                NOT_READY_RETRY_MAX_SECONDS,
                 limit - elapsed,
             )
             receives += 1
@@ -252,7 +263,7 @@ def test_the_config_reads_the_one_region_list_without_loading_the_genesys_client
     # Given a fresh interpreter
     # When the stack's config module is imported
     script = (
-        "import sys; sys.path.insert(0, 'shared'); import stacks.config as c; "
+        "import sys; sys.path.insert(0, 'shared'); import stacks.config, stacks.config_formats as c; "
         "from genesys_bridge.regions import REGIONS; "
         "print(c.REGIONS is REGIONS, 'requests' in sys.modules, 'genesys_bridge.genesys' in sys.modules)"
     )
@@ -267,7 +278,7 @@ def test_the_config_reads_the_one_region_list_without_loading_the_genesys_client
     ("key", "value"),
     [
         ("genesys_ids_per_request", True),  # would synthesize as "1"
-        ("ingest_async_retry_attempts", False),
+        ("pipe_parallelization_factor", False),
         ("processor_batch_size", "50"),
         ("processor_batch_size", 50.0),
         ("log_retention_days", "30"),
@@ -354,11 +365,6 @@ def test_synth_with_a_bad_config_prints_the_message_alone_and_exits_1(tmp_path: 
 
 
 class TestProductionSettings:
-    def test_the_pipe_record_age_stays_well_inside_the_streams_day(self) -> None:
-        assert parse_environment_config("dev", settings()).pipe_max_record_age_hours == 6
-        with pytest.raises(ConfigError, match=r"pipe_max_record_age_hours.*allowed range 1\.\.12"):
-            parse_environment_config("dev", settings(pipe_max_record_age_hours=24))
-
     def test_alarm_email_and_alarm_emails_merge_each_address_once(self) -> None:
         config = parse_environment_config(
             "prod",
@@ -454,17 +460,3 @@ class TestProductionSettings:
                     work_queue_stall_alarm_minutes=30,
                 ),
             )
-
-
-def test_every_key_is_documented_in_the_readme_configuration_table() -> None:
-    # Given the README's Configuration section
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
-    # Then every key a cdk.json block may set has a row (nested lifecycle keys by their dotted name)
-    keys = [
-        name
-        for name in EnvironmentConfig.model_fields
-        if name not in ("environment_name", "results_lifecycle")
-    ]
-    keys += [f"results_lifecycle.{name}" for name in ResultsLifecycle.model_fields]
-    assert [key for key in keys if f"`{key}`" not in section] == []

@@ -31,6 +31,23 @@ EXPECTED_ACKNOWLEDGMENTS = {
         "Audit/StateMachine/Role",
         "AwsSolutions::AwsSolutions-IAM5[Resource::<AuditAuditFunctionB3F5C37F.Arn>:*]",
     ),
+    ("Lookups/ScheduleDeadLetterQueue", "AwsSolutions::AwsSolutions-SQS3"),
+    ("Lookups/LookupsFunctionRole", "AwsSolutions::AwsSolutions-IAM5[Resource::*]"),
+    (
+        "Lookups/LookupsFunctionRole",
+        "AwsSolutions::AwsSolutions-IAM5[Resource::<StorageResultsBucketF87BB70E.Arn>/lookups/*]",
+    ),
+    ("Lookups/StateMachine/Role", "AwsSolutions::AwsSolutions-IAM5[Resource::*]"),
+    (
+        "Lookups/StateMachine/Role",
+        "AwsSolutions::AwsSolutions-IAM5[Resource::<LookupsLookupsFunctionB55FCAEC.Arn>:*]",
+    ),
+    # The CDK's function behind the custom resource that starts the first lookups sync
+    (
+        "AWS679f53fac002430cb0da5b7982bd2287/ServiceRole",
+        "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AWSLambdaBasicExecutionRole]",
+    ),
     ("Catalog/ViewsFunctionRole", "AwsSolutions::AwsSolutions-IAM5[Resource::*]"),
     (
         "Catalog/ViewsFunctionRole",

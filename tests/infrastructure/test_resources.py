@@ -10,8 +10,15 @@ import pytest
 from aws_cdk.assertions import Match
 
 from genesys_bridge import contracts
+from genesys_bridge.backoff import NOT_READY_RETRY_BASE_SECONDS, NOT_READY_RETRY_MAX_SECONDS
 from stacks.app_builder import build_app
-from stacks.config import DEFAULT_CDK_JSON, WORK_QUEUE_RETENTION_DAYS
+from stacks.config import DEFAULT_CDK_JSON
+from stacks.config_fixed import (
+    PIPE_BATCH_SIZE,
+    PIPE_MAX_RECORD_AGE_HOURS,
+    PIPE_MAX_RETRY_ATTEMPTS,
+    WORK_QUEUE_RETENTION_DAYS,
+)
 from tests.infrastructure.conftest import SynthesizedEnvironment, synthesize
 
 FOURTEEN_DAYS = 14 * 24 * 3600
@@ -106,6 +113,33 @@ def math_alarms_on(environment: SynthesizedEnvironment, metric_name: str) -> lis
         if "Metrics" in alarm["Properties"]
         and metric_name in {metric["MetricName"] for metric in math_of(alarm["Properties"])[1].values()}
     ]
+
+
+# The property that names a resource, for the types the stack creates with a name of its choosing.
+_NAME_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "AWS::Glue::Database": ("DatabaseInput", "Name"),
+    "AWS::Glue::Table": ("TableInput", "Name"),
+    "AWS::Athena::WorkGroup": ("Name",),
+    "AWS::Logs::LogGroup": ("LogGroupName",),
+    "AWS::S3::Bucket": ("BucketName",),
+    "AWS::SQS::Queue": ("QueueName",),
+    "AWS::DynamoDB::GlobalTable": ("TableName",),
+    "AWS::Events::EventBus": ("Name",),
+    "AWS::StepFunctions::StateMachine": ("StateMachineName",),
+    "AWS::CloudWatch::Dashboard": ("DashboardName",),
+    "AWS::Pipes::Pipe": ("Name",),
+    "AWS::SNS::Topic": ("TopicName",),
+}
+
+
+def _physical_name(resource: dict[str, Any]) -> Any:
+    """The name the template gives a resource, or None when CloudFormation generates one."""
+    value: Any = resource.get("Properties", {})
+    for key in _NAME_PROPERTIES.get(resource["Type"], ("?",)):
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
 
 
 def actions_of(statements: list[dict[str, Any]]) -> set[str]:
@@ -220,6 +254,8 @@ class TestIngestion:
             contracts.BUFFER_TTL_HOURS: str(dev.config.buffer_ttl_hours),
             # the rule's topics, which ingest applies itself when the rule is bypassed
             contracts.CONVERSATION_TOPICS: ",".join(dev.config.topics),
+            # where a conversation that ended again after its item concluded is queued
+            contracts.WORK_QUEUE_URL: {"Ref": logical_id_of(dev, "AWS::SQS::Queue", "/WorkQueue/")},
         }
 
 
@@ -284,11 +320,11 @@ class TestBuffer:
                 "SourceParameters": {
                     "DynamoDBStreamParameters": {
                         "StartingPosition": "TRIM_HORIZON",
-                        "BatchSize": environment.config.pipe_batch_size,
+                        "BatchSize": PIPE_BATCH_SIZE,
                         "ParallelizationFactor": environment.config.pipe_parallelization_factor,
                         "OnPartialBatchItemFailure": "AUTOMATIC_BISECT",
-                        "MaximumRetryAttempts": environment.config.pipe_max_retry_attempts,
-                        "MaximumRecordAgeInSeconds": environment.config.pipe_max_record_age_hours * 3600,
+                        "MaximumRetryAttempts": PIPE_MAX_RETRY_ATTEMPTS,
+                        "MaximumRecordAgeInSeconds": PIPE_MAX_RECORD_AGE_HOURS * 3600,
                         "DeadLetterConfig": {
                             "Arn": {
                                 "Fn::GetAtt": [
@@ -397,8 +433,8 @@ class TestBuffer:
             and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
             for queue_ref in policy["Properties"]["Queues"]
         }
-        # the pipeline's six, the pipe DLQ's unresolved queue and the audit schedules' DLQ
-        assert len(queues) == 8
+        # the pipeline's six, the pipe DLQ's unresolved queue, the audit's and the lookups' schedule DLQs
+        assert len(queues) == 9
         assert all(queue["Properties"]["SqsManagedSseEnabled"] for queue in queues.values())
         assert tls_enforced == set(queues)
 
@@ -470,8 +506,8 @@ class TestProcessing:
             contracts.NOT_READY_MAX_AGE_MINUTES: str(config.not_ready_max_age_minutes),
             contracts.SETTLE_MAX_MINUTES: str(config.settle_max_minutes),
             contracts.GENESYS_CONCURRENT_CALLERS: str(config.processor_max_concurrency),
-            contracts.NOT_READY_RETRY_BASE_SECONDS: str(config.not_ready_retry_base_seconds),
-            contracts.NOT_READY_RETRY_MAX_SECONDS: str(config.not_ready_retry_max_seconds),
+            contracts.NOT_READY_RETRY_BASE_SECONDS: str(NOT_READY_RETRY_BASE_SECONDS),
+            contracts.NOT_READY_RETRY_MAX_SECONDS: str(NOT_READY_RETRY_MAX_SECONDS),
             contracts.WRAPUP_ESTIMATE_SECONDS: str(config.wrapup_estimate_seconds),
             contracts.NOT_READY_RETRY_GRID_SECONDS: str(config.not_ready_retry_grid_seconds),
         }
@@ -596,11 +632,12 @@ class TestFunctions:
         self, each_environment: SynthesizedEnvironment
     ) -> None:
         layer_id = logical_id_of(each_environment, "AWS::Lambda::LayerVersion", "/SharedLayer/")
-        # Ingest, processor, the pipe DLQ resolver, audit and the catalog's views function; the CDK's own
-        # functions (the Provider framework's, which answers CloudFormation for the views function, and
-        # dev's bucket emptying) are not built by the factory.
+        # Ingest, processor, the pipe DLQ resolver, audit, lookups and the catalog's views function; the
+        # CDK's own functions (the Provider framework's, which answers CloudFormation for the views
+        # function, the one behind the first lookups sync, and dev's bucket emptying) are not built by
+        # the factory.
         functions = bridge_functions(each_environment)
-        assert len(functions) == 5
+        assert len(functions) == 6
         log_groups = set()
         for function in functions.values():
             properties = function["Properties"]
@@ -610,7 +647,7 @@ class TestFunctions:
             assert properties["Layers"] == [{"Ref": layer_id}]
             assert properties["TracingConfig"] == {"Mode": "Active"}
             log_groups.add(properties["LoggingConfig"]["LogGroup"]["Ref"])
-        assert len(log_groups) == 5
+        assert len(log_groups) == 6
         for log_group_id in log_groups:
             log_group = resources(each_environment, "AWS::Logs::LogGroup")[log_group_id]
             assert log_group["Properties"]["RetentionInDays"] == each_environment.config.log_retention_days
@@ -644,6 +681,14 @@ class TestLeastPrivilege:
             "sqs:GetQueueAttributes",
             "sqs:GetQueueUrl",
         }
+        # its queues: the quarantine, its on-failure destination, and the work queue (a conversation that
+        # ended again)
+        send = [s for s in statements if "sqs:SendMessage" in actions_of([s])]
+        queues = {
+            name: {"Fn::GetAtt": [logical_id_of(dev, "AWS::SQS::Queue", f"/{name}/"), "Arn"]}
+            for name in ("QuarantineQueue", "FailedInvocationsQueue", "WorkQueue")
+        }
+        assert sorted(str(s["Resource"]) for s in send) == sorted(str(arn) for arn in queues.values())
 
     def test_only_the_processor_reads_the_secret_and_writes_results(
         self, dev: SynthesizedEnvironment
@@ -676,25 +721,36 @@ class TestLeastPrivilege:
                 for action in actions_of(policy["Properties"]["PolicyDocument"]["Statement"])
             )
 
-    def test_the_processor_may_decrypt_with_the_secrets_key_only_through_secrets_manager(
+    def test_every_function_that_reads_the_secret_may_decrypt_with_its_key_through_secrets_manager(
         self, dev_with_options: SynthesizedEnvironment
     ) -> None:
-        _, processor = function_named(dev_with_options, contracts.PROCESSOR_SERVICE)
-        statements = policy_statements_of_role(dev_with_options, processor["Role"]["Fn::GetAtt"][0])
-        assert [statement for statement in statements if "kms:Decrypt" in actions_of([statement])] == [
-            {
-                "Action": "kms:Decrypt",
-                "Effect": "Allow",
-                "Resource": CREDENTIALS_KEY_ARN,
-                "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}},
-            }
-        ]
-        # and no other function may decrypt with it
-        _, ingest = function_named(dev_with_options, contracts.INGEST_SERVICE)
-        ingest_actions = actions_of(
-            policy_statements_of_role(dev_with_options, ingest["Role"]["Fn::GetAtt"][0])
-        )
-        assert not any(action.startswith("kms:") for action in ingest_actions)
+        # Given the functions the stack built, by whether their role may read the credentials secret
+        readers, others = set(), set()
+        decrypts: dict[str, list[dict[str, Any]]] = {}
+        for resource in bridge_functions(dev_with_options).values():
+            properties = resource["Properties"]
+            service = properties["Environment"]["Variables"][contracts.POWERTOOLS_SERVICE_NAME]
+            statements = policy_statements_of_role(dev_with_options, properties["Role"]["Fn::GetAtt"][0])
+            reads = "secretsmanager:GetSecretValue" in actions_of(statements)
+            (readers if reads else others).add(service)
+            decrypts[service] = [s for s in statements if any(a.startswith("kms:") for a in actions_of([s]))]
+        # Then the processor, the audit (its audit, finalize and backfill runs) and the lookups read it
+        assert readers == {contracts.PROCESSOR_SERVICE, contracts.AUDIT_SERVICE, contracts.LOOKUPS_SERVICE}
+        # And each of them may decrypt with the secret's key, only on behalf of Secrets Manager
+        for service in readers:
+            assert decrypts[service] == [
+                {
+                    "Action": "kms:Decrypt",
+                    "Effect": "Allow",
+                    "Resource": CREDENTIALS_KEY_ARN,
+                    "Condition": {
+                        "StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}
+                    },
+                }
+            ], service
+        # And no other function may decrypt anything
+        assert others
+        assert all(decrypts[service] == [] for service in others)
 
     def test_the_secret_is_imported_never_created_so_no_value_reaches_a_template(
         self, each_environment: SynthesizedEnvironment
@@ -785,6 +841,25 @@ class TestStorage:
         prod.template.resource_count_is("Custom::S3AutoDeleteObjects", 0)
         for logical_id, bucket in resources(prod, "AWS::S3::Bucket").items():
             assert bucket["DeletionPolicy"] == "Retain", logical_id
+
+    def test_nothing_prod_keeps_has_a_name_the_next_deploy_would_collide_with(
+        self, prod: SynthesizedEnvironment
+    ) -> None:
+        # A resource kept after a teardown (or a rolled-back first create) under a fixed name makes the
+        # next deploy fail with AlreadyExists. Kept resources are named by CloudFormation or by the
+        # stack's own id; fixed-name ones are kept on deletion but removed when their creation rolls back.
+        fixed_names = 0
+        for logical_id, resource in prod.template_json["Resources"].items():
+            name = _physical_name(resource)
+            if name is None or resource.get("DeletionPolicy", "Delete") == "Delete":
+                continue
+            if "AWS::StackId" in json.dumps(name):
+                continue  # unique to this stack
+            fixed_names += 1
+            assert resource["DeletionPolicy"] == "RetainExceptOnCreate", logical_id
+            assert resource["UpdateReplacePolicy"] == "Retain", logical_id
+        # the Glue database, the details table and the six lookup tables, and the Athena workgroup
+        assert fixed_names == 9
 
     def test_dev_results_expire(self, dev: SynthesizedEnvironment) -> None:
         dev.template.has_resource_properties(
@@ -1069,7 +1144,10 @@ def test_the_ops_cli_finds_every_queue_and_the_ingest_function_through_the_outpu
 
     outputs = each_environment.template_json["Outputs"]
     # Then each names the resource it says, by reference
-    construct_ids = {contracts.OUTPUT_AUDIT_SCHEDULE_DLQ_URL: "/Audit/ScheduleDeadLetterQueue/"}
+    construct_ids = {
+        contracts.OUTPUT_AUDIT_SCHEDULE_DLQ_URL: "/Audit/ScheduleDeadLetterQueue/",
+        contracts.OUTPUT_LOOKUPS_SCHEDULE_DLQ_URL: "/Lookups/ScheduleDeadLetterQueue/",
+    }
     for spec in QUEUES:
         # the construct id of each queue (the output's name without "Url"), but for the audit's
         name = construct_ids.get(spec.output, "/" + spec.output.removesuffix("Url") + "/")

@@ -19,11 +19,11 @@ from genesys_bridge.audit.steps import AuditConfig, AuditSteps
 from genesys_bridge.audit.store import AuditStore
 from genesys_bridge.audit.workflow import run_workflow
 from genesys_bridge.genesys import GenesysClient
+from genesys_bridge.layout import canonical_form, result_key
 from genesys_bridge.metrics import MetricName, RecordingMetrics
-from genesys_bridge.results import ResultsWriter, result_key
-from genesys_simulator import GenesysSimulator
+from genesys_bridge.results import ResultsWriter
+from genesys_simulator import GenesysSimulator, SimConversation, render_details
 from genesys_simulator.config import SimulatorConfig
-from genesys_simulator.conversations import SimConversation, render_details
 
 pytestmark = pytest.mark.integration
 
@@ -104,6 +104,6 @@ def test_a_day_is_audited_then_finalized_against_the_simulator(s3: Any) -> None:
     for conversation in changed:
         expected = render_details(conversation, ended=True, division_id=config.division_id)
         body = s3.get_object(Bucket=BUCKET, Key=result_key(expected))["Body"].read()
-        assert json.loads(body) == expected
+        assert json.loads(body) == canonical_form(expected)
     assert metrics.counts[MetricName.AUDIT_MISSING_CONVERSATIONS] == 4
     assert metrics.counts[MetricName.AUDIT_CHANGED_CONVERSATIONS] == 3

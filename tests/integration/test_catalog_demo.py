@@ -1,4 +1,5 @@
-"""The catalog views over a small `make demo` run: their counts equal what the pipeline landed."""
+"""The catalog views over a small `make demo` run: their counts equal what the pipeline landed, and the
+KPI queries give what the definitions give over the very objects it landed."""
 
 from __future__ import annotations
 
@@ -7,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from catalog import local
+from catalog import local, sqlsource
+from genesys_bridge import layout
 from local_runner import RunOptions, run_pipeline
+from tests.unit.catalog import kpi_reference
 
 pytestmark = pytest.mark.integration
 
 
-def test_the_views_over_a_demo_run_count_exactly_the_landed_conversations_segments_and_metrics(
-    tmp_path: Path,
-) -> None:
+def test_the_views_and_kpis_over_a_demo_run_are_exactly_what_it_landed(tmp_path: Path) -> None:
     # Given a small demo run (40 conversations, duplicate events, some ready only after retries)
     out = tmp_path / "out"
     report = run_pipeline(
@@ -24,27 +25,56 @@ def test_the_views_over_a_demo_run_count_exactly_the_landed_conversations_segmen
     assert report.reconciled
     bodies = [
         json.loads(path.read_text(encoding="utf-8"))
-        # (the closing audit's reports sit beside them, under audits/conversation_date=*/)
-        for path in sorted((out / "conversations").glob("conversation_date=*/*.json"))
+        # (the closing audit's reports sit beside them, under their own prefix)
+        for path in sorted(out.glob(layout.CONVERSATIONS.local_glob()))
     ]
     sessions = [s for body in bodies for p in body["participants"] for s in p["sessions"]]
 
     # When the views are counted over its output folder
-    with local.connect(out) as connection:
+    with local.connect(out) as catalog:
         counts = {
-            view: connection.execute(f"SELECT count(*) FROM {view}").fetchone()[0]  # type: ignore[index]  # noqa: S608
+            view: catalog.connection.execute(f"SELECT count(*) FROM {view}").fetchone()[0]  # type: ignore[index]  # noqa: S608
             for view in ("conversations", "segments", "session_metrics")
         }
+        queues = local.run(catalog, sqlsource.kpi_query("queue_performance").sql)
+        agents = local.run(catalog, sqlsource.kpi_query("agent_performance").sql)
 
     # Then one conversation per landed object, one row per segment and per metric in the bodies
-    assert len(bodies) == 40
+    assert len(bodies) == len({body["conversationId"] for body in bodies}) == 40
     assert counts == {
         "conversations": len(bodies),
         "segments": sum(len(s["segments"]) for s in sessions),
         "session_metrics": sum(len(s["metrics"]) for s in sessions),
     }
-    # And the demo's closing KPI table has a row for each day the conversations started on
-    days = sorted({body["conversationStart"][:10] for body in bodies})
+    # And the KPIs are the definitions' figures over those very bodies, every metric counted, service
+    # level against each queue's own target as the run's lookups snapshot has it
+    queues_snapshot = [
+        json.loads(line)
+        for path in out.glob(layout.lookup_dataset("queues").local_glob())
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    goals = {
+        (queue["id"], "voice" if media == "call" else media): (
+            settings["serviceLevel"]["durationMs"] / 1000,
+            settings["serviceLevel"]["percentage"] * 100,
+        )
+        for queue in queues_snapshot
+        for media, settings in queue["mediaSettings"].items()
+    }
+    expected_queues = kpi_reference.queue_performance(bodies, goals=goals)
+    kpi_reference.assert_rows_equal(
+        queues.columns, queues.rows, ("interval_date", "queue_id", "media_type"), expected_queues
+    )
+    kpi_reference.assert_rows_equal(
+        agents.columns, agents.rows, ("interval_date", "user_id"), kpi_reference.agent_performance(bodies)
+    )
+    assert sum(row["handled"] for row in expected_queues.values()) > 0
+    assert queues.skipped == ()
+    # And every queue and agent has its name from the run's lookups
+    names = {queue["id"]: queue["name"] for queue in queues_snapshot}
+    assert {(row[1], row[2]) for row in queues.rows} == {(row[1], names[row[1]]) for row in queues.rows}
+    assert None not in {row[agents.columns.index("user_name")] for row in agents.rows}
+    # And the demo's closing table is queue_performance
     summary = local.kpi_summary(out)
-    assert summary.splitlines()[-1] == f"({len(days)} row{'s' if len(days) != 1 else ''})"
-    assert all(f"| {day} " in summary for day in days)
+    assert "catalog/sql/kpi/queue_performance.sql" in summary.splitlines()[0]
+    assert summary.splitlines()[-1] == f"({len(queues.rows)} row{'s' if len(queues.rows) != 1 else ''})"

@@ -9,15 +9,19 @@ from local_runner.closing_audit import ScaledClock, days_to_audit
 from local_runner.drops import choose_dropped, delivered_events
 from local_runner.workload import WorkloadSpec, synthesize
 
+A = "0a5f8e21-9c43-4d7b-b612-3e8d4c7a9f10"
+B = "5e2b9d04-7a61-4c3f-8d15-b0e6a9c7f281"
+
 
 def test_the_days_audited_are_the_landed_partitions_the_planned_starts_and_the_asked_ones() -> None:
     # Given landed keys of two days (and an object outside the conversations), conversations planned
     # to start just before and after a midnight, and one day asked for explicitly
     landed = [
-        "conversations/conversation_date=2026-11-20/a.json",
-        "conversations/conversation_date=2026-11-21/b.json",
+        f"conversations/conversation_date=2026-11-20/{A}.json",
+        f"conversations/conversation_date=2026-11-21/{B}.json",
         "audits/conversation_date=2026-11-01/audit.json",
-        "conversations/conversation_date=not-a-day/c.json",
+        f"conversations/conversation_date=not-a-day/{A}.json",
+        "conversations/conversation_date=2026-11-02/not-a-conversation.json",
     ]
     starts = [datetime(2026, 11, 21, 23, 59, tzinfo=UTC), datetime(2026, 11, 22, 0, 1, tzinfo=UTC)]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from genesys_bridge.results import result_key
+from genesys_bridge.layout import canonical_form, result_key
 from local_runner import RunOptions, RunReport, render_summary, run_pipeline
 from local_runner.workload import Readiness, WorkloadSpec, synthesize
 
@@ -44,21 +44,23 @@ def test_a_demo_with_dropped_events_finds_every_dropped_conversation_through_the
     report = _run(tmp_path, drop_rate=0.1)
     table = render_summary(report, include_checks=True)
 
-    # Then the live path landed the others, the closing audit landed exactly the 8 dropped ones,
-    # and together nothing is lost, every body the simulator's final one
+    # Then the live path landed the others, the closing audit landed exactly the 8 dropped ones (and
+    # any that sent no subscribed end event), and together nothing is lost, every body the
+    # simulator's final one
     assert report.dropped_conversations == 8
+    missed = 8 + report.silent_conversations
     assert report.verdict, table
     assert (report.expected, report.landed, report.lost, report.duplicated) == (80, 80, 0, 0), table
     assert report.body_mismatches == 0
     assert report.audit is not None
-    assert report.audit["missing_landed"] == 8
+    assert report.audit["missing_landed"] == missed
     assert report.audit["failures"] == []
-    # the live path landed 72 (its processor's count), the audit the rest
-    assert report.emf_metrics["processor"]["ConversationsFetched"] == 72
+    # the live path landed the others (its processor's count), the audit the rest
+    assert report.emf_metrics["processor"]["ConversationsFetched"] == 80 - missed
     assert len(_landed_ids(tmp_path / "out")) == 80
     # and the day's report is in the bucket's layout beside the conversations
     [report_file] = (tmp_path / "out" / "audits").rglob("audit.json")
-    assert json.loads(report_file.read_text())["missing_landed"] == 8
+    assert json.loads(report_file.read_text())["missing_landed"] == missed
     assert "the audit landed exactly the conversations the live path missed" in table
 
 
@@ -66,8 +68,10 @@ def test_without_the_audit_the_dropped_conversations_are_reported_lost(tmp_path:
     # Given the same run with the closing audit skipped
     report = _run(tmp_path, drop_rate=0.1, audit=False)
 
-    # Then the 8 dropped conversations are missing, and the verdict says so
-    assert (report.expected, report.landed, report.lost) == (80, 72, 8)
+    # Then the 8 dropped conversations (and any without a subscribed end event) are missing, and the
+    # verdict says so
+    missed = 8 + report.silent_conversations
+    assert (report.expected, report.landed, report.lost) == (80, 80 - missed, missed)
     assert not report.verdict
     assert report.audit is None
     assert "skipped (--no-audit)" in render_summary(report)
@@ -132,6 +136,8 @@ def test_a_genesys_compatible_server_serves_the_processor_and_the_audit(
     plans = list(workload.conversations.values())
     assert all(plan.readiness is Readiness.READY for plan in plans)
     missing_from_archive = plans[0].conversation_id
+    # (an outbound call sends no customer.end, so it is not in the archive either)
+    absent = workload.silent_ids() | {missing_from_archive}
     archive = tmp_path / "archive.jsonl"
     archive.write_text(
         "\n".join(
@@ -153,15 +159,16 @@ def test_a_genesys_compatible_server_serves_the_processor_and_the_audit(
         expected_bodies = {plan.conversation_id: server.final_details(plan.conversation_id) for plan in plans}
 
     table = render_summary(report, include_checks=True)
-    # Then the processor fetched the archive's 11 from it, the audit (through its jobs endpoints)
-    # landed the twelfth, and --out holds all 12 in the bucket's layout with the server's bodies
+    # Then the processor fetched the archive's conversations from it, the audit (through its jobs
+    # endpoints) landed the others, and --out holds all 12 in the bucket's layout with the server's
+    # bodies (their lists in the landed canonical order)
     assert report.faults == "real org"
     assert report.verdict, table
     assert report.landed == 12
     assert report.audit is not None
-    assert report.audit["missing_landed"] == 1
+    assert report.audit["missing_landed"] == len(absent)
     assert "/api/v2/analytics/conversations/details" in paths
     assert "/api/v2/analytics/conversations/details/jobs" in paths
     for conversation_id, body in expected_bodies.items():
         path = tmp_path / "out" / result_key(body)
-        assert json.loads(path.read_text(encoding="utf-8")) == body, conversation_id
+        assert json.loads(path.read_text(encoding="utf-8")) == canonical_form(body), conversation_id

@@ -53,9 +53,12 @@ def test_small_demo_with_genesys_faults_lands_every_conversation_once(tmp_path: 
     assert report.body_mismatches == 0
     assert report.verdict, render_summary(report, include_checks=True)
 
-    # And the counts add up: every valid event past a conversation's first is a duplicate
+    # And the counts add up: every valid event past a conversation's first is a duplicate (a
+    # conversation without a subscribed end event has none)
     assert report.unique_conversations == 200
-    assert report.duplicates == report.valid_events - report.unique_conversations
+    assert report.duplicates == report.valid_events - (
+        report.unique_conversations - report.silent_conversations
+    )
     assert report.events == report.valid_events + report.malformed_events
     assert report.quarantined == report.malformed_events == report.quarantine_queue >= 7  # every kind
     assert report.fetched == 200
@@ -63,9 +66,10 @@ def test_small_demo_with_genesys_faults_lands_every_conversation_once(tmp_path: 
     assert report.pending_left == 0
     assert report.work_dlq == report.ingest_failure_queue == report.pipe_dlq == 0
 
-    # And the pipe saw one INSERT per conversation (moto's second INSERT collapsed)
-    assert report.pipe["forwarded"] == 200
-    assert report.pipe["moto_inserts_collapsed"] == 200
+    # And the pipe saw one INSERT per conversation with an end event (moto's second INSERT collapsed)
+    buffered = 200 - report.silent_conversations
+    assert report.pipe["forwarded"] == buffered
+    assert report.pipe["moto_inserts_collapsed"] == buffered
 
     # And the faults and the not-ready conversations were really met, each counted as what it is:
     # late conversations are not ready; a 5xx the client's retries did not overcome would defer its
@@ -86,8 +90,9 @@ def test_small_demo_with_genesys_faults_lands_every_conversation_once(tmp_path: 
     assert report.invocations["processor"] == report.processor_invocations > 0
     assert "processor" not in report.invocation_errors
 
-    # And no object landed before the settle delay (the work queue's delivery delay) had passed
-    assert len(report.latencies_s) == 200
+    # And no object landed before the settle delay (the work queue's delivery delay) had passed (a
+    # latency is from a conversation's first event, so one without a subscribed end event has none)
+    assert len(report.latencies_s) == buffered
     assert min(report.latencies_s.values()) >= 1.0
 
 
@@ -113,10 +118,49 @@ def test_landed_objects_are_exported_in_the_buckets_key_layout(tmp_path: Path) -
     assert emf["ingest"]["EventsReceived"] == report.events
     assert emf["ingest"]["DuplicateEvents"] == report.duplicates
     assert emf["ingest"].get("EventsQuarantined", 0) == report.quarantined
-    assert emf["processor"]["ConversationsFetched"] == report.landed == 40
+    # (the closing audit landed those without a subscribed end event)
+    assert report.landed == 40
+    assert emf["processor"]["ConversationsFetched"] == 40 - report.silent_conversations
     assert report.not_ready == emf["processor"].get("ConversationsNotReady", 0)
     assert report.deferred == {}
     assert "(approx.)" not in render_summary(report)
+
+
+def test_conversations_that_end_again_after_they_landed_are_fetched_again_with_their_new_body(
+    tmp_path: Path,
+) -> None:
+    # Given 40 conversations, 4 of which end again after they landed (the simulator reopens each, with a
+    # body of its own, just before its new end event is delivered), and a few that never end (time
+    # scale 0.004: the 120 min max age is 29 s)
+    report = _run(
+        tmp_path,
+        conversations=40,
+        faults="none",
+        late_rate=0.0,
+        reopen_rate=0.1,
+        never_rate=0.05,
+        time_scale=0.004,
+        max_run_s=120,
+    )
+    table = render_summary(report, include_checks=True)
+
+    # Then ingest queued a fresh fetch for each (the pipe forwards only the first INSERT), the processor
+    # landed each again, and every object holds the simulator's final body: the ended-again one
+    assert report.verdict, table
+    assert "[PASS] every conversation that ended again after it landed was fetched again: 4/4" in table
+    assert report.body_mismatches == 0
+    assert report.emf_metrics["ingest"]["ConversationsEndedAgain"] == 4
+    # (each conversation with a subscribed end event once; the others reach the closing audit)
+    assert report.pipe["forwarded"] == 40 - report.silent_conversations
+    # (the closing audit, not the processor, landed those without a subscribed end event)
+    assert (
+        report.emf_metrics["processor"]["ConversationsFetched"]
+        == report.landed - report.silent_conversations + 4
+    )
+    # And of those that never end, the ones analytics shows are left open (no DLQ message), the ones it
+    # never shows are given up in the work DLQ (the reconciliation checked each)
+    assert report.emf_metrics["processor"]["ConversationsLeftOpen"] >= 1
+    assert report.work_dlq == report.failed >= 1
 
 
 @pytest.mark.parametrize("profile", ["slow", "storm", "revoke"])

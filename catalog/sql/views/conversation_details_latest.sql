@@ -5,6 +5,8 @@
 -- (https://trino.io/docs/current/connector/hive.html, "Metadata columns").
 -- The window looks across days, so a filter on conversation_date above this view cannot prune
 -- partitions: docs/query.md, "Cost", shows how to read one day cheaply.
+-- A row without a conversationId is no conversation (an object the SerDe could not read comes back
+-- as a row of NULLs: docs/query.md, "Malformed objects") and is left out.
 SELECT *
 FROM (
     SELECT
@@ -14,5 +16,6 @@ FROM (
             ORDER BY d."$file_modified_time" DESC, d."$path" DESC
         ) AS copy_rank
     FROM conversation_details AS d
+    WHERE d.conversationId IS NOT NULL
 ) AS ranked
 WHERE copy_rank = 1

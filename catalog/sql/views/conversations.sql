@@ -1,8 +1,11 @@
--- One row per conversation with the figures a contact centre reports on. Totals are sums of the
--- session metrics Genesys computes (https://help.mypurecloud.com/articles/metric-definitions), in
--- milliseconds: handle = tHandle, talk = tTalk, hold = tHeld, after-call work = tAcw, wait (time in
--- queue) = tAcd. abandoned: a tAbandon metric (the customer left the queue before an agent
--- answered); transferred: an nTransferred metric above 0 (an agent transferred the conversation).
+-- One row per conversation: what happened in it, with totals of the session metrics Genesys computes
+-- (https://help.mypurecloud.com/articles/metric-definitions), in milliseconds, over every participant
+-- of the conversation: handle = tHandle, talk = tTalk, hold = tHeld, after-call work = tAcw, wait (time
+-- in queue) = tAcd. abandoned: a tAbandon metric (the customer left a queue before an agent answered);
+-- transferred: an nTransferred metric above 0 (an agent transferred the conversation); queue_ids: every
+-- queue it touched. These describe the conversation, not a queue or an agent: Genesys counts each
+-- metric for the queue of the session that emitted it and in the interval of its emitDate, which
+-- session_metrics and the KPI queries queue_performance / agent_performance do (docs/query.md).
 -- Computed with array functions on each row rather than by unnesting and grouping, so a query of this
 -- view reads each landed object once.
 SELECT
@@ -16,17 +19,6 @@ SELECT
     c.originatingDirection AS originating_direction,
     -- the customer's media type (voice, callback, chat, email, message, ...), else any session's
     coalesce(element_at(c.customer_media_types, 1), element_at(c.session_media_types, 1)) AS media_type,
-    -- the queue the conversation entered first (Genesys' ISO 8601 UTC timestamps sort as text)
-    split_part(
-        element_at(
-            array_sort(
-                transform(filter(c.all_segments, g -> g.queueId IS NOT NULL), g -> g.segmentStart || '|' || g.queueId)
-            ),
-            1
-        ),
-        '|',
-        2
-    ) AS queue_id,
     array_sort(array_distinct(filter(transform(c.all_segments, g -> g.queueId), q -> q IS NOT NULL))) AS queue_ids,
     c.divisionIds AS division_ids,
     coalesce(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from genesys_bridge.results import serialize
+from genesys_bridge.layout import serialize
 
 
 def landed_form(conversation: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from genesys_bridge.audit import plan
 from genesys_bridge.audit.errors import AuditInputError
 from genesys_bridge.audit.model import AuditRequest
 from genesys_bridge.buffer import parse_timestamp
@@ -39,7 +40,8 @@ RunningExecutions = Callable[[str], Sequence[tuple[str, datetime]]]
 
 @dataclass(frozen=True)
 class AuditConfig:
-    page_size: int = 1000
+    # The deployed function reads plan.RESULTS_PAGE_SIZE; tests read smaller pages to see many of them.
+    page_size: int = plan.RESULTS_PAGE_SIZE
     max_requests_per_minute: int = 30
     first_day: date | None = None
     availability_max_wait: timedelta = timedelta(hours=24)

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from genesys_bridge import contracts
+from genesys_bridge import contracts, layout
 from genesys_bridge.audit.errors import AuditInputError
 
 
@@ -22,8 +22,21 @@ class AuditMode(StrEnum):
 
 
 REPORT_STATUS_COMPLETE: Final = "complete"
-# The ids of landed conversations Genesys no longer returns are listed up to this many in the report.
+# The ids of landed conversations Genesys no longer returns are listed up to this many in the report
+# (and so are the other lists of ids or entries a report carries).
 NOT_IN_GENESYS_SAMPLE: Final = 100
+# Every id or message a report (or a log line about a page) carries is cut to this many characters: a
+# hostile or broken results page cannot blow a report up. A conversation id is 36.
+MAX_REPORTED_CHARS: Final = 200
+
+
+def capped(text: object, limit: int = MAX_REPORTED_CHARS) -> str:
+    """`text` as a string of at most `limit` characters; a cut one ends with how long it was."""
+    value = str(text)
+    if len(value) <= limit:
+        return value
+    marker = f"...({len(value)} chars)"
+    return value[: max(0, limit - len(marker))] + marker
 
 
 def day_start(day: date) -> datetime:
@@ -36,17 +49,12 @@ def job_interval(day: date) -> str:
     return f"{start:%Y-%m-%dT%H:%M:%S}.000Z/{end:%Y-%m-%dT%H:%M:%S}.000Z"
 
 
-def day_prefix(day: date) -> str:
-    """The day's partition of landed conversations."""
-    return f"{contracts.RESULTS_PREFIX}conversation_date={day.isoformat()}/"
-
-
 def report_key(day: date, mode: AuditMode | str) -> str:
-    return f"{contracts.AUDITS_PREFIX}conversation_date={day.isoformat()}/{AuditMode(mode).value}.json"
+    return layout.report_key(day, AuditMode(mode).value)
 
 
 def work_prefix(day: date, mode: AuditMode | str, execution: str) -> str:
-    return f"{contracts.AUDIT_WORK_PREFIX}{day.isoformat()}/{AuditMode(mode).value}/{execution}/"
+    return layout.audit_work_prefix(day, AuditMode(mode).value, execution)
 
 
 def check_day(day: date, *, today: date, first_day: date | None) -> None:
@@ -152,6 +160,14 @@ class Outcome(StrEnum):
     CHANGED_RELANDED = "changed_relanded"  # landed, differs: re-landed (finalize)
     DIFFERING = "differing"  # landed, differs: left for finalize (audit)
     UNCHANGED = "unchanged"  # landed, the same bytes
+    # landed, differs, and Genesys shows it open again (a reopened messaging thread or email): the landed
+    # body is kept, never replaced by an unended one; its next end lands it (live path or a finalize)
+    REOPENED_KEPT = "reopened_kept"
+
+
+# The outcomes that put a body under the key: when pages disagree about a conversation, the report
+# gives the outcome of the body that landed last (the one the key holds).
+LANDING_OUTCOMES: Final = frozenset({Outcome.MISSING_LANDED, Outcome.CHANGED_RELANDED})
 
 
 REPORT_COUNTS: Final = (
@@ -162,7 +178,9 @@ REPORT_COUNTS: Final = (
     "unchanged",
     "differing",
     "open_not_landed",
+    "reopened_kept",
     "not_in_genesys",
     "other_days",
     "unlandable",
+    "not_objects",
 )

@@ -11,6 +11,7 @@ step invocations: no Lambda function ever idles while Genesys works.
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from typing import Final
 
@@ -66,19 +67,22 @@ FLOW: Final[dict[Step, tuple[Step | Wait | End, ...]]] = {
 FIRST_STEP: Final = Step.START
 
 # Errors a step raises that may well pass (the exception's class name is the error name Step Functions
-# sees): Genesys throttling or outages (the client's RetryLater family), AWS throttling or outages, and
-# the function timing out, running out of memory or hitting its concurrency limit (Lambda.Unknown,
-# Lambda.TooManyRequestsException, see
-# https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
-# Every step is idempotent, so running one again is safe.
-RETRYABLE_ERRORS: Final = (
-    "RetryLater",
-    "RateLimited",
-    "GenesysUnavailable",
-    "AwsUnavailable",
+# sees): Genesys throttling or outages (the client's RetryLater family), AWS throttling or outages.
+STEP_RETRYABLE_ERRORS: Final = ("RetryLater", "RateLimited", "GenesysUnavailable", "AwsUnavailable")
+# Errors Lambda itself reports for an invocation that may well pass: the function timing out
+# (Sandbox.Timedout) or running out of memory (Runtime.OutOfMemory), the error types Lambda gives such
+# an invocation (https://docs.aws.amazon.com/lambda/latest/dg/troubleshooting-invocation.html), which
+# Step Functions reports as the task's error; Lambda.Unknown, the name Step Functions documents for them
+# (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html); and the
+# function's concurrency limit (Lambda.TooManyRequestsException).
+FUNCTION_RETRYABLE_ERRORS: Final = (
+    "Sandbox.Timedout",
+    "Runtime.OutOfMemory",
     "Lambda.Unknown",
     "Lambda.TooManyRequestsException",
 )
+# Every step is idempotent, so running one again is safe.
+RETRYABLE_ERRORS: Final = STEP_RETRYABLE_ERRORS + FUNCTION_RETRYABLE_ERRORS
 RETRY_INTERVAL_SECONDS: Final = 30
 RETRY_BACKOFF_RATE: Final = 2.0
 # Retries after the first attempt: waits of 30 s, 1, 2, 4, 8 and 15 min (capped), about half an hour of
@@ -97,14 +101,91 @@ RESUBMIT_FIRST_WAIT: Final = 60
 RESUBMIT_MAX_WAIT: Final = 900
 MAX_JOB_ATTEMPTS: Final = 3  # a job that ends FAILED or EXPIRED is submitted again this many times in all
 
+# The longest an environment may let an execution wait for data availability, and a job run (the
+# config's upper bounds for audit_availability_max_wait_hours and audit_job_timeout_minutes): the
+# history budget below is sized for them.
+MAX_AVAILABILITY_WAIT_HOURS: Final = 48
+MAX_JOB_TIMEOUT_MINUTES: Final = 360
+
 # The whole execution: the longest availability wait (48 h at most), a day's turn, the job and its
 # pages fit in it; beyond it Step Functions times the execution out (an alarm, like a failure).
 EXECUTION_TIMEOUT_HOURS: Final = 96
+
+# --- Results pages and the execution's history ------------------------------------------------------
+# Conversations per details-job results page, one page step each. Public connectors page job results at
+# 1,000 and Genesys documents no maximum (docs/genesys-api.md, "Jobs"). Not a setting: fewer per page
+# only means more page steps, and every step writes to the execution's history, which is capped.
+RESULTS_PAGE_SIZE: Final = 1000
+# Step Functions fails a standard execution whose history reaches 25,000 events
+# (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html).
+HISTORY_EVENT_LIMIT: Final = 25_000
+# Events a state writes each time it runs (the event types of
+# https://docs.aws.amazon.com/step-functions/latest/apireference/API_HistoryEvent.html): a task that invokes
+# the function by its ARN TaskStateEntered, LambdaFunctionScheduled, LambdaFunctionStarted,
+# LambdaFunctionSucceeded and TaskStateExited (3 more per retried attempt); a Choice, a Wait or a Succeed
+# state its Entered and Exited.
+TASK_EVENTS: Final = 5
+CHOICE_EVENTS: Final = 2
+WAIT_EVENTS: Final = 2
+SUCCEED_EVENTS: Final = 2
+# One results page: its task, the Choice after it and the Wait that paces the next page.
+PAGE_EVENTS: Final = TASK_EVENTS + CHOICE_EVENTS + WAIT_EVENTS
+# How long an execution may wait for its turn behind another before its waiting eats into the pages'
+# share (540 events an hour): a whole day's audit takes minutes at the default pace.
+TURN_RESERVE_SECONDS: Final = 3600
+# The history kept for everything but the pages; events_besides_pages() of the longest waits the config
+# allows must fit in it (tests/unit/audit/test_history_budget.py).
+RESERVED_EVENTS: Final = 7_000
+# The pages an execution may read, and so the largest day it can audit: 2,000 pages of 1,000.
+MAX_RESULTS_PAGES: Final = (HISTORY_EVENT_LIMIT - RESERVED_EVENTS) // PAGE_EVENTS
+LARGEST_DAY: Final = MAX_RESULTS_PAGES * RESULTS_PAGE_SIZE
 
 
 def backoff(first: int, cap: int, attempt: int) -> int:
     """first, 2 x first, 4 x first ... capped at `cap`; `attempt` counts from 0."""
     return int(min(cap, first * 2 ** min(attempt, 30)))
+
+
+def waits_to_cover(first: int, cap: int, seconds: float) -> int:
+    """How many waits of first, 2 x first, ... (capped at `cap`) it takes to have waited `seconds`."""
+    waited, waits = 0, 0
+    while waited < seconds:
+        waited += backoff(first, cap, waits)
+        waits += 1
+    return waits
+
+
+def events_besides_pages(
+    *,
+    availability_wait_seconds: float,
+    job_wait_seconds: float,
+    turn_wait_seconds: float = TURN_RESERVE_SECONDS,
+    jobs: int = MAX_JOB_ATTEMPTS,
+) -> int:
+    """History events of an execution apart from its results pages, when it waits that long for data
+    availability, that long for its turn, and submits `jobs` jobs that each run that long (the step
+    that finds a wait over fails the execution, so longer waits write no more)."""
+    decision = TASK_EVENTS + CHOICE_EVENTS  # a step with more than one way on: its task and a Choice
+    availability_waits = waits_to_cover(
+        AVAILABILITY_FIRST_WAIT, AVAILABILITY_MAX_WAIT, availability_wait_seconds
+    )
+    turn_waits = math.ceil(turn_wait_seconds / TURN_WAIT)
+    poll_waits = waits_to_cover(POLL_FIRST_WAIT, POLL_MAX_WAIT, job_wait_seconds)
+    # One job: its submit task (one way on: a Wait), then a Wait and a poll per poll.
+    job = TASK_EVENTS + poll_waits * (WAIT_EVENTS + decision)
+    return (
+        2  # ExecutionStarted, ExecutionSucceeded
+        + decision  # start
+        + (availability_waits + 1) * decision
+        + availability_waits * WAIT_EVENTS
+        + (turn_waits + 1) * decision
+        + turn_waits * WAIT_EVENTS
+        + jobs * job
+        + (jobs - 1) * WAIT_EVENTS  # a job given up on waits before the next submit
+        + TASK_EVENTS  # inventory (one way on: the first page)
+        + TASK_EVENTS
+        + SUCCEED_EVENTS  # report, and the Succeed state
+    )
 
 
 def retry_delays() -> list[float]:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from genesys_bridge import runtime
+from genesys_bridge.audit import plan
 from genesys_bridge.settings import AuditSettings
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ def config_from_settings(settings: AuditSettings) -> AuditConfig:
     from genesys_bridge.audit.steps import AuditConfig
 
     return AuditConfig(
-        page_size=settings.audit_page_size,
+        page_size=plan.RESULTS_PAGE_SIZE,
         max_requests_per_minute=settings.audit_max_requests_per_minute,
         first_day=settings.audit_first_day,
         availability_max_wait=timedelta(hours=settings.audit_availability_max_wait_hours),

@@ -35,12 +35,13 @@ from genesys_bridge.audit.inputs import (
     parse_request,
     parse_started_at,
 )
-from genesys_bridge.audit.ledger import judge_page, ledger_key
+from genesys_bridge.audit.ledger import cursor_key, judge_page, ledger_key
 from genesys_bridge.audit.model import (
     REPORT_COUNTS,
     AuditMode,
     AuditRequest,
     AuditState,
+    capped,
     check_day,
     day_start,
     job_interval,
@@ -58,9 +59,6 @@ logger = logging.getLogger(__name__)
 FULFILLED: Final = "FULFILLED"
 RESUBMITTABLE_STATES: Final = frozenset({"FAILED", "EXPIRED"})
 CANCELLED: Final = "CANCELLED"
-# A day with more result pages than this is far more likely a cursor loop than real data (10 million
-# conversations at 1,000 a page).
-MAX_PAGES: Final = 10_000
 
 
 class AuditSteps:
@@ -259,7 +257,7 @@ class AuditSteps:
     def poll(self, state: AuditState, deadline: float | None) -> AuditState:
         job_id = _job_id(state)
         status = self._genesys.get_details_job(job_id, deadline)
-        job_state = str(status["state"])
+        job_state = capped(status["state"])  # carried in the state: a hostile one stays small
         update: dict[str, Any] = {"job_state": job_state, "job_polls": state.job_polls + 1}
         if job_state == FULFILLED:
             follow = Step.INVENTORY if state.inventory_key is None else Step.PAGE
@@ -291,8 +289,14 @@ class AuditSteps:
         job_id = _job_id(state)
         if state.inventory_key is None:
             raise AuditInputError("the page step needs the inventory step's result first")
-        if state.page >= MAX_PAGES:
-            raise PagingError(f"details job {job_id} still had a cursor after {MAX_PAGES} pages")
+        if state.page >= plan.MAX_RESULTS_PAGES:
+            # Past it the execution's history would run out (plan.HISTORY_EVENT_LIMIT): fail with the
+            # reason now rather than with Step Functions' own error later.
+            raise PagingError(
+                f"details job {job_id} still had a cursor after {plan.MAX_RESULTS_PAGES:,} pages, the most "
+                f"one execution's history holds (a day of at most {plan.LARGEST_DAY:,} conversations at "
+                f"{plan.RESULTS_PAGE_SIZE:,} a page)"
+            )
         inventory = self._store.get_json_cached(state.inventory_key)
         if inventory is None:
             raise AuditInputError(f"the execution's inventory {state.inventory_key} is gone")
@@ -305,8 +309,9 @@ class AuditSteps:
             )
         except GenesysApiError as error:
             return self._results_refused(state, error, deadline)
+        cursor = self._next_cursor(state, body)
         ledger, landings = judge_page(
-            body.get("conversations") or [],
+            body,
             etags,
             day=state.day,
             mode=state.mode,
@@ -315,9 +320,6 @@ class AuditSteps:
         )
         self._store.land(landings)
         self._store.put_json(ledger_key(state, state.page), ledger)
-        cursor = body.get("cursor") or None
-        if cursor is not None and cursor == state.cursor:
-            raise PagingError(f"details job {job_id} results: the cursor came back unchanged")
         # Pace the next page under this audit's share of the budget, counting this step's requests. A
         # Wait state counts whole seconds; less than one is left to the client's own pacer.
         spacing = 60.0 / self.config.max_requests_per_minute
@@ -327,6 +329,32 @@ class AuditSteps:
         return state.model_copy(
             update={"cursor": cursor, "page": state.page + 1, "next": follow, "wait_seconds": wait}
         )
+
+    def _next_cursor(self, state: AuditState, body: Mapping[str, Any]) -> str | None:
+        """The page's cursor to the next page (None: the last page), checked before anything lands.
+
+        A cursor this execution was given before means the job's results cycle (A, B, A, ...): every
+        further page would land the same conversations again, a new object version each, until the page
+        cap. Each cursor is recorded under the job attempt's scratch prefix with a conditional write, so
+        the check costs one request per page and holds across invocations; finding one recorded by
+        another page fails the execution (PagingError: the cancel step deletes the job, no report).
+        A retried page finds its own record, which is no cycle.
+        """
+        job_id = capped(_job_id(state))
+        cursor = body.get("cursor")
+        if cursor is None or cursor == "":
+            return None
+        if not isinstance(cursor, str):
+            raise PagingError(f"details job {job_id} results page {state.page}: the cursor is not a string")
+        if cursor == state.cursor:
+            raise PagingError(f"details job {job_id} results: the cursor came back unchanged")
+        seen = self._store.put_json_if_absent(cursor_key(state, cursor), {"page": state.page})
+        if seen is not None and seen.get("page") != state.page:
+            raise PagingError(
+                f"details job {job_id} results: page {state.page} returned the cursor that page "
+                f"{seen.get('page')} returned: the cursors cycle"
+            )
+        return cursor
 
     def report(self, state: AuditState, deadline: float | None) -> AuditState:
         genesys_at_start, s3_at_start = self._genesys_requests(), self._store.requests
@@ -395,7 +423,7 @@ def _job_id(state: AuditState) -> str:
 
 def _message(status: Mapping[str, Any]) -> str:
     message = status.get("errorMessage")
-    return message if isinstance(message, str) and message else "no error message"
+    return capped(message) if isinstance(message, str) and message else "no error message"
 
 
 def _hours(span: timedelta) -> str:

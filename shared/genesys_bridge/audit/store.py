@@ -20,18 +20,25 @@ from typing import TYPE_CHECKING, Any, Final
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from genesys_bridge import contracts
+from genesys_bridge import contracts, layout
 from genesys_bridge.audit.errors import AwsUnavailable
-from genesys_bridge.audit.model import day_prefix
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 # Error codes S3 answers when it is overloaded or briefly failing; botocore has already retried them.
 _TRANSIENT_CODES: Final = frozenset(
-    {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling", "503", "500"}
+    {
+        "SlowDown",
+        "ServiceUnavailable",
+        "InternalError",
+        "RequestTimeout",
+        "Throttling",
+        "503",
+        "500",
+        "ConditionalRequestConflict",  # a conditional write raced another write to the key
+    }
 )
-_LANDED_SUFFIX: Final = ".json"
 DEFAULT_LANDING_WORKERS: Final = 8
 _DELETE_BATCH: Final = 1000  # DeleteObjects takes at most 1,000 keys
 
@@ -84,15 +91,13 @@ class AuditStore:
 
     def landed(self, day: date) -> dict[str, str]:
         """conversationId -> ETag (hex, no quotes) of every object under the day's partition."""
-        prefix = day_prefix(day)
         found: dict[str, str] = {}
-        for contents in self._list(prefix):
+        for contents in self._list(layout.day_prefix(day)):
             for item in contents:
-                key, etag = item["Key"], item["ETag"].strip('"')
-                name = key[len(prefix) :]
-                if "/" in name or not name.endswith(_LANDED_SUFFIX):
+                landed = layout.parse_result_key(item["Key"])
+                if landed is None or landed.day != day:
                     continue  # not a conversation object (nothing else is written there, but be sure)
-                found[name.removesuffix(_LANDED_SUFFIX)] = etag
+                found[landed.conversation_id] = item["ETag"].strip('"')
         return found
 
     def land(self, landings: Sequence[Landing]) -> None:
@@ -104,13 +109,13 @@ class AuditStore:
                 pass
 
     def _put_landing(self, landing: Landing) -> None:
-        with _aws(f"PutObject {landing.key}"):
+        with aws_call(f"PutObject {landing.key}"):
             self._count()
             self._s3.put_object(
                 Bucket=self.bucket,
                 Key=landing.key,
                 Body=landing.data,
-                ContentType="application/json",
+                ContentType=layout.CONVERSATIONS.content_type,
                 Metadata={
                     contracts.RESULT_METADATA_SOURCE: landing.source,
                     contracts.RESULT_METADATA_FETCHED_AT: landing.fetched_at,
@@ -121,14 +126,35 @@ class AuditStore:
 
     def put_json(self, key: str, value: Any) -> None:
         data = json.dumps(value, separators=(",", ":"), sort_keys=True).encode("utf-8")
-        with _aws(f"PutObject {key}"):
+        with aws_call(f"PutObject {key}"):
             self._count()
-            self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/json")
+            self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=layout.JSON_CONTENT_TYPE)
+
+    def put_json_if_absent(self, key: str, value: Any) -> Any:
+        """Write `value` at `key` only if no object is there (S3 conditional write, `If-None-Match: *`);
+        None if it was written, else the JSON value already there. One request when the key is new.
+
+        https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html: S3 answers 412
+        Precondition Failed when an object exists at the key, and 409 ConditionalRequestConflict when a
+        concurrent write to it is in progress (retryable, as AwsUnavailable).
+        """
+        data = json.dumps(value, separators=(",", ":"), sort_keys=True).encode("utf-8")
+        try:
+            with aws_call(f"PutObject {key}"):
+                self._count()
+                self._s3.put_object(
+                    Bucket=self.bucket, Key=key, Body=data, ContentType="application/json", IfNoneMatch="*"
+                )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
+                raise
+            return self.get_json(key)
+        return None
 
     def get_json(self, key: str) -> Any:
         """The JSON value at `key`, or None if there is no such object."""
         try:
-            with _aws(f"GetObject {key}"):
+            with aws_call(f"GetObject {key}"):
                 self._count()
                 body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except ClientError as error:
@@ -159,7 +185,7 @@ class AuditStore:
         keys = self.keys(prefix)
         for start in range(0, len(keys), _DELETE_BATCH):
             batch = keys[start : start + _DELETE_BATCH]
-            with _aws(f"DeleteObjects {prefix}"):
+            with aws_call(f"DeleteObjects {prefix}"):
                 self._count()
                 self._s3.delete_objects(
                     Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True}
@@ -172,7 +198,7 @@ class AuditStore:
             arguments: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
             if token:
                 arguments["ContinuationToken"] = token
-            with _aws(f"ListObjectsV2 {prefix}"):
+            with aws_call(f"ListObjectsV2 {prefix}"):
                 self._count()
                 page = self._s3.list_objects_v2(**arguments)
             yield list(page.get("Contents") or [])
@@ -182,9 +208,10 @@ class AuditStore:
 
 
 @contextmanager
-def _aws(what: str) -> Iterator[None]:
+def aws_call(what: str) -> Iterator[None]:
     """S3 overloaded or unreachable after botocore's retries -> AwsUnavailable (the step is retried later);
-    anything else (access denied, no such bucket) propagates and fails the execution."""
+    anything else (access denied, no such bucket) propagates and fails the execution. The lookups sync
+    lands its snapshots under the same rule."""
     try:
         yield
     except ClientError as error:

@@ -128,10 +128,18 @@ class GenesysClient:
         url = api_url(self.endpoints.api_base_url, QUERY_PATH)
         return iter_query_pages(lambda page_body: self._request_json("POST", url, json=page_body), request)
 
-    def iter_entities(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        """`entities` of an entity listing (e.g. '/api/v2/users'), following `nextUri`."""
+    def iter_entities(
+        self, path: str, params: Mapping[str, Any] | None = None, *, deadline: float | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """`entities` of an entity listing (e.g. '/api/v2/users'), following `nextUri`; no wait (pacing
+        or retry) is slept past `deadline`, an absolute value of the injected clock."""
         api_url(self.endpoints.api_base_url, path)  # validate now, not at the first next()
-        return iter_next_uri(self._get_json, self.endpoints.api_base_url, path, dict(params or {}))
+        return iter_next_uri(
+            lambda url, page_params: self._request_json("GET", url, params=page_params, deadline=deadline),
+            self.endpoints.api_base_url,
+            path,
+            dict(params or {}),
+        )
 
     def iter_details_job(
         self, body: Mapping[str, Any], *, poll_deadline: float | None = None

@@ -95,10 +95,17 @@ def job_path(job_id: str) -> str:
     return f"{JOBS_PATH}/{quote(job_id, safe='')}"
 
 
+# A jobId is a UUID in Genesys' examples; anything far longer is not one, and would be carried in every
+# state of the audit workflow (a Step Functions payload) and every report.
+MAX_JOB_ID_CHARS = 200
+
+
 def parse_job_id(body: Mapping[str, Any]) -> str:
     job_id = body.get("jobId")
     if not isinstance(job_id, str) or not job_id:
         raise GenesysError("details job submission returned no jobId")
+    if len(job_id) > MAX_JOB_ID_CHARS:
+        raise GenesysError(f"details job submission returned a jobId of {len(job_id)} characters: not an id")
     return job_id
 
 

@@ -2,9 +2,10 @@
 
 Retried, at most `max_attempts` attempts:
 - 429: waiting exactly its Retry-After, or exponential backoff with jitter when it has none;
-- 502/503/504: waiting their Retry-After when they carry one, else 3 s, 9 s, 27 s ... (x3 per attempt), as
-  the official SDKs do (docs/genesys-api.md, "Rate limits and errors"), so that an outage does not burn
-  every attempt within seconds;
+- 502/503/504: waiting their Retry-After when they carry one, else 3 s, 9 s, 27 s ... (x3 per attempt), so
+  that an outage does not burn every attempt within seconds (our own schedule: the official SDKs retry
+  nothing by default, and when enabled wait 3 s five times, then 3^n s with n stepping up every 5
+  minutes; docs/genesys-api.md, "Rate limits and errors");
 - connection errors and timeouts: exponential backoff with jitter (0.5, 1, 2 ... s).
 Not slept: a wait that would pass the caller's deadline, or a Retry-After above the cap (a daily limit;
 the official SDKs give up above 180 s). Those raise RateLimited / GenesysUnavailable at

@@ -9,10 +9,12 @@ class GenesysStats:
     """Counts of what this client sent and got back.
 
     requests: API requests sent (token requests not included); throttled: 429 answers (API or token);
-    errors: other non-2xx answers plus connection errors and timeouts; token_requests: token fetches.
+    not_found: 404 answers (the multi-get may answer 404 for ids analytics does not know yet: normal
+    traffic, so not an error); errors: other non-2xx answers plus connection errors and timeouts;
+    token_requests: token fetches.
     """
 
-    _FIELDS = ("requests", "throttled", "errors", "token_requests")
+    _FIELDS = ("requests", "throttled", "not_found", "errors", "token_requests")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -96,7 +96,9 @@ def check_response(response: requests.Response, stats: GenesysStats) -> None:
     if status == 429:
         stats.increment("throttled")
         raise ThrottledResponse(parse_retry_after(response.headers.get("Retry-After")), correlation_id)
-    stats.increment("errors")
+    # A 404 is no sign of a failing Genesys: the multi-get may answer it for ids not in analytics yet
+    # (docs/genesys-api.md, "Multi-get"), and GenesysErrorRate must not alarm on normal traffic.
+    stats.increment("not_found" if status == 404 else "errors")
     if status in TRANSIENT_STATUSES:
         raise TransientResponse(
             status, correlation_id, parse_retry_after(response.headers.get("Retry-After"))

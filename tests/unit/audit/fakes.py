@@ -9,6 +9,7 @@ import json
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,6 +42,19 @@ def multi_get_shape(job_body: dict[str, Any]) -> dict[str, Any]:
     body = copy.deepcopy(job_body)
     for participant in body["participants"]:
         participant.pop("attributes", None)
+    return body
+
+
+def reordered_lists(body: dict[str, Any]) -> dict[str, Any]:
+    """The same conversation with participants, sessions, segments and metrics listed in reverse, as
+    another endpoint might list them."""
+    body = copy.deepcopy(body)
+    body["participants"].reverse()
+    for participant in body["participants"]:
+        participant["sessions"].reverse()
+        for session in participant["sessions"]:
+            session["segments"].reverse()
+            session["metrics"].reverse()
     return body
 
 
@@ -100,6 +114,8 @@ class FakeGenesysJobs:
     by_start_day: bool = False
     jobs: list[FakeJob] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
+    # (page number from 0, the page's body) -> the body to answer instead: a broken or hostile page
+    rewrite_page: Callable[[int, dict[str, Any]], Any] | None = None
 
     def install(self, mock: responses.RequestsMock) -> None:
         mock.add(
@@ -196,7 +212,8 @@ class FakeGenesysJobs:
         }
         if offset + size < len(matching):
             body["cursor"] = f"c{offset + size}"
-        return 200, {}, json.dumps(body)
+        answer = body if self.rewrite_page is None else self.rewrite_page(job.pages_served - 1, body)
+        return 200, {}, json.dumps(answer)
 
     def _delete(self, request: Any) -> tuple[int, dict[str, str], str]:
         self.calls["delete"] += 1

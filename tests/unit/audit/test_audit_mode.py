@@ -10,8 +10,8 @@ from genesys_bridge.audit.model import AuditMode, AuditRequest
 from genesys_bridge.audit.plan import End, Step
 from genesys_bridge.audit.workflow import run_workflow
 from genesys_bridge.buffer import parse_timestamp
+from genesys_bridge.layout import canonical_form, result_key
 from genesys_bridge.metrics import MetricName
-from genesys_bridge.results import result_key
 from tests.unit.audit.conftest import BUCKET, DAY, AuditRig
 from tests.unit.audit.fakes import job_conversation, multi_get_shape
 
@@ -36,7 +36,7 @@ def test_a_day_with_missing_conversations_gets_them_landed_and_an_exact_report(r
     assert result.end is End.COMPLETE
     for body in day[4:]:
         landed = rig.object(result_key(body))
-        assert json.loads(landed["Body"].read()) == multi_get_shape(body)
+        assert json.loads(landed["Body"].read()) == canonical_form(multi_get_shape(body))
         # And their provenance is on the object: the jobs endpoint, and when
         assert landed["Metadata"][contracts.RESULT_METADATA_SOURCE] == contracts.SOURCE_DETAILS_JOB
         fetched_at = parse_timestamp(landed["Metadata"][contracts.RESULT_METADATA_FETCHED_AT])
@@ -102,7 +102,7 @@ def test_a_conversation_returned_twice_counts_once(rig: AuditRig) -> None:
     # Then it is counted once (as first judged: missing, landed), and its object holds its body
     assert result.report is not None
     assert (result.report["in_genesys"], result.report["missing_landed"]) == (3, 3)
-    assert json.loads(rig.object(result_key(first))["Body"].read()) == multi_get_shape(first)
+    assert json.loads(rig.object(result_key(first))["Body"].read()) == canonical_form(multi_get_shape(first))
 
 
 def test_a_landed_conversation_genesys_no_longer_has_is_reported(rig: AuditRig) -> None:

@@ -10,10 +10,10 @@ from genesys_bridge import contracts
 from genesys_bridge.audit.bodies import landed_bytes
 from genesys_bridge.audit.model import AuditMode
 from genesys_bridge.audit.store import content_md5
+from genesys_bridge.layout import canonical_form, result_key
 from genesys_bridge.metrics import MetricName
-from genesys_bridge.results import result_key
 from tests.unit.audit.conftest import AuditRig
-from tests.unit.audit.fakes import job_conversation, multi_get_shape
+from tests.unit.audit.fakes import job_conversation, multi_get_shape, reordered_lists
 
 
 def reprocessed(body: dict[str, Any]) -> dict[str, Any]:
@@ -41,7 +41,7 @@ def test_changed_conversations_are_relanded_under_the_same_key_and_unchanged_one
     # Then the two changed ones hold their new body, under the same key, the old one kept as a version
     for index in (1, 3):
         key = result_key(now[index])
-        assert json.loads(rig.object(key)["Body"].read()) == multi_get_shape(now[index])
+        assert json.loads(rig.object(key)["Body"].read()) == canonical_form(multi_get_shape(now[index]))
         assert rig.versions(key) == 2
         assert rig.object(key)["Metadata"][contracts.RESULT_METADATA_SOURCE] == contracts.SOURCE_DETAILS_JOB
     # And the three unchanged ones were not written
@@ -81,6 +81,7 @@ def test_s3_requests_of_a_finalize_are_a_handful_per_page_not_one_per_conversati
         "ListObjectsV2",  # inventory: the day's ids and ETags (1,000 keys a page)
         "PutObject",  # inventory kept for the page steps
         "GetObject",  # page 1 reads the inventory (a warm function keeps it)
+        "PutObject",  # page 1's cursor recorded (a conditional write: a cycle fails the execution)
         "PutObject",  # page 1 ledger
         "PutObject",  # page 2 ledger
         "GetObject",  # report: written by this execution already?
@@ -93,7 +94,7 @@ def test_s3_requests_of_a_finalize_are_a_handful_per_page_not_one_per_conversati
         "GetObject",  # (the in-process runner reading the report it returns)
     ]
     # And the report's own count is what reached S3 up to and including its PUT
-    assert result.report["s3_requests"] == 11
+    assert result.report["s3_requests"] == 12
     assert result.report["unchanged"] == 40
 
 
@@ -110,6 +111,26 @@ def test_a_job_body_with_participant_attributes_matches_its_live_landed_body(rig
     assert result.report is not None
     assert (result.report["unchanged"], result.report["changed_relanded"]) == (1, 0)
     assert "attributes" not in rig.object(key)["Body"].read().decode()
+
+
+def test_a_job_body_listing_participants_sessions_segments_and_metrics_in_another_order_is_unchanged(
+    rig: AuditRig,
+) -> None:
+    # Given a conversation landed by the live path, and the job returning the same conversation with
+    # every participant, session, segment and metric list in reverse
+    body = job_conversation(str(uuid.uuid4()))
+    key = rig.land_live(multi_get_shape(body))
+    reordered = reordered_lists(body)
+    assert reordered["participants"] != body["participants"]
+    rig.genesys.conversations = [reordered]
+
+    # When the day is finalized
+    result = rig.run(AuditMode.FINALIZE)
+
+    # Then the conversation is unchanged and not written again: the lists land in one canonical order
+    assert result.report is not None
+    assert (result.report["unchanged"], result.report["changed_relanded"]) == (1, 0)
+    assert rig.versions(key) == 1
 
 
 def test_an_audit_counts_changed_conversations_but_leaves_them_for_finalize(rig: AuditRig) -> None:
@@ -134,4 +155,4 @@ def test_finalize_also_lands_what_is_missing_even_if_still_open(rig: AuditRig) -
     # Then it is landed as Genesys has it
     assert result.report is not None
     assert result.report["missing_landed"] == 1
-    assert json.loads(rig.object(result_key(body))["Body"].read()) == multi_get_shape(body)
+    assert json.loads(rig.object(result_key(body))["Body"].read()) == canonical_form(multi_get_shape(body))

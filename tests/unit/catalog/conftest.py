@@ -6,13 +6,15 @@ import copy
 import json
 import os
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from genesys_bridge.layout import lookup_key, serialize_lookup
 from genesys_bridge.results import result_key, serialize
-from genesys_simulator.conversations import render_details, synthetic_conversations
+from genesys_simulator import render_details, synthetic_conversations
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -28,6 +30,24 @@ def land(out_dir: Path, bodies: Iterable[dict[str, Any]], *, modified_at: float 
             os.utime(path, (modified_at, modified_at))
         paths.append(path)
     return paths
+
+
+def land_snapshot(out_dir: Path, lookup: str, day: date, entities: Iterable[dict[str, Any]]) -> Path:
+    """Write a lookup's snapshot of `day` where the lookups sync would land it under out_dir."""
+    path = out_dir / lookup_key(lookup, day)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(serialize_lookup(entities))
+    return path
+
+
+def queue_entity(queue_id: str, name: str, **service_levels: tuple[float, int]) -> dict[str, Any]:
+    """A queue as GET /api/v2/routing/queues lists it; service_levels: media (call, chat, ...) ->
+    (percentage 0..1, durationMs)."""
+    media = {
+        medium: {"alertingTimeoutSeconds": 8, "serviceLevel": {"percentage": share, "durationMs": ms}}
+        for medium, (share, ms) in service_levels.items()
+    }
+    return {"id": queue_id, "name": name, "division": {"id": "d1", "name": "Home"}, "mediaSettings": media}
 
 
 def fixture_bodies() -> dict[str, dict[str, Any]]:

@@ -1,20 +1,20 @@
-"""The views over landed objects: counts equal the landed data, one row per conversation, KPIs as defined."""
+"""The views over landed objects: counts equal the landed data, one row per conversation, flags as defined."""
 
 from __future__ import annotations
 
 import copy
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from catalog import local, sqlsource
-from tests.unit.catalog.conftest import land, simulator_bodies
+from catalog import local
+from tests.unit.catalog.conftest import land, land_snapshot, queue_entity, simulator_bodies
 
 QUEUE_SALES = "d8c2e5a1-3b7f-4096-a4e1-6f9b2c0d8e37"  # the fixture's queue
 QUEUE_BILLING = "1f0c9b7e-2a4d-4e61-8c3b-5d7a9e0f2b14"
-WRAP_UP_SALE = "4b7d1e93-8c20-4a6f-9e35-a1c7f0b2d586"  # the fixture's wrap-up code
 
 
 def _counts(bodies: list[dict[str, Any]]) -> dict[str, int]:
@@ -42,12 +42,14 @@ def test_each_view_holds_exactly_the_landed_conversations_segments_and_metrics(t
     expected = _counts(bodies)
 
     # When each view is counted
-    with local.connect(tmp_path) as connection:
+    with local.connect(tmp_path) as catalog:
         counted = {
-            view: connection.execute(f"SELECT count(*) FROM {view}").fetchone()[0]  # type: ignore[index]  # noqa: S608
+            view: catalog.connection.execute(f"SELECT count(*) FROM {view}").fetchone()[0]  # type: ignore[index]  # noqa: S608
             for view in expected
         }
-        days = connection.execute("SELECT count(DISTINCT conversation_date) FROM conversations").fetchone()
+        days = catalog.connection.execute(
+            "SELECT count(DISTINCT conversation_date) FROM conversations"
+        ).fetchone()
 
     # Then one row per object, participant, session, segment and metric, none lost or doubled
     assert counted == expected
@@ -62,7 +64,7 @@ def test_the_conversations_view_totals_equal_the_metrics_in_the_bodies(tmp_path:
 
     result = local.run_query(
         tmp_path,
-        "SELECT conversation_id, handle_ms, talk_ms, acw_ms, hold_ms, wait_ms, queue_id, wrap_up_codes,"
+        "SELECT conversation_id, handle_ms, talk_ms, acw_ms, hold_ms, wait_ms, queue_ids, wrap_up_codes,"
         " media_type FROM conversations",
     )
 
@@ -77,18 +79,20 @@ def test_the_conversations_view_totals_equal_the_metrics_in_the_bodies(tmp_path:
 
     by_id = {row[0]: row[1:] for row in result.rows}
     for body in bodies:
-        agent_segments = body["participants"][1]["sessions"][0]["segments"]
-        # a conversation without after-call work has no wrap-up segment, so no code
-        codes = [segment["wrapUpCode"] for segment in agent_segments if "wrapUpCode" in segment]
+        segments = [g for p in body["participants"] for s in p["sessions"] for g in s["segments"]]
+        # every queue it went through; the codes of every wrap-up (none without after-call work)
+        queues = sorted({g["queueId"] for g in segments if "queueId" in g})
+        codes = sorted({g["wrapUpCode"] for g in segments if "wrapUpCode" in g})
+        customers = [p for p in body["participants"] if p["purpose"] in ("customer", "external")]
         assert by_id[body["conversationId"]] == (
             total(body, "tHandle"),
             total(body, "tTalk"),
             total(body, "tAcw"),
-            0,
-            0,
-            agent_segments[0]["queueId"],
+            total(body, "tHeld"),
+            total(body, "tAcd"),
+            queues,
             codes,
-            "voice",
+            customers[0]["sessions"][0]["mediaType"],
         )
 
 
@@ -189,62 +193,51 @@ def three_calls(tmp_path: Path, details_fixture: dict[str, Any]) -> Path:
     return tmp_path
 
 
-def _kpi(out_dir: Path, name: str) -> list[tuple[Any, ...]]:
-    return [
-        tuple(local.format_value(v) for v in row)
-        for row in local.run_query(out_dir, sqlsource.kpi_query(name).sql).rows
-    ]
-
-
 def test_abandoned_and_transferred_conversations_are_flagged(three_calls: Path) -> None:
     rows = local.run_query(
         three_calls,
-        "SELECT abandoned, transferred, queue_id, queue_ids, wait_ms, handle_ms FROM conversations"
-        " ORDER BY handle_ms",
+        "SELECT abandoned, transferred, queue_ids, wait_ms, handle_ms FROM conversations ORDER BY handle_ms",
     ).rows
 
     assert rows == [
-        (True, False, QUEUE_SALES, [QUEUE_SALES], 30_000, 0),
-        (False, True, QUEUE_SALES, sorted([QUEUE_SALES, QUEUE_BILLING]), 0, 133_816),
-        (False, False, QUEUE_SALES, [QUEUE_SALES], 0, 266_184),
+        (True, False, [QUEUE_SALES], 30_000, 0),
+        (False, True, sorted([QUEUE_SALES, QUEUE_BILLING]), 0, 133_816),
+        (False, False, [QUEUE_SALES], 0, 266_184),
     ]
 
 
-def test_kpi_queries_compute_the_rates_as_genesys_defines_them(three_calls: Path) -> None:
-    day = "2026-11-20"
-    # offered to the sales queue: 3, of which 1 abandoned
-    assert _kpi(three_calls, "abandon_rate") == [(day, QUEUE_SALES, "3", "1", "33.33")]
-    # handled: 2, of which 1 transferred
-    assert _kpi(three_calls, "transfer_rate") == [(day, QUEUE_SALES, "2", "1", "50")]
-    # (266184 + 133816) / 2 ms = 200.0 s
-    aht = _kpi(three_calls, "average_handle_time")
-    assert [row[:4] for row in aht] == [(day, QUEUE_SALES, "2", "200")]
-    assert _kpi(three_calls, "daily_volume_by_queue_and_media") == [(day, QUEUE_SALES, "voice", "3")]
-    assert _kpi(three_calls, "wrap_up_code_distribution") == [
-        (day, "0d9c8b7a-6f5e-4d4c-9b3a-2f1e0d9c8b7a", "1", "50"),
-        (day, WRAP_UP_SALE, "1", "50"),
+def test_the_demo_summary_shows_queue_performance_through_the_views(three_calls: Path) -> None:
+    queues = [
+        queue_entity(QUEUE_SALES, "Sales", call=(0.9, 30_000)),
+        queue_entity(QUEUE_BILLING, "Billing", call=(0.8, 20_000)),
     ]
+    land_snapshot(three_calls, "queues", date(2026, 11, 20), queues)
 
-
-def test_the_demo_summary_shows_each_day_through_the_views(three_calls: Path) -> None:
     summary = local.kpi_summary(three_calls)
 
     lines = summary.splitlines()
-    assert [cell.strip() for cell in lines[1].split("|")[1:-1]] == [
-        "conversation_date",
-        "conversations",
-        "avg_handle_s",
-        "abandon_pct",
-        "top_wrap_up_codes",
+    assert "catalog/sql/kpi/queue_performance.sql" in lines[0]
+    assert [cell.strip() for cell in lines[1].split("|")[1:-1]] == list(local.SUMMARY_COLUMNS)
+    # one row per interval day, queue and media type with a queue metric (billing's talk, sales' calls),
+    # by queue id, with each queue's name and its own voice target
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines[3:5]]
+    assert [row[:3] + row[-2:-1] for row in rows] == [
+        ["2026-11-20", "Billing", "voice", "20"],
+        ["2026-11-20", "Sales", "voice", "30"],
     ]
-    assert lines[3].split("|")[1:5] == [
-        " 2026-11-20        ",
-        " 3             ",
-        " 200          ",
-        " 33.33       ",
+    assert lines[-1] == "(2 rows)"
+
+
+def test_the_demo_summary_names_the_files_it_skipped(three_calls: Path) -> None:
+    broken = three_calls / "conversations" / "conversation_date=2026-11-20" / "broken.json"
+    broken.write_text('{"conversationId": "5', encoding="utf-8")
+
+    summary = local.kpi_summary(three_calls)
+
+    assert summary.splitlines()[-2:] == [
+        "skipped 1 landed file(s) that are not conversation objects:",
+        f"  {broken.resolve()}: not JSON (truncated or corrupt)",
     ]
-    assert f"{WRAP_UP_SALE} (1)" in lines[3]
-    assert lines[-1] == "(1 row)"
 
 
 def test_the_demo_summary_of_an_empty_folder_says_to_run_the_demo(tmp_path: Path) -> None:

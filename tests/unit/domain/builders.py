@@ -24,32 +24,33 @@ BUCKET = "results"
 
 
 def stack_set_env(*, ingest: bool) -> dict[str, str]:
-    """The variables the stack always sets from the config model, with the model's own defaults
-    (stacks/config.py): the functions default none of them."""
-    from stacks.config import EnvironmentConfig, load_environment_config
+    """The variables the stack sets from the config model, as its builder writes them
+    (stacks/function_environments.py) for the model's own defaults: the functions default none of them.
+    Resource names are left out (each test names its own)."""
+    from stacks.config import load_environment_config, parse_environment_config
+    from stacks.function_environments import ingest_environment, processor_environment
 
-    class _Defaults:
-        def __getattr__(self, name: str) -> Any:
-            return EnvironmentConfig.model_fields[name].default
-
-    config = _Defaults()
+    defaults = parse_environment_config(
+        "defaults", {"event_bus_mode": "create", "event_bus_name": "bus", "credentials_secret_name": "secret"}
+    )
     if ingest:
+        # the dev environment's topics (customer.end and acw), which the fixtures carry
+        dev_topics = defaults.model_copy(update={"topics": load_environment_config("dev").topics})
+        environment = ingest_environment(
+            dev_topics, buffer_table_name="", quarantine_queue_url="", work_queue_url=""
+        )
         return {
-            contracts.BUFFER_TTL_HOURS: str(config.buffer_ttl_hours),
-            # the dev environment's topics (customer.end and acw), which the fixtures carry
-            contracts.CONVERSATION_TOPICS: ",".join(load_environment_config("dev").topics),
+            name: environment[name] for name in (contracts.BUFFER_TTL_HOURS, contracts.CONVERSATION_TOPICS)
         }
-    return {
-        contracts.GENESYS_MAX_REQUESTS_PER_MINUTE: str(config.genesys_max_requests_per_minute),
-        contracts.GENESYS_IDS_PER_REQUEST: str(config.genesys_ids_per_request),
-        contracts.GENESYS_CONCURRENT_CALLERS: str(config.processor_max_concurrency),
-        contracts.NOT_READY_MAX_AGE_MINUTES: str(config.not_ready_max_age_minutes),
-        contracts.SETTLE_MAX_MINUTES: str(config.settle_max_minutes),
-        contracts.NOT_READY_RETRY_BASE_SECONDS: str(config.not_ready_retry_base_seconds),
-        contracts.NOT_READY_RETRY_MAX_SECONDS: str(config.not_ready_retry_max_seconds),
-        contracts.WRAPUP_ESTIMATE_SECONDS: str(config.wrapup_estimate_seconds),
-        contracts.NOT_READY_RETRY_GRID_SECONDS: str(config.not_ready_retry_grid_seconds),
-    }
+    environment = processor_environment(
+        defaults,
+        buffer_table_name="",
+        results_bucket_name="",
+        credentials_secret_arn="",
+        work_queue_url="",
+        work_dlq_url="",
+    )
+    return {name: value for name, value in environment.items() if value and name != contracts.GENESYS_REGION}
 
 
 DEV_TOPICS = frozenset({"customer.end", "acw"})

@@ -152,3 +152,99 @@ def test_a_table_built_without_a_ttl_refuses_to_record_events(aws: Aws) -> None:
     with pytest.raises(ValueError, match="ttl_hours"):
         buffer.record_event(CONVERSATION)
     assert aws.items() == []
+
+
+def test_concluding_an_item_stamps_when_so_a_later_end_event_can_tell(aws: Aws) -> None:
+    # Given two PENDING items
+    clock = SteppingClock(T0)
+    buffer = BufferTable(aws.dynamodb, TABLE, ttl_hours=48, clock=clock)
+    open_id = "7c1e4b52-0d3a-4f69-9e85-2b6a1d0c3f47"
+    buffer.record_event(CONVERSATION)
+    buffer.record_event(open_id)
+
+    # When one is fetched and the other left open, a few minutes later
+    clock.now = T0 + timedelta(minutes=5)
+    fetched = buffer.mark_fetched(CONVERSATION, "k")
+    left_open = buffer.mark_left_open(open_id)
+
+    # Then each says when it concluded, and the open one is LEFT_OPEN without an error
+    assert fetched is not None
+    assert fetched.concluded_at == T0 + timedelta(minutes=5)
+    item = buffer.get(open_id)
+    assert left_open is True
+    assert item is not None
+    assert (item.status, item.concluded_at, item.error) == (
+        contracts.STATUS_LEFT_OPEN,
+        T0 + timedelta(minutes=5),
+        None,
+    )
+
+
+def test_mark_left_open_never_undoes_a_fetch_nor_recreates_a_vanished_item(aws: Aws) -> None:
+    # Given a fetched conversation, and one whose item is gone
+    buffer = BufferTable(aws.dynamodb, TABLE, ttl_hours=48, clock=SteppingClock(T0))
+    buffer.record_event(CONVERSATION)
+    buffer.mark_fetched(CONVERSATION, "k")
+    gone = "7c1e4b52-0d3a-4f69-9e85-2b6a1d0c3f47"
+
+    # When both are marked left open
+    marked = (buffer.mark_left_open(CONVERSATION), buffer.mark_left_open(gone))
+
+    # Then neither is written
+    assert marked == (False, False)
+    item = buffer.get(CONVERSATION)
+    assert item is not None
+    assert item.status == contracts.STATUS_FETCHED
+    assert buffer.get(gone) is None
+
+
+def test_requeue_starts_a_new_round_on_a_concluded_item_with_a_modify_only(aws: Aws) -> None:
+    # Given a conversation fetched 2 days after its first event
+    clock = SteppingClock(T0)
+    buffer = BufferTable(aws.dynamodb, TABLE, ttl_hours=72, clock=clock)
+    buffer.record_event(CONVERSATION)
+    clock.now = T0 + timedelta(days=2)
+    concluded = buffer.mark_fetched(CONVERSATION, "k")
+    assert concluded is not None
+    assert concluded.concluded_at is not None
+    inserts_before = aws.stream_event_names().count("INSERT")
+
+    # When it ended again and is requeued an hour later
+    again = T0 + timedelta(days=2, hours=1)
+    requeued = buffer.requeue(CONVERSATION, concluded.concluded_at, again)
+
+    # Then the item is PENDING, its round (first event, expiry) starts again, the requeue is counted,
+    # its landed object is still named, and the stream carried no INSERT (the pipe starts nothing)
+    item = buffer.get(CONVERSATION)
+    assert requeued is True
+    assert item is not None
+    assert (item.status, item.first_event_at, item.requeues, item.result_key) == (
+        contracts.STATUS_PENDING,
+        again,
+        1,
+        "k",
+    )
+    assert item.expires_at == int((again + timedelta(hours=72)).timestamp())
+    assert aws.stream_event_names().count("INSERT") == inserts_before
+
+
+def test_requeue_refuses_an_item_concluded_again_since_or_not_concluded(aws: Aws) -> None:
+    # Given a fetched conversation, and a pending one
+    clock = SteppingClock(T0)
+    buffer = BufferTable(aws.dynamodb, TABLE, ttl_hours=48, clock=clock)
+    pending = "7c1e4b52-0d3a-4f69-9e85-2b6a1d0c3f47"
+    buffer.record_event(CONVERSATION)
+    buffer.record_event(pending)
+    buffer.mark_fetched(CONVERSATION, "k")
+
+    # When they are requeued with a conclusion time that is not the item's
+    stale = buffer.requeue(CONVERSATION, T0 - timedelta(minutes=1))
+    not_concluded = buffer.requeue(pending, T0)
+
+    # Then neither changes
+    assert (stale, not_concluded) == (False, False)
+    fetched, waiting = buffer.get(CONVERSATION), buffer.get(pending)
+    assert fetched is not None
+    assert waiting is not None
+    assert (fetched.status, fetched.requeues) == (contracts.STATUS_FETCHED, 0)
+    assert (waiting.status, waiting.requeues) == (contracts.STATUS_PENDING, 0)

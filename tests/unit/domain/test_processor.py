@@ -22,9 +22,10 @@ from genesys_bridge.genesys import (
     GenesysUnavailable,
     RateLimited,
 )
+from genesys_bridge.layout import canonical_form, result_key
 from genesys_bridge.metrics import MetricName, RecordingMetrics
 from genesys_bridge.processor import ProcessorConfig, ProcessorService, invocation_deadline
-from genesys_bridge.results import ResultsWriter, result_key
+from genesys_bridge.results import ResultsWriter
 from tests.unit.conftest import DETAILS_URL, TOKEN_URL, serve_details
 from tests.unit.domain.builders import (
     BUCKET,
@@ -55,7 +56,9 @@ CONFIG: dict[str, Any] = {
 
 class FakeGenesys:
     """Stands in for GenesysClient: answers from `known`, refuses `rejected` ids with a 400 (as Genesys
-    does for the whole request), and raises the queued errors on the given call numbers."""
+    does for the whole request), and raises the queued errors on the given call numbers. With
+    `unknown_is_404`, a request naming an id it does not know is answered 404 as a whole (instead of
+    leaving the id out)."""
 
     def __init__(
         self,
@@ -63,10 +66,12 @@ class FakeGenesys:
         *,
         rejected: Iterable[str] = (),
         errors: dict[int, Exception] | None = None,
+        unknown_is_404: bool = False,
     ) -> None:
         self.known = {c["conversationId"]: c for c in known}
         self.rejected = set(rejected)
         self.errors = errors or {}
+        self.unknown_is_404 = unknown_is_404
         self.calls: list[list[str]] = []
         self.stats = GenesysStats()
 
@@ -82,6 +87,9 @@ class FakeGenesys:
         if self.rejected & set(chunk):
             self.stats.increment("errors")
             raise GenesysApiError(400, "bad.request", "Invalid conversation id", "corr-1")
+        if self.unknown_is_404 and not set(chunk) <= set(self.known):
+            self.stats.increment("not_found")  # as the client counts a 404: not an error
+            raise GenesysApiError(404, "not.found", "Conversations not found", "corr-2")
         return [self.known[i] for i in chunk if i in self.known]
 
 
@@ -275,6 +283,35 @@ def test_past_the_max_age_the_conversation_fails_and_goes_to_the_dlq(aws: Aws) -
     assert metrics.counts[MetricName.CONVERSATIONS_FAILED] == 1
 
 
+def test_a_conversation_analytics_knows_but_still_open_at_the_max_age_is_left_open_not_dead_lettered(
+    aws: Aws,
+) -> None:
+    # Given a conversation first seen 241 minutes ago (max age 240) that analytics returns, still open
+    # (a scheduled callback, an open messaging thread)
+    [conversation_id] = new_ids(1)
+    buffered(aws, [conversation_id], first_seen=NOW - timedelta(minutes=241))
+    metrics = RecordingMetrics()
+    record = work_message(conversation_id, receive_count=12)
+
+    # When its message comes back once more
+    response = make_service(
+        aws, FakeGenesys([conversation(conversation_id, ended=False)]), metrics
+    ).process_batch(sqs_event([record]), deadline=deadline_in(30))
+
+    # Then it is acknowledged, its item says LEFT_OPEN (when it concluded, no error), nothing reaches the
+    # work DLQ (whose alarm is for failures), nothing lands, and it is counted on its own
+    assert failed_ids(response) == []
+    item = aws.item(conversation_id)
+    assert item is not None
+    assert item[contracts.ATTR_STATUS] == contracts.STATUS_LEFT_OPEN
+    assert item[contracts.ATTR_CONCLUDED_AT] == "2026-11-20T15:00:00.000Z"
+    assert contracts.ATTR_ERROR not in item
+    assert aws.messages("work-dlq") == []
+    assert aws.object_keys() == []
+    assert metrics.counts[MetricName.CONVERSATIONS_LEFT_OPEN] == 1
+    assert metrics.counts[MetricName.CONVERSATIONS_FAILED] == 0
+
+
 def test_without_a_buffer_item_the_message_age_decides(aws: Aws) -> None:
     # Given two conversations with no buffer item (TTL ran out): one sent 5 hours ago, one 5 minutes ago
     old, recent = new_ids(2)
@@ -402,7 +439,7 @@ def test_a_conversation_lands_once_its_wrapup_has_ended_with_its_landing_latency
     assert failed_ids(response) == []
     [key] = aws.object_keys()
     landed = json.loads(aws.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
-    assert landed == settled
+    assert landed == canonical_form(settled)
     assert statuses(aws) == {conversation_id: contracts.STATUS_FETCHED}
     assert metrics.counts[MetricName.CONVERSATIONS_FETCHED] == 1
     assert MetricName.CONVERSATIONS_LANDED_UNSETTLED not in metrics.counts
@@ -445,8 +482,10 @@ def test_past_the_settle_max_an_open_wrapup_lands_as_it_is_and_is_counted_unsett
     assert failed_ids(response) == []
     [key] = aws.object_keys()
     landed = json.loads(aws.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
-    assert landed == unsettled
-    assert "segmentEnd" not in landed["participants"][1]["sessions"][0]["segments"][-1]
+    assert landed == canonical_form(unsettled)
+    segments = [g for p in landed["participants"] for s in p["sessions"] for g in s["segments"]]
+    [wrapup] = [segment for segment in segments if segment["segmentType"] == "wrapup"]
+    assert "segmentEnd" not in wrapup
     assert statuses(aws) == {conversation_id: contracts.STATUS_FETCHED}
     assert aws.messages("work-dlq") == []
     assert metrics.counts[MetricName.CONVERSATIONS_FETCHED] == 1
@@ -510,6 +549,37 @@ def test_a_400_chunk_is_bisected_to_isolate_the_rejected_id(aws: Aws) -> None:
     assert metrics.counts[MetricName.CONVERSATIONS_FETCHED] == 9
     assert metrics.counts[MetricName.GENESYS_REQUESTS] == len(genesys.calls)
     assert metrics.counts[MetricName.GENESYS_ERRORS] == sum(1 for call in genesys.calls if bad in call)
+
+
+def test_a_404_chunk_is_bisected_so_known_ids_land_and_unknown_ones_wait_as_not_ready(aws: Aws) -> None:
+    # Given ten conversations, two of which analytics does not know yet, and a Genesys that answers 404
+    # for any request naming an unknown id (instead of leaving the id out)
+    ids = new_ids(10)
+    unknown = {ids[2], ids[7]}
+    buffered(aws, ids)
+    genesys = FakeGenesys([conversation(i) for i in ids if i not in unknown], unknown_is_404=True)
+    metrics = RecordingMetrics()
+    records = {i: work_message(i) for i in ids}
+    visibility_calls = capture_calls(aws.sqs, "ChangeMessageVisibility")
+
+    # When the batch is processed
+    response = make_service(aws, genesys, metrics).process_batch(
+        sqs_event(list(records.values())), deadline=deadline_in(30)
+    )
+
+    # Then the eight known ones land and are acknowledged
+    assert len(aws.object_keys()) == 8
+    assert {i for i, s in statuses(aws).items() if s == contracts.STATUS_FETCHED} == set(ids) - unknown
+    # And the two unknown ones wait as not ready (backoff, item PENDING), neither rejected nor dead-lettered
+    assert sorted(failed_ids(response)) == sorted(records[i]["messageId"] for i in unknown)
+    assert {statuses(aws)[i] for i in unknown} == {contracts.STATUS_PENDING}
+    assert {call["VisibilityTimeout"] for call in visibility_calls} == {CONFIG["retry_base_seconds"]}
+    assert aws.messages("work-dlq") == []
+    assert metrics.counts[MetricName.CONVERSATIONS_NOT_READY] == 2
+    assert metrics.counts[MetricName.CONVERSATIONS_FAILED] == 0
+    # And each unknown id was asked about alone in the end
+    assert [ids[2]] in genesys.calls
+    assert [ids[7]] in genesys.calls
 
 
 def test_rate_limited_midway_keeps_what_landed_and_fails_the_rest_without_more_requests(aws: Aws) -> None:

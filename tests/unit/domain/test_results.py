@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from genesys_bridge.results import InvalidConversation, ResultsWriter, result_key, serialize
+from genesys_bridge.layout import InvalidConversation, canonical_form, result_key, serialize
+from genesys_bridge.results import ResultsWriter
 from tests.unit.domain.builders import BUCKET, FIXTURE_CONVERSATION_ID, Aws, conversation, load_fixture
 
 
@@ -50,15 +51,17 @@ def test_put_writes_one_compact_json_line_and_returns_the_key(aws: Aws) -> None:
     # When it is written
     key = ResultsWriter(aws.s3, BUCKET).put(details)
 
-    # Then the object holds the conversation on one line of compact JSON with sorted keys, typed as JSON
+    # Then the object holds the conversation on one line of compact JSON with sorted keys and its lists
+    # in canonical order, typed as JSON
     stored = aws.s3.get_object(Bucket=BUCKET, Key=key)
     body = stored["Body"].read().decode("utf-8")
     assert key == result_key(details)
     assert stored["ContentType"] == "application/json"
     assert body.count("\n") == 1
     assert body.endswith("\n")
-    assert body == json.dumps(details, separators=(",", ":"), ensure_ascii=False, sort_keys=True) + "\n"
-    assert json.loads(body) == details
+    canonical = canonical_form(details)
+    assert body == json.dumps(canonical, separators=(",", ":"), ensure_ascii=False, sort_keys=True) + "\n"
+    assert json.loads(body) == canonical
 
 
 def test_the_same_details_in_another_key_order_make_the_same_bytes() -> None:

@@ -33,6 +33,7 @@ def test_ingest_settings_read_the_contract_names(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv(contracts.QUARANTINE_QUEUE_URL, "https://sqs/quarantine")
     monkeypatch.setenv(contracts.BUFFER_TTL_HOURS, "72")
     monkeypatch.setenv(contracts.CONVERSATION_TOPICS, "customer.end,acw")
+    monkeypatch.setenv(contracts.WORK_QUEUE_URL, "https://sqs/work")
 
     # When the settings load, then each field holds its variable's value
     settings = IngestSettings.from_environment()
@@ -41,7 +42,8 @@ def test_ingest_settings_read_the_contract_names(monkeypatch: pytest.MonkeyPatch
         settings.quarantine_queue_url,
         settings.buffer_ttl_hours,
         settings.conversation_topics,
-    ) == ("buffer", "https://sqs/quarantine", 72, frozenset({"customer.end", "acw"}))
+        settings.work_queue_url,
+    ) == ("buffer", "https://sqs/quarantine", 72, frozenset({"customer.end", "acw"}), "https://sqs/work")
 
 
 @pytest.mark.parametrize(
@@ -66,6 +68,7 @@ def test_a_malformed_topic_list_fails_at_cold_start_naming_the_variable(
     monkeypatch.setenv(contracts.BUFFER_TABLE_NAME, "buffer")
     monkeypatch.setenv(contracts.QUARANTINE_QUEUE_URL, "https://sqs/quarantine")
     monkeypatch.setenv(contracts.BUFFER_TTL_HOURS, "48")
+    monkeypatch.setenv(contracts.WORK_QUEUE_URL, "https://sqs/work")
     monkeypatch.setenv(contracts.CONVERSATION_TOPICS, value)
     # When the settings load, then the variable is named
     with pytest.raises(ValidationError, match=contracts.CONVERSATION_TOPICS):

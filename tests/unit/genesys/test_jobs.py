@@ -122,3 +122,15 @@ def test_a_repeated_cursor_is_detected(
         list(make_client().iter_details_job(JOB_BODY))
     # Then it stopped after two results pages
     assert sum("/results" in str(call.request.url) for call in mocked.calls) == 2
+
+
+@pytest.mark.parametrize("job_id", ["", 7, "j" * 201])
+def test_a_submission_without_a_usable_job_id_is_an_error_naming_it(job_id: Any) -> None:
+    # A jobId is carried in every state of the audit workflow and in its report: a missing one, or one
+    # far longer than an id (a broken or hostile answer), is refused at once
+    from genesys_bridge.genesys.errors import GenesysError
+    from genesys_bridge.genesys.jobs import parse_job_id
+
+    with pytest.raises(GenesysError, match="jobId"):
+        parse_job_id({"jobId": job_id})
+    assert parse_job_id({"jobId": "j" * 200}) == "j" * 200

@@ -42,7 +42,13 @@ def test_429_waits_exactly_the_retry_after_seconds(
     # Then it slept exactly 7 s, once, and then got the conversation
     assert clock.sleeps == [7.0]
     assert [c["conversationId"] for c in result] == ["c1"]
-    assert client.stats.snapshot() == {"requests": 2, "throttled": 1, "errors": 0, "token_requests": 1}
+    assert client.stats.snapshot() == {
+        "requests": 2,
+        "throttled": 1,
+        "not_found": 0,
+        "errors": 0,
+        "token_requests": 1,
+    }
 
 
 def test_429_without_retry_after_backs_off_exponentially_with_jitter(

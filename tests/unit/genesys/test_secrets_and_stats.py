@@ -70,7 +70,13 @@ def test_stats_count_requests_throttles_errors_and_token_fetches(
     # When one call rides through all of that
     client.get_conversation_details(["c1"])
     # Then the counters say: 3 requests, 1 throttled, 1 error, 1 token fetch
-    assert client.stats.snapshot() == {"requests": 3, "throttled": 1, "errors": 1, "token_requests": 1}
+    assert client.stats.snapshot() == {
+        "requests": 3,
+        "throttled": 1,
+        "not_found": 0,
+        "errors": 1,
+        "token_requests": 1,
+    }
     assert (
         client.stats.requests,
         client.stats.throttled,
@@ -137,3 +143,25 @@ def test_an_injected_session_is_used_and_left_open(
     # Then the calls went through that session, and closing the client did not close it
     assert client._session is session
     assert closed == []
+
+
+def test_a_404_is_counted_apart_from_errors(
+    mocked: responses.RequestsMock, token_endpoint: Any, make_client: Callable[..., GenesysClient]
+) -> None:
+    # Given a multi-get that Genesys may answer 404 when it knows none of the ids yet (normal traffic:
+    # it must not raise the processor's GenesysErrors, and with it the GenesysErrorRate alarm)
+    mocked.add(responses.GET, DETAILS_URL, status=404, json={"status": 404, "code": "not.found"})
+    mocked.add(responses.GET, DETAILS_URL, status=403, json={"status": 403, "code": "missing.permissions"})
+    client = make_client()
+    # When it answers 404, then 403
+    for _ in range(2):
+        with pytest.raises(GenesysApiError):
+            client.get_conversation_details(["c1"])
+    # Then the 404 is counted as not found, and only the 403 as an error
+    assert client.stats.snapshot() == {
+        "requests": 2,
+        "throttled": 0,
+        "not_found": 1,
+        "errors": 1,
+        "token_requests": 1,
+    }

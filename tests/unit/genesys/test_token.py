@@ -141,7 +141,13 @@ def test_a_401_refreshes_the_token_once_and_retries(
     # Then it succeeded with a second token, on the second try
     assert [c["conversationId"] for c in result] == ["c1"]
     assert [_bearer(call) for call in api_calls(mocked)] == ["Bearer revoked", "Bearer fresh"]
-    assert client.stats.snapshot() == {"requests": 2, "throttled": 0, "errors": 1, "token_requests": 2}
+    assert client.stats.snapshot() == {
+        "requests": 2,
+        "throttled": 0,
+        "not_found": 0,
+        "errors": 1,
+        "token_requests": 2,
+    }
 
 
 def test_a_second_401_is_an_api_error_without_further_retries(

@@ -28,6 +28,7 @@ import lambdas.ingest.handler
 ingest_loaded = sorted(sys.modules)
 import lambdas.processor.handler
 import lambdas.pipe_dlq.handler
+import lambdas.lookups.handler
 from genesys_bridge import runtime
 
 def heavy(modules):
@@ -45,6 +46,7 @@ print(json.dumps({
         callable(lambdas.ingest.handler.handler),
         callable(lambdas.processor.handler.handler),
         callable(lambdas.pipe_dlq.handler.handler),
+        callable(lambdas.lookups.handler.handler),
     ],
 }))
 """
@@ -70,7 +72,7 @@ def test_importing_the_handlers_with_an_empty_environment_touches_nothing() -> N
     # Then no connection or DNS lookup was attempted and nothing (settings, clients, secret) was created
     assert report["attempts"] == []
     assert report["cached"] == []
-    assert report["handlers"] == [True, True, True]
+    assert report["handlers"] == [True, True, True, True]
     # and the ingest function loads neither the Genesys client nor requests/tenacity nor the processor
     assert report["ingest_heavy"] == []
     assert report["ingest_loaded_processor"] is False

@@ -26,6 +26,7 @@ from tests.unit.domain.builders import (
 def ingest_env(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
     monkeypatch.setenv(contracts.BUFFER_TABLE_NAME, TABLE)
     monkeypatch.setenv(contracts.QUARANTINE_QUEUE_URL, aws.quarantine_url)
+    monkeypatch.setenv(contracts.WORK_QUEUE_URL, aws.work_url)
     for name, value in stack_set_env(ingest=True).items():
         monkeypatch.setenv(name, value)
     return aws

@@ -124,7 +124,13 @@ def deployed() -> Iterator[Deployed]:
         urls["work"] = _queue(sqs, "work", urls["work-dlq"])
         urls["pipe-unresolved"] = _queue(sqs, "pipe-unresolved")
         urls["pipe-dlq"] = _queue(sqs, "pipe-dlq", urls["pipe-unresolved"])
-        for name in ("quarantine", "rule-dlq", "failed-invocations", "audit-schedule-dlq"):
+        for name in (
+            "quarantine",
+            "rule-dlq",
+            "failed-invocations",
+            "audit-schedule-dlq",
+            "lookups-schedule-dlq",
+        ):
             urls[name] = _queue(sqs, name)
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         dynamodb.create_table(
@@ -145,6 +151,7 @@ def deployed() -> Iterator[Deployed]:
             contracts.OUTPUT_RULE_DLQ_URL: urls["rule-dlq"],
             contracts.OUTPUT_FAILED_INVOCATIONS_QUEUE_URL: urls["failed-invocations"],
             contracts.OUTPUT_AUDIT_SCHEDULE_DLQ_URL: urls["audit-schedule-dlq"],
+            contracts.OUTPUT_LOOKUPS_SCHEDULE_DLQ_URL: urls["lookups-schedule-dlq"],
             contracts.OUTPUT_BUFFER_TABLE_NAME: TABLE,
             contracts.OUTPUT_RESULTS_BUCKET_NAME: BUCKET,
             contracts.OUTPUT_ALARM_TOPIC_ARN: topic_arn,

@@ -25,9 +25,12 @@ def test_a_landed_conversation_shows_its_item_and_its_object(deployed: Deployed)
     # When it is looked up (in upper case, as someone may paste it)
     result = deployed.ops.conversation(CONVERSATION_ID.upper())
 
-    # Then the item says FETCHED with its key, and the object's key and metadata are shown
+    # Then the item says FETCHED with its key (and when it concluded), and the object's key and
+    # metadata are shown
     assert result["item"]["status"] == "FETCHED"
     assert result["item"]["resultKey"] == key
+    assert result["item"]["concludedAt"] is not None
+    assert result["item"]["requeues"] == 0
     assert result["object"]["key"] == key
     assert result["object"]["contentType"] == "application/json"
     assert result["object"]["size"] > 0

@@ -46,6 +46,7 @@ def test_status_shows_depths_groups_dead_letter_reasons_and_lists_only_this_stac
     )
     deployed.send("quarantine", {"reason": "invalid_detail_type", "message": "m", "event": {}})
     deployed.send("audit-schedule-dlq", {"scheduleArn": "arn:aws:scheduler:eu-west-1:1:schedule/d/audit"})
+    deployed.send("lookups-schedule-dlq", {"scheduleArn": "arn:aws:scheduler:eu-west-1:1:schedule/d/lookups"})
     _alarm(deployed, f"{STACK}-WorkDeadLetterQueueNotEmpty", ours=True, state="ALARM")
     _alarm(deployed, f"{STACK}-PipeFailures", ours=True, state="OK")
     _alarm(deployed, "someone-elses-alarm", ours=False, state="ALARM")
@@ -64,6 +65,7 @@ def test_status_shows_depths_groups_dead_letter_reasons_and_lists_only_this_stac
         "rule-dlq",
         "failed-invocations",
         "audit-schedule-dlq",
+        "lookups-schedule-dlq",
     ]
     assert queues["work"]["visible"] == 1
     assert queues["work-dlq"]["reasons"] == {
@@ -75,6 +77,7 @@ def test_status_shows_depths_groups_dead_letter_reasons_and_lists_only_this_stac
     assert queues["failed-invocations"]["reasons"] == {"RetriesExhausted: ClientError": 1}
     assert queues["quarantine"]["reasons"] == {"invalid_detail_type": 1}
     assert queues["audit-schedule-dlq"]["reasons"] == {"the schedule could not start its execution": 1}
+    assert queues["lookups-schedule-dlq"]["reasons"] == {"the schedule could not start its execution": 1}
     assert queues["pipe-unresolved"]["visible"] == 0
     # and the queues a function consumes are counted, never sampled
     assert "reasons" not in queues["pipe-dlq"]

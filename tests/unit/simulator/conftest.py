@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import uuid
@@ -23,6 +24,9 @@ JOBS = "/api/v2/analytics/conversations/details/jobs"
 AVAILABILITY = "/api/v2/analytics/conversations/details/jobs/availability"
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+# A guard against a hung server, not a measurement: a 1,000-conversation results page on a loaded
+# 2-core machine under pytest-xdist took over 5 s to render and failed the suite.
+REQUEST_TIMEOUT_S = 60
 
 
 class FakeClock:
@@ -54,7 +58,10 @@ class Api:
         self, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET, grant: str = "client_credentials"
     ) -> requests.Response:
         response = self.session.post(
-            f"{self.base}/oauth/token", auth=(client_id, secret), data={"grant_type": grant}, timeout=5
+            f"{self.base}/oauth/token",
+            auth=(client_id, secret),
+            data={"grant_type": grant},
+            timeout=REQUEST_TIMEOUT_S,
         )
         if response.status_code == 200:
             self.token = response.json()["access_token"]
@@ -66,13 +73,17 @@ class Api:
         return {"Authorization": f"Bearer {self.token}"}
 
     def get(self, path: str, **params: Any) -> requests.Response:
-        return self.session.get(f"{self.base}{path}", params=params, headers=self._headers(), timeout=5)
+        return self.session.get(
+            f"{self.base}{path}", params=params, headers=self._headers(), timeout=REQUEST_TIMEOUT_S
+        )
 
     def post(self, path: str, body: dict[str, Any]) -> requests.Response:
-        return self.session.post(f"{self.base}{path}", json=body, headers=self._headers(), timeout=5)
+        return self.session.post(
+            f"{self.base}{path}", json=body, headers=self._headers(), timeout=REQUEST_TIMEOUT_S
+        )
 
     def delete(self, path: str) -> requests.Response:
-        return self.session.delete(f"{self.base}{path}", headers=self._headers(), timeout=5)
+        return self.session.delete(f"{self.base}{path}", headers=self._headers(), timeout=REQUEST_TIMEOUT_S)
 
     def multi_get(self, ids: list[str]) -> requests.Response:
         return self.get(DETAILS, id=",".join(ids))
@@ -81,13 +92,23 @@ class Api:
 def conversation(
     index: int, *, visible_after_s: float = 0.0, ended_after_s: float | None = 0.0, **fields: Any
 ) -> SimConversation:
+    """An answered inbound call unless ``shape``/``media`` say otherwise."""
     return SimConversation(
         conversation_id=str(uuid.UUID(int=index + 1, version=4)),
         start=fields.pop("start", DAY + timedelta(minutes=index)),
         visible_after_s=visible_after_s,
         ended_after_s=ended_after_s,
+        shape=fields.pop("shape", "answered"),
+        media=fields.pop("media", "voice"),
         **fields,
     )
+
+
+def agent_session(details: dict[str, Any], index: int = -1) -> dict[str, Any]:
+    """The (last, by default) agent's session of a details body."""
+    sessions = [s for p in details["participants"] if p["purpose"] == "agent" for s in p["sessions"]]
+    found: dict[str, Any] = sessions[index]
+    return found
 
 
 def load_fixture(name: str) -> Any:
@@ -109,6 +130,19 @@ def shape(value: Any) -> Any:
     if isinstance(value, list):
         return [shape(item) for item in value]
     return type(value).__name__
+
+
+def as_sampled(details: dict[str, Any]) -> dict[str, Any]:
+    """What the fixtures sample of a simulated inbound call: its customer and agent participants
+    (the samples leave out the ivr and acd participants and the tTalkComplete metric, and name one
+    division)."""
+    body = copy.deepcopy(details)
+    body["divisionIds"] = body["divisionIds"][:1]
+    body["participants"] = [p for p in body["participants"] if p["purpose"] in ("customer", "agent")]
+    for participant in body["participants"]:
+        for session in participant["sessions"]:
+            session["metrics"] = [m for m in session["metrics"] if m["name"] != "tTalkComplete"]
+    return body
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from genesys_simulator import GenesysSimulator, SimConversation, render_details, synthetic_conversations
-from tests.unit.simulator.conftest import Api, FakeClock, conversation
+from tests.unit.simulator.conftest import Api, FakeClock, agent_session, conversation
 
 # Top-level keys of tests/fixtures/conversation-details.json (an ended conversation).
 FIXTURE_KEYS = {
@@ -74,8 +74,8 @@ def test_details_have_the_fixture_shape(api: Api) -> None:
     assert details["conversationId"] == conv.conversation_id
     assert details["conversationStart"] == "2026-11-20T00:00:00.000Z"
     assert details["conversationEnd"] > details["conversationStart"]
-    assert [p["purpose"] for p in details["participants"]] == ["customer", "agent"]
-    agent_segments = details["participants"][1]["sessions"][0]["segments"]
+    assert [p["purpose"] for p in details["participants"]] == ["customer", "ivr", "acd", "agent"]
+    agent_segments = agent_session(details)["segments"]
     assert [s["segmentType"] for s in agent_segments] == ["alert", "interact", "wrapup"]
     # and the same id always renders the same JSON (benchmarks compare runs)
     assert details == render_details(conv, ended=True, division_id=api.simulator.config.division_id)
@@ -85,7 +85,7 @@ def test_an_open_conversation_has_open_segments_and_no_wrapup() -> None:
     conv = conversation(3)
     details = render_details(conv, ended=False, division_id="d")
 
-    agent_segments = details["participants"][1]["sessions"][0]["segments"]
+    agent_segments = agent_session(details)["segments"]
     assert [s["segmentType"] for s in agent_segments] == ["alert", "interact"]
     assert "segmentEnd" not in agent_segments[-1]
 

@@ -1,11 +1,13 @@
-"""The local run's workload: acw events come when the simulated wrap-up ends, and carry its code."""
+"""The local run's workload: the end events of each shape; acw events come when the simulated wrap-up
+ends, and carry its code."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from genesys_simulator import NO_ACW, render_details
+from genesys_simulator import NO_ACW, render_details, timeline
+from genesys_simulator.org import AGENTLESS_SHAPES
 from local_runner.workload import (
     WRAPUP_TOPICS,
     PlannedConversation,
@@ -14,7 +16,7 @@ from local_runner.workload import (
     WorkloadSpec,
     synthesize,
 )
-from tests.unit.simulator.conftest import Api, FakeClock
+from tests.unit.simulator.conftest import Api, FakeClock, agent_session
 
 NOW = datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
 
@@ -62,7 +64,7 @@ def test_acw_events_wait_for_the_end_of_wrapup_and_carry_its_code_and_duration()
 
 def _final_wrapup(plan: PlannedConversation) -> dict[str, Any]:
     details = render_details(plan.sim_conversation(), ended=True, division_id="d")
-    agent = details["participants"][1]["sessions"][0]
+    agent = agent_session(details)
     metrics = {m["name"]: m["value"] for m in agent["metrics"]}
     return {"segment": agent["segments"][-1], "tAcw": metrics["tAcw"]}
 
@@ -104,5 +106,34 @@ def test_a_planned_conversation_is_served_ended_then_settled(api: Api, clock: Fa
 
     # Then the first still has the wrap-up open, the second is the final body
     assert "conversationEnd" in ended
-    assert "segmentEnd" not in ended["participants"][1]["sessions"][0]["segments"][-1]
+    assert "segmentEnd" not in agent_session(ended)["segments"][-1]
     assert settled == api.simulator.final_details(plan.conversation_id) != ended
+
+
+def test_each_conversation_sends_the_end_events_of_its_shape() -> None:
+    # Given a workload with every end topic subscribed
+    workload = synthesize(_spec(), "eu-west-1")
+    topics: dict[str, set[str]] = {cid: set() for cid in workload.conversations}
+    for planned in workload.events:
+        if planned.conversation_id:
+            topics[planned.conversation_id].add(str(planned.topic))
+            body = planned.event["detail"]["eventBody"]
+            assert body["mediaType"] == str(workload.conversations[planned.conversation_id].media).upper()
+
+    # Then each conversation sends the end event of each of its participants, acw after an agent's
+    # wrap-up only, and its details ended before the events were sent
+    assert {p.shape for p in workload.conversations.values()} >= {"answered", "abandon", "outbound"}
+    for cid, plan in workload.conversations.items():
+        times = timeline(plan.sim_conversation())
+        answered = plan.shape not in AGENTLESS_SHAPES
+        assert ("user.end" in topics[cid]) == answered
+        assert ("acw" in topics[cid]) == (answered and times.acw_ms > 0)
+        assert ("customer.end" in topics[cid]) == ("acd.end" in topics[cid]) == (plan.shape != "outbound")
+        assert ("flow.end" in topics[cid]) == (plan.media == "voice" and plan.shape != "outbound")
+        assert ("voicemail.end" in topics[cid]) == (plan.shape == "voicemail")
+        assert times.end < NOW
+
+    # And with customer.end alone subscribed (prod), an outbound call sends nothing: only the
+    # closing audit can land it
+    prod = synthesize(_spec(topics=frozenset({"customer.end"})), "eu-west-1")
+    assert prod.silent_ids() == {cid for cid, p in prod.conversations.items() if p.shape == "outbound"}

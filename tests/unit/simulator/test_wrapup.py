@@ -16,14 +16,18 @@ from genesys_simulator import (
     SimConversation,
     synthetic_conversations,
 )
-from tests.unit.simulator.conftest import Api, FakeClock, conversation, load_fixture, shape
+from genesys_simulator.org import AGENTLESS_SHAPES
+from tests.unit.simulator.conftest import (
+    Api,
+    FakeClock,
+    agent_session,
+    as_sampled,
+    conversation,
+    load_fixture,
+    shape,
+)
 
 CONVERSATION_END = [{"predicates": [{"dimension": "conversationEnd", "operator": "exists"}]}]
-
-
-def _agent(details: dict[str, Any]) -> dict[str, Any]:
-    session: dict[str, Any] = details["participants"][1]["sessions"][0]
-    return session
 
 
 def _fetch(api: Api, conversation_id: str) -> dict[str, Any]:
@@ -42,11 +46,16 @@ def test_wrapup_stays_open_after_the_end_for_its_acw(api: Api, clock: FakeClock)
 
     # Then it has ended but the wrap-up segment is open, shaped like the wrap-up-open sample
     assert "conversationEnd" in during
-    wrapup = _agent(during)["segments"][-1]
+    wrapup = agent_session(during)["segments"][-1]
     assert wrapup["segmentType"] == "wrapup"
     assert "segmentEnd" not in wrapup
-    assert [m["name"] for m in _agent(during)["metrics"]] == ["tAlert", "tAnswered", "tTalk"]
-    assert shape(during) == shape(load_fixture("conversation-details-wrapup-open.json"))
+    assert [m["name"] for m in agent_session(during)["metrics"]] == [
+        "tAlert",
+        "tAnswered",
+        "tTalk",
+        "tTalkComplete",
+    ]
+    assert shape(as_sampled(during)) == shape(load_fixture("conversation-details-wrapup-open.json"))
     assert api.simulator.stats()["ended_conversations_returned"] == 1
     assert api.simulator.stats()["settled_conversations_returned"] == 0
 
@@ -55,13 +64,13 @@ def test_wrapup_stays_open_after_the_end_for_its_acw(api: Api, clock: FakeClock)
     after = _fetch(api, conv.conversation_id)
 
     # Then the wrap-up has ended with a code, tAcw is 84 s, and the body is the settled sample's shape
-    wrapup = _agent(after)["segments"][-1]
+    wrapup = agent_session(after)["segments"][-1]
     assert wrapup["segmentEnd"] > wrapup["segmentStart"] == after["conversationEnd"]
     assert wrapup["wrapUpCode"]
-    metrics = {m["name"]: m["value"] for m in _agent(after)["metrics"]}
+    metrics = {m["name"]: m["value"] for m in agent_session(after)["metrics"]}
     assert metrics["tAcw"] == 84_000
     assert metrics["tHandle"] == metrics["tTalk"] + 84_000
-    assert shape(after) == shape(load_fixture("conversation-details.json"))
+    assert shape(as_sampled(after)) == shape(load_fixture("conversation-details.json"))
     # And what a run reconciles against is that settled body
     assert api.simulator.final_details(conv.conversation_id) == after
     assert api.simulator.stats()["settled_conversations_returned"] == 1
@@ -74,10 +83,10 @@ def test_final_details_are_known_before_the_wrapup_ends(api: Api) -> None:
     final = api.simulator.final_details(conv.conversation_id)
     now = _fetch(api, conv.conversation_id)
 
-    assert "segmentEnd" in _agent(final)["segments"][-1]
-    assert "segmentEnd" not in _agent(now)["segments"][-1]
+    assert "segmentEnd" in agent_session(final)["segments"][-1]
+    assert "segmentEnd" not in agent_session(now)["segments"][-1]
     # the same conversation: ids, start and end agree; only the wrap-up differs
-    assert final["participants"][1]["participantId"] == now["participants"][1]["participantId"]
+    assert final["participants"][-1]["participantId"] == now["participants"][-1]["participantId"]
     assert final["conversationEnd"] == now["conversationEnd"]
 
 
@@ -90,7 +99,7 @@ def test_a_conversation_without_after_call_work_is_settled_as_it_ends(api: Api) 
     details = _fetch(api, conv.conversation_id)
 
     # Then no segment is open, there is no wrap-up and no tAcw, and tHandle is the talk time
-    agent = _agent(details)
+    agent = agent_session(details)
     assert [s["segmentType"] for s in agent["segments"]] == ["alert", "interact"]
     assert all("segmentEnd" in s for p in details["participants"] for s in p["sessions"][0]["segments"])
     metrics = {m["name"]: m["value"] for m in agent["metrics"]}
@@ -110,8 +119,8 @@ def test_an_open_conversation_keeps_its_participant_ids_when_it_ends(api: Api, c
 
     open_, wrapping, settled = phases
     assert "conversationEnd" not in open_
-    assert "wrapUpCode" not in _agent(wrapping)["segments"][-1]
-    assert "wrapUpCode" in _agent(settled)["segments"][-1]
+    assert "wrapUpCode" not in agent_session(wrapping)["segments"][-1]
+    assert "wrapUpCode" in agent_session(settled)["segments"][-1]
     ids = {tuple(p["participantId"] for p in body["participants"]) for body in phases}
     assert len(ids) == 1
 
@@ -196,12 +205,15 @@ def test_synthetic_conversations_wait_their_scaled_acw(make_sim: Callable[..., G
     # Given 200 synthetic conversations ending after 2 s, with wrap-up waits at a twentieth of real time
     conversations = synthetic_conversations(200, seed=3, ended_after_s=2.0, time_scale=0.05)
 
-    # Then each settles its ACW x 0.05 after it ends, and about one in seven has no ACW at all
+    # Then each settles its ACW x 0.05 after it ends; about one in seven answered has no ACW at all,
+    # and none that no agent answered has any
     for conv in conversations:
         assert conv.acw_s is not None
         assert conv.settled_after_s is not None
         assert conv.settled_after_s == pytest.approx(2.0 + conv.acw_s * 0.05)
-    assert 10 <= sum(conv.acw_s == 0 for conv in conversations) <= 50
+    answered = [conv for conv in conversations if conv.shape not in AGENTLESS_SHAPES]
+    assert 10 <= sum(conv.acw_s == 0 for conv in answered) <= 45
+    assert all(conv.acw_s == 0 for conv in conversations if conv.shape in AGENTLESS_SHAPES)
     # and the same seed without wrap-up keeps the same ids, settled as they end
     plain = synthetic_conversations(200, seed=3, ended_after_s=2.0, acw=None)
     assert [c.conversation_id for c in plain] == [c.conversation_id for c in conversations]

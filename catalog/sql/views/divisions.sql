@@ -1,0 +1,19 @@
+-- One row per division the lookups sync has seen, in its latest known version (docs/query.md,
+-- "Lookups"). home_division marks the org's home division; deleted: the division is missing from the
+-- latest snapshot; snapshot_date: the latest snapshot holding this version.
+SELECT
+    v.id AS division_id,
+    v.name AS division_name,
+    v.description AS description,
+    v.homeDivision AS home_division,
+    v.snapshot_date < v.latest_snapshot AS deleted,
+    CAST(v.snapshot_date AS DATE) AS snapshot_date
+FROM (
+    SELECT
+        s.*,
+        row_number() OVER (PARTITION BY s.id ORDER BY s.snapshot_date DESC) AS newest_first,
+        max(s.snapshot_date) OVER () AS latest_snapshot
+    FROM divisions_snapshots AS s
+    WHERE s.id IS NOT NULL
+) AS v
+WHERE v.newest_first = 1
