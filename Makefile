@@ -8,7 +8,7 @@ export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 ENV ?= dev
 
-.PHONY: venv test lint typecheck unit integration demo chaos bench capacity query synth e2e backfill ops clean
+.PHONY: venv test lint typecheck unit integration demo chaos bench capacity query compact synth e2e backfill ops clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt shared/requirements.txt constraints.txt package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ capacity: venv
 # The shell reads Q from the environment, so quotes inside the query survive.
 query: venv
 	$(BIN)/python -m catalog.query $(ARGS) "$$Q"
+
+# Each day's landed JSON under out/demo (or --out DIR) rewritten as Parquet, as the deployed audit workflow
+# does after each audit and finalization (docs/query.md, "Compaction"): make compact [ARGS="--out DIR --day D"].
+compact: venv
+	$(BIN)/python -m catalog.compact $(ARGS)
 
 synth: venv
 	npx cdk synth -c env=$(ENV) --quiet

@@ -34,9 +34,11 @@ class Prices:
     sqs_request: float
     s3_put: float
     secrets_manager_call: float
-    # the audit workflow (figure 8)
+    # the audit workflow (figure 9) and the catalog (figure 8)
     s3_get: float
     stepfunctions_transition: float
+    athena_byte: float = 0.0
+    athena_min_bytes: float = 0.0
 
 
 def _number(table: dict[str, Any], key: str) -> float:
@@ -66,6 +68,8 @@ def parse_prices(document: dict[str, Any]) -> Prices:
         secrets_manager_call=_number(document["secrets_manager"], "api_calls_per_ten_thousand") / 10_000,
         s3_get=_number(document["s3"], "gets_per_thousand") / 1000,
         stepfunctions_transition=_number(document["stepfunctions"], "state_transitions_per_thousand") / 1000,
+        athena_byte=_number(document["athena"], "per_terabyte_scanned") / 1e12,
+        athena_min_bytes=_number(document["athena"], "minimum_megabytes_per_query") * 1e6,
     )
 
 

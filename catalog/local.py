@@ -1,21 +1,28 @@
 """The views on DuckDB over landed objects on disk (`make demo`'s out/demo), translated by sqlglot.
 
-The Glue table's local stand-in is generated from catalog.schema (DuckDB reads each object with
-json_transform, which, like Hive's JSON SerDe, skips keys the schema does not know); every view and
-query on top is catalog/sql's Athena text, translated to DuckDB's dialect and run unchanged.
+The Glue tables' local stand-ins read the folder's files at each query, one day's folder at a time, so
+a filter on conversation_date reads only that day's files, as partition pruning does on Athena:
+conversation_details reads the landed objects with json_transform (which, like the JSON SerDe, skips
+keys catalog.schema does not know), conversation_details_compacted the compacted days' Parquet files,
+compaction_markers their markers. Every view and query on top is catalog/sql's Athena text, translated
+to DuckDB's dialect. DuckDB has no dynamic filtering, so two constants are written into the SQL it runs
+(never into what Athena runs): the day lists the views read through semi-joins (the days without and
+with a marker), and the kpi_settings values, so that filters on them prune as literal ones do.
 
-The lookups' snapshots are the tables of catalog.local_lookups. A user's query reads only what it
-should: the landed objects and snapshots are loaded first (a file that is not a conversation object,
-a snapshot line that is no entity, is skipped and named, never failing the rest), then the engine is
-locked (no file or network access, no configuration change) and only one SELECT over the views runs.
+The lookups' snapshots are the tables of catalog.local_lookups, loaded at connect. A user's query reads
+only what it should: a landed file that is not a conversation object, a snapshot line that is no
+entity, is skipped and named, never failing the rest; then the engine is locked (no file outside the
+folder's landed and compacted data, no network, no configuration change) and only one SELECT over the
+views runs on it.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -24,18 +31,28 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from catalog import local_lookups, schema, sqlsource
+from catalog import local_lookups, pruning, schema, sqlsource
 from catalog.sqlsource import DETAILS_TABLE
-from genesys_bridge import layout
+from genesys_bridge import compaction, layout
 
 # Athena's dialect is Trino's (engine version 3); sqlglot reads it as "trino".
 SOURCE_DIALECT = "trino"
 # What DuckDB's file functions expand in a path: a folder holding one would read other folders.
 GLOB_CHARACTERS = "*?["
+MISPLACED = f"its folder is not {layout.CONVERSATIONS.partition_column}=YYYY-MM-DD"
+# The tables and views whose rows come from a day's conversation files (the others read none, or the
+# lookups' snapshots, which are not pruned by day).
+FILE_RELATIONS = frozenset(sqlsource.TABLES + sqlsource.VIEWS) - {
+    sqlsource.KPI_SETTINGS_VIEW,
+    sqlsource.UNCOMPACTED_DAYS_VIEW,
+    sqlsource.MARKERS_TABLE,
+    *sqlsource.LOOKUP_TABLES.values(),
+    *sqlsource.LOOKUP_VIEWS,
+}
 
 
 class NoLandedObjects(FileNotFoundError):
-    """The folder holds no landed conversation objects (yet)."""
+    """The folder holds no landed conversation objects and no compacted days (yet)."""
 
 
 class FolderRefused(ValueError):
@@ -77,19 +94,163 @@ def _at_timezone_as_operator(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
-def to_duckdb(sql: str) -> str:
+def to_duckdb(sql: str | exp.Expr) -> str:
     """One Athena (Trino) statement in DuckDB's dialect; raises sqlglot's errors for what it cannot
     translate faithfully instead of guessing."""
-    trees = [tree for tree in sqlglot.parse(sql, read=SOURCE_DIALECT) if tree is not None]
-    if len(trees) != 1:
-        raise sqlglot.errors.ParseError(f"expected one SQL statement, got {len(trees)}")
-    tree = _at_timezone_as_operator(_drop_identity_finish(trees[0]))
+    tree = _one_statement(sql) if isinstance(sql, str) else sql
+    tree = _unnest_in_select_lists(_at_timezone_as_operator(_drop_identity_finish(tree)))
     return tree.sql(dialect="duckdb", unsupported_level=sqlglot.ErrorLevel.RAISE, pretty=False)
 
 
+def _unnest_in_select_lists(tree: exp.Expr) -> exp.Expr:
+    """`FROM t AS d CROSS JOIN UNNEST(d.xs) AS x CROSS JOIN UNNEST(x.ys) AS y` as DuckDB runs it fast.
+
+    DuckDB joins an UNNEST in FROM laterally and copies every column of the rows to its left into each
+    row it makes, the whole nested participants array included, which made the views' unnesting most of
+    a query's time. An unnest in a SELECT list copies nothing: each step becomes a subquery that keeps
+    only the fields the query uses (as `alias__field`) and unnests the next list. The same rows either way."""
+    for select in list(tree.find_all(exp.Select)):
+        chain = _unnest_chain(select)
+        if chain is not None:
+            _rewrite_chain(select, *chain)
+    return tree
+
+
+def _unnest_chain(select: exp.Select) -> tuple[exp.Expr, str, list[tuple[str, exp.Expr]]] | None:
+    """(the FROM, its alias, [(alias, list expression)] of the CROSS JOIN UNNESTs), when the SELECT is
+    that shape and names every column through those aliases (no lambda, no bare name)."""
+    source, joins = select.args.get("from_"), select.args.get("joins") or []
+    if source is None or not joins or select.find(exp.Lambda) is not None:
+        return None
+    base = source.this
+    steps = []
+    for join in joins:
+        unnest = join.this
+        if (
+            join.args.get("kind") != "CROSS"
+            or not isinstance(unnest, exp.Unnest)
+            or len(unnest.expressions) != 1
+        ):
+            return None
+        alias = unnest.args.get("alias")
+        if alias is None or alias.columns or unnest.args.get("offset"):
+            return None
+        steps.append((alias.name, unnest.expressions[0]))
+    aliases = {base.alias_or_name, *(name for name, _ in steps)}
+    for column in select.find_all(exp.Column):
+        if _owner(column) not in aliases:
+            return None
+    return base, base.alias_or_name, steps
+
+
+def _owner(column: exp.Column) -> str:
+    """The alias a column is a field of: `d.x` -> d; `s.flow.flowId` (read as db.table.column) -> s."""
+    return column.text("db") or column.table
+
+
+def _field(column: exp.Column) -> str:
+    return column.table if column.text("db") else column.name
+
+
+def _rewrite_chain(
+    select: exp.Select, base: exp.Expr, base_alias: str, steps: list[tuple[str, exp.Expr]]
+) -> None:
+    def refs(node: exp.Expr) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        for column in node.find_all(exp.Column):
+            if (_owner(column), _field(column)) not in found:
+                found.append((_owner(column), _field(column)))
+        return found
+
+    listed = [expression for _, expression in steps]
+    select.set("joins", None)
+    outer = refs(select)
+    # the fields still needed after each step: by the query itself or by a later step's list
+    needed = [outer + [ref for later in listed[k + 1 :] for ref in refs(later)] for k in range(len(steps))]
+    fields = [
+        exp.column(f, table=a).as_(f"{a}__{f}")
+        for a, f in dict.fromkeys(needed[0] + refs(listed[0]))
+        if a == base_alias
+    ]
+    level = exp.select(*fields).from_(base.copy())
+    carried = [f"{a}__{f}" for a, f in dict.fromkeys(needed[0] + refs(listed[0])) if a == base_alias]
+    for index, (alias, expression) in enumerate(steps):
+        keep = [c for c in carried if c in {f"{a}__{f}" for a, f in needed[index]}]
+        unnest = exp.Unnest(expressions=[_carried_names(expression.copy())]).as_(alias)
+        level = exp.select(*map(exp.column, keep), unnest).from_(level.subquery(f"_unnest{index}"))
+        own = [f for a, f in dict.fromkeys(needed[index]) if a == alias]
+        level = exp.select(
+            *map(exp.column, keep), *(exp.column(f, table=alias).as_(f"{alias}__{f}") for f in own)
+        ).from_(level.subquery(f"_unnested{index}"))
+        carried = keep + [f"{alias}__{f}" for f in own]
+    for column in list(select.find_all(exp.Column)):
+        column.replace(_carried_names(column.copy()))
+    select.set("from_", exp.From(this=level.subquery("_unnested_rows")))
+
+
+def _carried_names(node: exp.Expr) -> exp.Expr:
+    """Each `alias.field[.sub]` in node as the carried column `alias__field[.sub]`."""
+
+    def rename(column: exp.Expr) -> exp.Expr:
+        if not isinstance(column, exp.Column):
+            return column
+        carried = exp.column(f"{_owner(column)}__{_field(column)}")
+        return (
+            exp.Dot(this=carried, expression=exp.to_identifier(column.name)) if column.text("db") else carried
+        )
+
+    return node.transform(rename)
+
+
+def _one_statement(sql: str) -> exp.Expr:
+    trees = [tree for tree in sqlglot.parse(sql, read=SOURCE_DIALECT) if tree is not None]
+    if len(trees) != 1:
+        raise sqlglot.errors.ParseError(f"expected one SQL statement, got {len(trees)}")
+    return trees[0]
+
+
+def inline_day_lists(tree: exp.Expr, days: Mapping[str, Sequence[date]]) -> exp.Expr:
+    """`x IN (SELECT <day> FROM <name> ...)` becomes `x IN (DATE 'a', DATE 'b', ...)` for each name in
+    `days`: what Athena's dynamic filtering finds at run time, known here before the query runs."""
+
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        query = node.args.get("query") if isinstance(node, exp.In) else None
+        select = query.this if isinstance(query, exp.Subquery) else query
+        if not isinstance(select, exp.Select):
+            return node
+        tables = list(select.find_all(exp.Table))
+        if len(tables) != 1 or tables[0].name not in days:
+            return node
+        listed = sorted(set(days[tables[0].name]))
+        if not listed:
+            return exp.false()
+        return exp.In(this=node.this, expressions=[_date_literal(day) for day in listed])
+
+    return tree.transform(rewrite)
+
+
+def inline_settings(tree: exp.Expr, values: Mapping[str, sqlsource.SettingValue]) -> exp.Expr:
+    """Each reference to a kpi_settings column through the view's alias becomes the setting's value, so
+    that a filter on a setting prunes as a literal one does."""
+    aliases = {
+        table.alias_or_name for table in tree.find_all(exp.Table) if table.name == sqlsource.KPI_SETTINGS_VIEW
+    }
+
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Column) and node.table in aliases and node.name in values:
+            return sqlglot.parse_one(sqlsource.literal(values[node.name]), read=SOURCE_DIALECT)
+        return node
+
+    return tree.transform(rewrite) if aliases else tree
+
+
+def _date_literal(day: date) -> exp.Expr:
+    return exp.cast(exp.Literal.string(day.isoformat()), "DATE")
+
+
 def check_query(sql: str) -> None:
-    """Refuse (QueryRefused) anything but one SELECT / WITH ... SELECT that reads only the details
-    table, the views and its own WITH names; unparsable text raises sqlglot's ParseError."""
+    """Refuse (QueryRefused) anything but one SELECT / WITH ... SELECT that reads only the tables, the
+    views and its own WITH names; unparsable text raises sqlglot's ParseError."""
     trees = [tree for tree in sqlglot.parse(sql, read=SOURCE_DIALECT) if tree is not None]
     if len(trees) != 1:
         raise QueryRefused(f"give one query, not {len(trees)} statements")
@@ -121,31 +282,137 @@ class SkippedFile:
     kind: str = "file"
 
 
-def _pattern(out_dir: Path) -> str:
-    folder = str(out_dir.resolve())
-    if any(character in folder for character in GLOB_CHARACTERS):
+def _checked_folder(out_dir: Path) -> Path:
+    folder = out_dir.resolve()
+    if any(character in str(folder) for character in GLOB_CHARACTERS):
         raise FolderRefused(
             f"{out_dir} has a glob character ({', '.join(GLOB_CHARACTERS)}) in its path, which would read "
             "other folders too: name one folder without them"
         )
-    return str(Path(folder) / layout.CONVERSATIONS.local_glob())
+    return folder
 
 
-def _day_pattern() -> str:
-    """The key's last folder and file, capturing the partition value."""
-    return layout.CONVERSATIONS.partition_column + r"=([^/]+)/[^/]+$"
+def _partition_day(folder: Path, dataset: layout.Dataset) -> date | None:
+    """The day of a `<partition_column>=YYYY-MM-DD` folder, None for any other name."""
+    _, equals, value = folder.name.partition("=")
+    if not equals or folder.name != f"{dataset.partition_column}={value}":
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return day if day.isoformat() == value else None
 
 
-def _skipped_files_sql(pattern: str) -> str:
-    """Each file under the pattern that is not a conversation object, with why. DuckDB's JSON reader
+@dataclass(frozen=True)
+class Survey:
+    """What a folder that mirrors the results bucket holds, day by day (no file is read but markers)."""
+
+    folder: Path
+    landed: dict[date, tuple[Path, ...]]  # day -> its landed objects
+    misplaced: tuple[Path, ...]  # landed objects in a folder that is no day
+    compacted: dict[date, tuple[Path, ...]]  # day with a marker -> its Parquet files
+    markers: dict[date, dict[str, Any]]
+
+    @property
+    def uncompacted(self) -> list[date]:
+        """The landed days without a marker: the days the views read from JSON."""
+        return sorted(set(self.landed) - set(self.compacted))
+
+    @property
+    def first_day(self) -> date:
+        return min([*self.landed, *self.compacted], default=datetime.now().date())
+
+
+def survey(out_dir: Path, keep: pruning.DayFilter | None = None) -> Survey:
+    """The landed days and the compacted days (a valid marker each) under out_dir; with `keep`, only
+    the days it keeps (the files of the others are not even listed)."""
+    folder = _checked_folder(out_dir)
+    landed: dict[date, tuple[Path, ...]] = {}
+    misplaced: list[Path] = []
+    for day_folder in sorted(
+        (folder / layout.CONVERSATIONS.prefix).glob(f"{layout.CONVERSATIONS.partition_column}=*")
+    ):
+        day = _partition_day(day_folder, layout.CONVERSATIONS)
+        if day is not None and keep is not None and not keep(day):
+            continue
+        files = _files_in(day_folder, layout.CONVERSATIONS.suffix)
+        if day is None:
+            misplaced.extend(files)
+        elif files:
+            landed[day] = files
+    compacted: dict[date, tuple[Path, ...]] = {}
+    markers: dict[date, dict[str, Any]] = {}
+    marker_folders = (folder / layout.COMPACTION_MARKERS.prefix).glob(
+        f"{layout.COMPACTION_MARKERS.partition_column}=*"
+    )
+    for marker_folder in sorted(marker_folders):
+        day = _partition_day(marker_folder, layout.COMPACTION_MARKERS)
+        if day is not None and keep is not None and not keep(day):
+            continue
+        marker = read_marker(folder, day) if day is not None else None
+        if day is None or marker is None:
+            continue
+        markers[day] = marker
+        compacted[day] = compacted_files(folder, day)
+    return Survey(folder, landed, tuple(misplaced), compacted, markers)
+
+
+def _files_in(folder: Path, suffix: str) -> tuple[Path, ...]:
+    """The files of a folder ending in suffix, by name (a day can hold tens of thousands)."""
+    with os.scandir(folder) as entries:
+        names = sorted(entry.name for entry in entries if entry.name.endswith(suffix) and entry.is_file())
+    return tuple(folder / name for name in names)
+
+
+def read_marker(folder: Path, day: date) -> dict[str, Any] | None:
+    """The day's compaction marker under folder, if there is a valid one."""
+    try:
+        value = json.loads((folder / layout.compaction_marker_key(day)).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return compaction.valid_marker(value, day)
+
+
+def compacted_files(folder: Path, day: date) -> tuple[Path, ...]:
+    """The day's Parquet files: every file of its compacted folder a Hive table reads."""
+    day_folder = folder / layout.COMPACTED.day_prefix(day)
+    if not day_folder.is_dir():
+        return ()
+    return tuple(
+        sorted(path for path in day_folder.iterdir() if path.is_file() and layout.is_data_file(path.name))
+    )
+
+
+def _files_union(days: Mapping[date, Sequence[Path]], function: str, columns: str, empty: str) -> str:
+    """One branch per day, each with the day as a constant, so DuckDB drops the other days' branches
+    when a query filters on it; `empty` when there is no day. The constant is a DATE (Athena's partition
+    column is a string): DuckDB prunes through a CAST of a string constant only when nothing lies
+    between, and the views cast it to a date."""
+    branches = [
+        f"SELECT {columns}, DATE {quote(day.isoformat())} AS conversation_date "  # noqa: S608 - quoted literals
+        f"FROM {function}([{', '.join(quote(str(path)) for path in files)}])"
+        for day, files in sorted(days.items())
+        if files
+    ]
+    return " UNION ALL ".join(branches) if branches else empty
+
+
+_NO_FILES = (
+    "SELECT CAST(NULL AS VARCHAR) AS filename, CAST(NULL AS BLOB) AS content, "
+    "CAST(NULL AS TIMESTAMP WITH TIME ZONE) AS last_modified, CAST(NULL AS DATE) AS conversation_date "
+    "WHERE false"
+)
+
+
+def _skipped_files_sql(files_relation: str) -> str:
+    """Each file of the relation that is not a conversation object, with why. DuckDB's JSON reader
     accepts NaN and Infinity, which JSON does not: a number node holding one marks the file too.
     Every JSON function sees only text known to be JSON (a malformed text would fail the statement)."""
-    column = layout.CONVERSATIONS.partition_column
-    day = f"regexp_extract(filename, {quote(_day_pattern())}, 1)"
     return f"""
         WITH landed AS (
             SELECT filename, text, coalesce(json_valid(text), false) AS is_json
-            FROM (SELECT filename, try(decode(content)) AS text FROM read_blob({quote(pattern)}))
+            FROM (SELECT filename, try(decode(content)) AS text FROM ({files_relation}))
         ),
         non_finite AS (
             SELECT DISTINCT l.filename
@@ -156,9 +423,6 @@ def _skipped_files_sql(pattern: str) -> str:
         ),
         judged AS (
             SELECT filename, CASE
-                WHEN NOT regexp_matches({day}, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$')
-                    OR try_cast({day} AS DATE) IS NULL
-                    THEN {quote(f"its folder is not {column}=YYYY-MM-DD")}
                 WHEN text IS NULL THEN 'not UTF-8 text'
                 WHEN NOT is_json THEN 'not JSON (truncated or corrupt)'
                 WHEN json_type(CASE WHEN is_json THEN text END) <> 'OBJECT' THEN 'not a JSON object'
@@ -173,31 +437,35 @@ def _skipped_files_sql(pattern: str) -> str:
     """  # noqa: S608 - only the repository's own names and quoted literals
 
 
-def details_relation_sql(pattern: str, skipped: Sequence[SkippedFile], *, kind: str = "TABLE") -> str:
-    """DuckDB's stand-in for the Glue table: the schema's columns, the partition column read from the
-    key, and Athena's hidden "$path" / "$file_modified_time" from the file; every file but the
-    skipped ones. A TABLE holds the objects once loaded; a VIEW reads the files at each query."""
-    column = layout.CONVERSATIONS.partition_column
+def details_view_sql(files_relation: str, skipped: Sequence[SkippedFile]) -> str:
+    """DuckDB's stand-in for the Glue table: the schema's columns (NULLs for a file that is not a JSON
+    object, as the SerDe's ignore.malformed.json gives), the partition column, and Athena's hidden
+    "$path" / "$file_modified_time" from the file; the skipped files left out."""
     excluded = f"WHERE filename NOT IN ({', '.join(quote(file.path) for file in skipped)})" if skipped else ""
+    fields = ", ".join(f"j.{name} AS {name}" for name, _ in schema.CONVERSATION.fields)
     return (
-        f"CREATE OR REPLACE {kind} {DETAILS_TABLE} AS SELECT "  # noqa: S608 - our names, quoted literals
-        f"unnest(json_transform(try(decode(content)), {quote(schema.duckdb_structure_json())})), "
-        f"regexp_extract(filename, {quote(_day_pattern())}, 1) AS {column}, "
-        'filename AS "$path", last_modified AS "$file_modified_time" '
-        f"FROM read_blob({quote(pattern)}) {excluded}"
+        f"SELECT {fields}, conversation_date, "  # noqa: S608 - our names, quoted literals
+        'filename AS "$path", last_modified AS "$file_modified_time" FROM ('
+        f"SELECT json_transform(CASE WHEN coalesce(json_valid(text), false) THEN text END, "
+        f"{quote(schema.duckdb_structure_json())}) AS j, conversation_date, filename, last_modified "
+        f"FROM (SELECT try(decode(content)) AS text, conversation_date, filename, last_modified "
+        f"FROM ({files_relation}) {excluded}))"
     )
 
 
-def landed_objects(out_dir: Path) -> list[Path]:
-    return sorted(out_dir.glob(layout.CONVERSATIONS.local_glob()))
+def landed_files_sql(days: Mapping[date, Sequence[Path]]) -> str:
+    """The landed objects of these days, a union branch each (read_blob)."""
+    return _files_union(days, "read_blob", "filename, content, last_modified", _NO_FILES)
 
 
 @dataclass
 class Catalog:
-    """An in-memory DuckDB with the details table and every view, and the files it skipped."""
+    """An in-memory DuckDB with the tables' stand-ins and every view, and the files it skipped."""
 
     connection: duckdb.DuckDBPyConnection
     skipped: tuple[SkippedFile, ...] = ()
+    survey: Survey | None = None
+    settings: dict[str, sqlsource.SettingValue] = field(default_factory=dict)
 
     def __enter__(self) -> Self:
         return self
@@ -207,16 +475,33 @@ class Catalog:
     ) -> None:
         self.connection.close()
 
+    def translate(self, sql: str | exp.Expr) -> str:
+        """An Athena statement for this catalog's DuckDB: the day lists and settings written in."""
+        tree = _one_statement(sql) if isinstance(sql, str) else sql
+        if self.survey is not None:
+            tree = inline_day_lists(
+                tree,
+                {
+                    sqlsource.UNCOMPACTED_DAYS_VIEW: self.survey.uncompacted,
+                    sqlsource.MARKERS_TABLE: sorted(self.survey.compacted),
+                },
+            )
+        return to_duckdb(inline_settings(tree, self.settings))
+
 
 def connect(
-    out_dir: Path, *, settings: Mapping[str, sqlsource.SettingValue] | None = None, lock: bool = True
+    out_dir: Path,
+    *,
+    settings: Mapping[str, sqlsource.SettingValue] | None = None,
+    lock: bool = True,
+    days: Sequence[date] | None = None,
+    query: str | None = None,
 ) -> Catalog:
-    """Load the objects under out_dir and create every view over them; kpi_settings takes `settings`
-    over its defaults. Locked (the default), the details are loaded into memory and the engine can
-    then read no file and change no setting; unlocked (a benchmark that measures file reads), the
-    details table is a view that reads the files at each query."""
-    pattern = _pattern(out_dir)
-    if not landed_objects(out_dir):
+    """The tables' stand-ins over the files under out_dir and every view over them; kpi_settings takes
+    `settings` over its defaults. Locked (the default), the engine can then read no other file and
+    change no setting. `days`: only those days (a compaction's). `query`: the one query the catalog is
+    for; only the days its predicates allow are set up (catalog.pruning)."""
+    if not _holds_days(_checked_folder(out_dir)):
         raise NoLandedObjects(
             f"no landed conversations under {out_dir / layout.CONVERSATIONS.prefix}: run `make demo` first "
             f"(or point --out at a folder that holds {layout.CONVERSATIONS.local_glob()})"
@@ -227,39 +512,120 @@ def connect(
         connection.execute("SET TimeZone = 'UTC'")
         # Results are printed, and a progress bar would land in them (or in a script's stderr).
         connection.execute("SET enable_progress_bar = false")
-        settings_sql = _settings_in_duckdb(connection, settings) if settings else None
-        skipped = tuple(
-            SkippedFile(path, reason)
-            for path, reason in connection.execute(_skipped_files_sql(pattern)).fetchall()
+        values = _settings(connection, settings or {})
+        reads = _days_read(query, values) if query is not None else None
+        wanted = set(days) if days is not None else None
+        keep = (
+            None
+            if wanted is None and reads is None
+            else lambda day: (wanted is None or day in wanted) and (reads is None or reads(day))
         )
-        connection.execute(details_relation_sql(pattern, skipped, kind="TABLE" if lock else "VIEW"))
-        skipped += tuple(
-            SkippedFile(where, why, kind="line") for where, why in local_lookups.load(connection, out_dir)
+        found = survey(out_dir, keep)
+        catalog = Catalog(connection, (), found, values)
+        # A query that reads the JSON only through conversation_details_latest reads no compacted day's
+        # objects: the table's stand-in then leaves them out, so DuckDB does not even list them.
+        reads_json = query is None or bool(_tables_read(query) & {DETAILS_TABLE, sqlsource.LANDED_VIEW})
+        catalog.skipped = _create_tables(connection, found, every_landed_day=reads_json) + tuple(
+            SkippedFile(where, why, kind=local_lookups.LINE)
+            for where, why in local_lookups.load(connection, found.folder)
         )
         for name in sqlsource.VIEWS:
-            text = (
-                settings_sql
-                if name == sqlsource.KPI_SETTINGS_VIEW and settings_sql
-                else _view_in_duckdb(name)
-            )
-            connection.execute(f"CREATE OR REPLACE VIEW {name} AS {text}")
+            statement = sqlsource.view(name, first_day=found.first_day).sql
+            if name == sqlsource.KPI_SETTINGS_VIEW:
+                statement = sqlsource.kpi_settings_sql(values)
+            connection.execute(f"CREATE OR REPLACE VIEW {name} AS {catalog.translate(statement)}")
         if lock:
             # https://duckdb.org/docs/stable/operations_manual/securing_duckdb/overview
+            readable = [found.folder / layout.CONVERSATIONS.prefix, found.folder / layout.COMPACTED.prefix]
+            connection.execute(
+                f"SET allowed_directories = [{', '.join(quote(f'{path}/') for path in readable)}]"
+            )
             connection.execute("SET enable_external_access = false")
             connection.execute("SET lock_configuration = true")
     except BaseException:
         connection.close()
         raise
-    return Catalog(connection, skipped)
+    return catalog
 
 
-def _settings_in_duckdb(
-    connection: duckdb.DuckDBPyConnection, settings: Mapping[str, sqlsource.SettingValue]
-) -> str:
-    """The kpi_settings view with `settings`, once each is known to be usable (SettingRefused)."""
+def _tables_read(sql: str) -> set[str]:
+    """The tables and views a query reads; every table for text that does not parse (run refuses it)."""
     try:
-        sql = sqlsource.kpi_settings_sql(settings)
-    except (KeyError, TypeError) as error:
+        return sqlsource.tables_read(sql)
+    except sqlglot.errors.SqlglotError:
+        return set(sqlsource.TABLES)
+
+
+def _days_read(sql: str, values: Mapping[str, sqlsource.SettingValue]) -> pruning.DayFilter | None:
+    """The days a query's predicates allow (None: every day, or a query that does not parse)."""
+    try:
+        tree = _one_statement(sql)
+    except sqlglot.errors.SqlglotError:
+        return None  # run() refuses it with the parser's own words
+    return pruning.days_read(inline_settings(tree, values), FILE_RELATIONS)
+
+
+def _holds_days(folder: Path) -> bool:
+    """Whether the folder holds any day's landed objects or compaction marker (by folder name only)."""
+    for dataset in (layout.CONVERSATIONS, layout.COMPACTION_MARKERS):
+        if next((folder / dataset.prefix).glob(f"{dataset.partition_column}=*"), None) is not None:
+            return True
+    return False
+
+
+def _create_tables(
+    connection: duckdb.DuckDBPyConnection, found: Survey, *, every_landed_day: bool = True
+) -> tuple[SkippedFile, ...]:
+    """The three tables' stand-ins; returns the landed files left out. The landed days the views read
+    as JSON are checked file by file; a compacted day's are as its marker says. Without
+    `every_landed_day`, conversation_details holds only the days without a marker."""
+    pending = landed_files_sql({day: found.landed[day] for day in found.uncompacted})
+    skipped = [SkippedFile(str(path), MISPLACED) for path in found.misplaced]
+    skipped += [
+        SkippedFile(path, reason)
+        for path, reason in connection.execute(_skipped_files_sql(pending)).fetchall()
+    ]
+    for day, marker in sorted(found.markers.items()):
+        folder = found.folder / layout.CONVERSATIONS.day_prefix(day)
+        skipped += [
+            SkippedFile(str(folder / str(item.get("name"))), str(item.get("reason")))
+            for item in marker.get("skipped") or []
+            if isinstance(item, dict)
+        ]
+    skipped.sort(key=lambda file: file.path)
+    landed = found.landed if every_landed_day else {day: found.landed[day] for day in found.uncompacted}
+    connection.execute(
+        f"CREATE VIEW {DETAILS_TABLE} AS {details_view_sql(landed_files_sql(landed), skipped)}"
+    )
+    described = connection.execute(f"DESCRIBE {DETAILS_TABLE}").fetchall()
+    types = {str(row[0]): str(row[1]) for row in described}
+    # A Parquet file holds the very types json_transform gives; the casts make the union's certain.
+    names = [name for name, _ in schema.CONVERSATION.fields]
+    columns = ", ".join(f"CAST({name} AS {types[name]}) AS {name}" for name in names)
+    empty = f"SELECT {', '.join(names)}, conversation_date FROM {DETAILS_TABLE} WHERE false"  # noqa: S608
+    parquet = _files_union(found.compacted, "read_parquet", columns, empty)
+    connection.execute(f"CREATE VIEW {sqlsource.COMPACTED_TABLE} AS {parquet}")
+    marker_rows = [
+        (day.isoformat(), marker.get("compacted_at"), marker.get("engine"))
+        for day, marker in sorted(found.markers.items())
+    ]
+    markers = sqlsource.MARKERS_TABLE
+    connection.execute(
+        f"CREATE TABLE {markers} (conversation_date VARCHAR, compacted_at VARCHAR, engine VARCHAR)"
+    )
+    if marker_rows:
+        connection.executemany(f"INSERT INTO {markers} VALUES (?, ?, ?)", marker_rows)  # noqa: S608
+    return tuple(skipped)
+
+
+def _settings(
+    connection: duckdb.DuckDBPyConnection, settings: Mapping[str, sqlsource.SettingValue]
+) -> dict[str, sqlsource.SettingValue]:
+    """The KPI settings' values with `settings` over the defaults, once each is known to be usable
+    (SettingRefused)."""
+    try:
+        sqlsource.kpi_settings_sql(settings)
+    except (KeyError, TypeError, ValueError) as error:
         raise SettingRefused(str(error).strip("\"'")) from error
     zone = settings.get("interval_time_zone")
     if zone is not None:
@@ -269,12 +635,7 @@ def _settings_in_duckdb(
             raise SettingRefused(
                 f"interval_time_zone: {zone!r} is not a time zone (e.g. Europe/Dublin)"
             ) from error
-    return to_duckdb(sql)
-
-
-@cache
-def _view_in_duckdb(name: str) -> str:
-    return to_duckdb(sqlsource.view(name).sql)
+    return {**{setting.name: setting.default for setting in sqlsource.KPI_SETTINGS}, **settings}
 
 
 @dataclass(frozen=True)
@@ -292,7 +653,7 @@ class Result:
 def run(catalog: Catalog, sql: str) -> Result:
     """One user query (Athena's dialect) over the views; see check_query for what is refused."""
     check_query(sql)
-    cursor = catalog.connection.execute(to_duckdb(sql))
+    cursor = catalog.connection.execute(catalog.translate(sql))
     return Result([column[0] for column in cursor.description or []], cursor.fetchall(), catalog.skipped)
 
 
@@ -300,7 +661,7 @@ def run_query(
     out_dir: Path, sql: str, *, settings: Mapping[str, sqlsource.SettingValue] | None = None
 ) -> Result:
     """Run one Athena-dialect query against the views over out_dir's landed objects."""
-    with connect(out_dir, settings=settings) as catalog:
+    with connect(out_dir, settings=settings, query=sql) as catalog:
         return run(catalog, sql)
 
 

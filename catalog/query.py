@@ -73,6 +73,8 @@ def _settings(
             if not text.isdigit():
                 parser.error(f"--setting {assignment!r}: {name} is a whole number of seconds")
             value = int(text)
+        elif name.strip() in sqlsource.DAY_SETTINGS and text and not sqlsource.is_day(text):
+            parser.error(f"--setting {assignment!r}: {name} is a day written YYYY-MM-DD (or nothing)")
         settings[name.strip()] = value
     return settings
 
@@ -105,7 +107,7 @@ def main(
     settings = _settings(parser, args.setting)
     sql = sqlsource.kpi_query(args.kpi).sql if args.kpi else args.sql.strip()
     try:
-        catalog = local.connect(args.out, settings=settings)
+        catalog = local.connect(args.out, settings=settings, query=sql or None)
     except (local.NoLandedObjects, local.FolderRefused, local.SettingRefused) as error:
         print(f"catalog.query: {error}", file=err)
         return 2

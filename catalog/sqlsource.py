@@ -1,29 +1,41 @@
 """The one SQL source: views and KPI queries in Athena's dialect (Trino), as files under catalog/sql/,
-and the KPI settings view generated from KPI_SETTINGS.
+the views generated from settings (kpi_settings, uncompacted_days), and the compaction's query.
 
-Athena runs them as written (the stack creates the views and saves the KPI queries as named queries);
-catalog.local translates the very same text to DuckDB with sqlglot. Nothing here is DuckDB's.
+Athena runs them as written (the stack creates the views, saves the KPI queries as named queries and
+gives the audit workflow the compaction's UNLOAD); catalog.local translates the very same text to DuckDB
+with sqlglot. Nothing here is DuckDB's. The details' columns are written out from catalog.schema, so a
+compacted day has exactly the columns of a landed one.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
 
 import sqlglot
 from sqlglot import exp
 
+from catalog import schema
 from genesys_bridge import layout
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
-# The Glue table over the landed conversations (genesys_bridge.layout.CONVERSATIONS), and the name the
-# view SQL reads from.
+# The Glue tables: the landed conversations (genesys_bridge.layout.CONVERSATIONS, JSON), the compacted
+# days (layout.COMPACTED, Parquet) and their markers (layout.COMPACTION_MARKERS, JSON).
 DETAILS_TABLE = "conversation_details"
-# The one view not written as a file: its SQL is generated from KPI_SETTINGS below.
+COMPACTED_TABLE = "conversation_details_compacted"
+MARKERS_TABLE = "compaction_markers"
+# The landed objects deduplicated per day: what a compaction writes and what the views read of a day
+# that is not compacted.
+LANDED_VIEW = "conversation_details_landed"
+# Views not written as files: their SQL is generated below (from KPI_SETTINGS, from the first day).
 KPI_SETTINGS_VIEW = "kpi_settings"
+UNCOMPACTED_DAYS_VIEW = "uncompacted_days"
+LATEST_VIEW = "conversation_details_latest"
 
 # The Glue tables over the lookups' daily snapshots (genesys_bridge.layout.lookup_dataset), by lookup;
 # the lookup views read them.
@@ -41,7 +53,9 @@ LOOKUP_VIEWS: tuple[str, ...] = (
 
 # Creation order: each view reads only the tables and the views before it.
 VIEWS: tuple[str, ...] = (
-    "conversation_details_latest",
+    LANDED_VIEW,
+    UNCOMPACTED_DAYS_VIEW,
+    LATEST_VIEW,
     KPI_SETTINGS_VIEW,
     "conversations",
     "participants",
@@ -51,9 +65,14 @@ VIEWS: tuple[str, ...] = (
     *LOOKUP_VIEWS,
 )
 # Every table the views read (and a user's query may read).
-TABLES: tuple[str, ...] = (DETAILS_TABLE, *LOOKUP_TABLES.values())
+TABLES: tuple[str, ...] = (DETAILS_TABLE, COMPACTED_TABLE, MARKERS_TABLE, *LOOKUP_TABLES.values())
 # The views ETL users expect; conversation_details_latest is the deduplicated table they all read.
-NORMALIZED_VIEWS = VIEWS[1:]
+NORMALIZED_VIEWS = VIEWS[VIEWS.index(KPI_SETTINGS_VIEW) :]
+
+# The calendar of uncompacted_days starts at the catalog's first day (the stack's catalog_first_day),
+# never earlier than the config allows nor more days back than Trino's sequence() makes values (10,000).
+CALENDAR_FIRST_DAY = date(2000, 1, 1)
+CALENDAR_MAX_DAYS = 9998
 
 KPI_QUERIES: dict[str, str] = {
     "queue_performance": "Per interval day, queue and media type: offered, answered, abandoned, handle, "
@@ -96,7 +115,21 @@ KPI_SETTINGS: tuple[KpiSetting, ...] = (
         "Genesys' option Include Short Abandons in Calculation",
     ),
     KpiSetting("service_level_include_abandons", True, "Genesys' option Include Abandons in Calculation"),
+    KpiSetting(
+        "first_interval_day",
+        "",
+        "the first interval_date the KPI queries report (YYYY-MM-DD; empty: no bound); they then read the "
+        "conversations of that day and the day before, not the days before those",
+    ),
+    KpiSetting(
+        "last_interval_day",
+        "",
+        "the last interval_date the KPI queries report (YYYY-MM-DD; empty: no bound); they then read no "
+        "conversation started after it (after the day after it in a time zone other than UTC)",
+    ),
 )
+# Settings that hold a day: empty or YYYY-MM-DD.
+DAY_SETTINGS = frozenset({"first_interval_day", "last_interval_day"})
 
 
 @dataclass(frozen=True)
@@ -109,7 +142,8 @@ def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def _literal(value: SettingValue) -> str:
+def literal(value: SettingValue) -> str:
+    """A setting's value as an Athena literal."""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int):
@@ -126,9 +160,9 @@ def kpi_settings_sql(overrides: Mapping[str, SettingValue] | None = None) -> str
             raise KeyError(f"no KPI setting {name!r}; settings: {', '.join(known)}")
         if type(value) is not type(known[name].default):
             raise TypeError(f"KPI setting {name} takes a {type(known[name].default).__name__}, not {value!r}")
-    columns = ",\n".join(
-        f"    {_literal(overrides.get(s.name, s.default))} AS {s.name}" for s in KPI_SETTINGS
-    )
+        if name in DAY_SETTINGS and value != "" and not is_day(str(value)):
+            raise ValueError(f"KPI setting {name} takes a day written YYYY-MM-DD (or nothing), not {value!r}")
+    columns = ",\n".join(f"    {literal(overrides.get(s.name, s.default))} AS {s.name}" for s in KPI_SETTINGS)
     return (
         "-- The KPI queries' settings, one row, generated from catalog/sqlsource.py's KPI_SETTINGS\n"
         '-- (docs/query.md, "KPI settings").\n'
@@ -136,13 +170,84 @@ def kpi_settings_sql(overrides: Mapping[str, SettingValue] | None = None) -> str
     )
 
 
+def is_day(text: str) -> bool:
+    """A day written YYYY-MM-DD, and a real one."""
+    try:
+        return date.fromisoformat(text).isoformat() == text
+    except ValueError:
+        return False
+
+
+def uncompacted_days_sql(first_day: date | None = None) -> str:
+    """The uncompacted_days view's SELECT: every day from `first_day` (at the earliest
+    CALENDAR_FIRST_DAY, and CALENDAR_MAX_DAYS back) to tomorrow (UTC) without a compaction marker."""
+    first = max(first_day or CALENDAR_FIRST_DAY, CALENDAR_FIRST_DAY).isoformat()
+    return (
+        "-- Every day from the catalog's first day to tomorrow (UTC) without a compaction marker: the days\n"  # noqa: S608 - our names, a date
+        '-- the views read from the landed JSON objects (docs/query.md, "Compaction"). Generated by\n'
+        "-- catalog/sqlsource.py from the catalog's first day; at most 9,999 days back, as Trino's\n"
+        "-- sequence() makes at most 10,000 values.\n"
+        "SELECT CAST(calendar.calendar_day AS DATE) AS conversation_date\n"
+        "FROM UNNEST(\n"
+        "    sequence(\n"
+        f"        greatest(DATE '{first}', current_date - INTERVAL '{CALENDAR_MAX_DAYS}' DAY),\n"
+        "        current_date + INTERVAL '1' DAY,\n"
+        "        INTERVAL '1' DAY\n"
+        "    )\n"
+        ") AS calendar (calendar_day)\n"
+        "WHERE CAST(calendar.calendar_day AS DATE) NOT IN (\n"
+        f"    SELECT CAST(m.conversation_date AS DATE) FROM {MARKERS_TABLE} AS m\n"
+        ")"
+    )
+
+
+def details_columns(alias: str = "") -> str:
+    """The details' columns (catalog.schema), comma-separated, each qualified by `alias` if given."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f"{prefix}{name}" for name, _ in schema.CONVERSATION.fields)
+
+
+_COLUMNS = re.compile(r"\{(?:(?P<alias>\w+)\.)?columns\}")
+
+
+def _with_columns(sql: str) -> str:
+    """A view file with its {columns} / {alias.columns} placeholders written out."""
+    return _COLUMNS.sub(lambda match: details_columns(match["alias"] or ""), sql)
+
+
 @cache
-def view(name: str) -> Statement:
+def view(name: str, *, first_day: date | None = None) -> Statement:
+    """A view's SELECT; `first_day` is the catalog's first day (uncompacted_days' calendar)."""
     if name not in VIEWS:
         raise KeyError(f"no view {name!r}; views: {', '.join(VIEWS)}")
     if name == KPI_SETTINGS_VIEW:
         return Statement(name, kpi_settings_sql())
-    return Statement(name, _read(SQL_DIR / "views" / f"{name}.sql"))
+    if name == UNCOMPACTED_DAYS_VIEW:
+        return Statement(name, uncompacted_days_sql(first_day))
+    return Statement(name, _with_columns(_read(SQL_DIR / "views" / f"{name}.sql")))
+
+
+def compaction_select() -> str:
+    """The compaction's SELECT: one day's rows of conversation_details_landed, the day a parameter (?,
+    a string YYYY-MM-DD), the partition column last, as Athena's partitioned UNLOAD wants it."""
+    return (
+        f"SELECT {details_columns()}, conversation_date\n"
+        f"FROM {LANDED_VIEW}\n"
+        "WHERE conversation_date = CAST(? AS DATE)"
+    )
+
+
+def compaction_unload(bucket: str) -> str:
+    """The compaction's UNLOAD, as the audit workflow runs it (Athena's ExecutionParameters give the
+    day): the day's rows as Parquet (ZSTD) into layout.COMPACTED's folder for that day. A partitioned
+    UNLOAD may write into a location that holds other days, and the compact step has emptied this day's
+    folder (https://docs.aws.amazon.com/athena/latest/ug/unload.html)."""
+    return (
+        f"UNLOAD ({compaction_select()})\n"
+        f"TO '{layout.COMPACTED.location(bucket)}'\n"
+        "WITH (format = 'PARQUET', compression = 'ZSTD', "
+        f"partitioned_by = ARRAY['{layout.COMPACTED.partition_column}'])"
+    )
 
 
 @cache
@@ -163,8 +268,13 @@ def without_comment_lines(sql: str) -> str:
     return "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--")).strip()
 
 
-def create_view_statements() -> list[tuple[str, str]]:
-    """(view name, CREATE OR REPLACE VIEW statement) in creation order, as Athena runs them."""
+def create_view_statements(first_day: date | None = None) -> list[tuple[str, str]]:
+    """(view name, CREATE OR REPLACE VIEW statement) in creation order, as Athena runs them;
+    `first_day` is the catalog's first day."""
     return [
-        (name, f"CREATE OR REPLACE VIEW {name} AS\n{without_comment_lines(view(name).sql)}") for name in VIEWS
+        (
+            name,
+            f"CREATE OR REPLACE VIEW {name} AS\n{without_comment_lines(view(name, first_day=first_day).sql)}",
+        )
+        for name in VIEWS
     ]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from local_runner import cli_options
 from local_runner.harness import run_pipeline
-from local_runner.options import DEFAULT_ENVIRONMENT, DEFAULT_OUT, RunOptions, UsageError
+from local_runner.options import DEFAULT_CHANGE_RATE, DEFAULT_ENVIRONMENT, DEFAULT_OUT, RunOptions, UsageError
 from local_runner.report import dumps_report, render_summary
 from ops.cli_options import OneLineParser, add_environment, existing_file
 
@@ -81,7 +81,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         audit=not args.no_audit,
         audit_days=tuple(args.audit_day),
         finalize=args.finalize,
-        change_rate=args.change_rate,
+        change_rate=DEFAULT_CHANGE_RATE if args.change_rate is None else args.change_rate,
         genesys_base_url=args.genesys_base_url,
         progress=not args.quiet,
     )
@@ -90,6 +90,10 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.change_rate is not None and not args.finalize:
+        parser.error(
+            "--change-rate changes conversations only for --finalize: add --finalize, or leave it out"
+        )
     try:
         report = run_pipeline(options_from_args(args))
     except UsageError as error:  # input the run cannot use: an empty events file, a missing credential

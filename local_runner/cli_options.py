@@ -163,7 +163,7 @@ def add_audit(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--change-rate",
         type=rate,
-        default=DEFAULT_CHANGE_RATE,
+        default=None,  # None: not given (it means nothing without --finalize, so it is refused there)
         help="with --finalize: share of landed conversations changed, 0..1 "
         f"(default {DEFAULT_CHANGE_RATE:g})",
     )

@@ -250,14 +250,18 @@ class LocalAudit:
         return steps, genesys
 
     def _each_day(self, steps: Any, days: list[date], mode: Any, clock: ScaledClock) -> list[DayAudit]:
+        from catalog.compact import BucketCompaction
         from genesys_bridge.audit.model import AuditRequest
         from genesys_bridge.audit.workflow import AuditFailed, run_workflow
 
+        compaction = BucketCompaction(self.s3_client, self.bucket)  # Athena's UNLOAD, on DuckDB
         done: list[DayAudit] = []
         for day in days:
             started = time.monotonic()
             try:
-                result = run_workflow(steps, AuditRequest(mode=mode, day=day), sleep=clock.sleep)
+                result = run_workflow(
+                    steps, AuditRequest(mode=mode, day=day), sleep=clock.sleep, queries=compaction
+                )
             except AuditFailed as failed:
                 done.append(DayAudit(day, mode.value, None, str(failed), time.monotonic() - started))
                 logger.warning("the %s of %s failed: %s", mode.value, day, failed)

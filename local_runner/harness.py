@@ -83,6 +83,22 @@ from local_runner.workload import (
 MIN_VISIBILITY_S = 5
 
 
+def clear_previous_output(out_dir: Path, log_path: Path) -> None:
+    """Remove what an earlier run exported under out_dir (the bucket's prefixes), before this run exports
+    its own. Only a folder an earlier run wrote (it holds that run's handlers.log) is cleared: anything
+    else that holds those prefixes is the user's, and the run refuses to delete it."""
+    prefixes = (layout.CONVERSATIONS.prefix, layout.COMPACTED_PREFIX, layout.LOOKUPS_PREFIX)
+    previous = [out_dir / prefix for prefix in prefixes]
+    present = [path for path in previous if path.exists()]
+    if present and not log_path.is_file():
+        raise UsageError(
+            f"--out {out_dir} already holds {present[0].name}/ that no earlier run wrote there (no "
+            f"{log_path.name}): choose another folder, or remove it yourself"
+        )
+    for path in present:
+        shutil.rmtree(path)
+
+
 def run_pipeline(options: RunOptions, *, progress_stream: TextIO | None = None) -> RunReport:
     """Run the pipeline once on moto and the Genesys simulator (or a real org); return the report.
 
@@ -173,11 +189,8 @@ class Harness:
     def run(self) -> RunReport:
         from moto import mock_aws
 
-        for prefix in (layout.CONVERSATIONS.prefix, layout.LOOKUPS_PREFIX):
-            # Only what a previous run wrote (the bucket's prefixes): --out may hold other files too.
-            previous = self.options.out_dir / prefix if self.options.out_dir is not None else None
-            if previous is not None and previous.is_dir():
-                shutil.rmtree(previous)
+        if self.options.out_dir is not None:
+            clear_previous_output(self.options.out_dir, self.log_path)
         previous_env = apply_aws_env(self.region)
         # The client's 5xx waits (3 s, 9 s, 27 s ...) are real seconds: compress them with everything else,
         # or one outage wait would outlast a scaled max age.

@@ -7,6 +7,7 @@ are not counted as the functions' own.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,17 +106,21 @@ def scan_buffer(dynamodb: Any, table_name: str) -> dict[str, dict[str, str]]:
 
 
 def export_objects(s3: Any, bucket: str, out_dir: Path | None) -> dict[str, bytes]:
-    """Every object of the results bucket, written under out_dir in the bucket's key layout."""
+    """Every object of the results bucket, written under out_dir in the bucket's key layout with its
+    LastModified as the file's time (as `aws s3 sync` does: compaction markers fingerprint it)."""
     objects: dict[str, bytes] = {}
+    modified: dict[str, float] = {}
     with acting_as("inventory"):
         paginator = s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=bucket):
             for entry in page.get("Contents", []):
                 key = entry["Key"]
                 objects[key] = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                modified[key] = entry["LastModified"].timestamp()
     if out_dir is not None:
         for key, body in objects.items():
             path = out_dir / key
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(body)
+            os.utime(path, (modified[key], modified[key]))
     return objects

@@ -168,7 +168,9 @@ def reconcile(
         must_land = {**expected_keys, **open_keys}
         lost = [cid for key, cid in must_land.items() if key not in objects] + unforeseeable
     else:
-        lost = [cid for cid in ending if cid not in landed_ids and cid not in failed_ids]
+        # a real org: an ended conversation of the events that did not land is lost, given up or not
+        lost = [cid for cid in ending if cid not in landed_ids]
+    given_up = [cid for cid in lost if cid in failed_ids]
     duplicated = len(unexpected_keys) + len(twice)
     landed_once = not lost and duplicated == 0 and mismatches == 0 and not timed_out
     checks.append(
@@ -177,7 +179,9 @@ def reconcile(
             landed_once,
             f"expected {len(ending) + len(open_keys)}"
             + (f" ({len(open_keys)} never ended, landed by finalize)" if open_keys else "")
-            + f", landed {len(objects)}, lost {len(lost)}, duplicated {duplicated}, "
+            + f", landed {len(objects)}, lost {len(lost)}"
+            + (f" ({len(given_up)} given up: FAILED)" if given_up else "")
+            + f", duplicated {duplicated}, "
             f"wrong body {mismatches}" + (", run timed out" if timed_out else ""),
         )
     )
@@ -255,7 +259,9 @@ def reconcile(
     if audit is not None:
         missed_live = [cid for cid in ending if cid in dropped]
         checks.extend(
-            _audit_checks(audit, missed_live, len(audit_extra), len(open_keys), simulator is not None)
+            _audit_checks(
+                audit, missed_live, len(audit_extra), len(open_keys), simulator is not None, bool(ending)
+            )
         )
 
     # -- nothing else anywhere ------------------------------------------------------------------------
@@ -300,19 +306,31 @@ def reconcile(
 
 
 def _audit_checks(
-    audit: AuditSummary, missed_live: list[str], beyond_events: int, never_ended: int, simulated: bool
+    audit: AuditSummary,
+    missed_live: list[str],
+    beyond_events: int,
+    never_ended: int,
+    simulated: bool,
+    expected_any: bool,
 ) -> list[Check]:
     """The audit ran to its report for every day and mode; in audit mode it landed exactly what the live
     path missed (its events dropped, or none of them subscribed; with a real org also the day's
     conversations the events file did not name, `beyond_events`); finalize re-landed exactly the
-    conversations changed since, and landed the `never_ended` ones nothing had landed."""
+    conversations changed since, and landed the `never_ended` ones nothing had landed. A run that
+    expected conversations but audited no day (nothing landed, no --audit-day) fails: an audit of
+    nothing vouches for nothing."""
     modes = sorted({day.mode for day in audit.days})
+    nothing_audited = expected_any and not audit.days
     checks = [
         Check(
             "the closing audit reported every day",
-            not audit.failures,
-            f"{len({day.day for day in audit.days})} day(s), {len(audit.days)} execution(s) "
-            f"({', '.join(modes) or 'no days'})"
+            not audit.failures and not nothing_audited,
+            (
+                "no day audited: nothing landed to take a day from (name one with --audit-day)"
+                if nothing_audited
+                else f"{len({day.day for day in audit.days})} day(s), {len(audit.days)} execution(s) "
+                f"({', '.join(modes)})"
+            )
             + "".join(f"; {day.mode} {day.day} failed: {day.error}" for day in audit.failures),
         )
     ]
@@ -348,12 +366,16 @@ def _key_of(body: dict[str, Any]) -> str | None:
 
 
 def _unexplained_other_objects(inventory: Inventory, audit: AuditSummary | None) -> list[str]:
-    """Objects outside the conversations prefix other than the reports of the audit's completed days
-    (an execution's scratch objects must be gone once it reports)."""
+    """Objects outside the conversations prefix other than the reports, compacted files and compaction
+    markers of the audit's completed days (an execution's scratch objects must be gone once it reports)."""
     from genesys_bridge.audit.model import report_key
 
-    reports = set() if audit is None else {report_key(d.day, d.mode) for d in audit.days if d.error is None}
-    return [key for key in inventory.other_objects if key not in reports]
+    done = [] if audit is None else [d for d in audit.days if d.error is None]
+    reports = {report_key(d.day, d.mode) for d in done}
+    compacted = tuple(
+        p for d in done for p in (layout.COMPACTED.day_prefix(d.day), layout.compaction_marker_key(d.day))
+    )
+    return [key for key in inventory.other_objects if key not in reports and not key.startswith(compacted)]
 
 
 def _canonical(event: Any) -> str | None:

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from genesys_bridge import contracts
 from genesys_bridge.audit.model import AuditMode, AuditRequest
 from genesys_bridge.audit.steps import AuditSteps
-from genesys_bridge.audit.workflow import AuditFailed, WorkflowResult, run_workflow
+from genesys_bridge.audit.workflow import AuditFailed, QueryRunner, WorkflowResult, run_workflow
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -104,7 +104,8 @@ class InProcessExecutor:
     """The workflow's steps run in this process (workflow.run_workflow), one thread per day in flight.
 
     For tests and local runs: the same step code as the deployed Lambda function, against whatever
-    clients `make_steps` wires (moto and a Genesys simulator in the tests)."""
+    clients `make_steps` wires (moto and a Genesys simulator in the tests); `queries` runs what the
+    state machine has Athena run (catalog.compact.BucketCompaction)."""
 
     def __init__(
         self,
@@ -112,8 +113,10 @@ class InProcessExecutor:
         *,
         max_workers: int = 2,
         sleep: Callable[[float], None] | None = None,
+        queries: QueryRunner | None = None,
     ) -> None:
         self._make_steps = make_steps
+        self._queries = queries
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="backfill")
         self._sleep = sleep
         self._runs: dict[str, Future[WorkflowResult]] = {}
@@ -124,7 +127,7 @@ class InProcessExecutor:
     def start(self, day: date, mode: AuditMode, *, force: bool) -> str:
         handle = f"local-{mode.value}-{day.isoformat()}-{uuid.uuid4().hex[:8]}"
         request = AuditRequest(mode=mode, day=day, force=force)
-        arguments: dict[str, Any] = {"execution": handle}
+        arguments: dict[str, Any] = {"execution": handle, "queries": self._queries}
         if self._sleep is not None:
             arguments["sleep"] = self._sleep
         self._runs[handle] = self._pool.submit(run_workflow, self._make_steps(), request, **arguments)

@@ -6,6 +6,10 @@ one task per step (all invoking the one audit function with `{"step": ..., "stat
 is polled by short invocations between Waits; no function idles), retries with backoff on the errors
 the plan names, and a Catch on every task that cancels the job and fails the execution with the
 original error. Only the report step writes a report, so a failed execution never says its day is done.
+
+After the report the day is compacted (docs/query.md, "Compaction"): the plan's query runs as a task of
+Step Functions' athena:startQueryExecution.sync integration, which waits for Athena itself, so no
+function idles and the query's grants stay on the state machine's role, apart from the function's.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import cast
 
-from aws_cdk import ArnFormat, Duration, Fn, RemovalPolicy, Stack, TimeZone
+from aws_cdk import ArnFormat, Aws, CfnElement, Duration, Fn, RemovalPolicy, Stack, TimeZone
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
@@ -24,10 +28,13 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from genesys_bridge import contracts
+from catalog import sqlsource
+from genesys_bridge import contracts, layout
 from genesys_bridge.audit import plan
 from genesys_bridge.audit.model import AuditMode
-from genesys_bridge.audit.plan import End, Step, Wait
+from genesys_bridge.audit.plan import End, Query, Step, Wait
+from stacks.catalog import RESULTS_PREFIX as QUERY_RESULTS_PREFIX
+from stacks.catalog import Catalog
 from stacks.config import EnvironmentConfig
 from stacks.credentials import GenesysCredentials
 from stacks.dead_letter_queues import dead_letter_queue
@@ -46,14 +53,20 @@ STEP_STATE_NAMES: Mapping[Step, str] = {
     Step.INVENTORY: "ListLandedConversations",
     Step.PAGE: "ReadResultsPage",
     Step.REPORT: "WriteReport",
+    Step.COMPACT: "ClearCompaction",
+    Step.COMMIT: "CommitCompaction",
     Step.CANCEL: "CancelDetailsJob",
 }
+QUERY_STATE_NAMES: Mapping[Query, str] = {Query.COMPACTION: "CompactDay"}
+# The longest a compaction query may run before Step Functions stops it (and the plan's retry clears it).
+QUERY_TIMEOUT = Duration.hours(1)
 WAIT_STATE_NAMES: Mapping[Wait, str] = {
     Wait.FOR_AVAILABILITY: "WaitForDataAvailability",
     Wait.FOR_TURN: "WaitForTurn",
     Wait.FOR_JOB: "WaitForDetailsJob",
     Wait.BEFORE_RESUBMIT: "BackOffBeforeResubmit",
     Wait.PACE_RESULTS: "PaceResultsPages",
+    Wait.BEFORE_RECOMPACT: "BackOffBeforeRecompact",
 }
 END_STATE_NAMES: Mapping[End, str] = {End.ALREADY_DONE: "AlreadyDone", End.COMPLETE: "Complete"}
 FAILED_STATE_NAME = "AuditFailed"
@@ -75,8 +88,11 @@ class Audit(Construct):
         credentials: GenesysCredentials,
         functions: PythonFunctionFactory,
         removal_policy: RemovalPolicy,
+        catalog: Catalog,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._catalog = catalog
+        self._results_bucket = results_bucket
         stack = Stack.of(self)
         # A fixed name lets the function's policy name the state machine without a dependency cycle
         # (the state machine invokes the function; the function lists the state machine's executions).
@@ -131,6 +147,7 @@ class Audit(Construct):
             logs=sfn.LogOptions(destination=logs_, level=sfn.LogLevel.ALL, include_execution_data=False),
             comment="One UTC day of conversations, audited (mode audit) or finalized (mode finalize)",
         )
+        self._grant_queries(self.state_machine.role)
         self._acknowledge_state_machine_role()
 
         self.schedule_dead_letter_queue = dead_letter_queue(
@@ -148,20 +165,31 @@ class Audit(Construct):
         )
         ends: dict[End, sfn.Succeed] = {end: sfn.Succeed(self, name) for end, name in END_STATE_NAMES.items()}
         steps = {step: self._task(step) for step in Step}
+        queries = {query: self._query(query) for query in Query}
         waits = {
             wait: sfn.Wait(self, name, time=sfn.WaitTime.seconds_path("$.wait_seconds"))
             for wait, name in WAIT_STATE_NAMES.items()
         }
 
-        def state_of(target: Step | Wait | End) -> sfn.State:
+        def state_of(target: Step | Wait | Query | End) -> sfn.State:
             if isinstance(target, End):
                 return ends[target]
             if isinstance(target, Wait):
                 return waits[target]
+            if isinstance(target, Query):
+                return queries[target]
             return steps[target]
 
         for wait, wait_state in waits.items():
-            wait_state.next(steps[plan.WAIT_THEN[wait]])
+            wait_state.next(state_of(plan.WAIT_THEN[wait]))
+        for query, query_state in queries.items():
+            # Any failure goes to the step that clears what the query wrote before it runs again.
+            query_state.add_catch(
+                steps[plan.QUERY_CAUGHT_BY[query]],
+                errors=[sfn.Errors.ALL],
+                result_path=f"$.{plan.QUERY_ERROR}",
+            )
+            query_state.next(steps[plan.QUERY_THEN[query]])
         for step, follows in plan.FLOW.items():
             task = steps[step]
             if len(follows) == 1:
@@ -210,20 +238,51 @@ class Audit(Construct):
             retry_on_service_exceptions=True,
         )
 
+    def _query(self, query: Query) -> sfn.CustomState:
+        """The compaction's UNLOAD (catalog.sqlsource) through Step Functions' Athena integration, which
+        starts it and waits for it (.sync); the compact step gives the day as ExecutionParameters."""
+        unload = sqlsource.compaction_unload(self._results_bucket.bucket_name)
+        return sfn.CustomState(
+            self,
+            QUERY_STATE_NAMES[query],
+            state_json={
+                "Type": "Task",
+                "Resource": f"arn:{Aws.PARTITION}:states:::athena:startQueryExecution.sync",
+                "Parameters": {
+                    "QueryString": unload,
+                    "QueryExecutionContext": {"Database": self._catalog.settings.database_name},
+                    "WorkGroup": self._catalog.workgroup.ref,
+                    "ExecutionParameters.$": f"$.{plan.QUERY_PARAMETERS}",
+                },
+                "TimeoutSeconds": QUERY_TIMEOUT.to_seconds(),
+                # What the commit step writes into the day's marker; nothing else of Athena's answer.
+                "ResultSelector": {
+                    "engine": "athena",
+                    "query_execution_id.$": "$.QueryExecution.QueryExecutionId",
+                    "data_scanned_bytes.$": "$.QueryExecution.Statistics.DataScannedInBytes",
+                },
+                "ResultPath": f"$.{plan.QUERY_RESULT}",
+            },
+        )
+
     # --- permissions -------------------------------------------------------------------------------------
 
     def _grant(self, bucket: s3.Bucket, credentials: GenesysCredentials, state_machine_arn: str) -> None:
         conversations = f"{contracts.RESULTS_PREFIX}*"
         reports = f"{contracts.AUDITS_PREFIX}*"
         scratch = f"{contracts.AUDIT_WORK_PREFIX}*"
+        compacted = f"{layout.COMPACTED.prefix}*"
+        markers = f"{layout.COMPACTION_MARKERS.prefix}*"
         grants = {
             # ListObjectsV2 gives every landed conversation's ETag: the comparison never reads a body.
             "s3:ListBucket": [bucket.bucket_arn],
-            # Landing missing or changed conversations, the report, the execution's scratch objects.
-            "s3:PutObject": [bucket.arn_for_objects(p) for p in (conversations, reports, scratch)],
-            # Reports (is the day done?) and scratch objects; never a landed conversation.
-            "s3:GetObject": [bucket.arn_for_objects(p) for p in (reports, scratch)],
-            "s3:DeleteObject": [bucket.arn_for_objects(scratch)],
+            # Landing missing or changed conversations, the report, the execution's scratch objects, the
+            # compaction marker (the Parquet is Athena's to write).
+            "s3:PutObject": [bucket.arn_for_objects(p) for p in (conversations, reports, scratch, markers)],
+            # Reports (is the day done?), scratch objects, markers; never a landed conversation.
+            "s3:GetObject": [bucket.arn_for_objects(p) for p in (reports, scratch, markers)],
+            # Scratch objects, and a compaction's marker and Parquet before it writes them again.
+            "s3:DeleteObject": [bucket.arn_for_objects(p) for p in (scratch, compacted, markers)],
             # The guard step: how many executions of this state machine are running, and which is oldest.
             "states:ListExecutions": [state_machine_arn],
         }
@@ -239,12 +298,75 @@ class Audit(Construct):
             (conversations, "one object per conversation, keyed by its date and id"),
             (reports, "one report per day and mode"),
             (scratch, "one inventory and one ledger per results page of each execution"),
+            (compacted, "one folder of Parquet files per compacted day, named by Athena"),
+            (markers, "one compaction marker per day"),
         ):
             acknowledge_nag_finding(
                 role,
                 f"AwsSolutions-IAM5[Resource::<{bucket_logical_id}.Arn>/{pattern}]",
                 f"Keys are made at run time ({why}), so they cannot be listed in advance; the grant is "
                 f"limited to the {pattern.rstrip('*')} prefix and to the actions the audit needs there.",
+            )
+
+    def _grant_queries(self, role: iam.IRole) -> None:
+        """What Athena needs from the state machine, which runs the compaction's UNLOAD: the workgroup,
+        the catalog entries the query reads, the landed objects, the compacted folders it writes and the
+        workgroup's results location (https://docs.aws.amazon.com/step-functions/latest/dg/athena-iam.html)."""
+        stack, catalog, bucket = Stack.of(self), self._catalog, self._results_bucket
+        database = catalog.settings.database_name
+        results = catalog.query_results_bucket
+        statements = [
+            (
+                ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:StopQueryExecution"],
+                [
+                    stack.format_arn(
+                        service="athena", resource="workgroup", resource_name=catalog.workgroup.ref
+                    )
+                ],
+            ),
+            (
+                ["athena:GetDataCatalog"],
+                [stack.format_arn(service="athena", resource="datacatalog", resource_name="AwsDataCatalog")],
+            ),
+            (
+                ["glue:GetDatabase", "glue:GetTable", "glue:GetPartition", "glue:GetPartitions"],
+                [
+                    stack.format_arn(service="glue", resource="catalog"),
+                    stack.format_arn(service="glue", resource="database", resource_name=database),
+                    *(
+                        stack.format_arn(service="glue", resource="table", resource_name=f"{database}/{name}")
+                        for name in (sqlsource.DETAILS_TABLE, sqlsource.LANDED_VIEW)
+                    ),
+                ],
+            ),
+            (["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"], [bucket.bucket_arn]),
+            (["s3:GetObject"], [bucket.arn_for_objects(f"{contracts.RESULTS_PREFIX}*")]),
+            (
+                ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                [bucket.arn_for_objects(f"{layout.COMPACTED.prefix}*")],
+            ),
+            (["s3:GetBucketLocation", "s3:ListBucket"], [results.bucket_arn]),
+            (
+                ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                [results.arn_for_objects(f"{QUERY_RESULTS_PREFIX}*")],
+            ),
+        ]
+        for actions, resources in statements:
+            role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=resources))
+        bucket_id = _logical_id(bucket)
+        for resource, why in (
+            (f"<{bucket_id}.Arn>/{contracts.RESULTS_PREFIX}*", "the day's landed objects the UNLOAD reads"),
+            (f"<{bucket_id}.Arn>/{layout.COMPACTED.prefix}*", "the Parquet files Athena names as it writes"),
+            (
+                f"<{_logical_id(results)}.Arn>/{QUERY_RESULTS_PREFIX}*",
+                "each query's result and manifest, named by its query id",
+            ),
+        ):
+            acknowledge_nag_finding(
+                role,
+                f"AwsSolutions-IAM5[Resource::{resource}]",
+                f"Athena runs the compaction with the state machine's credentials: {why}, under that "
+                "prefix only.",
             )
 
     def _acknowledge_state_machine_role(self) -> None:
@@ -297,6 +419,12 @@ class Audit(Construct):
     @property
     def dead_letter_queues(self) -> Mapping[str, sqs.IQueue]:
         return {"AuditScheduleDeadLetterQueue": self.schedule_dead_letter_queue}
+
+
+def _logical_id(construct: Construct) -> str:
+    """The CloudFormation logical id of an L2 construct's resource, as cdk-nag names it in findings."""
+    stack = Stack.of(construct)
+    return str(stack.resolve(stack.get_logical_id(cast(CfnElement, construct.node.default_child))))
 
 
 def state_machine_log_group_name(stack: Stack, state_machine_name: str) -> str:

@@ -84,6 +84,21 @@ class GenesysAnalyticsBridgeStack(Stack):
             work_queue=self.buffer.work_queue,
             functions=functions,
         )
+        self.catalog = Catalog(
+            self,
+            "Catalog",
+            settings=CatalogSettings(
+                environment_name=config.environment_name,
+                first_day=config.catalog_first_day,
+                bytes_scanned_cutoff_mb=config.athena_bytes_scanned_cutoff_mb,
+                results_expire_after_days=config.athena_query_results_expire_days,
+                log_retention_days=config.log_retention_days,
+            ),
+            results_bucket=self.storage.results_bucket,
+            access_logs_bucket=self.storage.access_logs_bucket,
+            functions=functions,
+            removal_policy=removal_policy,
+        )
         self.audit = Audit(
             self,
             "Audit",
@@ -92,6 +107,7 @@ class GenesysAnalyticsBridgeStack(Stack):
             credentials=self.credentials,
             functions=functions,
             removal_policy=removal_policy,
+            catalog=self.catalog,
         )
         self.lookups = Lookups(
             self,
@@ -139,21 +155,6 @@ class GenesysAnalyticsBridgeStack(Stack):
             self.audit.state_machine, missing_threshold=config.audit_missing_alarm_threshold
         )
         self.observability.watch_lookups(self.lookups.state_machine, layout.LOOKUPS)
-        self.catalog = Catalog(
-            self,
-            "Catalog",
-            settings=CatalogSettings(
-                environment_name=config.environment_name,
-                first_day=config.catalog_first_day,
-                bytes_scanned_cutoff_mb=config.athena_bytes_scanned_cutoff_mb,
-                results_expire_after_days=config.athena_query_results_expire_days,
-                log_retention_days=config.log_retention_days,
-            ),
-            results_bucket=self.storage.results_bucket,
-            access_logs_bucket=self.storage.access_logs_bucket,
-            functions=functions,
-            removal_policy=removal_policy,
-        )
         self._outputs()
         # Last, so that its alarm widget shows every alarm the constructs above created.
         self.dashboard = OperationsDashboard(

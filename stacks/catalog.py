@@ -1,4 +1,5 @@
-"""Catalog: the landed details as a Glue table, an Athena workgroup, the views and the named KPI queries.
+"""Catalog: the landed details as Glue tables (the JSON objects, the compacted days' Parquet and their
+markers), an Athena workgroup, the views and the named KPI queries.
 
 Everything is generated from catalog/ (the schema, the SQL) and genesys_bridge.layout, so the
 stack and `make query` can never describe the data differently. The views are created through Athena
@@ -11,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import cast
+from datetime import date
+from typing import Any, cast
 
 from aws_cdk import CfnElement, CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_athena as athena
@@ -23,7 +25,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from catalog import schema, sqlsource
-from catalog.sqlsource import DETAILS_TABLE
+from catalog.sqlsource import COMPACTED_TABLE, DETAILS_TABLE, MARKERS_TABLE
 from genesys_bridge import contracts, layout
 from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
 from stacks.log_groups import log_group
@@ -34,11 +36,36 @@ ATHENA_ENGINE_VERSION = "Athena engine version 3"
 # Athena refuses a per-query cutoff below 10,000,000 bytes.
 MIN_BYTES_SCANNED_CUTOFF_MB = 10
 RESULTS_PREFIX = "results/"
-# The JSON SerDe property that skips an object it cannot parse instead of failing the query
-# (https://docs.aws.amazon.com/athena/latest/ug/openx-json-serde.html, "Optional properties").
+# The JSON SerDe of every table over JSON objects (the details, the compaction markers, the lookups),
+# chosen once here: the OpenX SerDe, the one Athena documents the property below for ("Unlike the Hive
+# JSON SerDe, the OpenX JSON SerDe also has the following optional SerDe properties",
+# https://docs.aws.amazon.com/athena/latest/ug/openx-json-serde.html; the example of "Best practices for
+# reading JSON data", https://docs.aws.amazon.com/athena/latest/ug/parsing-JSON.html). It skips an object
+# it cannot parse (a row of NULLs, which the views leave out) instead of failing the query. Its
+# case.insensitive default (TRUE) matches keys to columns as the Hive SerDe does; keys that differ only
+# in case would collide, and catalog.schema refuses such fields (docs/query.md, "Malformed objects").
+JSON_SERDE = glue.SerializationLibrary.OPENX_JSON
 IGNORE_MALFORMED_JSON = "ignore.malformed.json"
+JSON_SERDE_PARAMETERS = {IGNORE_MALFORMED_JSON: "TRUE"}
 # The child a bucket with auto_delete_objects gets: the custom resource that empties it on deletion.
 AUTO_DELETE_OBJECTS_CHILD = "AutoDeleteObjectsCustomResource"
+
+
+def json_data_format() -> glue.DataFormat:
+    """The data format of a table over one-line JSON objects (JSON_SERDE); give the table
+    JSON_SERDE_PARAMETERS with apply_json_serde_parameters."""
+    return glue.DataFormat(
+        input_format=glue.InputFormat.TEXT,
+        output_format=glue.OutputFormat.HIVE_IGNORE_KEY_TEXT,
+        serialization_library=JSON_SERDE,
+    )
+
+
+def apply_json_serde_parameters(table: glue.S3Table) -> None:
+    """JSON_SERDE_PARAMETERS on a table; the L2 table has no SerDe parameters, hence the override."""
+    cast(glue.CfnTable, table.node.default_child).add_property_override(
+        "TableInput.StorageDescriptor.SerdeInfo.Parameters", JSON_SERDE_PARAMETERS
+    )
 
 
 def fixed_name_removal_policy(removal_policy: RemovalPolicy) -> RemovalPolicy:
@@ -87,6 +114,8 @@ class Catalog(Construct):
             self, "Database", database_name=settings.database_name, removal_policy=named
         )
         self.table = self._details_table(results_bucket, named)
+        self.compacted_table = self._compacted_table(results_bucket, named)
+        self.markers_table = self._markers_table(results_bucket, named)
         self.lookup_tables = self._lookup_tables(results_bucket, named)
         self.query_results_bucket = self._query_results_bucket(access_logs_bucket, removal_policy)
         self.workgroup = self._workgroup(named)
@@ -153,38 +182,68 @@ class Catalog(Construct):
             s3_prefix=files.prefix,
             columns=[glue.Column(name=name, type=glue.Schema.custom(hive, False)) for name, hive in columns],
             partition_keys=[glue.Column(name=files.partition_column, type=glue.Schema.STRING)],
-            # The Hive JSON SerDe: Athena's docs warn that the OpenX one can return non-deterministic
-            # results (https://docs.aws.amazon.com/athena/latest/ug/json-serde.html).
-            data_format=glue.DataFormat(
-                input_format=glue.InputFormat.TEXT,
-                output_format=glue.OutputFormat.HIVE_IGNORE_KEY_TEXT,
-                serialization_library=glue.SerializationLibrary.HIVE_JSON,
-            ),
+            data_format=json_data_format(),
+            **self._projected(files, results_bucket, "json"),
+        )
+        # One object the SerDe cannot read must not fail every query (JSON_SERDE).
+        apply_json_serde_parameters(table)
+        table.apply_removal_policy(removal_policy)
+        return table
+
+    def _compacted_table(self, results_bucket: s3.IBucket, removal_policy: RemovalPolicy) -> glue.S3Table:
+        """The compacted days: the details' columns as Parquet, a folder per day (layout.COMPACTED)."""
+        files = layout.COMPACTED
+        table = glue.S3Table(
+            self,
+            "CompactedTable",
+            database=self.database,
+            table_name=COMPACTED_TABLE,
+            description="Compacted days of conversation details (Parquet), read while a day has its marker",
+            storage=glue.S3TableStorage.from_bucket(results_bucket),
+            s3_prefix=files.prefix,
+            columns=[
+                glue.Column(name=name, type=glue.Schema.custom(hive, False))
+                for name, hive in schema.columns()
+            ],
+            partition_keys=[glue.Column(name=files.partition_column, type=glue.Schema.STRING)],
+            data_format=glue.DataFormat.PARQUET,
+            **self._projected(files, results_bucket, "parquet"),
+        )
+        table.apply_removal_policy(removal_policy)
+        return table
+
+    def _markers_table(self, results_bucket: s3.IBucket, removal_policy: RemovalPolicy) -> glue.S3Table:
+        """The compaction markers, one object a compacted day (layout.COMPACTION_MARKERS)."""
+        return self._json_table(
+            "MarkersTable",
+            MARKERS_TABLE,
+            "One object per compacted day, written after its Parquet",
+            layout.COMPACTION_MARKERS,
+            [("compacted_at", "string"), ("engine", "string")],
+            results_bucket,
+            removal_policy,
+        )
+
+    def _projected(
+        self, files: layout.Dataset, results_bucket: s3.IBucket, classification: str
+    ) -> dict[str, Any]:
+        """A table's partition projection by day from the catalog's first day, and its parameters."""
+        return {
             # Partition projection: Athena computes each day's folder, so no crawler and no MSCK REPAIR
             # (https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html).
-            partition_projection={
+            "partition_projection": {
                 files.partition_column: glue.PartitionProjectionConfiguration.date(
                     min=self.settings.first_day, max="NOW", format=layout.PROJECTION_DAY_FORMAT
                 )
             },
-            parameters={
+            "parameters": {
                 "storage.location.template": files.location_template(results_bucket.bucket_name),
-                "classification": "json",
+                "classification": classification,
             },
             # SSE-S3 objects need no table property; has_encrypted_data marks client-side encryption
             # (https://docs.aws.amazon.com/athena/latest/ug/creating-tables-based-on-encrypted-datasets-in-s3.html).
-            has_encrypted_data=False,
-        )
-        # One object the SerDe cannot read must not fail every query: ask it to skip malformed JSON
-        # (such a row reads as NULLs, which the views leave out). Athena documents this property for
-        # the OpenX SerDe and lists no such option for the Hive one; docs/query.md, "Malformed
-        # objects", says what to do if a query still fails on one. The L2 table has no SerDe
-        # parameters, hence the override.
-        cast(glue.CfnTable, table.node.default_child).add_property_override(
-            "TableInput.StorageDescriptor.SerdeInfo.Parameters", {IGNORE_MALFORMED_JSON: "TRUE"}
-        )
-        table.apply_removal_policy(removal_policy)
-        return table
+            "has_encrypted_data": False,
+        }
 
     def _query_results_bucket(
         self, access_logs_bucket: s3.IBucket, removal_policy: RemovalPolicy
@@ -267,7 +326,12 @@ class Catalog(Construct):
             properties={
                 "Database": self.settings.database_name,
                 "WorkGroup": self.workgroup.ref,
-                "Views": [{"Name": name, "Sql": sql} for name, sql in sqlsource.create_view_statements()],
+                "Views": [
+                    {"Name": name, "Sql": sql}
+                    for name, sql in sqlsource.create_view_statements(
+                        date.fromisoformat(self.settings.first_day)
+                    )
+                ],
                 # Athena stores a view's columns when it is created and calls it stale once the table's
                 # columns change: a new schema must re-run the statements even if their text is the same.
                 "TableColumns": table_columns_fingerprint(),
@@ -275,7 +339,9 @@ class Catalog(Construct):
             # The views are catalog entries of fixed names in the database, kept and removed with it.
             removal_policy=named,
         )
-        views.node.add_dependency(self.table, *self.lookup_tables, self.workgroup)
+        views.node.add_dependency(
+            self.table, self.compacted_table, self.markers_table, *self.lookup_tables, self.workgroup
+        )
         # DROP VIEW on delete writes its result to the query-results bucket: in an environment that
         # empties its buckets, the emptying custom resource (which also refuses new objects) must be
         # deleted after the views, so the views depend on it.

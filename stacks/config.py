@@ -411,12 +411,36 @@ class EnvironmentConfig(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> EnvironmentConfig:
-        problems = [*self._event_bus_problems(), *self._timing_problems(), *self._region_problems()]
+        problems = [
+            *self._event_bus_problems(),
+            *self._timing_problems(),
+            *self._region_problems(),
+            *self._compaction_problems(),
+        ]
         if (self.credentials_secret_name is None) == (self.credentials_secret_arn is None):
             problems.append("set exactly one of credentials_secret_name and credentials_secret_arn")
         if problems:
             raise ValueError("\n  ".join(problems))
         return self
+
+    def _compaction_problems(self) -> list[str]:
+        """A landed object may expire only once its day is compacted: the audit workflow compacts a day
+        after its audit and again after its finalization, finalize_lag_days + 1 days after the day."""
+        days = self.results_lifecycle.expire_compacted_json_after_days
+        if days is None:
+            return []
+        key = "results_lifecycle.expire_compacted_json_after_days"
+        problems = []
+        if not self.audit_enabled:
+            problems.append(
+                f"{key} needs audit_enabled: true (the daily audit and finalization compact each day)"
+            )
+        if days <= self.finalize_lag_days + 1:
+            problems.append(
+                f"{key} ({days}) must exceed finalize_lag_days + 1 ({self.finalize_lag_days + 1}): a day's "
+                "objects must outlive the compaction after its finalization"
+            )
+        return problems
 
     def _event_bus_problems(self) -> list[str]:
         problems = []

@@ -31,6 +31,14 @@ class ResultsLifecycle(BaseModel):
         description="days after which landed conversations are deleted; unset: kept",
         json_schema_extra={ALSO: "after the last transition"},
     )
+    expire_compacted_json_after_days: Annotated[int, Field(ge=1, le=36_500)] | None = Field(
+        None,
+        description="days after which a landed conversation's JSON object is deleted, its day compacted to "
+        "Parquet by then (the views read a compacted day from its Parquet); unset: kept",
+        json_schema_extra={
+            ALSO: "more than `finalize_lag_days` + 1, and `audit_enabled` (the audit compacts)"
+        },
+    )
     # Writing a conversation again (a late duplicate, finalization) leaves a noncurrent version behind.
     noncurrent_versions_expire_after_days: Annotated[int, Field(ge=1, le=3650)] = Field(
         30, description="days an overwritten version of a conversation is kept"

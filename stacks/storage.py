@@ -6,6 +6,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from genesys_bridge import layout
 from stacks.config import ResultsLifecycle
 
 
@@ -34,7 +35,7 @@ class Storage(Construct):
             self,
             "ResultsBucket",
             removal_policy=removal_policy,
-            lifecycle_rules=[_results_lifecycle_rule(lifecycle)],
+            lifecycle_rules=[_results_lifecycle_rule(lifecycle), *_compacted_json_rules(lifecycle)],
             access_logs=(self.access_logs_bucket, "results-bucket/"),
             # A late duplicate rewrites a conversation's object; versions keep the earlier copy a while.
             versioned=True,
@@ -70,6 +71,18 @@ def private_bucket(
         auto_delete_objects=removal_policy == RemovalPolicy.DESTROY,
         lifecycle_rules=lifecycle_rules,
     )
+
+
+def _compacted_json_rules(lifecycle: ResultsLifecycle) -> list[s3.LifecycleRule]:
+    """Landed JSON objects deleted once their day is compacted (the config checks the day is by then)."""
+    days = lifecycle.expire_compacted_json_after_days
+    if days is None:
+        return []
+    return [
+        s3.LifecycleRule(
+            id="expire-compacted-json", prefix=layout.CONVERSATIONS.prefix, expiration=Duration.days(days)
+        )
+    ]
 
 
 def _results_lifecycle_rule(lifecycle: ResultsLifecycle) -> s3.LifecycleRule:

@@ -10,7 +10,8 @@ only, so each of them can import it.
     audits/conversation_date=<YYYY-MM-DD>/<mode>.json                           AUDIT_REPORTS
     audit-work/<YYYY-MM-DD>/<mode>/<execution>/...                              audit_work_prefix
     lookups/<lookup>/snapshot_date=<YYYY-MM-DD>/<lookup>.jsonl                  lookup_dataset
-    compacted/conversations/conversation_date=<YYYY-MM-DD>/part-<n>.parquet     COMPACTED (reserved)
+    compacted/conversations/conversation_date=<YYYY-MM-DD>/<file>               COMPACTED
+    compacted/markers/conversation_date=<YYYY-MM-DD>/compacted.json             COMPACTION_MARKERS
 """
 
 from __future__ import annotations
@@ -266,19 +267,36 @@ def serialize_lookup(entities: Iterable[Mapping[str, Any]]) -> bytes:
     return "".join(_json_text(by_id[entity_id]) + "\n" for entity_id in sorted(by_id)).encode("utf-8")
 
 
-# --- reserved: compacted days ------------------------------------------------------------------------
-# compacted/conversations/conversation_date=<YYYY-MM-DD>/part-<n>.parquet: a day's conversations
-# rewritten as Parquet.
+# --- compacted days (docs/query.md, "Compaction") ---------------------------------------------------
+# compacted/conversations/conversation_date=<YYYY-MM-DD>/: a day's conversations rewritten whole as
+# Parquet (ZSTD), one row per conversation. Athena's UNLOAD names its own files, DuckDB writes
+# part-<n>.parquet: every file of the folder whose name does not start with "_" or "." is the day's
+# data, as for any Hive table. A day's data counts only while its marker exists:
+# compacted/markers/conversation_date=<YYYY-MM-DD>/compacted.json, written last and removed first.
 
+COMPACTED_PREFIX: Final = "compacted/"
 COMPACTED: Final = Dataset(
-    f"compacted/{CONVERSATIONS.prefix}",
+    f"{COMPACTED_PREFIX}{CONVERSATIONS.prefix}",
     CONVERSATIONS.partition_column,
     ".parquet",
     "application/vnd.apache.parquet",
 )
+COMPACTION_MARKERS: Final = Dataset(
+    f"{COMPACTED_PREFIX}markers/", CONVERSATIONS.partition_column, ".json", JSON_CONTENT_TYPE
+)
+COMPACTION_MARKER_NAME: Final = "compacted"
 
 
 def compacted_key(day: date, part: int = 0) -> str:
     if part < 0:
         raise ValueError(f"part must not be negative, got {part}")
     return COMPACTED.key(day, f"part-{part:05d}")
+
+
+def compaction_marker_key(day: date) -> str:
+    return COMPACTION_MARKERS.key(day, COMPACTION_MARKER_NAME)
+
+
+def is_data_file(name: str) -> bool:
+    """A file a Hive table reads: Hive, Trino and Athena skip names starting with "_" or "."."""
+    return bool(name) and not name.startswith(("_", "."))

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from genesys_bridge import contracts
+from catalog import sqlsource
+from genesys_bridge import contracts, layout
 from genesys_bridge.audit import plan
-from genesys_bridge.audit.plan import End, Step, Wait
+from genesys_bridge.audit.plan import End, Query, Step, Wait
 from genesys_bridge.metrics import MetricName
-from stacks.audit import END_STATE_NAMES, STEP_STATE_NAMES, WAIT_STATE_NAMES
+from stacks.audit import END_STATE_NAMES, QUERY_STATE_NAMES, STEP_STATE_NAMES, WAIT_STATE_NAMES
 from stacks.config import ConfigError, parse_environment_config
 from tests.infrastructure.conftest import SynthesizedEnvironment
 from tests.infrastructure.test_resources import (
@@ -35,18 +36,29 @@ def state_machine(environment: SynthesizedEnvironment, workflow: str = "audit") 
 
 
 def definition(environment: SynthesizedEnvironment, workflow: str = "audit") -> dict[str, Any]:
-    """The state machine's ASL, with the function ARN tokens written as <function>."""
+    """The state machine's ASL, with the function ARN tokens written as <function>, the partition as
+    aws and any other reference as <its logical id>."""
     body = state_machine(environment, workflow)[1]["DefinitionString"]
     parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
-    asl: dict[str, Any] = json.loads("".join(p if isinstance(p, str) else "<function>" for p in parts))
+    asl: dict[str, Any] = json.loads("".join(_token(part) for part in parts))
     return asl
 
 
-def name_of(target: Step | Wait | End) -> str:
+def _token(part: Any) -> str:
+    if isinstance(part, str):
+        return part
+    if "Fn::GetAtt" in part:
+        return "<function>"
+    return "aws" if part.get("Ref") == "AWS::Partition" else f"<{part['Ref']}>"
+
+
+def name_of(target: Step | Wait | Query | End) -> str:
     if isinstance(target, Step):
         return STEP_STATE_NAMES[target]
     if isinstance(target, Wait):
         return WAIT_STATE_NAMES[target]
+    if isinstance(target, Query):
+        return QUERY_STATE_NAMES[target]
     return END_STATE_NAMES[target]
 
 
@@ -99,14 +111,25 @@ def test_every_step_leads_where_the_plan_says_and_nowhere_else(
         after = asl["States"][asl["States"][STEP_STATE_NAMES[step]]["Next"]]
         if after["Type"] == "Choice":
             assert after["Default"] == "UnexpectedTransition"
-    for wait, step in plan.WAIT_THEN.items():
-        # And each Wait sleeps the seconds the step asked for, then runs its step
+    for wait, then in plan.WAIT_THEN.items():
+        # And each Wait sleeps the seconds the step asked for, then runs its step (or query)
         state = asl["States"][WAIT_STATE_NAMES[wait]]
         assert (state["Type"], state["SecondsPath"], state["Next"]) == (
             "Wait",
             "$.wait_seconds",
-            STEP_STATE_NAMES[step],
+            name_of(then),
         )
+    for query, then in plan.QUERY_THEN.items():
+        # And each query goes on to the step the plan names, or on any failure to the one that catches it
+        state = asl["States"][QUERY_STATE_NAMES[query]]
+        assert state["Next"] == STEP_STATE_NAMES[then]
+        assert state["Catch"] == [
+            {
+                "ErrorEquals": ["States.ALL"],
+                "ResultPath": f"$.{plan.QUERY_ERROR}",
+                "Next": STEP_STATE_NAMES[plan.QUERY_CAUGHT_BY[query]],
+            }
+        ]
 
 
 def test_every_step_invokes_the_audit_function_with_its_step_and_the_state(
@@ -122,6 +145,86 @@ def test_every_step_invokes_the_audit_function_with_its_step_and_the_state(
             assert task["Parameters"]["context"]["execution.$"] == "$$.Execution.Name"
         else:
             assert task["Parameters"]["state.$"] == "$"
+
+
+def test_the_compaction_runs_the_catalogs_unload_through_athenas_sync_integration(
+    each_environment: SynthesizedEnvironment,
+) -> None:
+    # Given the synthesized definition and the catalog's workgroup, database and results bucket
+    asl = definition(each_environment)
+    query = asl["States"][QUERY_STATE_NAMES[Query.COMPACTION]]
+    workgroup = logical_id_of(each_environment, "AWS::Athena::WorkGroup", "/Catalog/WorkGroup")
+    bucket = logical_id_of(each_environment, "AWS::S3::Bucket", "/Storage/ResultsBucket/")
+    # Then Step Functions itself starts the query and waits for it (no function idles), ...
+    assert (query["Type"], query["Resource"]) == ("Task", "arn:aws:states:::athena:startQueryExecution.sync")
+    # ... the query is catalog.sqlsource's UNLOAD into the bucket's compacted folder, for the day the
+    # compact step names, in the catalog's workgroup and database
+    assert query["Parameters"] == {
+        "QueryString": sqlsource.compaction_unload(f"<{bucket}>"),
+        "QueryExecutionContext": {
+            "Database": f"genesys_analytics_bridge_{each_environment.config.environment_name}"
+        },
+        "WorkGroup": f"<{workgroup}>",
+        "ExecutionParameters.$": f"$.{plan.QUERY_PARAMETERS}",
+    }
+    assert f"TO 's3://<{bucket}>/{layout.COMPACTED.prefix}'" in query["Parameters"]["QueryString"]
+    # ... it is stopped past its timeout (and then cleared and run again by the plan's steps), and only
+    # its id and bytes scanned go on, for the day's marker
+    assert query["TimeoutSeconds"] == 3600
+    assert query["ResultPath"] == f"$.{plan.QUERY_RESULT}"
+    assert set(query["ResultSelector"]) == {"engine", "query_execution_id.$", "data_scanned_bytes.$"}
+    # And the report comes before the compaction, so a failed compaction never loses it
+    assert transitions(asl, STEP_STATE_NAMES[Step.REPORT]) == {"*": STEP_STATE_NAMES[Step.COMPACT]}
+
+
+def _statements_by_action(environment: SynthesizedEnvironment, role_id: str) -> dict[str, list[str]]:
+    by_action: dict[str, list[str]] = {}
+    for statement in policy_statements_of_role(environment, role_id):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        found = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for action in actions:
+            by_action.setdefault(action, []).extend(json.dumps(r) for r in found)
+    return by_action
+
+
+def test_the_state_machine_may_run_the_compaction_and_nothing_more(prod: SynthesizedEnvironment) -> None:
+    _, properties = state_machine(prod)
+    grants = _statements_by_action(prod, properties["RoleArn"]["Fn::GetAtt"][0])
+    # Athena in the catalog's workgroup only, reading the details table and the landed view ...
+    assert all("workgroup/" in r for r in grants["athena:StartQueryExecution"])
+    assert all("workgroup/" in r for r in grants["athena:StopQueryExecution"])
+    tables = [r for r in grants["glue:GetTable"] if "table/" in r]
+    assert len(tables) == 2
+    assert any(f"/{sqlsource.DETAILS_TABLE}" in r for r in tables)
+    assert any(f"/{sqlsource.LANDED_VIEW}" in r for r in tables)
+    writes = ("glue:Create", "glue:Delete", "glue:Update", "glue:Batch")
+    assert not [action for action in grants if action.startswith(writes)]
+    # ... the landed objects to read, the compacted folders to write, and nothing else of the bucket
+    assert all(
+        f"/{contracts.RESULTS_PREFIX}*" in r for r in grants["s3:GetObject"] if "StorageResultsBucket" in r
+    )
+    assert all(
+        f"/{layout.COMPACTED.prefix}*" in r for r in grants["s3:PutObject"] if "StorageResultsBucket" in r
+    )
+    assert "s3:DeleteObject" not in grants
+    data_actions = [action for action in grants if action.startswith(("s3:", "glue:", "athena:"))]
+    assert not [action for action in data_actions if '"*"' in grants[action]]
+
+
+def test_the_audit_function_clears_and_commits_a_compaction_but_never_writes_its_parquet(
+    prod: SynthesizedEnvironment,
+) -> None:
+    _, properties = function_named(prod, contracts.AUDIT_SERVICE)
+    grants = _statements_by_action(prod, properties["Role"]["Fn::GetAtt"][0])
+    assert any(f"/{layout.COMPACTION_MARKERS.prefix}*" in r for r in grants["s3:PutObject"])
+    assert not any(f"/{layout.COMPACTED.prefix}*" in r for r in grants["s3:PutObject"])
+    assert {f"/{layout.COMPACTED.prefix}*", f"/{layout.COMPACTION_MARKERS.prefix}*"} <= {
+        prefix
+        for r in grants["s3:DeleteObject"]
+        for prefix in (f"/{layout.COMPACTED.prefix}*", f"/{layout.COMPACTION_MARKERS.prefix}*")
+        if prefix in r
+    }
+    assert not any("athena:" in action for action in grants)
 
 
 def test_a_results_page_writes_the_history_events_the_budget_counts(

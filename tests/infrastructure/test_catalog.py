@@ -3,14 +3,16 @@ views and the KPI queries, all generated from catalog/ and the layout result_key
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
 from catalog import schema, sqlsource
 from catalog.sqlsource import DETAILS_TABLE
+from genesys_bridge import layout
 from genesys_bridge.results import result_key
-from stacks.catalog import table_columns_fingerprint
+from stacks.catalog import JSON_SERDE_PARAMETERS, table_columns_fingerprint
 from stacks.config import ConfigError, parse_environment_config
 from tests.infrastructure.conftest import SynthesizedEnvironment
 from tests.infrastructure.test_config import settings
@@ -32,6 +34,19 @@ def _one(environment: SynthesizedEnvironment, resource_type: str) -> tuple[str, 
     return logical_id, resource["Properties"]
 
 
+def _table(environment: SynthesizedEnvironment, name: str) -> tuple[str, dict[str, Any]]:
+    found = [
+        (logical_id, resource["Properties"])
+        for logical_id, resource in resources(environment, "AWS::Glue::Table").items()
+        if resource["Properties"]["TableInput"]["Name"] == name
+    ]
+    assert len(found) == 1, f"expected one Glue table {name}, found {found}"
+    return found[0]
+
+
+OPENX_JSON_SERDE = "org.openx.data.jsonserde.JsonSerDe"
+
+
 def _join(value: Any, refs: dict[str, str]) -> str:
     """A template string value, with each {"Ref": id} replaced by refs[id]."""
     if isinstance(value, str):
@@ -43,16 +58,17 @@ def _join(value: Any, refs: dict[str, str]) -> str:
 
 
 class TestDetailsTable:
-    def test_the_table_reads_the_results_prefix_with_the_hive_json_serde(
+    def test_the_table_reads_the_results_prefix_with_the_openx_json_serde(
         self, each_environment: SynthesizedEnvironment
     ) -> None:
-        _, table = _one(each_environment, "AWS::Glue::Table")
+        _, table = _table(each_environment, sqlsource.DETAILS_TABLE)
         bucket = logical_id_of(each_environment, "AWS::S3::Bucket", "/Storage/ResultsBucket/")
         descriptor = table["TableInput"]["StorageDescriptor"]
 
         assert table["TableInput"]["Name"] == "conversation_details"
         assert table["TableInput"]["TableType"] == "EXTERNAL_TABLE"
-        assert descriptor["SerdeInfo"]["SerializationLibrary"] == "org.apache.hive.hcatalog.data.JsonSerDe"
+        # the SerDe Athena documents ignore.malformed.json for (docs/query.md, "Malformed objects")
+        assert descriptor["SerdeInfo"]["SerializationLibrary"] == OPENX_JSON_SERDE
         assert descriptor["InputFormat"] == "org.apache.hadoop.mapred.TextInputFormat"
         assert (
             _join(descriptor["Location"], {bucket: "results-bucket"}) == "s3://results-bucket/conversations/"
@@ -61,7 +77,7 @@ class TestDetailsTable:
     def test_the_serde_skips_an_object_it_cannot_parse_instead_of_failing_every_query(
         self, each_environment: SynthesizedEnvironment
     ) -> None:
-        _, table = _one(each_environment, "AWS::Glue::Table")
+        _, table = _table(each_environment, sqlsource.DETAILS_TABLE)
 
         serde = table["TableInput"]["StorageDescriptor"]["SerdeInfo"]
         assert serde["Parameters"] == {"ignore.malformed.json": "TRUE"}
@@ -69,7 +85,7 @@ class TestDetailsTable:
     def test_the_columns_are_the_schema_and_the_partition_is_the_day(
         self, each_environment: SynthesizedEnvironment
     ) -> None:
-        _, table = _one(each_environment, "AWS::Glue::Table")
+        _, table = _table(each_environment, sqlsource.DETAILS_TABLE)
 
         columns = table["TableInput"]["StorageDescriptor"]["Columns"]
         assert [(column["Name"], column["Type"]) for column in columns] == schema.columns()
@@ -78,7 +94,7 @@ class TestDetailsTable:
     def test_partition_projection_finds_each_day_where_result_key_lands_it(
         self, each_environment: SynthesizedEnvironment
     ) -> None:
-        _, table = _one(each_environment, "AWS::Glue::Table")
+        _, table = _table(each_environment, sqlsource.DETAILS_TABLE)
         bucket = logical_id_of(each_environment, "AWS::S3::Bucket", "/Storage/ResultsBucket/")
         parameters = table["TableInput"]["Parameters"]
 
@@ -99,6 +115,42 @@ class TestDetailsTable:
         )
         folder = template.replace("${conversation_date}", "2026-11-20")
         assert f"s3://results-bucket/{key}" == folder + "0a5f8e21-9c43-4d7b-b612-3e8d4c7a9f10.json"
+
+
+class TestCompactionTables:
+    def test_the_compacted_table_reads_each_days_parquet_folder_with_the_details_columns(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        _, table = _table(each_environment, sqlsource.COMPACTED_TABLE)
+        bucket = logical_id_of(each_environment, "AWS::S3::Bucket", "/Storage/ResultsBucket/")
+        descriptor = table["TableInput"]["StorageDescriptor"]
+        parameters = table["TableInput"]["Parameters"]
+
+        assert descriptor["SerdeInfo"]["SerializationLibrary"].endswith("ParquetHiveSerDe")
+        assert [(column["Name"], column["Type"]) for column in descriptor["Columns"]] == schema.columns()
+        assert table["TableInput"]["PartitionKeys"] == [{"Name": "conversation_date", "Type": "string"}]
+        template = _join(parameters["storage.location.template"], {bucket: "results-bucket"})
+        day_folder = template.replace("${conversation_date}", "2026-11-20")
+        assert day_folder == f"s3://results-bucket/{layout.COMPACTED.day_prefix(date(2026, 11, 20))}"
+        assert (
+            parameters["projection.conversation_date.range"]
+            == f"{each_environment.config.catalog_first_day},NOW"
+        )
+
+    def test_the_markers_table_reads_each_days_marker_with_the_one_json_serde(
+        self, each_environment: SynthesizedEnvironment
+    ) -> None:
+        _, markers = _table(each_environment, sqlsource.MARKERS_TABLE)
+        _, details = _table(each_environment, sqlsource.DETAILS_TABLE)
+        bucket = logical_id_of(each_environment, "AWS::S3::Bucket", "/Storage/ResultsBucket/")
+        serde = markers["TableInput"]["StorageDescriptor"]["SerdeInfo"]
+
+        # one SerDe choice for every JSON table (stacks/catalog.py, JSON_SERDE)
+        assert serde == details["TableInput"]["StorageDescriptor"]["SerdeInfo"]
+        assert serde["Parameters"] == JSON_SERDE_PARAMETERS
+        template = _join(markers["TableInput"]["Parameters"]["storage.location.template"], {bucket: "b"})
+        marker_key = layout.compaction_marker_key(date(2026, 11, 20))
+        assert f"s3://b/{marker_key}".startswith(template.replace("${conversation_date}", "2026-11-20"))
 
 
 class TestWorkGroup:
@@ -142,20 +194,23 @@ class TestViews:
         self, each_environment: SynthesizedEnvironment
     ) -> None:
         ((_, views),) = resources(each_environment, "Custom::AthenaViews").items()
-        table_id, _ = _one(each_environment, "AWS::Glue::Table")
+        table_ids = {_table(each_environment, name)[0] for name in sqlsource.TABLES}
         workgroup_id, _ = _one(each_environment, "AWS::Athena::WorkGroup")
         properties = views["Properties"]
 
+        # uncompacted_days' calendar starts at the catalog's first day
+        first_day = date.fromisoformat(each_environment.config.catalog_first_day)
         assert [
             (view["Name"], view["Sql"]) for view in properties["Views"]
-        ] == sqlsource.create_view_statements()
+        ] == sqlsource.create_view_statements(first_day)
+        assert f"DATE '{first_day}'" in properties["Views"][sqlsource.VIEWS.index("uncompacted_days")]["Sql"]
         assert (
             properties["Database"] == f"genesys_analytics_bridge_{each_environment.config.environment_name}"
         )
         assert properties["WorkGroup"] == {"Ref": workgroup_id}
         # a change of the table's columns alone re-creates the views (Athena would call them stale)
         assert properties["TableColumns"] == table_columns_fingerprint()
-        assert {table_id, workgroup_id} <= set(views["DependsOn"])
+        assert {*table_ids, workgroup_id} <= set(views["DependsOn"])
         kept = each_environment.config.retain_data
         assert views["DeletionPolicy"] == ("RetainExceptOnCreate" if kept else "Delete")
 

@@ -164,6 +164,45 @@ def test_results_lifecycle_transitions_must_come_in_an_order_s3_accepts() -> Non
         parse_environment_config("dev", settings(results_lifecycle=lifecycle))
 
 
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"finalize_lag_days": 4, "results_lifecycle": {"expire_compacted_json_after_days": 5}},
+            r"expire_compacted_json_after_days \(5\) must exceed finalize_lag_days \+ 1 \(5\)",
+        ),
+        (
+            {"audit_enabled": False, "results_lifecycle": {"expire_compacted_json_after_days": 30}},
+            r"expire_compacted_json_after_days needs audit_enabled: true",
+        ),
+    ],
+)
+def test_landed_objects_may_expire_only_after_their_day_is_compacted(
+    overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_environment_config("dev", settings(**overrides))
+
+
+def test_landed_objects_are_kept_unless_told_and_then_expire_by_their_own_rule() -> None:
+    # Off by default
+    assert (
+        parse_environment_config("dev", settings()).results_lifecycle.expire_compacted_json_after_days is None
+    )
+    # And once set, a rule of its own on the landed prefix (not on the compacted days or the reports)
+    config = parse_environment_config(
+        "dev", settings(results_lifecycle={"expire_compacted_json_after_days": 30})
+    )
+    from stacks.storage import _compacted_json_rules
+
+    [rule] = _compacted_json_rules(config.results_lifecycle)
+    assert (rule.id, rule.prefix, rule.expiration.to_days()) == (
+        "expire-compacted-json",
+        "conversations/",
+        30,
+    )
+
+
 class TestRedriveBudget:
     """SQS moves a message to the DLQ after max receives; the not-ready backoff must fit in that."""
 

@@ -16,6 +16,7 @@ from genesys_bridge import contracts, layout
 from genesys_bridge.audit import plan
 from genesys_bridge.metrics import MetricName
 from stacks import lookups as construct
+from stacks.catalog import JSON_SERDE, JSON_SERDE_PARAMETERS
 from tests.infrastructure.conftest import SynthesizedEnvironment, synthesize
 from tests.infrastructure.test_audit import definition, state_machine
 from tests.infrastructure.test_catalog import _join
@@ -209,10 +210,11 @@ def test_each_lookup_has_a_table_that_projects_each_snapshot_day_where_the_sync_
     columns = table["StorageDescriptor"]["Columns"]
     assert [(c["Name"], c["Type"]) for c in columns] == schema.columns(schema.LOOKUP_ENTITIES[lookup])
     assert table["PartitionKeys"] == [{"Name": "snapshot_date", "Type": "string"}]
-    assert (
-        table["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"]
-        == "org.apache.hive.hcatalog.data.JsonSerDe"
-    )
+    # the one JSON SerDe of every table over JSON objects, skipping a line it cannot parse
+    assert table["StorageDescriptor"]["SerdeInfo"] == {
+        "SerializationLibrary": JSON_SERDE.class_name,
+        "Parameters": JSON_SERDE_PARAMETERS,
+    }
     parameters = table["Parameters"]
     assert parameters["projection.snapshot_date.range"] == f"{each_environment.config.catalog_first_day},NOW"
     bucket = logical_id_of(each_environment, "AWS::S3::Bucket", "/Storage/ResultsBucket/")

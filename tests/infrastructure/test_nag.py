@@ -24,9 +24,27 @@ EXPECTED_ACKNOWLEDGMENTS = {
             "Audit/AuditFunctionRole",
             f"AwsSolutions::AwsSolutions-IAM5[Resource::<StorageResultsBucketF87BB70E.Arn>/{p}*]",
         )
-        for p in ("conversations/", "audits/", "audit-work/")
+        for p in (
+            "conversations/",
+            "audits/",
+            "audit-work/",
+            "compacted/conversations/",
+            "compacted/markers/",
+        )
     ),
     ("Audit/StateMachine/Role", "AwsSolutions::AwsSolutions-IAM5[Resource::*]"),
+    # the compaction's UNLOAD, which Athena runs with the state machine's credentials
+    *(
+        (
+            "Audit/StateMachine/Role",
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::<StorageResultsBucketF87BB70E.Arn>/{p}*]",
+        )
+        for p in ("conversations/", "compacted/conversations/")
+    ),
+    (
+        "Audit/StateMachine/Role",
+        "AwsSolutions::AwsSolutions-IAM5[Resource::<CatalogQueryResultsBucket8F26DD08.Arn>/results/*]",
+    ),
     (
         "Audit/StateMachine/Role",
         "AwsSolutions::AwsSolutions-IAM5[Resource::<AuditAuditFunctionB3F5C37F.Arn>:*]",

@@ -858,8 +858,9 @@ class TestStorage:
             fixed_names += 1
             assert resource["DeletionPolicy"] == "RetainExceptOnCreate", logical_id
             assert resource["UpdateReplacePolicy"] == "Retain", logical_id
-        # the Glue database, the details table and the six lookup tables, and the Athena workgroup
-        assert fixed_names == 9
+        # the Glue database, its details, compacted and markers tables and the six lookup tables, and
+        # the Athena workgroup
+        assert fixed_names == 11
 
     def test_dev_results_expire(self, dev: SynthesizedEnvironment) -> None:
         dev.template.has_resource_properties(

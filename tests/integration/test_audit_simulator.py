@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from benchmarks.audit import VirtualTime
+from catalog.compact import BucketCompaction
 from genesys_bridge.audit.model import AuditMode, AuditRequest
 from genesys_bridge.audit.steps import AuditConfig, AuditSteps
 from genesys_bridge.audit.store import AuditStore
@@ -75,7 +76,12 @@ def test_a_day_is_audited_then_finalized_against_the_simulator(s3: Any) -> None:
                 now=clock.now,
                 monotonic=clock.monotonic,
             )
-            result = run_workflow(steps, AuditRequest(mode=mode, day=day), sleep=clock.sleep)
+            result = run_workflow(
+                steps,
+                AuditRequest(mode=mode, day=day),
+                sleep=clock.sleep,
+                queries=BucketCompaction(s3, BUCKET),
+            )
             client.close()
             assert result.report is not None
             return result.report

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog import local, sqlsource
+from catalog import compact, local, sqlsource
 from genesys_bridge import layout
 from local_runner import RunOptions, run_pipeline
 from tests.unit.catalog import kpi_reference
@@ -78,3 +78,22 @@ def test_the_views_and_kpis_over_a_demo_run_are_exactly_what_it_landed(tmp_path:
     summary = local.kpi_summary(out)
     assert "catalog/sql/kpi/queue_performance.sql" in summary.splitlines()[0]
     assert summary.splitlines()[-1] == f"({len(queues.rows)} row{'s' if len(queues.rows) != 1 else ''})"
+
+    # And the run ends compacted: each day it landed has its marker, so the views read its Parquet,
+    # and `catalog.compact` finds nothing left to do
+    found = local.survey(out)
+    assert sorted(found.compacted) == sorted(found.landed)
+    assert compact.stale_days(out) == []
+    # And every view reads the same rows from the Parquet as from the landed JSON alone (and the lookups)
+    landed_only = tmp_path / "json"
+    for path in [
+        *out.glob(layout.CONVERSATIONS.local_glob()),
+        *out.glob(f"{layout.LOOKUPS_PREFIX}**/*.jsonl"),
+    ]:
+        copied = landed_only / path.relative_to(out)
+        copied.parent.mkdir(parents=True, exist_ok=True)
+        copied.write_bytes(path.read_bytes())
+    for view in [v for v in sqlsource.VIEWS if v not in (sqlsource.KPI_SETTINGS_VIEW, "uncompacted_days")]:
+        query = f"SELECT * FROM {view}"  # noqa: S608
+        compacted, json_only = local.run_query(out, query).rows, local.run_query(landed_only, query).rows
+        assert sorted(compacted, key=repr) == sorted(json_only, key=repr), view

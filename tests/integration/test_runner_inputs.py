@@ -80,6 +80,7 @@ def test_rates_outside_zero_to_one_are_usage_errors(
         (["--audit-day", "2999-01-01"], "lies in the future"),
         (["--finalize", "--no-audit"], "need the audit"),
         (["--audit-day", "2026-11-20", "--no-audit"], "need the audit"),
+        (["--change-rate", "0.2"], "only for --finalize"),
         (["--genesys-base-url", "http://genesys.example.com"], "http only on a loopback host"),
         (["--genesys-base-url", "ftp://127.0.0.1"], "must be https"),
         (["--genesys-base-url", "https://user:pw@genesys.example.com"], "must not carry credentials"),
@@ -95,6 +96,20 @@ def test_audit_days_finalize_and_server_urls_are_checked_before_anything_runs(
     # at once with one line saying why
     err = _usage_error(cli.main, ["--quiet", *argv], capsys)
     assert named in err
+
+
+def test_out_refuses_to_delete_a_conversations_folder_no_earlier_run_wrote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a folder holding conversations/ of the user's own, with no earlier run's handlers.log
+    own = tmp_path / "mine" / "conversations" / "conversation_date=2026-11-20" / "kept.json"
+    own.parent.mkdir(parents=True)
+    own.write_text("{}\n", encoding="utf-8")
+
+    # When the runner is pointed at it, then it stops with one line and deletes nothing
+    err = _usage_error(cli.main, ["--quiet", "--conversations", "2", "--out", str(tmp_path / "mine")], capsys)
+    assert "no earlier run wrote" in err
+    assert own.read_text(encoding="utf-8") == "{}\n"
 
 
 def test_a_missing_events_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

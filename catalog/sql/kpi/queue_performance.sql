@@ -19,12 +19,25 @@ WITH queue_metrics AS (
         metric_name,
         metric_value,
         session_id
-    FROM session_metrics
+    FROM session_metrics AS m
+    CROSS JOIN kpi_settings AS k
     WHERE queue_id IS NOT NULL
         AND metric_name IN (
             'nOffered', 'tAnswered', 'tAbandon', 'tShortAbandon', 'tFlowOut',
             'tHandle', 'tTalk', 'tHeld', 'tAcw', 'nTransferred'
         )
+        -- The report period (kpi_settings.first_interval_day / last_interval_day, empty: open): its
+        -- interval days, read from the conversations that started on them or the day before (and the
+        -- day after in a time zone other than UTC), so only those days' objects are read; a metric of
+        -- a conversation started two or more days before it is left out (docs/query.md, "A period").
+        AND (k.first_interval_day = '' OR m.interval_date >= TRY_CAST(k.first_interval_day AS DATE))
+        AND (k.first_interval_day = ''
+            OR m.conversation_date >= date_add('day', -1, TRY_CAST(k.first_interval_day AS DATE)))
+        AND (k.last_interval_day = '' OR m.interval_date <= TRY_CAST(k.last_interval_day AS DATE))
+        AND (k.last_interval_day = ''
+            OR m.conversation_date <= date_add('day', 1, TRY_CAST(k.last_interval_day AS DATE)))
+        AND (k.last_interval_day = '' OR k.interval_time_zone <> 'UTC'
+            OR m.conversation_date <= TRY_CAST(k.last_interval_day AS DATE))
 ),
 -- Each queue's own service level goal per media type, from the queue's settings (Genesys' "Create
 -- queues") in its latest lookups snapshot (queue_service_levels); a queue without one, or before the

@@ -11,6 +11,20 @@ WITH coded AS (
     FROM segments AS g
     CROSS JOIN kpi_settings AS k
     WHERE g.segment_type = 'wrapup' AND g.wrap_up_code IS NOT NULL AND g.segment_end IS NOT NULL
+        -- The report period's conversations, as queue_performance reads them (docs/query.md, "A period")
+        AND (k.first_interval_day = ''
+            OR g.conversation_date >= date_add('day', -1, TRY_CAST(k.first_interval_day AS DATE)))
+        AND (k.last_interval_day = ''
+            OR g.conversation_date <= date_add('day', 1, TRY_CAST(k.last_interval_day AS DATE)))
+        AND (k.last_interval_day = '' OR k.interval_time_zone <> 'UTC'
+            OR g.conversation_date <= TRY_CAST(k.last_interval_day AS DATE))
+),
+period AS (
+    SELECT c.interval_date, c.queue_id, c.wrap_up_code
+    FROM coded AS c
+    CROSS JOIN kpi_settings AS k
+    WHERE (k.first_interval_day = '' OR c.interval_date >= TRY_CAST(k.first_interval_day AS DATE))
+        AND (k.last_interval_day = '' OR c.interval_date <= TRY_CAST(k.last_interval_day AS DATE))
 ),
 uses AS (
     SELECT
@@ -21,7 +35,7 @@ uses AS (
         round(
             100 * CAST(count(*) AS DOUBLE) / sum(count(*)) OVER (PARTITION BY interval_date, queue_id), 2
         ) AS share_pct
-    FROM coded
+    FROM period
     GROUP BY interval_date, queue_id, wrap_up_code
 )
 SELECT

@@ -1,21 +1,14 @@
--- The details table with one row per conversation. A conversation is landed again at the same key
--- (a redelivery overwrites its object), but it lands under a second key if its conversationStart
--- moved to another UTC day between two fetches: then the copy written last wins. "$file_modified_time"
--- and "$path" are hidden columns of every Hive table in Trino and so in Athena
--- (https://trino.io/docs/current/connector/hive.html, "Metadata columns").
--- The window looks across days, so a filter on conversation_date above this view cannot prune
--- partitions: docs/query.md, "Cost", shows how to read one day cheaply.
--- A row without a conversationId is no conversation (an object the SerDe could not read comes back
--- as a row of NULLs: docs/query.md, "Malformed objects") and is left out.
-SELECT *
-FROM (
-    SELECT
-        d.*,
-        row_number() OVER (
-            PARTITION BY lower(d.conversationId)
-            ORDER BY d."$file_modified_time" DESC, d."$path" DESC
-        ) AS copy_rank
-    FROM conversation_details AS d
-    WHERE d.conversationId IS NOT NULL
-) AS ranked
-WHERE copy_rank = 1
+-- One row per conversation and day: a compacted day's rows from its Parquet files, any other day's from
+-- its landed JSON objects (conversation_details_landed), so a day is never read twice or not at all.
+-- A day counts as compacted while its marker exists: the compaction removes the marker before it
+-- touches the day's Parquet and writes it back last (genesys_bridge/compaction.py). The two day lists
+-- are semi-joins on the partition column, which Athena can use to skip the other days' objects
+-- altogether (dynamic partition pruning); a filter on conversation_date above this view prunes both
+-- sides statically (docs/query.md, "Cost").
+SELECT {columns}, conversation_date, 1 AS copy_rank
+FROM conversation_details_landed
+WHERE conversation_date IN (SELECT u.conversation_date FROM uncompacted_days AS u)
+UNION ALL
+SELECT {c.columns}, CAST(c.conversation_date AS DATE) AS conversation_date, 1 AS copy_rank
+FROM conversation_details_compacted AS c
+WHERE CAST(c.conversation_date AS DATE) IN (SELECT CAST(m.conversation_date AS DATE) FROM compaction_markers AS m)

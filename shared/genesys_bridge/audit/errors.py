@@ -32,3 +32,8 @@ class TurnTimedOut(AuditError):
 
 class AwsUnavailable(RetryLater):
     """S3 (or another AWS service) throttled or failed after botocore's own retries: try the step later."""
+
+
+class CompactionFailed(AuditError):
+    """The day's compaction query kept failing after its retries; the day's report is kept, and the
+    views read the day's JSON objects until a compaction succeeds (docs/query.md, "Compaction")."""

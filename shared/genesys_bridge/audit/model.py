@@ -140,6 +140,16 @@ class AuditState(BaseModel):
     genesys_requests: int = 0
     s3_requests: int = 0
 
+    # The day's compaction (genesys_bridge.compaction; plan.Query.COMPACTION). compact_only: the report
+    # was complete at the start, only the compaction runs. The query's parameters, result and caught
+    # error are plan.QUERY_PARAMETERS, QUERY_RESULT and QUERY_ERROR.
+    compact_only: bool = False
+    compaction_attempt: int = 0
+    compaction_parameters: list[str] | None = None
+    compaction_landed: dict[str, Any] | None = None  # genesys_bridge.compaction.landed_summary, before it
+    compaction_result: dict[str, Any] | None = None
+    compaction_error: dict[str, Any] | None = None
+
     # Added by the state machine's Catch (ResultPath $.error) before the cancel step.
     error: dict[str, Any] | None = None
 

@@ -27,7 +27,20 @@ class Step(StrEnum):
     INVENTORY = "inventory"  # list what is landed for the day (ids and ETags), once
     PAGE = "page"  # read one results page and land what is missing or changed
     REPORT = "report"  # write the day's report and metrics
+    COMPACT = "compact"  # remove the day's compaction marker, then its Parquet (genesys_bridge.compaction)
+    COMMIT = "commit"  # write the day's compaction marker over the Parquet the query wrote
     CANCEL = "cancel"  # on failure: cancel the job, if any (never writes a report)
+
+
+class Query(StrEnum):
+    """Athena queries the state machine runs itself, through Step Functions' athena:startQueryExecution.sync
+    integration (no function waits for them); the in-process executor hands them to its query runner
+    (DuckDB). A query's parameters are in the state (QUERY_PARAMETERS), its result goes to QUERY_RESULT,
+    and a failure is caught into QUERY_ERROR and goes to QUERY_CAUGHT_BY."""
+
+    COMPACTION = (
+        "compaction"  # write the day's conversations as Parquet (catalog.sqlsource.compaction_unload)
+    )
 
 
 class Wait(StrEnum):
@@ -38,6 +51,7 @@ class Wait(StrEnum):
     FOR_JOB = "wait_for_job"
     BEFORE_RESUBMIT = "back_off_before_resubmit"
     PACE_RESULTS = "pace_results"
+    BEFORE_RECOMPACT = "back_off_before_recompact"
 
 
 class End(StrEnum):
@@ -45,26 +59,41 @@ class End(StrEnum):
     COMPLETE = "complete"  # the report is written
 
 
-WAIT_THEN: Final[dict[Wait, Step]] = {
+WAIT_THEN: Final[dict[Wait, Step | Query]] = {
     Wait.FOR_AVAILABILITY: Step.AVAILABILITY,
     Wait.FOR_TURN: Step.GUARD,
     Wait.FOR_JOB: Step.POLL,
     Wait.BEFORE_RESUBMIT: Step.SUBMIT,
     Wait.PACE_RESULTS: Step.PAGE,
+    Wait.BEFORE_RECOMPACT: Query.COMPACTION,
 }
 
 # What may follow each step (the value of `next` it returns). CANCEL is reached only by catching an error.
-FLOW: Final[dict[Step, tuple[Step | Wait | End, ...]]] = {
-    Step.START: (End.ALREADY_DONE, Step.AVAILABILITY),
+# START goes on to GUARD, skipping the job, when the day's report is complete but its compaction is not
+# (a compaction that failed after the report): the guard keeps compactions one at a time too.
+FLOW: Final[dict[Step, tuple[Step | Wait | Query | End, ...]]] = {
+    Step.START: (End.ALREADY_DONE, Step.AVAILABILITY, Step.GUARD),
     Step.AVAILABILITY: (Wait.FOR_AVAILABILITY, Step.GUARD),
-    Step.GUARD: (Wait.FOR_TURN, Step.SUBMIT),
+    Step.GUARD: (Wait.FOR_TURN, Step.SUBMIT, Step.COMPACT),
     Step.SUBMIT: (Wait.FOR_JOB,),
     Step.POLL: (Wait.FOR_JOB, Wait.BEFORE_RESUBMIT, Step.INVENTORY, Step.PAGE),
     Step.INVENTORY: (Step.PAGE,),
     Step.PAGE: (Step.PAGE, Wait.PACE_RESULTS, Wait.BEFORE_RESUBMIT, Step.REPORT),
-    Step.REPORT: (End.COMPLETE,),
+    Step.REPORT: (Step.COMPACT,),
+    Step.COMPACT: (Query.COMPACTION, Wait.BEFORE_RECOMPACT),
+    Step.COMMIT: (End.COMPLETE,),
 }
 FIRST_STEP: Final = Step.START
+
+# The compaction query: on success the commit step, on failure (any error, caught into QUERY_ERROR) the
+# compact step again, which clears what the failed query wrote, waits (Wait.BEFORE_RECOMPACT, the
+# retry_delays() below) and runs it again, RETRY_MAX_ATTEMPTS times at most before CompactionFailed.
+# Athena's UNLOAD does not remove what a failed run wrote, so a query is never retried in place.
+QUERY_THEN: Final[dict[Query, Step]] = {Query.COMPACTION: Step.COMMIT}
+QUERY_CAUGHT_BY: Final[dict[Query, Step]] = {Query.COMPACTION: Step.COMPACT}
+QUERY_PARAMETERS: Final = "compaction_parameters"  # the state field with Athena's ExecutionParameters
+QUERY_RESULT: Final = "compaction_result"  # where the query's id and bytes scanned go
+QUERY_ERROR: Final = "compaction_error"  # where a failure is caught ({"Error", "Cause"})
 
 # Errors a step raises that may well pass (the exception's class name is the error name Step Functions
 # sees): Genesys throttling or outages (the client's RetryLater family), AWS throttling or outages.
@@ -128,6 +157,9 @@ TASK_EVENTS: Final = 5
 CHOICE_EVENTS: Final = 2
 WAIT_EVENTS: Final = 2
 SUCCEED_EVENTS: Final = 2
+# A task of a .sync service integration (the Athena query) writes TaskStateEntered, TaskScheduled,
+# TaskStarted, TaskSubmitted, TaskSucceeded (or TaskFailed) and TaskStateExited.
+SYNC_TASK_EVENTS: Final = 6
 # One results page: its task, the Choice after it and the Wait that paces the next page.
 PAGE_EVENTS: Final = TASK_EVENTS + CHOICE_EVENTS + WAIT_EVENTS
 # How long an execution may wait for its turn behind another before its waiting eats into the pages'
@@ -161,10 +193,12 @@ def events_besides_pages(
     job_wait_seconds: float,
     turn_wait_seconds: float = TURN_RESERVE_SECONDS,
     jobs: int = MAX_JOB_ATTEMPTS,
+    compaction_attempts: int = 1 + RETRY_MAX_ATTEMPTS,
 ) -> int:
     """History events of an execution apart from its results pages, when it waits that long for data
-    availability, that long for its turn, and submits `jobs` jobs that each run that long (the step
-    that finds a wait over fails the execution, so longer waits write no more)."""
+    availability, that long for its turn, submits `jobs` jobs that each run that long (the step that
+    finds a wait over fails the execution, so longer waits write no more), and runs its compaction query
+    `compaction_attempts` times."""
     decision = TASK_EVENTS + CHOICE_EVENTS  # a step with more than one way on: its task and a Choice
     availability_waits = waits_to_cover(
         AVAILABILITY_FIRST_WAIT, AVAILABILITY_MAX_WAIT, availability_wait_seconds
@@ -183,9 +217,17 @@ def events_besides_pages(
         + jobs * job
         + (jobs - 1) * WAIT_EVENTS  # a job given up on waits before the next submit
         + TASK_EVENTS  # inventory (one way on: the first page)
-        + TASK_EVENTS
-        + SUCCEED_EVENTS  # report, and the Succeed state
+        + TASK_EVENTS  # report (one way on: the compaction)
+        + compaction_events(compaction_attempts)
+        + SUCCEED_EVENTS  # the Succeed state
     )
+
+
+def compaction_events(attempts: int = 1 + RETRY_MAX_ATTEMPTS) -> int:
+    """History events of a day's compaction that runs its query `attempts` times: each attempt is the
+    compact step, its Choice and the query (and, after a failed one, a Wait); then the commit step."""
+    attempt = TASK_EVENTS + CHOICE_EVENTS + SYNC_TASK_EVENTS
+    return attempts * attempt + (attempts - 1) * WAIT_EVENTS + TASK_EVENTS
 
 
 def retry_delays() -> list[float]:

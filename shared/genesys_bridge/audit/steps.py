@@ -19,10 +19,12 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
+from genesys_bridge import compaction
 from genesys_bridge.audit import plan
 from genesys_bridge.audit.day_report import build_day_report, emit_report_metrics, is_complete
 from genesys_bridge.audit.errors import (
     AuditInputError,
+    CompactionFailed,
     DataNotAvailable,
     JobGaveUp,
     JobTimedOut,
@@ -47,7 +49,7 @@ from genesys_bridge.audit.model import (
     job_interval,
     report_key,
 )
-from genesys_bridge.audit.plan import End, Step, Wait
+from genesys_bridge.audit.plan import End, Query, Step, Wait
 from genesys_bridge.audit.store import AuditStore
 from genesys_bridge.buffer import format_timestamp, utc_now
 from genesys_bridge.genesys.errors import GenesysApiError, GenesysError, PagingError
@@ -59,6 +61,8 @@ logger = logging.getLogger(__name__)
 FULFILLED: Final = "FULFILLED"
 RESUBMITTABLE_STATES: Final = frozenset({"FAILED", "EXPIRED"})
 CANCELLED: Final = "CANCELLED"
+# How much of a failed query's cause the compaction keeps in its log line and error.
+CAUSE_CHARACTERS: Final = 1000
 
 
 class AuditSteps:
@@ -128,6 +132,8 @@ class AuditSteps:
             Step.INVENTORY: self.inventory,
             Step.PAGE: self.page,
             Step.REPORT: self.report,
+            Step.COMPACT: self.compact,
+            Step.COMMIT: self.commit,
             Step.CANCEL: self.cancel,
         }
         if step not in handlers:
@@ -173,9 +179,17 @@ class AuditSteps:
             started_at=started_at or now,
             next=Step.AVAILABILITY,
         )
-        if not request.force and is_complete(self._store.get_json(report_key(day, request.mode))):
-            logger.info("the %s report of %s says complete: nothing to do", request.mode, day)
-            state.next = End.ALREADY_DONE
+        report = self._store.get_json(report_key(day, request.mode))
+        if not request.force and is_complete(report):
+            finished = compaction.parse_time(report.get("finished_at"))
+            if compaction.is_current(self._store.get_compaction_marker(day), day, finished):
+                logger.info("the %s report of %s says complete: nothing to do", request.mode, day)
+                state.next = End.ALREADY_DONE
+            else:
+                # The compaction after that report failed (or never ran): only it runs again.
+                logger.info("the %s report of %s says complete; compacting the day", request.mode, day)
+                state.compact_only = True
+                state.next = Step.GUARD
         state.s3_requests = self._store.requests - s3_before
         return state
 
@@ -205,8 +219,9 @@ class AuditSteps:
 
     def guard(self, state: AuditState, deadline: float | None) -> AuditState:
         """At most `max_concurrent_executions` executions past this point, oldest first."""
+        after = Step.COMPACT if state.compact_only else Step.SUBMIT
         if self._running is None or state.state_machine is None or state.execution_id is None:
-            return state.model_copy(update={"next": Step.SUBMIT, "wait_seconds": 0})
+            return state.model_copy(update={"next": after, "wait_seconds": 0})
         now = self._now()
         first_check = state.first_turn_check_at or now
         running = sorted(self._running(state.state_machine), key=lambda item: (item[1], item[0]))
@@ -214,7 +229,7 @@ class AuditSteps:
         # Not listed yet (the listing is eventually consistent): count it as last in line.
         ahead = arns.index(state.execution_id) if state.execution_id in arns else len(arns)
         if ahead < self.config.max_concurrent_executions:
-            return state.model_copy(update={"next": Step.SUBMIT, "wait_seconds": 0})
+            return state.model_copy(update={"next": after, "wait_seconds": 0})
         if now - first_check >= timedelta(seconds=plan.TURN_MAX_WAIT_SECONDS):
             raise TurnTimedOut(
                 f"{ahead} older audit execution(s) still running after {_hours(now - first_check)}: "
@@ -373,6 +388,50 @@ class AuditSteps:
             emit_report_metrics(self._metrics, report)
             logger.info("audit report %s: %s", key, {name: report[name] for name in REPORT_COUNTS})
         self._store.delete_prefix(state.work_prefix)
+        return state.model_copy(update={"next": Step.COMPACT, "wait_seconds": 0})
+
+    def compact(self, state: AuditState, deadline: float | None) -> AuditState:
+        """Clear the day's compaction (its marker, then its Parquet) and hand the query its day. After a
+        failed query (plan.QUERY_ERROR set by the Catch) the same, then a wait before the next attempt;
+        after the last one CompactionFailed: the report stays, the day reads as JSON."""
+        attempt = state.compaction_attempt + 1
+        error = state.compaction_error
+        if error is not None and attempt > 1 + plan.RETRY_MAX_ATTEMPTS:
+            raise CompactionFailed(
+                f"the compaction of {state.day} failed {attempt - 1} times, the last with "
+                f"{_caught(error)}; its report is kept and its JSON objects are read until it succeeds"
+            )
+        removed = compaction.clear(self._store, state.day)
+        landed = compaction.landed_summary(self._store.landed_files(state.day))
+        update: dict[str, Any] = {
+            "compaction_attempt": attempt,
+            plan.QUERY_PARAMETERS: [f"'{state.day.isoformat()}'"],
+            "compaction_landed": landed,
+            plan.QUERY_RESULT: None,
+            plan.QUERY_ERROR: None,
+            "next": Query.COMPACTION,
+            "wait_seconds": 0,
+        }
+        if error is not None:
+            wait = int(plan.retry_delays()[attempt - 2])
+            logger.warning("the compaction query of %s failed (%s); %d file(s) removed, again in %d s",
+                           state.day, _caught(error), removed, wait)  # fmt: skip
+            update.update({"next": Wait.BEFORE_RECOMPACT, "wait_seconds": wait})
+        return state.model_copy(update=update)
+
+    def commit(self, state: AuditState, deadline: float | None) -> AuditState:
+        """The day's marker over what the query wrote: from now on the views read its Parquet."""
+        result = dict(state.compaction_result or {})
+        marker = compaction.commit(
+            self._store,
+            state.day,
+            landed=state.compaction_landed or {},
+            engine=str(result.pop("engine", compaction.ATHENA)),
+            compacted_at=self._now(),
+            details={"execution": state.execution, "mode": state.mode.value, **result},
+        )
+        logger.info("compacted %s: %d file(s), %d bytes, %s landed objects", state.day, len(marker["files"]),
+                    sum(item["bytes"] for item in marker["files"]), marker.get("landed_objects"))  # fmt: skip
         return state.model_copy(update={"next": End.COMPLETE, "wait_seconds": 0})
 
     def cancel(self, state: AuditState, deadline: float | None) -> AuditState:
@@ -419,6 +478,10 @@ def _job_id(state: AuditState) -> str:
     if not state.job_id:
         raise AuditInputError("this step needs a submitted details job, and the state has none")
     return state.job_id
+
+
+def _caught(error: Mapping[str, Any]) -> str:
+    return f"{error.get('Error')}: {str(error.get('Cause'))[:CAUSE_CHARACTERS]}"
 
 
 def _message(status: Mapping[str, Any]) -> str:

@@ -22,6 +22,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from genesys_bridge import contracts, layout
 from genesys_bridge.audit.errors import AwsUnavailable
+from genesys_bridge.compaction import StoredFile
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -182,14 +183,64 @@ class AuditStore:
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under `prefix` (current versions; the scratch prefix is not versioned
         data anyone reads); returns how many."""
-        keys = self.keys(prefix)
+        return self._delete(prefix, self.keys(prefix))
+
+    # --- a day's compaction (genesys_bridge.compaction.CompactionStore) ---------------------------------
+
+    def landed_files(self, day: date) -> list[StoredFile]:
+        """The day's landed conversation objects, as a compaction fingerprints them."""
+        return [
+            StoredFile(item["Key"].rsplit("/", 1)[-1], int(item["Size"]), item["LastModified"])
+            for contents in self._list(layout.day_prefix(day))
+            for item in contents
+            if (landed := layout.parse_result_key(item["Key"])) is not None and landed.day == day
+        ]
+
+    def compacted_files(self, day: date) -> list[StoredFile]:
+        """The day's Parquet files (every object of its folder a Hive table reads)."""
+        return [
+            StoredFile(name, int(item["Size"]), item["LastModified"])
+            for contents in self._list(layout.COMPACTED.day_prefix(day))
+            for item in contents
+            if layout.is_data_file(name := item["Key"].rsplit("/", 1)[-1])
+        ]
+
+    def delete_compaction_marker(self, day: date) -> None:
+        key = layout.compaction_marker_key(day)
+        with aws_call(f"DeleteObject {key}"):
+            self._count()
+            self._s3.delete_object(Bucket=self.bucket, Key=key)
+
+    def delete_compacted_files(self, day: date) -> int:
+        """Every object of the day's compacted folder, what a failed query left included."""
+        prefix = layout.COMPACTED.day_prefix(day)
+        # A file left behind would be read beside the new ones: a key S3 could not delete fails the step.
+        return self._delete(prefix, self.keys(prefix), strict=True)
+
+    def put_compaction_marker(self, day: date, marker: Any) -> None:
+        self.put_json(layout.compaction_marker_key(day), marker)
+
+    def get_compaction_marker(self, day: date) -> Any:
+        return self.get_json(layout.compaction_marker_key(day))
+
+    def _delete(self, prefix: str, keys: list[str], *, strict: bool = False) -> int:
         for start in range(0, len(keys), _DELETE_BATCH):
             batch = keys[start : start + _DELETE_BATCH]
             with aws_call(f"DeleteObjects {prefix}"):
                 self._count()
-                self._s3.delete_objects(
+                answer = self._s3.delete_objects(
                     Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True}
                 )
+            failed = answer.get("Errors") or []
+            if strict and failed:
+                first = failed[0]
+                message = (
+                    f"DeleteObjects {prefix}: {len(failed)} key(s) not deleted, e.g. {first.get('Key')}: "
+                    f"{first.get('Code')} {first.get('Message')}"
+                )
+                if all(item.get("Code") in _TRANSIENT_CODES for item in failed):
+                    raise AwsUnavailable(message)
+                raise RuntimeError(message)
         return len(keys)
 
     def _list(self, prefix: str) -> Iterator[list[Any]]:

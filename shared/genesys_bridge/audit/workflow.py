@@ -4,7 +4,11 @@ For the local runner, the tests and `make backfill` without a deployed stack. It
 plan.WAIT_THEN as the state machine does (stacks/audit.py builds it from the same tables), sleeps through
 each Wait state's `wait_seconds`, retries the errors plan.RETRYABLE_ERRORS names with the same backoff,
 and on any other error (or retries exhausted) runs the cancel step and raises AuditFailed, as the state
-machine's Catch -> cancel -> Fail does. No report is written on failure.
+machine's Catch -> cancel -> Fail does. No report is written on a failure before the report step.
+
+The Athena queries the state machine runs itself (plan.Query) go to `queries`, a QueryRunner: DuckDB
+over the same bucket (catalog.compact.BucketCompaction); its failure is caught into the state as the
+state machine's Catch does, and the plan's step after it takes over.
 """
 
 from __future__ import annotations
@@ -12,19 +16,26 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from genesys_bridge.audit import plan
 from genesys_bridge.audit.model import AuditRequest, AuditState
-from genesys_bridge.audit.plan import End, Step, Wait
+from genesys_bridge.audit.plan import End, Query, Step, Wait
 from genesys_bridge.audit.steps import AuditSteps
 
 logger = logging.getLogger(__name__)
 
 StepObserver = Callable[[Step, AuditState], None]
+# Runs one query of the plan for the state's day with the state's plan.QUERY_PARAMETERS; returns what
+# the state machine's ResultSelector keeps (plan.QUERY_RESULT), or raises.
+QueryRunner = Callable[[Query, AuditState], Mapping[str, Any]]
+
+
+class NoQueryRunner(RuntimeError):
+    """The workflow reached an Athena query and this executor was given nothing to run it with."""
 
 
 class AuditFailed(Exception):
@@ -54,6 +65,7 @@ def run_workflow(
     execution: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
     on_step: StepObserver | None = None,
+    queries: QueryRunner | None = None,
 ) -> WorkflowResult:
     """Run one execution to its end; returns the final state and the report, or raises AuditFailed."""
     name = execution or f"local-{uuid.uuid4()}"
@@ -71,9 +83,12 @@ def run_workflow(
             if isinstance(target, Wait):
                 if state.wait_seconds:
                     sleep(state.wait_seconds)
-                current = plan.WAIT_THEN[target]
-            else:
-                current = target
+                target = plan.WAIT_THEN[target]
+            if isinstance(target, Query):
+                state = _query(queries, target, state)
+                caught = getattr(state, plan.QUERY_ERROR) is not None
+                target = plan.QUERY_CAUGHT_BY[target] if caught else plan.QUERY_THEN[target]
+            current = target
             state = _attempt(partial(steps.step, current, state), sleep, current)
     except AuditFailed:
         raise
@@ -87,7 +102,19 @@ def run_workflow(
         raise AuditFailed(type(error).__name__, cause, state) from error
 
 
-def _follow(current: Step, state: AuditState) -> Step | Wait | End:
+def _query(queries: QueryRunner | None, query: Query, state: AuditState) -> AuditState:
+    """The query's result into the state, or its error, as the state machine's task and Catch do."""
+    if queries is None:
+        raise NoQueryRunner(f"the workflow runs the {query} query and this executor has no query runner")
+    try:
+        result = queries(query, state)
+    except Exception as error:  # noqa: BLE001 - the task's Catch takes States.ALL; the plan's next step decides
+        logger.warning("the %s query of %s failed: %s", query, state.day, error)
+        return state.model_copy(update={plan.QUERY_ERROR: _error(error), plan.QUERY_RESULT: None})
+    return state.model_copy(update={plan.QUERY_RESULT: dict(result), plan.QUERY_ERROR: None})
+
+
+def _follow(current: Step, state: AuditState) -> Step | Wait | Query | End:
     allowed = plan.FLOW[current]
     for target in allowed:
         if state.next == target.value:

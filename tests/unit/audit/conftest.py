@@ -13,6 +13,7 @@ import pytest
 import responses
 from moto import mock_aws
 
+from catalog.compact import BucketCompaction
 from genesys_bridge.audit.model import AuditMode, AuditRequest
 from genesys_bridge.audit.steps import AuditConfig, AuditSteps
 from genesys_bridge.audit.store import AuditStore
@@ -42,7 +43,15 @@ class AuditRig:
 
     def run(self, mode: AuditMode = AuditMode.AUDIT, day: date = DAY, **config: Any) -> WorkflowResult:
         steps = self.make_steps(**config)
-        return run_workflow(steps, AuditRequest(mode=mode, day=day), sleep=self.time.sleep)
+        return run_workflow(
+            steps, AuditRequest(mode=mode, day=day), sleep=self.time.sleep, queries=self.queries
+        )
+
+    @property
+    def queries(self) -> BucketCompaction:
+        """The compaction query as the in-process executor runs it (DuckDB over this bucket), with a
+        client of its own: on AWS Athena reads the bucket, not the audit, so s3_calls leaves it out."""
+        return BucketCompaction(boto3.client("s3", region_name=REGION), BUCKET)
 
     def object(self, key: str) -> dict[str, Any]:
         return dict(self.s3.get_object(Bucket=BUCKET, Key=key))

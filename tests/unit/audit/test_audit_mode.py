@@ -134,6 +134,7 @@ def test_a_day_already_reported_complete_is_not_audited_again_unless_forced(rig:
         rig.make_steps(),
         AuditRequest(mode=AuditMode.AUDIT, day=again.state.day, force=True),
         sleep=rig.time.sleep,
+        queries=rig.queries,
     )
     assert forced.end is End.COMPLETE
     assert len(rig.genesys.jobs) == 2
@@ -158,6 +159,7 @@ def test_steps_are_run_in_the_order_the_plan_allows(rig: AuditRig) -> None:
         rig.make_steps(),
         AuditRequest(mode=AuditMode.AUDIT, day=DAY),
         sleep=rig.time.sleep,
+        queries=rig.queries,
         on_step=lambda step, _state: seen.append(step.value),
     )
     # Then the job is polled between waits, and each page is its own step
@@ -173,6 +175,8 @@ def test_steps_are_run_in_the_order_the_plan_allows(rig: AuditRig) -> None:
         Step.PAGE,
         Step.PAGE,
         Step.REPORT,
+        Step.COMPACT,
+        Step.COMMIT,
     ]
     # And the waits between polls back off: 10 s after submitting, then 20 s, 40 s (pacing aside)
     assert [s for s in rig.time.sleeps if s >= 1][:3] == [10, 20, 40]
@@ -193,6 +197,7 @@ def test_results_pages_are_paced_under_the_audits_share_of_the_budget(rig: Audit
         rig.make_steps(max_requests_per_minute=6),
         AuditRequest(mode=AuditMode.AUDIT, day=DAY),
         sleep=rig.time.sleep,
+        queries=rig.queries,
         on_step=lambda step, state: seen.append((step.value, state.next)),
     )
     # Then each page but the last is followed by a Wait of the 10 s the budget leaves between requests

@@ -91,6 +91,11 @@ def test_s3_requests_of_a_finalize_are_a_handful_per_page_not_one_per_conversati
         "PutObject",  # the report
         "ListObjectsV2",  # clean-up of the scratch objects
         "DeleteObjects",
+        "DeleteObject",  # compact: the day's compaction marker first,
+        "ListObjectsV2",  # then its Parquet files (none yet),
+        "ListObjectsV2",  # and the landed objects the query will read (their fingerprint)
+        "ListObjectsV2",  # commit, after the query (Athena's, not the audit's): the Parquet it wrote
+        "PutObject",  # the day's compaction marker
         "GetObject",  # (the in-process runner reading the report it returns)
     ]
     # And the report's own count is what reached S3 up to and including its PUT

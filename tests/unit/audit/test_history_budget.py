@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from genesys_bridge import contracts
 from genesys_bridge.audit import plan
 from genesys_bridge.audit.model import AuditMode, AuditRequest, AuditState
-from genesys_bridge.audit.plan import End, Step, Wait
+from genesys_bridge.audit.plan import End, Query, Step, Wait
 from genesys_bridge.audit.runtime import config_from_settings
 from genesys_bridge.audit.workflow import AuditFailed, run_workflow
 from genesys_bridge.settings import AuditSettings
@@ -22,12 +22,15 @@ from tests.unit.audit.fakes import job_conversation
 
 def history_events(trace: list[tuple[Step, AuditState]]) -> int:
     """The events the state machine writes for a run of these steps: its start and end, each step's task
-    (and the Choice after a step with more than one way on), each Wait, and the Succeed state."""
+    (and the Choice after a step with more than one way on), each Wait, each query's task, and the
+    Succeed state."""
     events = 2
     for step, state in trace:
         events += plan.TASK_EVENTS + (plan.CHOICE_EVENTS if len(plan.FLOW[step]) > 1 else 0)
         if any(isinstance(t, Wait) and t.value == state.next for t in plan.FLOW[step]):
             events += plan.WAIT_EVENTS
+        if any(isinstance(t, Query) and t.value == state.next for t in plan.FLOW[step]):
+            events += plan.SYNC_TASK_EVENTS
         if state.next == End.COMPLETE:
             events += plan.SUCCEED_EVENTS
     return events
@@ -66,6 +69,7 @@ def test_the_events_counted_for_the_waits_and_pages_are_those_of_a_run(rig: Audi
         rig.make_steps(max_requests_per_minute=1),
         AuditRequest(mode=AuditMode.AUDIT, day=DAY),
         sleep=rig.time.sleep,
+        queries=rig.queries,
         on_step=lambda step, state: trace.append((step, state)),
     )
     assert result.end is End.COMPLETE
@@ -83,6 +87,7 @@ def test_the_events_counted_for_the_waits_and_pages_are_those_of_a_run(rig: Audi
             job_wait_seconds=job_waited,
             turn_wait_seconds=0,
             jobs=1,
+            compaction_attempts=1,
         )
         + pages * plan.PAGE_EVENTS
         - plan.WAIT_EVENTS

@@ -211,7 +211,10 @@ def test_a_reopened_conversation_that_ended_again_is_relanded_by_the_next_finali
     ended_again = reprocessed(body)
     rig.genesys.conversations = [ended_again]
     result = run_workflow(
-        rig.make_steps(), AuditRequest(mode=AuditMode.FINALIZE, day=DAY, force=True), sleep=rig.time.sleep
+        rig.make_steps(),
+        AuditRequest(mode=AuditMode.FINALIZE, day=DAY, force=True),
+        sleep=rig.time.sleep,
+        queries=rig.queries,
     )
 
     # Then the new ended body is landed

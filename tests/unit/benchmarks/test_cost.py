@@ -108,8 +108,10 @@ def test_price_file_architecture_selects_the_gb_second_price() -> None:
         "s3": {"puts_per_thousand": 1, "gets_per_thousand": 1},
         "secrets_manager": {"api_calls_per_ten_thousand": 1},
         "stepfunctions": {"state_transitions_per_thousand": 1},
+        "athena": {"per_terabyte_scanned": 5, "minimum_megabytes_per_query": 10},
     }
     assert parse_prices(document).lambda_gb_second == 1.0
+    assert (parse_prices(document).athena_byte, parse_prices(document).athena_min_bytes) == (5e-12, 10e6)
     document["lambda"]["architecture"] = "x86_64"
     assert parse_prices(document).lambda_gb_second == 2.0
     document["s3"]["puts_per_thousand"] = -1

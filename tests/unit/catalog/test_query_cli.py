@@ -118,7 +118,7 @@ def test_no_query_lists_the_views_and_kpi_queries(landed: Path) -> None:
     [
         (
             "SELECT * FROM calls",
-            "reads calls, which is not a view (it may read conversation_details_latest, ",
+            "reads calls, which is not a view (it may read conversation_details_landed, ",
         ),
         ("SELECT * FROM read_text('/etc/shadow')", "reads READ_TEXT('/etc/shadow'), which is not a view"),
         ("SELECT * FROM read_csv('/etc/passwd')", "which is not a view"),
@@ -214,7 +214,12 @@ def test_landed_files_that_are_not_conversation_objects_are_skipped_and_named(tm
             "colour=blue",
             "--setting 'colour=blue': settings are interval_time_zone, default_service_level_target_s, "
             "service_level_include_flow_outs, service_level_include_short_abandons, "
-            "service_level_include_abandons",
+            "service_level_include_abandons, first_interval_day, last_interval_day",
+        ),
+        (
+            "first_interval_day=2026-13-01",
+            "--setting 'first_interval_day=2026-13-01': first_interval_day is a day written YYYY-MM-DD "
+            "(or nothing)",
         ),
         (
             "service_level_include_flow_outs=yes",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import time
 from datetime import date
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from catalog import local
+from genesys_bridge.layout import result_key
 from tests.unit.catalog.conftest import land, land_snapshot, queue_entity, simulator_bodies
 
 QUEUE_SALES = "d8c2e5a1-3b7f-4096-a4e1-6f9b2c0d8e37"  # the fixture's queue
@@ -96,11 +98,11 @@ def test_the_conversations_view_totals_equal_the_metrics_in_the_bodies(tmp_path:
         )
 
 
-def test_a_conversation_landed_under_two_keys_reads_once_as_its_last_written_copy(
+def test_a_conversation_is_deduplicated_within_its_day_and_a_copy_under_another_day_stays_on_that_day(
     tmp_path: Path, details_fixture: dict[str, Any]
 ) -> None:
-    # Given a conversation landed, then landed again later under another day's key (its start moved
-    # across midnight UTC between two fetches) with a longer handle time
+    # Given a conversation landed, then (were its start ever to move across midnight UTC between two
+    # fetches) landed again under the next day's key with a longer handle time
     first = details_fixture
     second = copy.deepcopy(first)
     second["conversationStart"] = "2026-11-21T00:00:05.000Z"
@@ -108,18 +110,31 @@ def test_a_conversation_landed_under_two_keys_reads_once_as_its_last_written_cop
     now = time.time()
     land(tmp_path, [first], modified_at=now - 60)
     land(tmp_path, [second], modified_at=now)
+    # and a second object with the same id in the first day's folder (an upper-case key, written by
+    # something else), older than the first
+    stray = (
+        tmp_path
+        / "conversations"
+        / "conversation_date=2026-11-20"
+        / f"{first['conversationId'].upper()}.json"
+    )
+    stray.write_bytes((tmp_path / result_key(first)).read_bytes().replace(b"266184", b"1"))
+    os.utime(stray, (now - 120, now - 120))
 
     # When the views are read
-    # Then there is one conversation, the copy written last
-    assert _scalar(tmp_path, "SELECT count(*) FROM conversation_details") == 2
-    rows = local.run_query(tmp_path, "SELECT conversation_date, handle_ms FROM conversations").rows
-    assert [(row[0].isoformat(), row[1]) for row in rows] == [("2026-11-21", 300_000)]
-    assert _scalar(tmp_path, "SELECT count(*) FROM segments") == 5
-    assert _scalar(tmp_path, "SELECT count(*) FROM session_metrics") == 7
+    # Then each day holds the conversation once, the copy written last on that day, because the views
+    # deduplicate within a day (so that a filter on the day reads only that day's objects)
+    assert _scalar(tmp_path, "SELECT count(*) FROM conversation_details") == 3
+    rows = local.run_query(tmp_path, "SELECT conversation_date, handle_ms FROM conversations ORDER BY 1").rows
+    assert [(row[0].isoformat(), row[1]) for row in rows] == [
+        ("2026-11-20", 266_184),
+        ("2026-11-21", 300_000),
+    ]
 
-    # And with the write times the other way round, the other copy wins
-    land(tmp_path, [first], modified_at=now + 60)
-    assert _scalar(tmp_path, "SELECT CAST(conversation_date AS VARCHAR) FROM conversations") == "2026-11-20"
+    # And with the write times in that day the other way round, the other copy wins there
+    os.utime(stray, (now + 60, now + 60))
+    rows = local.run_query(tmp_path, "SELECT conversation_date, handle_ms FROM conversations ORDER BY 1").rows
+    assert [(row[0].isoformat(), row[1]) for row in rows] == [("2026-11-20", 1), ("2026-11-21", 300_000)]
 
 
 def _abandoned(fixture: dict[str, Any]) -> dict[str, Any]:

@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 import responses
 
-from genesys_bridge import contracts
+from catalog.compact import BucketCompaction
+from genesys_bridge import contracts, layout
 from genesys_bridge.audit import plan
-from genesys_bridge.audit.plan import End, Step, Wait
+from genesys_bridge.audit.model import AuditState
+from genesys_bridge.audit.plan import End, Query, Step, Wait
 from genesys_bridge.layout import canonical_form
 from lambdas.audit import handler as audit
 from tests.unit.audit.fakes import FakeGenesysJobs, job_conversation, multi_get_shape
@@ -52,8 +54,9 @@ def genesys() -> Iterator[FakeGenesysJobs]:
         yield fake
 
 
-def drive(start_input: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
-    """Invoke the handler step after step, following plan.FLOW as the state machine does."""
+def drive(start_input: dict[str, Any], s3: Any = None) -> tuple[list[str], dict[str, Any]]:
+    """Invoke the handler step after step, following plan.FLOW as the state machine does; the query the
+    state machine has Athena run runs on DuckDB over the same bucket."""
     context = {
         "execution": "exec-1",
         "execution_id": None,
@@ -66,7 +69,12 @@ def drive(start_input: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
         target = next(t for t in plan.FLOW[current] if t.value == state["next"])
         if isinstance(target, End):
             return seen, state
-        current = plan.WAIT_THEN[target] if isinstance(target, Wait) else target
+        target = plan.WAIT_THEN[target] if isinstance(target, Wait) else target
+        if isinstance(target, Query):
+            result = BucketCompaction(s3, BUCKET)(target, AuditState.model_validate(state))
+            seen.append(target.value)
+            state, target = {**state, plan.QUERY_RESULT: result}, plan.QUERY_THEN[target]
+        current = target
         state = json.loads(json.dumps(state))  # as Step Functions passes it: JSON
         state = audit.handler({"step": current.value, "state": state}, LambdaContextStub())
         seen.append(current.value)
@@ -82,14 +90,15 @@ def test_the_handler_runs_each_step_and_the_day_gets_landed_and_reported(
     genesys.conversations = bodies
     # When the scheduled input for yesterday's audit is run step by step through the handler
     scheduled = {"mode": "audit", "days_ago": 1, "scheduled_time": datetime.now(UTC).isoformat()}
-    seen, final = drive(scheduled)
-    # Then the steps ran in the plan's order, reading two results pages
+    seen, final = drive(scheduled, audit_env.s3)
+    # Then the steps ran in the plan's order, reading two results pages, and compacted the day
     assert seen[:4] == ["start", "availability", "guard", "submit"]
-    assert seen[-3:] == ["page", "page", "report"]
+    assert seen[-6:] == ["page", "page", "report", "compact", "compaction", "commit"]
     assert final["next"] == End.COMPLETE
     # And the conversations landed, and the report is in the bucket
     keys = audit_env.object_keys()
     assert f"audits/conversation_date={YESTERDAY}/audit.json" in keys
+    assert layout.compaction_marker_key(YESTERDAY) in keys
     landed = [key for key in keys if key.startswith("conversations/")]
     assert len(landed) == 3
     body = json.loads(audit_env.s3.get_object(Bucket=BUCKET, Key=landed[0])["Body"].read())

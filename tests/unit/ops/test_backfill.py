@@ -47,7 +47,9 @@ class Backfill:
         self.rig = rig
         self.between_polls: list[Any] = []  # callables run (once each) at the next polls
         self.first_day = first_day
-        self.executor = executor or InProcessExecutor(rig.make_steps, sleep=rig.time.sleep)
+        self.executor = executor or InProcessExecutor(
+            rig.make_steps, sleep=rig.time.sleep, queries=rig.queries
+        )
         self.out = io.StringIO()
 
     def environment(self, args: argparse.Namespace) -> Environment:

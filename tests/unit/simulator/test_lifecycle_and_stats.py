@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from genesys_simulator import GenesysSimulator, SimulatorConfig
-from tests.unit.simulator.conftest import Api, conversation
+from tests.unit.simulator.conftest import REQUEST_TIMEOUT_S, Api, conversation
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -29,7 +29,9 @@ def test_stats_count_requests_by_endpoint_status_and_fetch_outcome(sim: GenesysS
     api.multi_get([ended.conversation_id, open_.conversation_id, unknown])
     api.multi_get([ended.conversation_id])
     api.multi_get(["bad-id"])
-    api.session.get(f"{api.base}/api/v2/analytics/conversations/details", params={"id": "x"}, timeout=5)
+    api.session.get(
+        f"{api.base}/api/v2/analytics/conversations/details", params={"id": "x"}, timeout=REQUEST_TIMEOUT_S
+    )
 
     # Then the counters say so
     stats = sim.stats()
@@ -99,7 +101,7 @@ def test_context_manager_serves_on_loopback_and_stops_cleanly() -> None:
             f"{base}/oauth/token",
             auth=("simulator-client", "simulator-secret"),
             data={"grant_type": "client_credentials"},
-            timeout=5,
+            timeout=REQUEST_TIMEOUT_S,
         )
         assert token.status_code == 200
 
@@ -142,14 +144,14 @@ def test_standalone_command_prints_its_url_and_serves(tmp_path: Path) -> None:
             f"{base}/oauth/token",
             auth=("simulator-client", "simulator-secret"),
             data={"grant_type": "client_credentials"},
-            timeout=5,
+            timeout=REQUEST_TIMEOUT_S,
         ).json()["access_token"]
         ids = ids_file.read_text().split()
         body = session.get(
             f"{base}/api/v2/analytics/conversations/details",
             params={"id": ",".join(ids)},
             headers={"Authorization": f"Bearer {token}"},
-            timeout=5,
+            timeout=REQUEST_TIMEOUT_S,
         ).json()
         session.close()
 
@@ -160,7 +162,7 @@ def test_standalone_command_prints_its_url_and_serves(tmp_path: Path) -> None:
         assert all("conversationEnd" in c for c in body["conversations"])
     finally:
         process.terminate()
-        assert process.wait(timeout=5) == 0
+        assert process.wait(timeout=REQUEST_TIMEOUT_S) == 0
 
 
 def test_standalone_command_takes_the_jobs_and_wrapup_settings() -> None:
@@ -192,16 +194,16 @@ def test_standalone_command_takes_the_jobs_and_wrapup_settings() -> None:
             f"{base}/oauth/token",
             auth=("simulator-client", "simulator-secret"),
             data={"grant_type": "client_credentials"},
-            timeout=5,
+            timeout=REQUEST_TIMEOUT_S,
         ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         jobs = f"{base}/api/v2/analytics/conversations/details/jobs"
 
         # When availability is asked and two jobs are submitted at once
-        availability = session.get(f"{jobs}/availability", headers=headers, timeout=5).json()
+        availability = session.get(f"{jobs}/availability", headers=headers, timeout=REQUEST_TIMEOUT_S).json()
         body = {"interval": "2026-11-20T00:00:00Z/2026-11-21T00:00:00Z"}
-        first = session.post(jobs, json=body, headers=headers, timeout=5)
-        second = session.post(jobs, json=body, headers=headers, timeout=5)
+        first = session.post(jobs, json=body, headers=headers, timeout=REQUEST_TIMEOUT_S)
+        second = session.post(jobs, json=body, headers=headers, timeout=REQUEST_TIMEOUT_S)
         session.close()
 
         # Then the server answers with those settings
@@ -210,7 +212,7 @@ def test_standalone_command_takes_the_jobs_and_wrapup_settings() -> None:
         assert second.status_code == 429
     finally:
         process.terminate()
-        assert process.wait(timeout=5) == 0
+        assert process.wait(timeout=REQUEST_TIMEOUT_S) == 0
 
 
 def test_standalone_command_refuses_bad_settings_in_one_line() -> None:

@@ -11,7 +11,7 @@ import pytest
 from genesys_simulator import NAMED_PROFILES, GenesysSimulator, SimulatorConfig
 from genesys_simulator.listings import PERMISSIONS
 from genesys_simulator.responses import LISTING_PATHS
-from tests.unit.simulator.conftest import Api, conversation
+from tests.unit.simulator.conftest import REQUEST_TIMEOUT_S, Api, conversation
 
 
 def _walk(api: Api, listing: str, **params: Any) -> list[dict[str, Any]]:
@@ -19,7 +19,9 @@ def _walk(api: Api, listing: str, **params: Any) -> list[dict[str, Any]]:
     pages = [api.get(LISTING_PATHS[listing], **params).json()]
     while "nextUri" in pages[-1]:
         assert pages[-1]["nextUri"].startswith(LISTING_PATHS[listing] + "?")
-        response = api.session.get(api.base + pages[-1]["nextUri"], headers=api._headers(), timeout=5)
+        response = api.session.get(
+            api.base + pages[-1]["nextUri"], headers=api._headers(), timeout=REQUEST_TIMEOUT_S
+        )
         pages.append(response.json())
     return pages
 

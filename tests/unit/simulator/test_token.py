@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
+
+import pytest
 
 from genesys_simulator import GenesysSimulator
-from tests.unit.simulator.conftest import CLIENT_SECRET, DETAILS, Api, FakeClock
+from tests.unit.simulator.conftest import CLIENT_ID, CLIENT_SECRET, DETAILS, REQUEST_TIMEOUT_S, Api, FakeClock
 
 SOME_ID = str(uuid.uuid4())
 
@@ -26,30 +29,34 @@ def test_valid_credentials_get_a_bearer_token_that_opens_the_api(api: Api) -> No
     assert api.multi_get([SOME_ID]).status_code == 200
 
 
-def test_wrong_secret_is_refused_with_invalid_client(api: Api) -> None:
-    # When the secret is wrong
-    response = api.fetch_token(secret="not-" + CLIENT_SECRET)
-
-    # Then 401 with the OAuth error shape, and no token is issued
-    assert response.status_code == 401
-    assert response.json()["error"] == "invalid_client"
-    assert api.simulator.stats()["tokens_issued"] == 0
-
-
-def test_missing_basic_auth_is_refused(api: Api) -> None:
+@pytest.mark.parametrize(
+    ("request_kwargs", "status", "error"),
+    [
+        pytest.param({"auth": (CLIENT_ID, "not-" + CLIENT_SECRET)}, 401, "invalid_client", id="wrong-secret"),
+        pytest.param({}, 401, "invalid_client", id="no-basic-auth"),
+        pytest.param(
+            {"auth": (CLIENT_ID, CLIENT_SECRET), "grant": "password"},
+            400,
+            "unsupported_grant_type",
+            id="grant",
+        ),
+    ],
+)
+def test_a_token_request_without_valid_client_credentials_is_refused_in_the_oauth_shape(
+    api: Api, request_kwargs: dict[str, Any], status: int, error: str
+) -> None:
+    # When the token endpoint is asked with a wrong secret, no Basic auth, or another grant type
     response = api.session.post(
-        f"{api.base}/oauth/token", data={"grant_type": "client_credentials"}, timeout=5
+        f"{api.base}/oauth/token",
+        auth=request_kwargs.get("auth"),
+        data={"grant_type": request_kwargs.get("grant", "client_credentials")},
+        timeout=REQUEST_TIMEOUT_S,
     )
 
-    assert response.status_code == 401
-    assert response.json()["error"] == "invalid_client"
-
-
-def test_other_grant_types_are_refused(api: Api) -> None:
-    response = api.fetch_token(grant="password")
-
-    assert response.status_code == 400
-    assert response.json()["error"] == "unsupported_grant_type"
+    # Then it is refused with the OAuth error shape, and no token is issued
+    assert response.status_code == status
+    assert response.json()["error"] == error
+    assert api.simulator.stats()["tokens_issued"] == 0
 
 
 def test_a_token_expires_after_its_lifetime(
@@ -75,9 +82,12 @@ def test_a_token_expires_after_its_lifetime(
 
 def test_unknown_or_missing_bearer_is_refused(api: Api) -> None:
     unknown = api.session.get(
-        f"{api.base}{DETAILS}", params={"id": SOME_ID}, headers={"Authorization": "Bearer forged"}, timeout=5
+        f"{api.base}{DETAILS}",
+        params={"id": SOME_ID},
+        headers={"Authorization": "Bearer forged"},
+        timeout=REQUEST_TIMEOUT_S,
     )
-    missing = api.session.get(f"{api.base}{DETAILS}", params={"id": SOME_ID}, timeout=5)
+    missing = api.session.get(f"{api.base}{DETAILS}", params={"id": SOME_ID}, timeout=REQUEST_TIMEOUT_S)
 
     assert unknown.status_code == 401
     assert unknown.json()["code"] == "bad.credentials"
