@@ -16,7 +16,17 @@ from typing import Any
 from benchmarks.table import Row, fmt_usd
 
 # The services a cost line's item starts with (figure 7 sums the parts' lines per service).
-SERVICES = ("EventBridge", "Lambda", "DynamoDB", "Pipes", "SQS", "S3", "Secrets Manager", "Step Functions")
+SERVICES = (
+    "EventBridge",
+    "Lambda",
+    "DynamoDB",
+    "Pipes",
+    "SQS",
+    "S3",
+    "Secrets Manager",
+    "Step Functions",
+    "Athena",
+)
 DEFAULT_PRICES = Path(__file__).with_name("prices.toml")
 PER_MILLION = 1_000_000
 

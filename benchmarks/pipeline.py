@@ -35,8 +35,11 @@ DYNAMODB_READS = ("GetItem", "Query", "Scan", "BatchGetItem")
 # Figure 1's rates (conversations an hour: docs/capacity.md's 500 and 5,000 agents), each with its steady
 # window (configured minutes) and a time scale that keeps invocations below a fifth of the window here.
 TYPICAL, PEAK = (3_000, 10, 0.25), (30_000, 3, 0.5)
-# Figure 12: a few hundred conversations at the typical rate, whose wrap-ups close over minutes.
+# Figure 12: a few hundred conversations at the typical rate whose wrap-ups close over a few minutes:
+# every one still in after-call work at the settle time (prod: 120 s), closing 3 to 7 minutes after
+# the end, so each is refetched. The default shape leaves ~10% unsettled, a few a minute at 3,000/h.
 REFETCH_CONVERSATIONS = 300
+REFETCH_ACW = {"zero_share": 0.0, "tail_share": 1.0, "tail_min_s": 180.0, "tail_max_s": 420.0}
 # Synthetic workloads deliver a fifth of the events twice (local_runner.options.DEFAULT_DUPLICATE_RATE).
 EVENTS_PER_CONVERSATION = 1.2
 # (monotonic seconds, the ids asked for); a multi-get answered without fetching (a 429) has none
@@ -269,12 +272,15 @@ def budget_figure(
 
 def refetch_figure(environment: str, *, quick: bool, progress: Callable[[str], None]) -> list[Row]:
     """Figure 12: the same small run before (the schedule alone) and after (wrap-up estimate, grid)."""
+    from genesys_simulator import AcwDistribution
+
     config = load_environment_config(environment)
     conversations, scale = (100, 0.05) if quick else (REFETCH_CONVERSATIONS, TYPICAL[2])
     pace = steady_run("", TYPICAL[0], 0, scale, config).events_per_second
     runs: dict[str, tuple[FetchCounts, float, float]] = {}
     for name, settings in (("before", BEFORE), ("after", ())):
-        run = LocalRun(f"refetch {name}", conversations, scale, pace, (("settings", settings),))
+        acw = AcwDistribution(**REFETCH_ACW)
+        run = LocalRun(f"refetch {name}", conversations, scale, pace, (("settings", settings), ("acw", acw)))
         data = _run_or_reason(environment, run, progress)
         if isinstance(data, str):
             return [Row.not_measured("12", "Refetch requests per 100 unsettled conversations", data)]
@@ -405,6 +411,8 @@ def refetch_rows(runs: dict[str, tuple[FetchCounts, float, float]]) -> list[Row]
             Verdict.of(targets.refetch_sharing_met(shared)) if target else Verdict.NO_TARGET,
             f"refetch {name}: {counts.first_fetches} conversations, {counts.fetched_again} fetched again,"
             f" {counts.refetches} refetched ids in {counts.with_refetches} of {counts.requests} multi-gets;"
-            " latency: first event to landing, configured seconds",
+            f" every wrap-up open at the settle time, closing {REFETCH_ACW['tail_min_s'] / 60:g} to"
+            f" {REFETCH_ACW['tail_max_s'] / 60:g} min after the end; latency: first event to landing,"
+            " configured seconds",
         ))  # fmt: skip
     return rows

@@ -365,6 +365,8 @@ class Harness:
         self.max_age_s = float(env_processor[contracts.NOT_READY_MAX_AGE_MINUTES]) * 60
 
     def _workload(self) -> Workload:
+        from genesys_simulator import DEFAULT_ACW
+
         options, now = self.options, datetime.now(UTC)
         if options.workload is not None:
             return options.workload
@@ -386,6 +388,7 @@ class Harness:
                 topics=frozenset(self.config.topics),
                 # wrap-up waits (ACW) shrink with the run's other timings
                 time_scale=self.scale.factor,
+                acw=DEFAULT_ACW if options.acw is None else options.acw,
             ),
             self.region,
         )

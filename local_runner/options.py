@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from genesys_simulator import AcwDistribution
     from local_runner.workload import Workload
 
 DEFAULT_TIME_SCALE = 0.05
@@ -121,6 +122,7 @@ class RunOptions:
     drop_rate: float = DEFAULT_DROP_RATE  # share of conversations whose events never reach ingest
     # share of conversations that end again after they landed (a reopened messaging thread)
     reopen_rate: float = DEFAULT_REOPEN_RATE
+    acw: AcwDistribution | None = None  # agents' after-call work (None: the simulator's default shape)
     # The closing audit (the workflow's steps in order) of the days the conversations started on, as
     # landed, plus audit_days; finalize also changes change_rate of the landed conversations in the
     # simulator afterwards and runs the finalize mode over the same days.

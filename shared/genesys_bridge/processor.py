@@ -8,27 +8,9 @@ exception *types* (RetryLater, GenesysApiError.status), never by reading error m
 keeps the decisions; the work queue's calls live in genesys_bridge.work_queue, the buffer's in
 genesys_bridge.buffer, the not-ready schedule in genesys_bridge.backoff.
 
-Per message (readiness: genesys_bridge.settlement):
-- settled conversation  -> S3 object, buffer item FETCHED with resultKey, message acknowledged
-                           (ended, and every segment of every session has segmentEnd)
-- ended, a segment open -> not ready (wrap-up still running), the same backoff but not before the
-                           wrap-up's expected end; once SETTLE_MAX past firstEventAt: landed as it is
-                           and counted ConversationsLandedUnsettled (the finalize run brings the final
-                           version)
-- absent or not ended   -> not ready: visibility pushed out with growing backoff, message reported failed;
-                           once NOT_READY_MAX_AGE past firstEventAt: absent -> item FAILED, DLQ,
-                           acknowledged; known but still open (a callback, an open messaging thread) ->
-                           item LEFT_OPEN, counted ConversationsLeftOpen, acknowledged, no DLQ (the audit
-                           and finalize land it, or its next end event queues a fresh fetch); every
-                           not-ready wait ends on the refetch grid, so refetches share requests
-Every landing records LandingLatency: seconds from the item's firstEventAt to the landing.
-- 400 for its chunk     -> the chunk is bisected; the ids Genesys rejects alone: FAILED, DLQ, acknowledged
-- 404 for its chunk     -> bisected the same way; an id 404ed alone is absent (not ready, as above)
-- RetryLater / other API error -> deferred: reported failed, nothing marked, back on the queue on the
-                           not-ready schedule (never before a Retry-After); past the max age: FAILED, DLQ
-- credentials refused   -> the invocation fails (alarm): no conversation is blamed for it
-- body not the contract -> DLQ with the reason, acknowledged
-- duplicate id in batch -> acknowledged; the first message of that id carries the conversation
+Each message ends in one outcome: landed, not ready yet (backed off on the not-ready schedule and
+the refetch grid), landed unsettled, left open, deferred, or dead-lettered. docs/operations.md
+("Outcomes") is the one table of them, with each outcome's buffer status, metric and alarm.
 """
 
 from __future__ import annotations
