@@ -21,13 +21,14 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from benchmarks.cost import CostBreakdown, CostLine, Prices
-from benchmarks.table import Row, fmt_seconds, fmt_usd
+from benchmarks.table import Row, fmt_seconds
+from stacks.config import load_environment_config
 
 PER_MILLION = 1_000_000
 # The free S3 requests (DELETE is not billed); everything else is a PUT/COPY/POST/LIST or a GET.
@@ -45,7 +46,6 @@ class VirtualTime:
         self._lock = threading.Lock()
         self._wall = wall
         self._offset = 0.0
-        self.slept = 0.0
 
     def monotonic(self) -> float:
         with self._lock:
@@ -58,7 +58,6 @@ class VirtualTime:
     def sleep(self, seconds: float) -> None:
         with self._lock:
             self._offset += max(0.0, seconds)
-            self.slept += max(0.0, seconds)
 
 
 # --- S3, in process ---------------------------------------------------------------------------------------
@@ -178,7 +177,6 @@ class AuditBench:
     memory_mb: int
     audit: ModeRun
     finalize: ModeRun
-    notes: list[str] = field(default_factory=list)
 
 
 def state_transitions(path: Sequence[tuple[str, str]]) -> int:
@@ -309,24 +307,19 @@ class _TimedSteps:
     """AuditSteps with each step's compute time recorded (what a Lambda invocation would bill)."""
 
     def __init__(self, steps: Any) -> None:
-        self._steps = steps
-        self.durations: list[float] = []
+        self._steps, self.durations = steps, list[float]()
 
-    def _timed(self, call: Callable[[], Any]) -> Any:
-        started = time.perf_counter()
-        try:
-            return call()
-        finally:
-            self.durations.append(time.perf_counter() - started)
+    def __getattr__(self, name: str) -> Any:
+        call = getattr(self._steps, name)
 
-    def start(self, *args: Any, **kwargs: Any) -> Any:
-        return self._timed(lambda: self._steps.start(*args, **kwargs))
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                self.durations.append(time.perf_counter() - started)
 
-    def step(self, *args: Any, **kwargs: Any) -> Any:
-        return self._timed(lambda: self._steps.step(*args, **kwargs))
-
-    def read_report(self, *args: Any, **kwargs: Any) -> Any:
-        return self._steps.read_report(*args, **kwargs)
+        return call if name == "read_report" else timed
 
 
 # --- prices and rows ---------------------------------------------------------------------------------------
@@ -358,68 +351,44 @@ def execution_cost(run: ModeRun, conversations: int, prices: Prices, memory_mb: 
     )
 
 
-def extra_topic_cost(prices: Prices) -> float:
-    """What one more subscribed end topic costs per million conversations, if it adds one event each:
-    the partner event, the ingest invocation and its buffer write (ingest's compute left out)."""
-    return PER_MILLION * (prices.partner_event + prices.lambda_request + prices.dynamodb_write_unit)
-
-
-def audit_rows(bench: AuditBench, prices: Prices, *, live_usd_per_million: float | None = None) -> list[Row]:
+def audit_rows(bench: AuditBench) -> list[Row]:
+    """Figure 9's requests and time per execution; their cost is in figure 7 (whole system)."""
     rows: list[Row] = []
-    total = 0.0
-    for run, what in (
-        (bench.audit, f"{bench.missing:,} missing landed"),
-        (bench.finalize, f"{bench.changed:,} changed re-landed"),
-    ):
-        cost = execution_cost(run, bench.conversations, prices, bench.memory_mb)
-        total += cost.total
+    for run, what in ((bench.audit, f"{bench.missing:,} missing landed"),
+                      (bench.finalize, f"{bench.changed:,} changed re-landed")):  # fmt: skip
         s3 = ", ".join(f"{count} {name}" for name, count in sorted(run.s3_calls.items()))
         rows.append(
             Row(
                 "9",
-                f"{run.mode.capitalize()} of one day ({bench.conversations:,} conv.): requests",
-                f"{run.genesys_requests} Genesys, {sum(run.s3_calls.values())} S3",
-                f"{run.report['pages']} result pages of {bench.page_size}",
-                note=f"{run.mode}: {what}; report {_counts(run.report)}; S3 {s3}; {run.invocations} Lambda "
-                f"invocations, {run.transitions} state transitions",
+                f"{run.mode.capitalize()} of one day ({bench.conversations:,} conv.)",
+                f"{run.genesys_requests} Genesys, {sum(run.s3_calls.values())} S3 requests;"
+                f" {fmt_seconds(run.compute_seconds)} compute",
+                f"{run.report['pages']} result pages of {bench.page_size};"
+                f" {run.elapsed_seconds / 60:.1f} min elapsed at {bench.requests_per_minute} req/min",
+                note=f"{run.mode}: {what}; report {_counts(run.report)}; S3 {s3}; {run.invocations} Lambda"
+                f" invocations, {run.transitions} state transitions; compute = the steps' time in this"
+                " process (Genesys simulator on loopback, S3 stand-in), elapsed = compute + the job's run and"
+                " the polling and pacing waits on a virtual clock; cost (figure 7): Lambda at"
+                f" {bench.memory_mb} MB",
             )
         )
-        rows.append(
-            Row(
-                "9",
-                f"{run.mode.capitalize()} of one day: time",
-                f"{fmt_seconds(run.compute_seconds)} compute",
-                f"{run.elapsed_seconds / 60:.1f} min elapsed at {bench.requests_per_minute} req/min",
-                note=f"{run.mode} time: compute = the steps' time in this process (Genesys simulator on"
-                " loopback, S3 stand-in); elapsed = compute + the job's run and the polling and pacing"
-                " waits, on a virtual clock",
-            )
-        )
-        rows.append(
-            Row(
-                "9",
-                f"{run.mode.capitalize()}: cost per million conversations",
-                fmt_usd(cost.total),
-                f"AWS list prices, {prices.region}",
-                note=f"{run.mode} cost: "
-                + "; ".join(f"{line.item} {fmt_usd(line.usd_per_million)}" for line in cost.lines),
-            )
-        )
-    live = fmt_usd(live_usd_per_million) if live_usd_per_million is not None else "figure 7"
-    rows.append(
-        Row(
-            "9",
-            "Audit + finalize: cost per million conversations",
-            fmt_usd(total),
-            f"live path: {live}; a second end topic: {fmt_usd(extra_topic_cost(prices))}",
-            note="audit + finalize: Lambda GB-s from the steps' measured time at "
-            f"{bench.memory_mb} MB; a second end topic priced per extra event (partner event, ingest request,"
-            f" buffer write) from {prices.region} list prices. Prices: {prices.source}",
-        )
-    )
     return rows
 
 
 def _counts(report: dict[str, Any]) -> str:
     names = ("in_genesys", "already_landed", "missing_landed", "changed_relanded", "unchanged", "differing")
     return ", ".join(f"{name} {report[name]}" for name in names)
+
+
+def audit_figure(environment: str, day: int, prices: Prices, costs: dict[str, CostBreakdown]) -> list[Row]:
+    """Figure 9 over a simulated day of `day` conversations; the executions' cost goes to figure 7."""
+    try:
+        config = load_environment_config(environment)
+        bench = run_audit_bench(
+            day, requests_per_minute=config.audit_max_requests_per_minute, memory_mb=config.audit_memory_mb
+        )
+    except Exception as error:  # noqa: BLE001 - reported in the table
+        return [Row.not_measured("9", "Audit and finalization of a day", f"the audit run failed: {error!r}")]
+    for run in (bench.audit, bench.finalize):
+        costs[run.mode] = execution_cost(run, bench.conversations, prices, bench.memory_mb)
+    return audit_rows(bench)

@@ -16,27 +16,40 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import project_paths  # noqa: F401 - puts shared/ (the layer's genesys_bridge) on sys.path, as in Lambda
-from benchmarks.cost import DEFAULT_PRICES, load_prices
+from benchmarks.cost import DEFAULT_PRICES, CostBreakdown, load_prices, whole_system_rows
 from benchmarks.table import Row, Verdict, render_table, summary
 from local_runner import cli_options
 from ops.cli_options import OneLineParser, add_environment
 
-FIGURES = ("imports", "size", "ingest", "catalog", "pipeline", "audit", "topics", "lookups")
+FIGURES = (
+    "imports",
+    "size",
+    "ingest",
+    "catalog",
+    "pipeline",
+    "budget",
+    "refetch",
+    "audit",
+    "topics",
+    "lookups",
+)
 # One simulated day for the audit figure (9): a mid-sized contact centre's day.
 AUDIT_DAY_CONVERSATIONS = 20_000
-# Slow enough that the local stream reader and pollers never queue behind the ingest threads in this
-# one Python process, so the steady run's latency is the pipeline's own (settle delay + window).
-STEADY_EVENTS_PER_SECOND = 20.0
+# Figure 7's parts that other figures do not measure yet, and why.
+UNMEASURED_COSTS = {
+    "lookups": "figure 11 counts the daily sync's Genesys requests and snapshot bytes, not the AWS requests"
+    " of its workflow (a fixed cost per day, not per conversation)",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="python -m benchmarks",
-        description="Measure the bridge's figures (Genesys requests, goodput, cold start, size, ingest CPU,"
-        " latency, cost) and print them in one table beside their references and targets.",
+        description="Measure the bridge's figures (Genesys budget, goodput, cold start, size, ingest CPU,"
+        " latency, cost, refetch sharing) and print them in one table beside their references and targets.",
     )
     cli_options.add_conversations(
-        parser, None, help_text="conversations in the large local run (default 2000; 400 with --quick)"
+        parser, None, help_text="conversations in the burst run (default 2000; 400 with --quick)"
     )
     parser.add_argument(
         "--quick", action="store_true", help="smaller runs and 3 import samples: a smoke run, not the figures"
@@ -57,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_options.add_time_scale(
         parser,
         None,
-        help_text="local seconds per configured second in the pipeline run (default 1: real settle delay"
+        help_text="local seconds per configured second in the burst run (default 1: real settle delay"
         " and batching window, since a shrunken window shrinks batches; 0.05 with --quick)",
     )
     parser.add_argument("--prices", type=Path, default=DEFAULT_PRICES, help="price file (TOML)")
@@ -90,7 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, KeyError, ValueError) as error:
         _parser().error(f"price file {args.prices}: {error!r}")
     # Imported late so `--help` stays instant and an import error of one part is a row, not a crash.
-    from benchmarks import figures, pipeline
+    from benchmarks import audit, catalog_scan, figures, lookups, pipeline, topics
+    from stacks.config import load_environment_config
 
     started = time.monotonic()
     rows: list[Row] = []
@@ -108,48 +122,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "ingest" in only:
         progress("ingest CPU")
         rows += figures.ingest_rows(300 if args.quick else 2000)
+    prices, costs = load_prices(args.prices), dict[str, CostBreakdown]()
     if "catalog" in only:
-        from benchmarks import catalog_scan
-
         objects = 6_000 if args.quick else catalog_scan.LOCAL_CONVERSATIONS
         progress(f"catalog: the KPI queries over {objects:,} objects, as landed and compacted")
-        rows += catalog_scan.catalog_rows(objects, prices=load_prices(args.prices))
-    # last: it imports moto, whose botocore hooks would otherwise sit in the ingest figure's calls
+        rows += catalog_scan.catalog_rows(objects, prices=prices, costs=costs)
+    # last: they import moto, whose botocore hooks would otherwise sit in the ingest figure's calls
     if "pipeline" in only:
-        burst = pipeline.LocalRun(
-            "burst run",
-            conversations,
-            time_scale,
-            None,
-            caveat="Beyond settle + window this includes local queueing: every event is pushed through the"
-            " ingest handler at once, by threads that share one interpreter (and moto) with the stream"
-            " reader and the pollers, so the pipe falls behind the burst; on AWS those are separate services",
-        )
-        steady = pipeline.LocalRun(
-            "steady run", 100 if args.quick else 300, 0.05 if args.quick else 0.25, STEADY_EVENTS_PER_SECOND
-        )
-        plan = pipeline.PipelinePlan(args.environment, burst, steady)
-        rows += pipeline.pipeline_rows(plan, args.prices, quick=args.quick, progress=progress)
+        burst = pipeline.LocalRun("burst run", conversations, time_scale, None)
+        rows += pipeline.burst_rows(args.environment, burst, quick=args.quick, progress=progress)
+    if "budget" in only:
+        rows += pipeline.budget_figure(args.environment, prices, costs, quick=args.quick, progress=progress)
+    if "refetch" in only:
+        rows += pipeline.refetch_figure(args.environment, quick=args.quick, progress=progress)
     if "audit" in only:
         day = 2_000 if args.quick else AUDIT_DAY_CONVERSATIONS
         progress(f"audit and finalization of one simulated day of {day:,} conversations")
-        rows += _audit_rows(day, args, rows)
+        rows += audit.audit_figure(args.environment, day, prices, costs)
     if "topics" in only:
-        from benchmarks import topics
-
+        conversations = 200 if args.quick else topics.TOPIC_RUN_CONVERSATIONS
         rows += topics.topic_rows(
-            args.environment,
-            args.prices,
-            conversations=200 if args.quick else topics.TOPIC_RUN_CONVERSATIONS,
-            progress=progress,
+            args.environment, args.prices, conversations=conversations, progress=progress
         )
     if "lookups" in only:
-        from benchmarks import lookups
-        from stacks.config import load_environment_config
-
         progress("a lookups sync of 1,000 queues and 10,000 users")
         pace = load_environment_config(args.environment).audit_max_requests_per_minute
         rows += lookups.lookup_rows(pace, *((50, 500) if args.quick else ()))
+    if costs:
+        rows += whole_system_rows(costs, UNMEASURED_COSTS, prices)
     # stable: keeps each figure's own row order; by number, so 10 follows 9
     rows.sort(key=lambda row: (len(row.number), row.number))
 
@@ -163,35 +163,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(render_table(rows, title="Genesys Analytics Bridge: benchmark figures", footer=footer))
     missed = any(row.verdict in (Verdict.NOT_MET, Verdict.NOT_MEASURED) for row in rows)
     return 1 if args.strict and missed else 0
-
-
-def _audit_rows(conversations: int, args: argparse.Namespace, rows_so_far: list[Row]) -> list[Row]:
-    """Figure 9, beside figure 7's live-path total when the pipeline figure ran in this invocation."""
-    from benchmarks import audit
-
-    try:
-        from stacks.config import load_environment_config
-
-        config = load_environment_config(args.environment)
-        bench = audit.run_audit_bench(
-            conversations,
-            requests_per_minute=config.audit_max_requests_per_minute,
-            memory_mb=config.audit_memory_mb,
-        )
-    except Exception as error:  # noqa: BLE001 - reported in the table
-        return [
-            Row.not_measured("9", "Audit and finalization of one day", f"the audit run failed: {error!r}")
-        ]
-    return audit.audit_rows(bench, load_prices(args.prices), live_usd_per_million=_live_total(rows_so_far))
-
-
-def _live_total(rows: list[Row]) -> float | None:
-    """Figure 7's total, if the pipeline figure produced it."""
-    for row in rows:
-        if (
-            row.number == "7"
-            and row.figure == "Cost per million conversations"
-            and row.measured.startswith("$")
-        ):
-            return float(row.measured[1:].replace(",", ""))
-    return None

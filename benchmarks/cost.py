@@ -1,7 +1,8 @@
-"""Figure 7: AWS list price per million conversations, from one run's own counts.
+"""Figure 7: AWS list price per million conversations, from measured counts, by service.
 
-The arithmetic is pure (counts in, dollars out) so it is unit-tested; the counts come from the
-local run and the prices from prices.toml, an editable file, never from constants in code.
+The arithmetic is pure (counts in, dollars out) so it is unit-tested; the counts come from the local
+run (the live path) and the audit figure's executions (audit, finalize), the prices from prices.toml,
+an editable file, never from constants in code.
 """
 
 from __future__ import annotations
@@ -12,6 +13,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.table import Row, fmt_usd
+
+# The services a cost line's item starts with (figure 7 sums the parts' lines per service).
+SERVICES = (
+    "EventBridge",
+    "Lambda",
+    "DynamoDB",
+    "Pipes",
+    "SQS",
+    "S3",
+    "Secrets Manager",
+    "Step Functions",
+    "Athena",
+)
 DEFAULT_PRICES = Path(__file__).with_name("prices.toml")
 PER_MILLION = 1_000_000
 
@@ -112,6 +127,7 @@ class CostLine:
 @dataclass(frozen=True)
 class CostBreakdown:
     lines: list[CostLine]
+    notes: list[str] = field(default_factory=list)  # how the counts were measured (figure 7's note)
 
     @property
     def total(self) -> float:
@@ -148,3 +164,27 @@ def cost_per_million(counts: RunCounts, prices: Prices) -> CostBreakdown:
             line("Secrets Manager calls", counts.secrets_manager_calls, prices.secrets_manager_call),
         ]
     )
+
+
+def whole_system_rows(parts: dict[str, CostBreakdown], missing: dict[str, str], prices: Prices) -> list[Row]:
+    """Figure 7: the parts' cost per million conversations, then per service; a part not measured is named."""
+    services: dict[str, dict[str, float]] = {}
+    for part, breakdown in parts.items():
+        for line in breakdown.lines:
+            service = services.setdefault(next(name for name in SERVICES if line.item.startswith(name)), {})
+            service[part] = service.get(part, 0.0) + line.usd_per_million
+    notes = [note for breakdown in parts.values() for note in breakdown.notes]
+    notes += [f"prices: {prices.source}, {prices.region}"] + [
+        f"{p} not measured: {w}" for p, w in missing.items()
+    ]
+    measured = " + ".join(f"{part} {fmt_usd(breakdown.total)}" for part, breakdown in parts.items())
+    total = Row(
+        "7",
+        "Cost per million conversations, whole system",
+        fmt_usd(sum(b.total for b in parts.values())),
+        measured + "".join(f"; {part}: not measured" for part in missing),
+        note="; ".join(notes),
+    )
+    return [total] + [Row("7", f"  {service}", fmt_usd(sum(split.values())),
+                          ", ".join(f"{part} {fmt_usd(usd)}" for part, usd in split.items()))
+                      for service, split in services.items()]  # fmt: skip

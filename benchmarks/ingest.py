@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import sys
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from benchmarks.awsstub import StubAws
@@ -20,37 +22,13 @@ END_TOPICS = ("customer.end", "user.end", "acw")
 
 
 def synthetic_events(conversations: int, per_conversation: int = len(END_TOPICS)) -> list[dict[str, Any]]:
-    """EventBridge events shaped like Genesys' (see shared/fixtures), interleaved across conversations."""
+    """EventBridge events shaped like Genesys' (the local runner's), interleaved across conversations."""
+    from local_runner.workload import conversation_event
+
+    rng, at = random.Random(5), datetime(2026, 11, 20, 14, 3, 27, 412000, tzinfo=UTC)
     ids = [str(uuid.uuid4()) for _ in range(conversations)]
-    events: list[dict[str, Any]] = []
-    for round_ in range(per_conversation):
-        topic = END_TOPICS[round_ % len(END_TOPICS)]
-        for conversation_id in ids:
-            events.append(
-                {
-                    "version": "0",
-                    "id": str(uuid.uuid4()),
-                    "detail-type": f"v2.detail.events.conversation.{{id}}.{topic}",
-                    "source": "aws.partner/genesys.com/cloud/7d2c4f80-1a6b-4e39-8c0d-5b3e9f21a7c4/bench",
-                    "account": "111122223333",
-                    "time": "2026-11-20T14:03:27Z",
-                    "region": "us-east-1",
-                    "resources": [],
-                    "detail": {
-                        "topicName": f"v2.detail.events.conversation.{conversation_id}.{topic}",
-                        "version": "2",
-                        "eventBody": {
-                            "eventTime": 1795183407412,
-                            "conversationId": conversation_id,
-                            "mediaType": "VOICE",
-                            "direction": "INBOUND",
-                        },
-                        "metadata": {"CorrelationId": str(uuid.uuid4())},
-                        "timestamp": "2026-11-20T14:03:27.412Z",
-                    },
-                }
-            )
-    return events
+    topics = [END_TOPICS[round_ % len(END_TOPICS)] for round_ in range(per_conversation)]
+    return [conversation_event(cid, topic, at, rng, "us-east-1") for topic in topics for cid in ids]
 
 
 @dataclass(frozen=True)
@@ -89,7 +67,7 @@ def measure_ingest(conversations: int, warmup: int = 60) -> IngestFigures:
     decorators included); CPU is process time, not wall time."""
     stub = StubAws()
     with env_overlay(_handler_env()):
-        handle = load_handler("ingest", "bench_ingest_handler", stub, _context())
+        handle = load_handler("ingest", stub, _context())
         try:
             events = synthetic_events(conversations)
             # warm-up on other conversations: the first calls build settings, clients and caches (cold

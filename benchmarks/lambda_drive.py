@@ -8,7 +8,6 @@ line: run_isolated starts it and reads that line.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import subprocess
@@ -39,7 +38,7 @@ def stdout_silenced() -> Iterator[None]:
         os.close(saved)
 
 
-def load_handler(function: str, module_name: str, stub: StubAws, context: Any) -> Callable[[Any], Any]:
+def load_handler(function: str, stub: StubAws, context: Any) -> Callable[[Any], Any]:
     """lambdas/<function>/handler.py itself, its boto3 clients answered by the stub.
 
     The stub is registered on boto3's default session, from which the runtime's clients copy their
@@ -48,12 +47,9 @@ def load_handler(function: str, module_name: str, stub: StubAws, context: Any) -
     import boto3
 
     from genesys_bridge import runtime
+    from local_runner.functions import load_handler as load_file
 
-    spec = importlib.util.spec_from_file_location(module_name, LAMBDAS / function / "handler.py")
-    if spec is None or spec.loader is None:
-        raise ImportError(f"lambdas/{function}/handler.py not found")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_file(LAMBDAS / function / "handler.py", {})
     runtime.reset()
     session = boto3.session.Session(region_name="us-east-1")
     stub.attach(session.events)

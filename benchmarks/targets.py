@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 
 # The targets of docs/benchmarks.md, "Targets" (benchmark figures, not timed tests).
-REQUESTS_OVER_FLOOR_MAX = 1.05
+# Figure 12: refetched conversations per multi-get that carries refetches, with the grid.
+REFETCHES_PER_REQUEST_MIN = 5.0
 GOODPUT_MIN = 0.90
 THROTTLED_SHARE_MAX = 0.02
 IMPORT_OVER_BOTO3_MAX = 2.5
@@ -26,8 +27,8 @@ def requests_floor(conversations: int, ids_per_request: int = 100) -> float:
     return math.ceil(conversations / ids_per_request) / conversations
 
 
-def requests_met(per_conversation: float, floor: float) -> bool:
-    return per_conversation <= REQUESTS_OVER_FLOOR_MAX * floor
+def refetch_sharing_met(refetches_per_request: float) -> bool:
+    return refetches_per_request >= REFETCHES_PER_REQUEST_MIN
 
 
 def goodput_met(goodput: float, throttled_share: float) -> bool:

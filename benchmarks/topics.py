@@ -10,15 +10,14 @@ the live path's calls; the audit's are figure 8).
 
 from __future__ import annotations
 
-import importlib
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.cost import cost_per_million, load_prices
-from benchmarks.pipeline import run_counts
+from benchmarks.pipeline import LocalRun, run_counts, run_local
 from benchmarks.table import Row, fmt_usd
+from stacks.config import load_environment_config
 
 ONE_TOPIC = ("customer.end",)
 TWO_TOPICS = ("customer.end", "acw")
@@ -38,31 +37,11 @@ class TopicRun:
 
 
 def measure(
-    environment: str,
-    topics: tuple[str, ...],
-    conversations: int,
-    time_scale: float,
-    prices_path: Path,
-    seed: int = 7,
+    environment: str, topics: tuple[str, ...], conversations: int, time_scale: float, prices_path: Path
 ) -> TopicRun:
-    runner = importlib.import_module("local_runner")
-    warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
-    from stacks.config import load_environment_config
-
-    report = runner.run_pipeline(
-        runner.RunOptions(
-            conversations=conversations,
-            seed=seed,
-            environment=environment,
-            topics=topics,
-            time_scale=time_scale,
-            out_dir=None,
-            progress=False,
-            late_rate=0.0,
-            never_rate=0.0,
-            malformed_rate=0.0,
-            max_run_s=1800.0,
-        )
+    options = (("topics", topics), ("malformed_rate", 0.0), ("audit", True))
+    report, _, _ = run_local(
+        environment, LocalRun(" + ".join(topics), conversations, time_scale, None, options)
     )
     counts, _ = run_counts(report, load_environment_config(environment))
     return TopicRun(

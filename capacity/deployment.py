@@ -106,6 +106,19 @@ class Pipeline:
         gathered = (waiting + visible_per_s * self.batching_window_s) / self.gatherers
         return min(float(self.batch_size), max(1.0, gathered))
 
+    def steady_ids_per_request(self, conversations_per_s: float) -> float:
+        """Ids in one multi-get at a steady rate without a backlog: min(ids per request, rate x window /
+        pollers), at least one. The SQS event source starts with five pollers (AWS Lambda, "Configuring
+        scaling behavior for SQS event source mappings",
+        https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html), at most the maximum
+        concurrency; each gathers what reaches it within its batching window."""
+        return min(float(self.ids_per_request), self.batch_fill(conversations_per_s, 0.0))
+
+    def batches_fill_per_s(self) -> float:
+        """The steady rate from which every multi-get carries its full ids per request."""
+        full = min(self.batch_size, self.ids_per_request) * self.gatherers
+        return full / self.batching_window_s if self.batching_window_s > 0 else math.inf
+
     def batch_wait_s(self, visible_per_s: float, waiting: float) -> float:
         """The longest a message waits for its batch to close (a message's wait is 0 .. this): the
         window, unless what waits and arrives fills the batch first."""

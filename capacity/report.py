@@ -166,6 +166,12 @@ def render(report: Report) -> str:
             f"These percentiles leave out {sim.latency_left_out:,.0f} conversations that had not landed when"
             f" the model stopped ({clock(sim.end_s)}): their latency is longer than anything above."
         )
+    peak_ids = p.steady_ids_per_request(report.peak_per_hour / 3600)
+    out.append(
+        f"Ids per multi-get = min({p.ids_per_request}, rate x window / pollers) ({p.gatherers} pollers,"
+        f" window {p.batching_window_s:g} s): {peak_ids:.1f} at the peak hour's rate; full from"
+        f" {p.batches_fill_per_s() * 3600:,.0f} conversations/h."
+    )
     out.append("")
     bottleneck = sim.bottleneck
     if bottleneck is None:
@@ -276,6 +282,8 @@ def as_json(report: Report) -> dict[str, Any]:
         "genesys_requests": round(sim.totals.genesys_requests, 3),
         "processor_invocations": round(sim.totals.processor_invocations, 3),
         "mean_batch": round(sim.mean_batch, 3),
+        # min(ids per request, rate x window / pollers): the rate from which every multi-get is full
+        "full_requests_from_conversations_per_hour": round(sim.pipeline.batches_fill_per_s() * 3600, 3),
         "peak_in_flight_messages": round(sim.peak_in_flight_messages, 3),
         "modelled_until_s": sim.end_s,
         "warnings": report.warnings,

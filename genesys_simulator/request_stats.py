@@ -25,6 +25,7 @@ class RecordedRequest:
     duration_s: float
     correlation_id: str
     fault: str | None  # "storm", "budget", "revoked", "5xx", "slow", "job_limit", "job_failed" or None
+    conversation_ids: tuple[str, ...] = ()  # a multi-get's ids (benchmarks: who was fetched with whom)
 
 
 @dataclass(slots=True)
@@ -71,6 +72,7 @@ class RequestStats:
             duration_s=duration_s,
             correlation_id=correlation_id,
             fault=response.fault,
+            conversation_ids=response.conversation_ids,
         )
         with self._lock:
             c = self._counters

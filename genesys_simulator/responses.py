@@ -66,6 +66,7 @@ class ApiResponse:
     headers: dict[str, str] = field(default_factory=dict)
     endpoint: str = OTHER
     ids: int = 0
+    conversation_ids: tuple[str, ...] = ()  # the ids a multi-get asked for, in its order
     fault: str | None = None
     conversations: int = 0
     ended_conversations: int = 0

@@ -403,6 +403,7 @@ class GenesysSimulator:
             ids.append(parsed)
         visible = self._store.visible(dict.fromkeys(ids), self._clock())
         response = ApiResponse(200, {"conversations": self._store.render(visible)}, ids=len(raw))
+        response.conversation_ids = tuple(ids)
         response.conversations = len(visible)
         response.ended_conversations = sum(o.ended for o in visible)
         response.settled_conversations = sum(o.settled for o in visible)

@@ -97,6 +97,8 @@ class AsyncInvoker(threading.Thread):
     def run(self) -> None:
         try:
             with ThreadPoolExecutor(self.concurrency, thread_name_prefix="ingest") as pool:
+                # paced from the start, not from the last send: the rate holds however long a send takes
+                paced_from, paced = time.monotonic(), 0
                 for planned in self.events:
                     if self.stop_requested.is_set():
                         break
@@ -114,7 +116,8 @@ class AsyncInvoker(threading.Thread):
                         continue
                     self._submit(pool, planned, attempt=1)
                     if self.interval:
-                        time.sleep(self.interval)
+                        paced += 1
+                        time.sleep(max(0.0, paced_from + paced * self.interval - time.monotonic()))
                 while not self.stop_requested.is_set():
                     self._submit_due_retries(pool)
                     if not self._retries and self._idle():

@@ -27,7 +27,7 @@ import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -145,13 +145,17 @@ class Harness:
             self.config = load_environment_config(options.environment)
         except ConfigError as error:  # an unknown --environment or a broken cdk.json block: its message
             raise UsageError(str(error)) from None
+        overrides = dict(options.settings)
         if options.topics is not None:
-            # the environment as if cdk.json subscribed these topics, checked by the config's own rules
-            block = {**self.config.model_dump(exclude={"environment_name"}), "topics": list(options.topics)}
+            overrides["topics"] = list(options.topics)
+        if overrides:
+            # the environment as if cdk.json said so, checked by the config's own rules
+            block = {**self.config.model_dump(exclude={"environment_name"}), **overrides}
             try:
                 self.config = parse_environment_config(options.environment, block)
             except ConfigError as error:
-                raise UsageError("--topics: " + str(error).splitlines()[-1].strip()) from None
+                what = "--topics" if options.topics is not None else "settings"
+                raise UsageError(f"{what}: " + str(error).splitlines()[-1].strip()) from None
         self.scale = TimeScale(options.time_scale)
         self.region = self.config.region or DEFAULT_REGION
         # A real org (by region) or any Genesys-compatible server (by base URL) instead of the simulator.
@@ -178,6 +182,7 @@ class Harness:
         self.lookups: list[Any] = []  # genesys_bridge.lookups.LookupResult of each lookup
         self.simulator: Any = None
         self._simulator_lock = threading.Lock()
+        self._shifts: dict[str, timedelta] = {}  # how far each conversation's details moved (_ending_now)
 
     # -- the run ---------------------------------------------------------------------------------------
 
@@ -360,6 +365,8 @@ class Harness:
         self.max_age_s = float(env_processor[contracts.NOT_READY_MAX_AGE_MINUTES]) * 60
 
     def _workload(self) -> Workload:
+        from genesys_simulator import DEFAULT_ACW
+
         options, now = self.options, datetime.now(UTC)
         if options.workload is not None:
             return options.workload
@@ -381,6 +388,7 @@ class Harness:
                 topics=frozenset(self.config.topics),
                 # wrap-up waits (ACW) shrink with the run's other timings
                 time_scale=self.scale.factor,
+                acw=DEFAULT_ACW if options.acw is None else options.acw,
             ),
             self.region,
         )
@@ -395,7 +403,17 @@ class Harness:
         if math.isinf(plan.visible_after_s):
             return  # a never-ready conversation analytics never shows (local_runner.workload)
         with self._simulator_lock:
-            self.simulator.add_conversations([plan.sim_conversation()])
+            self.simulator.add_conversations([self._ending_now(plan.sim_conversation())])
+
+    def _ending_now(self, conversation: Any) -> Any:
+        """The conversation with its details moved to end now, when its first end event came: an open
+        wrap-up's segmentStart, from which the processor expects its end, then lies on the run's clock
+        as deployed. The events keep their own (past) times; a reopen moves by the same amount."""
+        from genesys_simulator import timeline
+
+        end = timeline(conversation, self.simulator.org).end
+        shift = self._shifts.setdefault(conversation.conversation_id, self.simulator.now() - end)
+        return replace(conversation, start=conversation.start + shift)
 
     def before_reopen(self, planned: PlannedEvent) -> bool:
         """An event that ends its conversation again is due: once the bridge has concluded the
@@ -411,7 +429,9 @@ class Harness:
             return False
         plan = self.workload.conversations[planned.conversation_id]
         if self.simulator is not None:
-            again = replace(plan.sim_conversation(), ended_after_s=0.0, settled_after_s=None)
+            again = replace(
+                self._ending_now(plan.sim_conversation()), ended_after_s=0.0, settled_after_s=None
+            )
             with self._simulator_lock:
                 self.simulator.add_conversations([replace(again, acw_s=(plan.acw_s or 0.0) + 60)])
         planned.event["detail"]["timestamp"] = format_timestamp(datetime.now(UTC))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from genesys_simulator import AcwDistribution
     from local_runner.workload import Workload
 
 DEFAULT_TIME_SCALE = 0.05
@@ -96,6 +97,8 @@ class RunOptions:
     environment: str = DEFAULT_ENVIRONMENT
     # The environment's subscribed topics replaced (None: cdk.json's): what another choice costs.
     topics: tuple[str, ...] | None = None
+    # Other cdk.json settings replaced, checked by the config's rules (benchmarks: before and after).
+    settings: tuple[tuple[str, object], ...] = ()
     out_dir: Path | None = DEFAULT_OUT  # None: export nothing, log to a temporary file
     events_file: Path | None = None
     workload: Workload | None = None  # a prepared workload (benchmarks); overrides the synthetic one
@@ -119,6 +122,7 @@ class RunOptions:
     drop_rate: float = DEFAULT_DROP_RATE  # share of conversations whose events never reach ingest
     # share of conversations that end again after they landed (a reopened messaging thread)
     reopen_rate: float = DEFAULT_REOPEN_RATE
+    acw: AcwDistribution | None = None  # agents' after-call work (None: the simulator's default shape)
     # The closing audit (the workflow's steps in order) of the days the conversations started on, as
     # landed, plus audit_days; finalize also changes change_rate of the landed conversations in the
     # simulator afterwards and runs the finalize mode over the same days.

@@ -256,6 +256,19 @@ class EnvironmentConfig(BaseModel):
         "finalization brings the final version)",
         json_schema_extra={ALSO: "below `not_ready_max_age_minutes`, more than the settle delay"},
     )
+    # docs/design.md, "Refetches that share requests".
+    wrapup_estimate_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
+        180,
+        description="seconds after its wrap-up segment started that an open wrap-up is expected to end: a "
+        "conversation found in wrap-up is not fetched again before then. Set it near the 90th percentile of "
+        "your org's after-call work (tAcw); 0: the not-ready schedule alone",
+    )
+    not_ready_retry_grid_seconds: Annotated[int, Field(ge=0, le=900)] = Field(
+        60,
+        description="every not-ready wait ends on a multiple of this many seconds of wall-clock time, so the "
+        "refetches due in the same slot share a Genesys request; it adds up to this much latency to the "
+        "conversations fetched again, and to no other. 0: no grid",
+    )
 
     # Audit and finalization (docs/completeness.md).
     audit_enabled: bool = Field(
@@ -527,7 +540,8 @@ class EnvironmentConfig(BaseModel):
         """Receives a never-ready conversation takes until the processor sees it past its max age.
 
         The first receive comes after the settle delay; after the n-th the processor pushes the
-        message's visibility out by genesys_bridge.backoff.not_ready_delay(n, base, max). The receive
+        message's visibility out by genesys_bridge.backoff.not_ready_delay(n, base, max), or longer
+        (an open wrap-up's expected end, the refetch grid), which only means fewer receives. The receive
         that finds the conversation older than not_ready_max_age_minutes sends it to the DLQ itself, so
         SQS's redrive must not move it earlier.
         """

@@ -38,7 +38,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "ingest_memory_mb", "buffer_ttl_hours", "pipe_parallelization_factor", "settle_delay_seconds",
         "processor_batch_size", "processor_batching_window_seconds", "processor_max_concurrency",
         "processor_timeout_seconds", "processor_memory_mb", "not_ready_max_age_minutes", "settle_max_minutes",
-        "work_queue_max_receive_count",
+        "wrapup_estimate_seconds", "not_ready_retry_grid_seconds", "work_queue_max_receive_count",
     )),
     ("Audit and finalization (docs/completeness.md)", (
         "audit_enabled", "finalize_lag_days", "audit_schedule_hour_utc", "audit_max_requests_per_minute",

@@ -122,6 +122,11 @@ def processor_environment(
         contracts.NOT_READY_RETRY_MAX_SECONDS: str(
             max(retry_base, timing.whole_seconds(NOT_READY_RETRY_MAX_SECONDS))
         ),
+        # docs/design.md, "Refetches that share requests" (0 stays 0: no estimate, no grid)
+        contracts.WRAPUP_ESTIMATE_SECONDS: str(timing.whole_seconds(config.wrapup_estimate_seconds)),
+        contracts.NOT_READY_RETRY_GRID_SECONDS: str(
+            timing.whole_seconds(config.not_ready_retry_grid_seconds)
+        ),
     }
 
 

@@ -35,6 +35,11 @@ WORK_DLQ_URL: Final = "WORK_DLQ_URL"
 # first not-ready backoff; each further receive doubles it, capped at NOT_READY_RETRY_MAX_SECONDS.
 NOT_READY_RETRY_BASE_SECONDS: Final = "NOT_READY_RETRY_BASE_SECONDS"
 NOT_READY_RETRY_MAX_SECONDS: Final = "NOT_READY_RETRY_MAX_SECONDS"
+# a conversation found in wrap-up is not fetched again before its wrap-up segment's start plus this;
+# every not-ready wait ends on a multiple of the grid of wall-clock time (0: no grid), so waits ending in
+# the same slot share a request (docs/design.md, "Refetches that share requests").
+WRAPUP_ESTIMATE_SECONDS: Final = "WRAPUP_ESTIMATE_SECONDS"
+NOT_READY_RETRY_GRID_SECONDS: Final = "NOT_READY_RETRY_GRID_SECONDS"
 # the conversation topics this environment subscribes to, comma-separated topic suffixes such as
 # "customer.end,acw" (the stack's config `topics`): ingest quarantines events of any other topic, as
 # the EventBridge rule would have filtered them (a replay through `aws lambda invoke` skips the rule).

@@ -8,25 +8,9 @@ exception *types* (RetryLater, GenesysApiError.status), never by reading error m
 keeps the decisions; the work queue's calls live in genesys_bridge.work_queue, the buffer's in
 genesys_bridge.buffer, the not-ready schedule in genesys_bridge.backoff.
 
-Per message (readiness: genesys_bridge.settlement):
-- settled conversation  -> S3 object, buffer item FETCHED with resultKey, message acknowledged
-                           (ended, and every segment of every session has segmentEnd)
-- ended, a segment open -> not ready (wrap-up still running), the same backoff; once SETTLE_MAX past
-                           firstEventAt: landed as it is and counted ConversationsLandedUnsettled
-                           (the finalize run brings the final version)
-- absent or not ended   -> not ready: visibility pushed out with growing backoff, message reported failed;
-                           once NOT_READY_MAX_AGE past firstEventAt: absent -> item FAILED, DLQ,
-                           acknowledged; known but still open (a callback, an open messaging thread) ->
-                           item LEFT_OPEN, counted ConversationsLeftOpen, acknowledged, no DLQ (the audit
-                           and finalize land it, or its next end event queues a fresh fetch)
-Every landing records LandingLatency: seconds from the item's firstEventAt to the landing.
-- 400 for its chunk     -> the chunk is bisected; the ids Genesys rejects alone: FAILED, DLQ, acknowledged
-- 404 for its chunk     -> bisected the same way; an id 404ed alone is absent (not ready, as above)
-- RetryLater / other API error -> deferred: reported failed, nothing marked, back on the queue on the
-                           not-ready schedule (never before a Retry-After); past the max age: FAILED, DLQ
-- credentials refused   -> the invocation fails (alarm): no conversation is blamed for it
-- body not the contract -> DLQ with the reason, acknowledged
-- duplicate id in batch -> acknowledged; the first message of that id carries the conversation
+Each message ends in one outcome: landed, not ready yet (backed off on the not-ready schedule and
+the refetch grid), landed unsettled, left open, deferred, or dead-lettered. docs/operations.md
+("Outcomes") is the one table of them, with each outcome's buffer status, metric and alarm.
 """
 
 from __future__ import annotations
@@ -54,7 +38,7 @@ from genesys_bridge.fetching import ConversationFetcher, ConversationSource, Fet
 from genesys_bridge.genesys.errors import GenesysError, RetryLater
 from genesys_bridge.metrics import COUNT, SECONDS, MetricName, MetricsSink
 from genesys_bridge.results import InvalidConversation, ResultsWriter
-from genesys_bridge.settlement import Readiness, readiness
+from genesys_bridge.settlement import Readiness, readiness, wrapup_started_at
 from genesys_bridge.work_queue import FailureReason, WorkQueue, parse_body
 
 if TYPE_CHECKING:
@@ -134,6 +118,10 @@ class ProcessorConfig:
     settle_max: timedelta
     retry_base_seconds: int
     retry_max_seconds: int
+    # An open wrap-up is not fetched again before its segmentStart plus this; not-ready waits end on
+    # multiples of the grid of wall-clock time (0: no grid) (docs/design.md, "Refetches that share requests").
+    wrapup_estimate: timedelta
+    retry_grid_seconds: int
     # Threads for the per-message work (S3, DynamoDB, SQS calls); boto3 clients are thread-safe.
     workers: int = 16
 
@@ -147,6 +135,8 @@ class ProcessorConfig:
             settle_max=timedelta(minutes=settings.settle_max_minutes),
             retry_base_seconds=settings.not_ready_retry_base_seconds,
             retry_max_seconds=settings.not_ready_retry_max_seconds,
+            wrapup_estimate=timedelta(seconds=settings.wrapup_estimate_seconds),
+            retry_grid_seconds=settings.not_ready_retry_grid_seconds,
         )
 
 
@@ -316,7 +306,9 @@ class ProcessorService:
                     tally.count(MetricName.CONVERSATIONS_LANDED_UNSETTLED)
                 return outcome
             tally.count(MetricName.CONVERSATIONS_NOT_READY)
-            return self._wait(record, conversation_id, settle_left)
+            started = wrapup_started_at(conversation)
+            expected_end = None if started is None else started + self._config.wrapup_estimate
+            return self._wait(record, conversation_id, settle_left, expected_end)
 
         tally.count(MetricName.CONVERSATIONS_NOT_READY)
         return self._not_ready(record, conversation_id, present=conversation is not None, tally=tally)
@@ -378,10 +370,26 @@ class ProcessorService:
         tally.count(MetricName.CONVERSATIONS_LEFT_OPEN)
         return RecordOutcome.LEFT_OPEN
 
-    def _wait(self, record: SQSRecord, conversation_id: str, seconds_left: float) -> RecordOutcome:
-        """Not ready: the message comes back on the backoff schedule, never later than `seconds_left`
-        (the moment its wait ends, so that check happens on time)."""
-        visibility = self._backoff(record, seconds_left)
+    def _wait(
+        self,
+        record: SQSRecord,
+        conversation_id: str,
+        seconds_left: float,
+        expected_end: datetime | None = None,
+    ) -> RecordOutcome:
+        """Not ready: the message comes back on the backoff schedule, or at `expected_end` (an open
+        wrap-up's) when that is later, on the refetch grid, and never later than `seconds_left` (the
+        moment its wait ends, so that check happens on time)."""
+        now = self._clock()
+        visibility = not_ready_backoff(
+            int(record.attributes.approximate_receive_count or 1),
+            self._config.retry_base_seconds,
+            self._config.retry_max_seconds,
+            seconds_left,
+            at_least_seconds=0.0 if expected_end is None else (expected_end - now).total_seconds(),
+            now_epoch=now.timestamp(),
+            grid_seconds=self._config.retry_grid_seconds,
+        )
         raise NotReady(
             conversation_id, visibility if self._work_queue.set_visibility(record, visibility) else None
         )

@@ -162,6 +162,16 @@ class ProcessorSettings(GenesysAccessSettings, _BaseSettings):
         ge=1,
         le=contracts.SQS_MAX_VISIBILITY_SECONDS,
     )
+    wrapup_estimate_seconds: EnvInt = Field(
+        validation_alias=_env(contracts.WRAPUP_ESTIMATE_SECONDS),
+        ge=0,
+        le=contracts.SQS_MAX_VISIBILITY_SECONDS,
+    )
+    not_ready_retry_grid_seconds: EnvInt = Field(
+        validation_alias=_env(contracts.NOT_READY_RETRY_GRID_SECONDS),
+        ge=0,
+        le=contracts.SQS_MAX_VISIBILITY_SECONDS,
+    )
     work_queue_url: str = Field(validation_alias=_env(contracts.WORK_QUEUE_URL), min_length=1)
     work_dlq_url: str = Field(validation_alias=_env(contracts.WORK_DLQ_URL), min_length=1)
 

@@ -10,6 +10,7 @@ what each state means for a message, and the audit can ask the same question of 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -37,6 +38,22 @@ def open_segments(conversation: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         for segment in _dicts(session.get("segments"))
         if not segment.get("segmentEnd")
     ]
+
+
+def wrapup_started_at(conversation: Mapping[str, Any]) -> datetime | None:
+    """When the open wrap-up began (the latest `segmentStart` of the open segments), so its end can be
+    expected; None when an open segment is not a wrap-up or its start is unreadable: nothing to expect."""
+    starts: list[datetime] = []
+    for segment in open_segments(conversation):
+        start = segment.get("segmentStart")
+        if segment.get("segmentType") != "wrapup" or not isinstance(start, str):
+            return None
+        try:
+            starts.append(datetime.fromisoformat(start))
+        except ValueError:
+            return None
+    # A time without a zone cannot be compared with the processor's clock: as unreadable as none.
+    return max(starts) if starts and all(start.tzinfo for start in starts) else None
 
 
 def readiness(conversation: Mapping[str, Any] | None) -> Readiness:

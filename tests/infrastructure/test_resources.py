@@ -508,6 +508,8 @@ class TestProcessing:
             contracts.GENESYS_CONCURRENT_CALLERS: str(config.processor_max_concurrency),
             contracts.NOT_READY_RETRY_BASE_SECONDS: str(NOT_READY_RETRY_BASE_SECONDS),
             contracts.NOT_READY_RETRY_MAX_SECONDS: str(NOT_READY_RETRY_MAX_SECONDS),
+            contracts.WRAPUP_ESTIMATE_SECONDS: str(config.wrapup_estimate_seconds),
+            contracts.NOT_READY_RETRY_GRID_SECONDS: str(config.not_ready_retry_grid_seconds),
         }
         # Overrides exist for simulators; a deployed environment talks to the real Genesys hosts.
         assert contracts.GENESYS_API_BASE_URL not in variables
@@ -523,6 +525,8 @@ _PLAIN_PROCESSOR_SETTINGS = (
     contracts.GENESYS_CONCURRENT_CALLERS,
     contracts.NOT_READY_RETRY_BASE_SECONDS,
     contracts.NOT_READY_RETRY_MAX_SECONDS,
+    contracts.WRAPUP_ESTIMATE_SECONDS,
+    contracts.NOT_READY_RETRY_GRID_SECONDS,
 )
 
 

@@ -9,7 +9,6 @@ from benchmarks.audit import (
     ModeRun,
     StubS3,
     execution_cost,
-    extra_topic_cost,
     run_audit_bench,
     state_transitions,
 )
@@ -60,10 +59,6 @@ def test_state_transitions_count_tasks_choices_waits_and_the_end() -> None:
         ("report", "complete"),  # task + the Succeed
     ]
     assert state_transitions(path) == 2 + 2 + 2 + 2 + 2 + 1 + 2 + 2
-
-
-def test_one_more_end_topic_costs_its_event_its_ingest_request_and_its_buffer_write() -> None:
-    assert extra_topic_cost(ROUND_PRICES) == pytest.approx(1.0 + 0.20 + 0.625)
 
 
 def test_the_s3_stand_in_pages_listings_by_1000_with_md5_etags() -> None:

@@ -117,3 +117,47 @@ def test_price_file_architecture_selects_the_gb_second_price() -> None:
     document["s3"]["puts_per_thousand"] = -1
     with pytest.raises(ValueError, match="non-negative"):
         parse_prices(document)
+
+
+def test_the_whole_system_is_summed_per_service_and_a_part_not_measured_is_named() -> None:
+    # Given the live path's and an audit's breakdowns (S3 and Lambda in both)
+    from benchmarks.cost import CostBreakdown, CostLine, whole_system_rows
+
+    live = cost_per_million(_counts(), ROUND_PRICES)
+    audit = CostBreakdown([CostLine("S3 PUT/LIST", 100.0, 0.5), CostLine("Lambda GB-s", 10.0, 0.25)])
+
+    # When figure 7 is made with compaction not measured
+    rows = whole_system_rows({"live path": live, "audit": audit}, {"compaction": "not built"}, ROUND_PRICES)
+
+    # Then the total is every part's, each service sums its lines across the parts, and the missing part
+    # is named beside the total rather than priced as nothing
+    assert rows[0].measured == f"${live.total + 0.75:,.2f}"
+    assert "compaction: not measured" in rows[0].reference
+    assert "compaction not measured: not built" in rows[0].note
+    by_service = {row.figure.strip(): row for row in rows[1:]}
+    assert by_service["S3"].measured == f"${5.00 + 0.5:,.2f}"
+    assert by_service["S3"].reference == "live path $5.00, audit $0.50"
+    assert by_service["Lambda"].reference.endswith("audit $0.25")
+    assert set(by_service) == {"EventBridge", "Lambda", "DynamoDB", "Pipes", "SQS", "S3", "Secrets Manager"}
+
+
+def test_compaction_is_two_unload_passes_of_the_days_json_priced_per_million_conversations() -> None:
+    # Given a scan of 2,000 conversations whose JSON took 4 MB (2,000 B each) over 30 days
+    from benchmarks.catalog_scan import CatalogScan, compaction_cost
+    from benchmarks.cost import whole_system_rows
+
+    scan = CatalogScan(2000, 30, 4_000_000, 1_000_000, 1000, {}, 1.0, {})
+    prices = ROUND_PRICES.__class__(**{**ROUND_PRICES.__dict__, "athena_byte": 5.0 / 1e12})
+
+    # When the compaction is priced
+    cost = compaction_cost(scan, prices, days=30)
+
+    # Then a million conversations' JSON (2 GB) is read twice at $5/TB, each object GET twice, and each
+    # pass writes a Parquet file and a marker a day
+    assert cost.usd("Athena bytes scanned") == pytest.approx(2 * 2e9 * 5 / 1e12)  # $0.02
+    assert cost.usd("S3 GETs (compaction)") == pytest.approx(2 * 1e6 * 0.0004 / 1000)  # $0.80
+    assert cost.usd("S3 PUTs (compaction)") == pytest.approx(2 * 2 * 30 * 0.005 / 1000)
+    # and figure 7 sums it under Athena and S3 beside the other parts
+    rows = whole_system_rows({"compaction": cost}, {}, prices)
+    by_service = {row.figure.strip(): row.reference for row in rows[1:]}
+    assert by_service == {"Athena": "compaction $0.02", "S3": "compaction $0.80"}

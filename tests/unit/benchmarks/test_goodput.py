@@ -13,7 +13,6 @@ def _result(api: int, successes: int, throttled: int) -> GoodputResult:
         api_requests=api,
         successful_fetches=successes,
         throttled=throttled,
-        other_errors=api - successes - throttled,
         handed_back=0,
         simulated_minutes=1.5,
     )

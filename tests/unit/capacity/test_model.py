@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from capacity.advice import limits
-from capacity.deployment import STAGES
+from capacity.deployment import STAGES, Pipeline
 from capacity.measurements import Measurements
 from capacity.model import simulate
 from capacity.profiles import named_profile
@@ -161,3 +161,20 @@ def test_conversations_that_never_landed_are_counted_not_silently_left_out_of_th
     assert not_landed > 700_000
     # Then the latency percentiles say how many they leave out
     assert result.latency_left_out == pytest.approx(not_landed, rel=0.001)
+
+
+@pytest.mark.parametrize(
+    ("per_hour", "ids"),
+    [
+        (3_000, 3_000 / 3600 * 10 / 4),  # prod: 4 pollers (max concurrency 4 < the 5 AWS starts with)
+        (36_000, 25.0),
+        (144_000, 100.0),  # the rate from which they are full
+        (1_000_000, 100.0),  # never above the ids per request
+        (60, 1.0),  # never below one
+    ],
+)
+def test_ids_per_request_at_a_steady_rate_is_rate_times_window_over_pollers(
+    prod_pipeline: Pipeline, per_hour: float, ids: float
+) -> None:
+    assert prod_pipeline.steady_ids_per_request(per_hour / 3600) == pytest.approx(ids)
+    assert prod_pipeline.batches_fill_per_s() * 3600 == pytest.approx(144_000)

@@ -49,6 +49,8 @@ CONFIG: dict[str, Any] = {
     "settle_max": timedelta(minutes=60),
     "retry_base_seconds": 60,
     "retry_max_seconds": 900,
+    "wrapup_estimate": timedelta(seconds=180),
+    "retry_grid_seconds": 60,
 }
 
 
@@ -98,6 +100,7 @@ def make_service(
     *,
     buffer: BufferTable | None = None,
     results: ResultsWriter | None = None,
+    now: datetime = NOW,
     **config: Any,
 ) -> ProcessorService:
     return ProcessorService(
@@ -109,7 +112,7 @@ def make_service(
             **{**CONFIG, "work_queue_url": aws.work_url, "dlq_url": aws.dlq_url, **config}
         ),
         metrics=metrics or RecordingMetrics(),
-        clock=lambda: NOW,
+        clock=lambda: now,
         stats=genesys.stats.snapshot,
     )
 
@@ -351,6 +354,71 @@ def test_an_ended_conversation_whose_wrapup_is_still_open_is_not_landed_yet(aws:
     assert aws.messages("work-dlq") == []
     assert metrics.counts == {MetricName.CONVERSATIONS_NOT_READY: 1, MetricName.GENESYS_REQUESTS: 1}
     assert metrics.values == {}
+
+
+def _wrapup_started(details: dict[str, Any], at: datetime) -> dict[str, Any]:
+    for participant in details["participants"]:
+        for session in participant["sessions"]:
+            for segment in session["segments"]:
+                if segment["segmentType"] == "wrapup":
+                    segment["segmentStart"] = at.isoformat().replace("+00:00", "Z")
+    return details
+
+
+@pytest.mark.parametrize(
+    ("wrapup_started_seconds_ago", "estimate_seconds", "expected_visibility"),
+    [
+        (30, 180, 180),  # expected to end in 150 s, later than the schedule's 60: then the next minute
+        (30, 0, 60),  # no estimate: the schedule
+        (600, 180, 60),  # expected end long past: the schedule
+    ],
+)
+def test_an_open_wrapup_is_fetched_again_once_it_is_expected_to_end(
+    aws: Aws, wrapup_started_seconds_ago: int, estimate_seconds: int, expected_visibility: int
+) -> None:
+    # Given a conversation in wrap-up since `wrapup_started_seconds_ago`, on its first delivery
+    [conversation_id] = new_ids(1)
+    buffered(aws, [conversation_id])
+    visibility_calls = capture_calls(aws.sqs, "ChangeMessageVisibility")
+    details = _wrapup_started(
+        conversation(conversation_id, wrapup_open=True), NOW - timedelta(seconds=wrapup_started_seconds_ago)
+    )
+
+    # When it is processed with that wrap-up estimate
+    make_service(
+        aws, FakeGenesys([details]), wrapup_estimate=timedelta(seconds=estimate_seconds)
+    ).process_batch(sqs_event([work_message(conversation_id)]), deadline=deadline_in(30))
+
+    # Then it comes back at the later of its expected end and the schedule, on the minute grid
+    assert [call["VisibilityTimeout"] for call in visibility_calls] == [expected_visibility]
+
+
+def test_not_ready_conversations_handed_back_apart_come_back_on_the_same_grid_moment(aws: Aws) -> None:
+    # Given two conversations not in analytics yet, handed back 25 s apart (at 15:00:05 and 15:00:30)
+    ids = new_ids(2)
+    buffered(aws, ids)
+    visibility_calls = capture_calls(aws.sqs, "ChangeMessageVisibility")
+    moments = [NOW + timedelta(seconds=5), NOW + timedelta(seconds=30)]
+
+    # When each is processed (first delivery: the schedule's 60 s)
+    for conversation_id, moment in zip(ids, moments, strict=True):
+        make_service(aws, FakeGenesys(), now=moment).process_batch(
+            sqs_event([work_message(conversation_id)]), deadline=deadline_in(30)
+        )
+
+    # Then both come back at 15:02:00, the first grid minute at least 60 s after each: one request
+    returns = [
+        moment + timedelta(seconds=call["VisibilityTimeout"])
+        for moment, call in zip(moments, visibility_calls, strict=True)
+    ]
+    assert returns == [NOW + timedelta(minutes=2)] * 2
+    # and without a grid each would have come back on its own, 60 s after its own delivery
+    without = capture_calls(aws.sqs, "ChangeMessageVisibility")
+    for conversation_id, moment in zip(ids, moments, strict=True):
+        make_service(aws, FakeGenesys(), now=moment, retry_grid_seconds=0).process_batch(
+            sqs_event([work_message(conversation_id)]), deadline=deadline_in(30)
+        )
+    assert [call["VisibilityTimeout"] for call in without] == [60, 60]
 
 
 def test_a_conversation_lands_once_its_wrapup_has_ended_with_its_landing_latency(aws: Aws) -> None:

@@ -82,6 +82,8 @@ def test_a_malformed_topic_list_fails_at_cold_start_naming_the_variable(
         contracts.CONVERSATION_TOPICS,
         contracts.NOT_READY_MAX_AGE_MINUTES,
         contracts.SETTLE_MAX_MINUTES,
+        contracts.WRAPUP_ESTIMATE_SECONDS,
+        contracts.NOT_READY_RETRY_GRID_SECONDS,
     ],
 )
 def test_a_value_the_stack_always_sets_is_required_not_defaulted_again(
@@ -114,6 +116,8 @@ def test_processor_settings_carry_the_stack_values(processor_env: pytest.MonkeyP
     assert settings.not_ready_retry_base_seconds == 60
     assert settings.not_ready_retry_max_seconds == 900
     assert settings.settle_max_minutes == 60
+    assert settings.wrapup_estimate_seconds == 180
+    assert settings.not_ready_retry_grid_seconds == 60
     assert settings.genesys_api_base_url is None
 
 
@@ -128,6 +132,8 @@ def test_processor_settings_carry_the_stack_values(processor_env: pytest.MonkeyP
         (contracts.SETTLE_MAX_MINUTES, "0"),
         (contracts.NOT_READY_RETRY_BASE_SECONDS, "1000"),  # above the 900 s default cap
         (contracts.NOT_READY_RETRY_MAX_SECONDS, "50000"),  # above SQS's 12-hour visibility limit
+        (contracts.WRAPUP_ESTIMATE_SECONDS, "-1"),
+        (contracts.NOT_READY_RETRY_GRID_SECONDS, "43201"),  # a wait past SQS's visibility limit
         (contracts.GENESYS_REGION, "mypurecloud.xx"),
         (contracts.GENESYS_API_BASE_URL, "http://genesys.example.com"),  # plain http off loopback
         (contracts.GENESYS_LOGIN_BASE_URL, "ftp://127.0.0.1"),

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from genesys_bridge.settlement import Readiness, open_segments, readiness
+from genesys_bridge.settlement import Readiness, open_segments, readiness, wrapup_started_at
 from tests.unit.domain.builders import FIXTURE_CONVERSATION_ID, conversation
 
 
@@ -75,3 +76,29 @@ def test_details_without_participants_or_with_odd_shapes_are_judged_by_what_is_t
     # When their readiness is asked, then no open segment is invented and they are settled
     assert readiness(ended) is Readiness.SETTLED
     assert readiness(odd) is Readiness.SETTLED
+
+
+def test_an_open_wrapup_says_when_it_started() -> None:
+    # Given the recorded details with the agent's wrap-up still open (it started at conversationEnd)
+    details = conversation(FIXTURE_CONVERSATION_ID, wrapup_open=True)
+    # Then its start is the wrap-up segment's segmentStart, as an aware time
+    assert wrapup_started_at(details) == datetime(2026, 11, 20, 14, 3, 27, 412000, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("segment_type", "segment_start"),
+    [("interact", "2026-11-20T14:03:27.412Z"), ("wrapup", "not a time"), ("wrapup", "2026-11-20T14:03:27")],
+)
+def test_nothing_is_expected_of_an_open_segment_that_is_not_a_readable_wrapup(
+    segment_type: str, segment_start: str
+) -> None:
+    # Given an open segment that is not a wrap-up, or whose start has no readable time with its zone
+    details = conversation(FIXTURE_CONVERSATION_ID, wrapup_open=True)
+    [open_segment] = open_segments(details)
+    open_segment.update(segmentType=segment_type, segmentStart=segment_start)
+    # Then no start is given: the processor keeps to its schedule
+    assert wrapup_started_at(details) is None
+
+
+def test_settled_details_have_no_open_wrapup() -> None:
+    assert wrapup_started_at(conversation(FIXTURE_CONVERSATION_ID)) is None

@@ -25,7 +25,8 @@ def test_stats_count_requests_by_endpoint_status_and_fetch_outcome(sim: GenesysS
 
     # When a client authenticates, fetches 3 ids then 1, sends a bad request and a request without token
     api.fetch_token()
-    api.multi_get([ended.conversation_id, open_.conversation_id, str(uuid.uuid4())])
+    unknown = str(uuid.uuid4())
+    api.multi_get([ended.conversation_id, open_.conversation_id, unknown])
     api.multi_get([ended.conversation_id])
     api.multi_get(["bad-id"])
     api.session.get(
@@ -60,6 +61,9 @@ def test_stats_count_requests_by_endpoint_status_and_fetch_outcome(sim: GenesysS
     ]
     assert all(r.duration_s >= 0 and r.correlation_id for r in records)
     assert records[1].path == "/api/v2/analytics/conversations/details"
+    # and a multi-get with the ids it asked for, in its order (who was fetched with whom)
+    assert records[1].conversation_ids == (ended.conversation_id, open_.conversation_id, unknown)
+    assert records[0].conversation_ids == records[3].conversation_ids == ()
 
 
 def test_records_are_capped_but_counters_are_complete(make_sim: Callable[..., GenesysSimulator]) -> None:
