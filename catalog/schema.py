@@ -10,11 +10,12 @@ AnalyticsAgentGroup.md). Names are the JSON keys (camelCase, as the API sends th
 names are their snake_case spellings.
 
 Deliberate choices:
-- Timestamps stay strings (ISO 8601, `yyyy-MM-ddTHH:mm:ss[.mmm]Z`): the Hive JSON SerDe parses only
-  its own timestamp layout unless told otherwise, so the views parse them (`from_iso8601_timestamp`)
+- Timestamps stay strings (ISO 8601, `yyyy-MM-ddTHH:mm:ss[.mmm]Z`): Athena's JSON SerDes parse only
+  their own timestamp layout unless told otherwise, so the views parse them (`from_iso8601_timestamp`)
   and a malformed one reads as a string instead of failing the whole row.
-- A key in a body that the schema lacks is skipped by both readers (Hive's JSON SerDe and DuckDB's
-  json_transform): a new Genesys field is never an error, it is just not a column until added here.
+- A key in a body that the schema lacks is skipped by both readers (the tables' JSON SerDe,
+  stacks/catalog.py, and DuckDB's json_transform): a new Genesys field is never an error, it is just
+  not a column until added here.
 - Conversation-level evaluations, surveys and resolutions are not described yet (no body the bridge
   lands has carried them); adding them is adding fields below.
 """

@@ -1,29 +1,12 @@
 """The pipe DLQ resolver: turns the pipe's dead-letter pointers back into work-queue messages.
 
-When EventBridge Pipes gives up on a batch read from a DynamoDB stream, its dead-letter queue receives
-not the records but where they are: the stream ARN, the shard and the first and last sequence numbers
-of the batch (`DDBStreamBatchInfo`, the record Lambda's stream event sources write as well:
-https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-error-troubleshooting.html and
-https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html). The records stay
-readable only while the stream keeps them, 24 hours
-(https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.html). So this resolver
-reads them while it can and does what the pipe failed to do.
-
-Per pointer message:
-- readable      -> GetShardIterator AT_SEQUENCE_NUMBER start, GetRecords until past the last sequence
-                   number; of the records in range, each INSERT's conversation id is sent once to the
-                   work queue, as the pipe sends it (contracts.PIPE_FILTER_PATTERN passes INSERTs only,
-                   contracts.PIPE_INPUT_TEMPLATE renders dynamodb.NewImage.conversationId.S)
-- not a pointer, another stream, trimmed, iterator expired, stream gone, range not in the shard
-                -> the unresolved queue with a reason code (UnresolvedReason), acknowledged
-- an INSERT in range without a string NewImage.conversationId.S (what the pipe's template cannot
-  render, Pipes' own reason to give up on it)
-                -> the unresolved queue with the stream record itself, while it can still be read
-- throttling, an AWS error, reads that stay empty -> reported failed: SQS delivers it again, and after
-                   the queue's maxReceiveCount moves it, unchanged, to the unresolved queue
-
-Re-sending a conversation the pipe did deliver after all is harmless: the processor lands each
-conversation at one key (genesys_bridge.results), so a duplicate message costs a fetch, never a copy.
+When EventBridge Pipes gives up on a batch of the buffer's stream, its dead-letter queue receives a
+pointer to the records (stream ARN, shard, first and last sequence numbers), not the records, which the
+stream keeps 24 hours. This resolver reads the range while it can and sends each INSERT's conversation
+id once to the work queue, as the pipe would have; what it cannot resolve goes to the unresolved queue
+with a reason code (UnresolvedReason), and AWS errors are reported failed for SQS to deliver again.
+docs/operations.md ("The pipe DLQ resolver") has the sources, each reason and its recovery. Re-sending
+a conversation the pipe did deliver costs a fetch, never a copy: one key per conversation.
 """
 
 from __future__ import annotations
