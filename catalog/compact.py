@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import sqlglot
 from sqlglot import exp
 
-from catalog import local, sqlsource
+from catalog import dialect, local, sqlsource
 from genesys_bridge import compaction, layout
 from genesys_bridge.compaction import StoredFile
 from ops.cli_options import OneLineParser, iso_day
@@ -98,7 +98,7 @@ def write_day(folder: Path, day: date, target: Path) -> dict[str, Any]:
     written to `target` as Parquet (ZSTD) without the partition column, as Athena's partitioned UNLOAD
     writes it. Returns the rows written and the landed files skipped (not conversation objects)."""
     with local.connect(folder, lock=False, days=[day]) as catalog:
-        tree = sqlglot.parse_one(sqlsource.compaction_select(), read=local.SOURCE_DIALECT)
+        tree = sqlglot.parse_one(sqlsource.compaction_select(), read=dialect.SOURCE_DIALECT)
         tree = tree.transform(
             lambda node: exp.Literal.string(day.isoformat()) if isinstance(node, exp.Placeholder) else node
         )
@@ -107,7 +107,7 @@ def write_day(folder: Path, day: date, target: Path) -> dict[str, Any]:
         target.parent.mkdir(parents=True, exist_ok=True)
         partition = layout.COMPACTED.partition_column
         catalog.connection.execute(
-            f"COPY (SELECT * EXCLUDE ({partition}) FROM day_rows) TO {local.quote(str(target))} "  # noqa: S608
+            f"COPY (SELECT * EXCLUDE ({partition}) FROM day_rows) TO {dialect.quote(str(target))} "  # noqa: S608
             "(FORMAT PARQUET, COMPRESSION ZSTD)"
         )
         (rows,) = catalog.connection.execute("SELECT count(*) FROM day_rows").fetchone() or (0,)

@@ -19,7 +19,7 @@ from typing import TextIO
 import duckdb
 import sqlglot
 
-from catalog import local, sqlsource
+from catalog import dialect, local, sqlsource
 
 DEFAULT_OUT = Path("out/demo")
 
@@ -120,7 +120,7 @@ def main(
             return 0
         try:
             result = local.run(catalog, sql)
-        except local.QueryRefused as error:
+        except dialect.QueryRefused as error:
             print(f"catalog.query: the query was refused: {error}", file=err)
             return 2
         except (sqlglot.errors.SqlglotError, duckdb.ParserException) as error:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from catalog import local, query, sqlsource
+from catalog import dialect, local, query, sqlsource
 from tests.unit.catalog import kpi_reference
 from tests.unit.catalog.conftest import land, land_snapshot, queue_entity
 from tests.unit.catalog.genesys_conversations import A1, A2, A3, Q1, Q2, W1, conversations
@@ -159,5 +159,5 @@ def test_without_any_snapshot_the_views_are_empty_and_the_kpis_name_nothing(tmp_
 
 def test_a_user_query_may_read_the_snapshot_tables_but_nothing_else(landed: Path) -> None:
     assert rows(landed, "SELECT count(*) AS n FROM users_snapshots") == [{"n": 6}]
-    with pytest.raises(local.QueryRefused, match="users_snapshots"):
+    with pytest.raises(dialect.QueryRefused, match="users_snapshots"):
         local.run_query(landed, "SELECT * FROM read_json('x.jsonl')")

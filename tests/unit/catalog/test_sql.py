@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlglot
 
-from catalog import local, sqlsource
+from catalog import dialect, sqlsource
 
 
 @pytest.mark.parametrize("name", sqlsource.VIEWS)
@@ -14,7 +14,7 @@ def test_each_view_is_athena_sql_that_translates_to_duckdb(name: str) -> None:
 
     # Athena's dialect (Trino) parses it, and it translates with nothing sqlglot would have to drop
     assert sqlglot.parse_one(sql, read="trino").find(sqlglot.exp.Select) is not None
-    assert isinstance(sqlglot.parse_one(local.to_duckdb(sql), read="duckdb"), sqlglot.exp.Query)
+    assert isinstance(sqlglot.parse_one(dialect.to_duckdb(sql), read="duckdb"), sqlglot.exp.Query)
 
 
 @pytest.mark.parametrize("name", sorted(sqlsource.KPI_QUERIES))
@@ -25,7 +25,7 @@ def test_each_kpi_query_reads_only_the_views(name: str) -> None:
 
     assert tables
     assert tables <= set(sqlsource.NORMALIZED_VIEWS)
-    assert local.to_duckdb(sqlsource.kpi_query(name).sql)
+    assert dialect.to_duckdb(sqlsource.kpi_query(name).sql)
 
 
 def test_views_read_only_the_tables_and_views_created_before_them() -> None:
@@ -52,11 +52,11 @@ def test_the_statements_athena_runs_create_each_view_in_order_without_comment_li
 def test_a_trino_construct_duckdb_cannot_express_is_refused_not_guessed() -> None:
     # reduce() with an output function that is not the identity has no DuckDB equivalent
     with pytest.raises(sqlglot.errors.UnsupportedError):
-        local.to_duckdb("SELECT reduce(ARRAY[1, 2], 0, (s, x) -> s + x, s -> s * 10)")
+        dialect.to_duckdb("SELECT reduce(ARRAY[1, 2], 0, (s, x) -> s + x, s -> s * 10)")
     # the identity output function is dropped, which changes nothing
-    assert "LIST_REDUCE" in local.to_duckdb("SELECT reduce(ARRAY[1, 2], 0, (s, x) -> s + x, s -> s)")
+    assert "LIST_REDUCE" in dialect.to_duckdb("SELECT reduce(ARRAY[1, 2], 0, (s, x) -> s + x, s -> s)")
 
 
 def test_more_than_one_statement_is_refused() -> None:
     with pytest.raises(sqlglot.errors.ParseError):
-        local.to_duckdb("SELECT 1; SELECT 2")
+        dialect.to_duckdb("SELECT 1; SELECT 2")
