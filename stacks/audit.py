@@ -19,7 +19,6 @@ from typing import cast
 
 from aws_cdk import ArnFormat, Aws, CfnElement, Duration, Fn, RemovalPolicy, Stack, TimeZone
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
@@ -41,7 +40,7 @@ from stacks.dead_letter_queues import dead_letter_queue
 from stacks.function_environments import audit_environment
 from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
 from stacks.log_groups import log_group
-from stacks.nag import acknowledge_nag_finding
+from stacks.nag import acknowledge_nag_finding, acknowledge_state_machine_role
 
 # State names as they show in the Step Functions console.
 STEP_STATE_NAMES: Mapping[Step, str] = {
@@ -148,7 +147,7 @@ class Audit(Construct):
             comment="One UTC day of conversations, audited (mode audit) or finalized (mode finalize)",
         )
         self._grant_queries(self.state_machine.role)
-        self._acknowledge_state_machine_role()
+        acknowledge_state_machine_role(self.state_machine, self.function, "the audit function")
 
         self.schedule_dead_letter_queue = dead_letter_queue(
             self, "ScheduleDeadLetterQueue", holds="schedule runs that could not start an execution"
@@ -368,23 +367,6 @@ class Audit(Construct):
                 f"Athena runs the compaction with the state machine's credentials: {why}, under that "
                 "prefix only.",
             )
-
-    def _acknowledge_state_machine_role(self) -> None:
-        function_logical_id = Stack.of(self).resolve(
-            Stack.of(self).get_logical_id(cast(lambda_.CfnFunction, self.function.node.default_child))
-        )
-        acknowledge_nag_finding(
-            self.state_machine.role,
-            f"AwsSolutions-IAM5[Resource::<{function_logical_id}.Arn>:*]",
-            "CDK grants lambda:InvokeFunction on the audit function and its versions (ARN:*); the state "
-            "machine invokes that one function and nothing else.",
-        )
-        acknowledge_nag_finding(
-            self.state_machine.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray tracing and CloudWatch Logs delivery for the state machine need actions "
-            "(PutTraceSegments, CreateLogDelivery and the like) that support no resource-level permissions.",
-        )
 
     # --- schedules ---------------------------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ from typing import cast
 
 from aws_cdk import Duration, RemovalPolicy, Stack, TimeZone
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
@@ -34,7 +33,7 @@ from stacks.dead_letter_queues import dead_letter_queue
 from stacks.function_environments import lookups_environment
 from stacks.lambda_functions import FunctionSpec, PythonFunctionFactory
 from stacks.log_groups import log_group
-from stacks.nag import acknowledge_nag_finding
+from stacks.nag import acknowledge_nag_finding, acknowledge_state_machine_role
 
 # State names as they show in the Step Functions console.
 LIST_STATE = "ListLookups"
@@ -103,7 +102,7 @@ class Lookups(Construct):
             logs=sfn.LogOptions(destination=logs_, level=sfn.LogLevel.ALL, include_execution_data=False),
             comment="Today's snapshot of each Genesys lookup (queues, users, codes, ...), one at a time",
         )
-        self._acknowledge_state_machine_role()
+        acknowledge_state_machine_role(self.state_machine, self.function, "the lookups function")
         self.schedule_dead_letter_queue = dead_letter_queue(
             self, "ScheduleDeadLetterQueue", holds="schedule runs that could not start a lookups sync"
         )
@@ -185,23 +184,6 @@ class Lookups(Construct):
             f"AwsSolutions-IAM5[Resource::<{bucket_logical_id}.Arn>/{snapshots}]",
             "Keys are made at run time (one snapshot per lookup and day), so they cannot be listed in "
             f"advance; the grant is PutObject only, limited to the {contracts.LOOKUPS_PREFIX} prefix.",
-        )
-
-    def _acknowledge_state_machine_role(self) -> None:
-        function_logical_id = Stack.of(self).resolve(
-            Stack.of(self).get_logical_id(cast(lambda_.CfnFunction, self.function.node.default_child))
-        )
-        acknowledge_nag_finding(
-            self.state_machine.role,
-            f"AwsSolutions-IAM5[Resource::<{function_logical_id}.Arn>:*]",
-            "CDK grants lambda:InvokeFunction on the lookups function and its versions (ARN:*); the state "
-            "machine invokes that one function and nothing else.",
-        )
-        acknowledge_nag_finding(
-            self.state_machine.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray tracing and CloudWatch Logs delivery for the state machine need actions "
-            "(PutTraceSegments, CreateLogDelivery and the like) that support no resource-level permissions.",
         )
 
     # --- runs --------------------------------------------------------------------------------------------
