@@ -177,8 +177,7 @@ def build_report(
             deferred[error_type] += records
     processor_emf = figures.emf.get(contracts.PROCESSOR_SERVICE, {})
     pipe = run.pipe.tally
-    failed_lookups = [r.describe() for r in run.lookups if r.outcome == "failed"]
-    lookups_check = Check("lookups landed or refused", not failed_lookups, "; ".join(failed_lookups))
+    lookups = check_lookups(run.lookups)
     return RunReport(
         source=workload.source,
         faults=options.faults if run.simulator is not None else "real org",
@@ -225,8 +224,8 @@ def build_report(
         duplicated=reconciliation.duplicated,
         body_mismatches=reconciliation.body_mismatches,
         reconciled=reconciliation.landed_once,
-        checks=[*reconciliation.checks, lookups_check],
-        verdict=reconciliation.verdict and lookups_check.ok,
+        checks=[*reconciliation.checks, lookups],
+        verdict=reconciliation.verdict and lookups.ok,
         latencies_s=latencies,
         invocations={name: len(values) for name, values in run.invocations.durations.items()},
         invocation_durations_s={name: list(v) for name, v in run.invocations.durations.items()},
@@ -253,6 +252,15 @@ def build_report(
         out_dir=str(options.out_dir) if options.out_dir is not None else None,
         settings={"max_age_s": run.max_age_s, "visibility_timeout_s": run.resources.visibility_timeout_s},
     )
+
+
+def check_lookups(results: list[Any]) -> Check:
+    """Every lookup landed or was refused (a missing permission is reported, not a failed run); the
+    detail counts the outcomes, or names each failed lookup and its error."""
+    failed = [result.describe() for result in results if result.outcome == "failed"]
+    outcomes = Counter(str(result.outcome) for result in results)
+    counted = ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items())) or "no lookup ran"
+    return Check("lookups landed or refused", not failed, "; ".join(failed) or counted)
 
 
 def _lookup_text(result: Any) -> str:
