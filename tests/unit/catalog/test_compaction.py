@@ -31,9 +31,14 @@ def rows(folder: Path, sql: str, **settings: Any) -> list[tuple[Any, ...]]:
 
 
 def every_view(folder: Path) -> dict[str, list[tuple[Any, ...]]]:
-    answers = {name: rows(folder, f"SELECT * FROM {name}") for name in DATA_VIEWS}  # noqa: S608
-    for name in sqlsource.KPI_QUERIES:
-        answers[name] = local.run_query(folder, sqlsource.kpi_query(name).sql).rows
+    """Every data view's rows (sorted) and every KPI query's, through one catalog over every day."""
+    with local.connect(folder) as catalog:
+        answers = {
+            name: sorted(local.run(catalog, f"SELECT * FROM {name}").rows, key=repr)  # noqa: S608
+            for name in DATA_VIEWS
+        }
+        for name in sqlsource.KPI_QUERIES:
+            answers[name] = local.run(catalog, sqlsource.kpi_query(name).sql).rows
     return answers
 
 
