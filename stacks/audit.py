@@ -126,25 +126,14 @@ class Audit(Construct):
             noncurrent_version_expiration=Duration.days(1),
         )
 
-        logs_ = log_group(
+        self.state_machine = logged_state_machine(
             self,
-            "StateMachineLogs",
-            retention_days=config.log_retention_days,
-            removal_policy=removal_policy,
-            log_group_name=state_machine_log_group_name(stack, self.state_machine_name),
-        )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            state_machine_name=self.state_machine_name,
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(self._definition()),
+            self.state_machine_name,
+            self._definition(),
             timeout=Duration.hours(plan.EXECUTION_TIMEOUT_HOURS),
-            tracing_enabled=True,
-            # Every state transition in the log (cdk-nag SF1); execution data stays out of it: the state
-            # holds nothing secret, but keeps the log small.
-            logs=sfn.LogOptions(destination=logs_, level=sfn.LogLevel.ALL, include_execution_data=False),
             comment="One UTC day of conversations, audited (mode audit) or finalized (mode finalize)",
+            config=config,
+            removal_policy=removal_policy,
         )
         self._grant_queries(self.state_machine.role)
         acknowledge_state_machine_role(self.state_machine, self.function, "the audit function")
@@ -407,6 +396,39 @@ def _logical_id(construct: Construct) -> str:
     """The CloudFormation logical id of an L2 construct's resource, as cdk-nag names it in findings."""
     stack = Stack.of(construct)
     return str(stack.resolve(stack.get_logical_id(cast(CfnElement, construct.node.default_child))))
+
+
+def logged_state_machine(
+    scope: Construct,
+    name: str,
+    definition: sfn.IChainable,
+    *,
+    timeout: Duration,
+    comment: str,
+    config: EnvironmentConfig,
+    removal_policy: RemovalPolicy,
+) -> sfn.StateMachine:
+    """A standard, traced state machine (`StateMachine` in scope) that logs every state transition
+    (cdk-nag SF1) to a log group of its own (`StateMachineLogs`); execution data stays out of the log:
+    the state holds nothing secret, but it keeps the log small."""
+    logs_ = log_group(
+        scope,
+        "StateMachineLogs",
+        retention_days=config.log_retention_days,
+        removal_policy=removal_policy,
+        log_group_name=state_machine_log_group_name(Stack.of(scope), name),
+    )
+    return sfn.StateMachine(
+        scope,
+        "StateMachine",
+        state_machine_name=name,
+        state_machine_type=sfn.StateMachineType.STANDARD,
+        definition_body=sfn.DefinitionBody.from_chainable(definition),
+        timeout=timeout,
+        tracing_enabled=True,
+        logs=sfn.LogOptions(destination=logs_, level=sfn.LogLevel.ALL, include_execution_data=False),
+        comment=comment,
+    )
 
 
 def state_machine_log_group_name(stack: Stack, state_machine_name: str) -> str:

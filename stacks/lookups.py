@@ -26,7 +26,7 @@ from constructs import Construct
 
 from genesys_bridge import contracts, layout
 from genesys_bridge.audit import plan
-from stacks.audit import state_machine_log_group_name
+from stacks.audit import logged_state_machine
 from stacks.config import EnvironmentConfig
 from stacks.credentials import GenesysCredentials
 from stacks.dead_letter_queues import dead_letter_queue
@@ -65,7 +65,6 @@ class Lookups(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         self.state_machine_name = f"{config.stack_name}-lookups"
         self.function = functions.build(
             self,
@@ -84,23 +83,14 @@ class Lookups(Construct):
             ),
         )
         self._grant(results_bucket, credentials)
-        logs_ = log_group(
+        self.state_machine = logged_state_machine(
             self,
-            "StateMachineLogs",
-            retention_days=config.log_retention_days,
-            removal_policy=removal_policy,
-            log_group_name=state_machine_log_group_name(stack, self.state_machine_name),
-        )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            state_machine_name=self.state_machine_name,
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(self._definition()),
+            self.state_machine_name,
+            self._definition(),
             timeout=EXECUTION_TIMEOUT,
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=logs_, level=sfn.LogLevel.ALL, include_execution_data=False),
             comment="Today's snapshot of each Genesys lookup (queues, users, codes, ...), one at a time",
+            config=config,
+            removal_policy=removal_policy,
         )
         acknowledge_state_machine_role(self.state_machine, self.function, "the lookups function")
         self.schedule_dead_letter_queue = dead_letter_queue(

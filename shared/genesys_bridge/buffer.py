@@ -214,50 +214,40 @@ class BufferTable:
 
         A FETCHED item keeps its status: its details are in S3, whatever a later message says.
         """
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={contracts.ATTR_CONVERSATION_ID: {"S": conversation_id}},
-                UpdateExpression="SET #status = :failed, #error = :error",
-                ConditionExpression="attribute_exists(#id) AND #status <> :fetched",
-                ExpressionAttributeNames={
-                    "#id": contracts.ATTR_CONVERSATION_ID,
-                    "#status": contracts.ATTR_STATUS,
-                    "#error": contracts.ATTR_ERROR,
-                },
-                ExpressionAttributeValues={
-                    ":failed": {"S": contracts.STATUS_FAILED},
-                    ":fetched": {"S": contracts.STATUS_FETCHED},
-                    ":error": {"S": reason[:MAX_ERROR_CHARS]},
-                },
-            )
-        except ClientError as error:
-            if _is_conditional_failure(error):
-                return False
-            raise
-        return True
+        return self._update_unless_fetched(
+            conversation_id,
+            "SET #status = :status, #error = :error",
+            {"#error": contracts.ATTR_ERROR},
+            {":status": {"S": contracts.STATUS_FAILED}, ":error": {"S": reason[:MAX_ERROR_CHARS]}},
+        )
 
     def mark_left_open(self, conversation_id: str) -> bool:
         """Mark the item LEFT_OPEN (known to analytics, still open at the max age); False if it is gone or
         already FETCHED. Its next end event starts a new round (`requeue`); until then the audit and
         finalize find the conversation. The condition keeps a missing item from being recreated."""
+        return self._update_unless_fetched(
+            conversation_id,
+            "SET #status = :status, #concluded = :now REMOVE #error",
+            {"#concluded": contracts.ATTR_CONCLUDED_AT, "#error": contracts.ATTR_ERROR},
+            {":status": {"S": contracts.STATUS_LEFT_OPEN}, ":now": {"S": format_timestamp(self._clock())}},
+        )
+
+    def _update_unless_fetched(
+        self, conversation_id: str, update: str, names: dict[str, str], values: dict[str, Any]
+    ) -> bool:
+        """Apply `update` to an existing item that is not FETCHED; False if it is gone or FETCHED."""
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key={contracts.ATTR_CONVERSATION_ID: {"S": conversation_id}},
-                UpdateExpression="SET #status = :left_open, #concluded = :now REMOVE #error",
+                UpdateExpression=update,
                 ConditionExpression="attribute_exists(#id) AND #status <> :fetched",
                 ExpressionAttributeNames={
                     "#id": contracts.ATTR_CONVERSATION_ID,
                     "#status": contracts.ATTR_STATUS,
-                    "#concluded": contracts.ATTR_CONCLUDED_AT,
-                    "#error": contracts.ATTR_ERROR,
+                    **names,
                 },
-                ExpressionAttributeValues={
-                    ":left_open": {"S": contracts.STATUS_LEFT_OPEN},
-                    ":fetched": {"S": contracts.STATUS_FETCHED},
-                    ":now": {"S": format_timestamp(self._clock())},
-                },
+                ExpressionAttributeValues={":fetched": {"S": contracts.STATUS_FETCHED}, **values},
             )
         except ClientError as error:
             if _is_conditional_failure(error):
