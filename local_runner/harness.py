@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from genesys_bridge import contracts, layout
-from genesys_bridge.buffer import BufferTable, format_timestamp
+from genesys_bridge.buffer import BufferTable
+from genesys_bridge.contracts import format_timestamp
 from local_runner import aws_hooks
 from local_runner.aws import (
     DEFAULT_REGION,

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final, Protocol
 
+from genesys_bridge.contracts import format_timestamp
+
 ATHENA: Final = "athena"
 DUCKDB: Final = "duckdb"
 
@@ -86,7 +88,7 @@ def commit(
     files = store.compacted_files(day)
     marker = {
         "conversation_date": day.isoformat(),
-        "compacted_at": format_time(compacted_at),
+        "compacted_at": format_timestamp(compacted_at),
         "engine": engine,
         "files": [{"name": item.name, "bytes": item.size} for item in files],
         **landed,
@@ -94,10 +96,6 @@ def commit(
     }
     store.put_compaction_marker(day, marker)
     return marker
-
-
-def format_time(moment: datetime) -> str:
-    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%S.") + f"{_utc(moment).microsecond // 1000:03d}Z"
 
 
 def parse_time(text: Any) -> datetime | None:

@@ -6,6 +6,7 @@ the local runner all read it, so a name is written once and a rename breaks loud
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from genesys_bridge import layout
@@ -152,3 +153,9 @@ RESULT_METADATA_SOURCE: Final = "source"
 RESULT_METADATA_FETCHED_AT: Final = "fetched-at"
 SOURCE_DETAILS: Final = "/api/v2/analytics/conversations/details"
 SOURCE_DETAILS_JOB: Final = "/api/v2/analytics/conversations/details/jobs"
+
+
+def format_timestamp(moment: datetime) -> str:
+    """ISO-8601 UTC with milliseconds and a Z, the form Genesys uses too (sortable as text): every
+    timestamp the bridge writes (buffer items, audit reports, compaction markers)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from genesys_bridge import contracts
-from genesys_bridge.buffer import BufferItem, BufferTable, format_timestamp
+from genesys_bridge.buffer import BufferItem, BufferTable
+from genesys_bridge.contracts import format_timestamp
 from ops.errors import OpsError
 from ops.stack import describe_stack
 from stacks.config import EnvironmentConfig

@@ -17,7 +17,7 @@ from genesys_bridge.audit.model import (
     capped,
 )
 from genesys_bridge.audit.store import AuditStore
-from genesys_bridge.buffer import format_timestamp
+from genesys_bridge.contracts import format_timestamp
 from genesys_bridge.metrics import COUNT, MetricName, MetricsSink
 
 

@@ -51,7 +51,8 @@ from genesys_bridge.audit.model import (
 )
 from genesys_bridge.audit.plan import End, Query, Step, Wait
 from genesys_bridge.audit.store import AuditStore
-from genesys_bridge.buffer import format_timestamp, utc_now
+from genesys_bridge.buffer import utc_now
+from genesys_bridge.contracts import format_timestamp
 from genesys_bridge.genesys.errors import GenesysApiError, GenesysError, PagingError
 from genesys_bridge.metrics import COUNT, MetricName, MetricsSink
 

@@ -10,7 +10,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from genesys_bridge import contracts
-from genesys_bridge.buffer import BufferTable, format_timestamp
+from genesys_bridge.buffer import BufferTable
+from genesys_bridge.contracts import format_timestamp
 from genesys_bridge.events import MAX_EVENT_BYTES, InvalidReason
 from genesys_bridge.ingest import SQS_MAX_MESSAGE_BYTES, IngestOutcome, IngestService, quarantine_body
 from genesys_bridge.metrics import MetricName, RecordingMetrics
