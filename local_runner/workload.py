@@ -21,6 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from genesys_bridge.contracts import format_timestamp
 from genesys_bridge.events import InvalidReason
 from genesys_simulator import DEFAULT_ACW, AcwDistribution, SimConversation, Timeline, build_org, timeline
 from genesys_simulator.org import AGENTLESS_SHAPES
@@ -172,10 +173,6 @@ def _uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def conversation_event(
     conversation_id: str,
     topic: str,
@@ -221,7 +218,7 @@ def conversation_event(
             "version": "2",
             "eventBody": body,
             "metadata": {"CorrelationId": _uuid(rng)},
-            "timestamp": _iso(at),
+            "timestamp": format_timestamp(at),
         },
     }
 
