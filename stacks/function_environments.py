@@ -148,9 +148,7 @@ def audit_environment(
     genesys: GenesysEndpoints | None = None,
 ) -> dict[str, str]:
     return {
-        contracts.RESULTS_BUCKET_NAME: results_bucket_name,
-        contracts.GENESYS_CREDENTIALS_SECRET_ARN: credentials_secret_arn,
-        **(genesys or GenesysEndpoints.of(config)).variables(),
+        **_genesys_to_bucket(config, results_bucket_name, credentials_secret_arn, genesys),
         contracts.AUDIT_MAX_REQUESTS_PER_MINUTE: str(config.audit_max_requests_per_minute),
         contracts.AUDIT_AVAILABILITY_MAX_WAIT_HOURS: str(config.audit_availability_max_wait_hours),
         contracts.AUDIT_JOB_TIMEOUT_MINUTES: str(config.audit_job_timeout_minutes),
@@ -168,9 +166,7 @@ def lookups_environment(
     genesys: GenesysEndpoints | None = None,
 ) -> dict[str, str]:
     return {
-        contracts.RESULTS_BUCKET_NAME: results_bucket_name,
-        contracts.GENESYS_CREDENTIALS_SECRET_ARN: credentials_secret_arn,
-        **(genesys or GenesysEndpoints.of(config)).variables(),
+        **_genesys_to_bucket(config, results_bucket_name, credentials_secret_arn, genesys),
         # The audit's pace: the two take turns (docs/design.md, "Lookups").
         contracts.LOOKUPS_MAX_REQUESTS_PER_MINUTE: str(config.audit_max_requests_per_minute),
     }
@@ -179,3 +175,17 @@ def lookups_environment(
 def _minutes(minutes: float) -> str:
     # Whole minutes as integers ("240"); the local runner's scaled ones as short decimals ("0.25").
     return f"{minutes:.6g}"
+
+
+def _genesys_to_bucket(
+    config: EnvironmentConfig,
+    results_bucket_name: str,
+    credentials_secret_arn: str,
+    genesys: GenesysEndpoints | None,
+) -> dict[str, str]:
+    """What a function that reads Genesys into the results bucket needs (the audit, the lookups)."""
+    return {
+        contracts.RESULTS_BUCKET_NAME: results_bucket_name,
+        contracts.GENESYS_CREDENTIALS_SECRET_ARN: credentials_secret_arn,
+        **(genesys or GenesysEndpoints.of(config)).variables(),
+    }

@@ -257,16 +257,7 @@ class Observability(Construct):
         self._alarm(
             "AuditExecutionsFailed",
             "An audit or finalize execution failed, timed out or was aborted: its day has no complete report",
-            cloudwatch.MathExpression(
-                expression="failed + timedOut + aborted",
-                using_metrics={
-                    "failed": state_machine.metric_failed(period=ALARM_PERIOD, statistic="Sum"),
-                    "timedOut": state_machine.metric_timed_out(period=ALARM_PERIOD, statistic="Sum"),
-                    "aborted": state_machine.metric_aborted(period=ALARM_PERIOD, statistic="Sum"),
-                },
-                period=ALARM_PERIOD,
-                label="audit executions failed",
-            ),
+            _executions_failed(state_machine, "audit executions failed"),
             threshold=0,
         )
         # One value per audited day; the alarm keeps its state until the next report (missing data is
@@ -291,16 +282,7 @@ class Observability(Construct):
             "LookupsExecutionsFailed",
             "A lookups sync failed, timed out or was aborted: a lookup has no snapshot for today "
             "(the execution's error names it; docs/operations.md, Lookups)",
-            cloudwatch.MathExpression(
-                expression="failed + timedOut + aborted",
-                using_metrics={
-                    "failed": state_machine.metric_failed(period=ALARM_PERIOD, statistic="Sum"),
-                    "timedOut": state_machine.metric_timed_out(period=ALARM_PERIOD, statistic="Sum"),
-                    "aborted": state_machine.metric_aborted(period=ALARM_PERIOD, statistic="Sum"),
-                },
-                period=ALARM_PERIOD,
-                label="lookups executions failed",
-            ),
+            _executions_failed(state_machine, "lookups executions failed"),
             threshold=0,
         )
         # Every sync reports 0 or 1 for each lookup, so the alarm clears at the first sync after the
@@ -354,3 +336,17 @@ class Observability(Construct):
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)
         self.alarms.append(alarm)
+
+
+def _executions_failed(state_machine: sfn.IStateMachine, label: str) -> cloudwatch.MathExpression:
+    """A state machine's executions that failed, timed out or were aborted, per alarm period."""
+    return cloudwatch.MathExpression(
+        expression="failed + timedOut + aborted",
+        using_metrics={
+            "failed": state_machine.metric_failed(period=ALARM_PERIOD, statistic="Sum"),
+            "timedOut": state_machine.metric_timed_out(period=ALARM_PERIOD, statistic="Sum"),
+            "aborted": state_machine.metric_aborted(period=ALARM_PERIOD, statistic="Sum"),
+        },
+        period=ALARM_PERIOD,
+        label=label,
+    )
