@@ -9,9 +9,11 @@ its GETs (https://aws.amazon.com/athena/pricing/):
 - JSON: the JSON SerDe reads whole objects, one GET each: the bytes DuckDB read, every object a GET.
 - Parquet: Trino (Athena's engine) prunes the fields of a ROW column but not those of the rows inside
   an ARRAY (https://trino.io/docs/current/optimizer/pushdown.html, "Dereference pushdown"), so a query
-  reads every column chunk under each top-level column its plan reads (participants: all of it), each
-  file's footer, and each day's marker (a GET a day).
-- Compaction: the UNLOAD reads the day's JSON as a query of it does and writes a file a day; the audit
+  reads every column chunk under each top-level column its plan reads of each compacted dataset
+  (conversations, session metrics, segments; of the conversations' participants: all of it), each file's
+  footer, and each day's marker (a GET a day).
+- Compaction: the conversations' UNLOAD reads the day's JSON as a query of it does; the flat datasets'
+  UNLOADs read the day's compacted conversationId and participants; each writes a file a day. The audit
   function's own requests for it are in figure 9.
 """
 
@@ -27,6 +29,7 @@ from typing import Any
 
 from benchmarks.cost import CostBreakdown, CostLine, Prices
 from benchmarks.table import Row, Verdict, fmt_seconds
+from genesys_bridge import layout
 
 MILLION = 1_000_000
 DEFAULT_DAYS = 30
@@ -44,7 +47,9 @@ class CatalogScan:
     json_total_bytes: int
     parquet_total_bytes: int
     parquet_footer_bytes: int  # per file on average: what is not column data
-    reads: dict[str, tuple[int, int]]  # KPI query -> (JSON bytes read, Parquet column chunk bytes)
+    # KPI query -> (JSON bytes read, Parquet column chunk bytes read, compacted datasets read)
+    reads: dict[str, tuple[int, int, int]]
+    flat_source_bytes: int  # what the flat datasets' UNLOADs read of the compacted conversations
     compaction_s: float
     seconds: dict[tuple[str, str], float]  # (JSON | compacted, ALL_DAYS | ONE_DAY) -> seconds
 
@@ -80,12 +85,17 @@ def _profile(folder: Path, sql: str, profile: Path) -> dict[str, Any]:
     return dict(json.loads(profile.read_text(encoding="utf-8")))
 
 
-def _parquet_columns(node: dict[str, Any]) -> set[str]:
-    """The top-level columns the Parquet scans of a profiled plan read."""
+def _parquet_columns(node: dict[str, Any]) -> set[tuple[str, str]]:
+    """(compacted dataset's prefix, top-level column) of what the Parquet scans of a profiled plan read."""
     info, read = node.get("extra_info") or {}, set()
     if info.get("Function") == "READ_PARQUET":
         projections = info.get("Projections") or []
-        read = {projections} if isinstance(projections, str) else set(projections)
+        files = str(info.get("Filename(s)") or "")
+        datasets = [d.prefix for d in layout.COMPACTED_DATASETS if f"/{d.prefix}" in files]
+        if len(datasets) != 1:
+            raise ValueError(f"a Parquet scan of no single compacted dataset: {files!r}")
+        columns = [projections] if isinstance(projections, str) else projections
+        read = {(datasets[0], column) for column in columns}
     return read.union(
         *(_parquet_columns(child) for child in [*node.get("children", []), *node.get("operator", [])])
     )
@@ -122,29 +132,38 @@ def measure(
             compact.compact_day(folder, stale)
         compaction_s = clock() - started
         as_parquet = read("compacted")
-        files = [str(path) for paths in local.survey(folder).compacted.values() for path in paths]
+        compacted = sorted(local.survey(folder).compacted)
+        files = {
+            dataset.prefix: [str(p) for day in compacted for p in local.compacted_files(folder, day, dataset)]
+            for dataset in layout.COMPACTED_DATASETS
+        }
+        chunks: dict[tuple[str, str], int] = {}
         with duckdb.connect(":memory:") as connection:
-            chunks = dict(
-                connection.execute(
+            for prefix, paths in files.items():
+                for column, size in connection.execute(
                     "SELECT split_part(path_in_schema, ', ', 1), sum(total_compressed_size) "
                     "FROM parquet_metadata(?) GROUP BY 1",
-                    [files],
-                ).fetchall()
-            )
-        parquet_total = sum(Path(path).stat().st_size for path in files)
+                    [paths],
+                ).fetchall():
+                    chunks[(prefix, str(column))] = int(size)
+        every_file = [path for paths in files.values() for path in paths]
+        parquet_total = sum(Path(path).stat().st_size for path in every_file)
+    read_of = {name: _parquet_columns(as_parquet[name]) for name in names}
     return CatalogScan(
         conversations,
-        len(files),
+        len(compacted),
         json_total,
         parquet_total,
-        (parquet_total - int(sum(chunks.values()))) // max(len(files), 1),
+        (parquet_total - sum(chunks.values())) // max(len(every_file), 1),
         {
             name: (
                 int(as_json[name]["io"]["total_bytes_read"]),
-                int(sum(chunks.get(column, 0) for column in _parquet_columns(as_parquet[name]))),
+                sum(chunks.get(read, 0) for read in read_of[name]),
+                len({prefix for prefix, _ in read_of[name]}),
             )
             for name in names
         },
+        sum(chunks.get((layout.COMPACTED.prefix, c), 0) for c in ("conversationId", "participants")),
         compaction_s,
         seconds,
     )
@@ -164,10 +183,11 @@ def athena_usd(scanned_bytes: float, gets: float, prices: Prices) -> str:
 
 def rows_of(scan: CatalogScan, prices: Prices, days: int = DEFAULT_DAYS) -> list[Row]:
     """Figure 8: a row per KPI query over a month of 1M conversations, the compaction, the local times."""
-    rows, parquet_objects = [], 2 * days  # a Parquet file and a marker a day
-    for name, (json_read, parquet_read) in scan.reads.items():
+    rows = []
+    for name, (json_read, parquet_read, datasets) in scan.reads.items():
+        parquet_objects = (datasets + 1) * days  # a Parquet file of each dataset read and a marker a day
         json_bytes = scan.per_million(json_read)
-        parquet_bytes = scan.per_million(parquet_read) + days * scan.parquet_footer_bytes
+        parquet_bytes = scan.per_million(parquet_read) + datasets * days * scan.parquet_footer_bytes
         met = parquet_bytes < MONTH_QUERY_MAX_BYTES and parquet_objects < MONTH_QUERY_MAX_OBJECTS
         rows.append(
             Row(
@@ -181,15 +201,18 @@ def rows_of(scan: CatalogScan, prices: Prices, days: int = DEFAULT_DAYS) -> list
             )
         )
     json_bytes, s = scan.per_million(scan.json_total_bytes), scan.seconds
+    flat_bytes, files = scan.per_million(scan.flat_source_bytes), len(layout.COMPACTED_DATASETS) * days
     rows.append(
         Row(
             "8",
-            "Compaction of 1M conversations, each pass (Athena's UNLOAD)",
-            athena_usd(json_bytes, MILLION, prices),
-            f"reads {_size(json_bytes)} in {MILLION:,} GETs; writes {days} files",
+            "Compaction of 1M conversations, each pass (Athena's UNLOADs)",
+            f"${pass_usd(scan, prices, days):,.4f}",
+            f"reads {_size(json_bytes)} in {MILLION:,} GETs, and {_size(flat_bytes)} of Parquet twice;"
+            f" writes {files} files",
             note=f"Figure 8: {scan.conversations:,} simulator bodies (mean"
             f" {scan.json_total_bytes / scan.conversations:,.0f} B of JSON) over {scan.days} days, each day"
-            " compacted by catalog.compact to one Parquet file"
+            " compacted by catalog.compact to a Parquet file of conversations, one of session metrics and"
+            " one of segments"
             f" ({_size(scan.per_million(scan.parquet_total_bytes))} per 1M,"
             f" {scan.parquet_footer_bytes:,} B of footer each); every KPI query run through the catalog"
             f" views on DuckDB over both. Scaled to 1M conversations over {days} days. JSON: the bytes DuckDB"
@@ -228,12 +251,29 @@ def rows_of(scan: CatalogScan, prices: Prices, days: int = DEFAULT_DAYS) -> list
     return rows
 
 
+def billed_pass_bytes(scan: CatalogScan, prices: Prices, days: int = DEFAULT_DAYS) -> float:
+    """Athena's billed bytes of one compaction pass over a month of 1M conversations: each day, the
+    conversations' UNLOAD over its JSON and each flat dataset's over its compacted conversations, each
+    UNLOAD billed at least Athena's minimum."""
+    flats = len(layout.COMPACTED_DATASETS) - 1
+    per_day = [scan.per_million(scan.json_total_bytes) / days] + [
+        scan.per_million(scan.flat_source_bytes) / days
+    ] * flats
+    return days * sum(max(scanned, prices.athena_min_bytes) for scanned in per_day)
+
+
+def pass_usd(scan: CatalogScan, prices: Prices, days: int = DEFAULT_DAYS) -> float:
+    """One compaction pass: its billed bytes and the GETs of every landed object."""
+    return billed_pass_bytes(scan, prices, days) * prices.athena_byte + MILLION * prices.s3_get
+
+
 def compaction_cost(scan: CatalogScan, prices: Prices, days: int = DEFAULT_DAYS) -> CostBreakdown:
     """Figure 7's compaction part: two passes a day (after the audit, after the finalization), each an
-    UNLOAD that reads every landed object of the day and writes a Parquet file and a marker."""
+    UNLOAD that reads every landed object of the day and writes a Parquet file, then one per flat dataset
+    that reads the day's compacted conversations and writes its file, and a marker."""
     passes = 2
-    scanned = passes * scan.per_million(scan.json_total_bytes)
-    gets, puts = passes * MILLION, passes * 2 * days
+    scanned = passes * billed_pass_bytes(scan, prices, days)
+    gets, puts = passes * MILLION, passes * (len(layout.COMPACTED_DATASETS) + 1) * days
     return CostBreakdown(
         [
             CostLine("Athena bytes scanned", scanned, scanned * prices.athena_byte),

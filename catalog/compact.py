@@ -51,8 +51,9 @@ class FolderStore:
 
     def compacted_files(self, day: date) -> list[StoredFile]:
         return [
-            item
-            for item in _stored(self.folder / layout.COMPACTED.day_prefix(day))
+            StoredFile(layout.compacted_name(dataset, item.name), item.size, item.modified)
+            for dataset in layout.COMPACTED_DATASETS
+            for item in _stored(self.folder / dataset.day_prefix(day))
             if layout.is_data_file(item.name)
         ]
 
@@ -61,7 +62,10 @@ class FolderStore:
 
     def delete_compacted_files(self, day: date) -> int:
         files = [
-            path for path in (self.folder / layout.COMPACTED.day_prefix(day)).glob("*") if path.is_file()
+            path
+            for dataset in layout.COMPACTED_DATASETS
+            for path in (self.folder / dataset.day_prefix(day)).glob("*")
+            if path.is_file()
         ]
         for path in files:
             path.unlink()
@@ -93,23 +97,45 @@ def _stored(folder: Path, pattern: str = "*") -> list[StoredFile]:
     return found
 
 
-def write_day(folder: Path, day: date, target: Path) -> dict[str, Any]:
-    """Step 3 with DuckDB: the compaction's SELECT for `day` over the landed objects under `folder`,
-    written to `target` as Parquet (ZSTD) without the partition column, as Athena's partitioned UNLOAD
-    writes it. Returns the rows written and the landed files skipped (not conversation objects)."""
+def write_day(folder: Path, day: date, out: Path) -> dict[str, Any]:
+    """Step 3 with DuckDB: for `day`, each compacted dataset's SELECT (catalog.sqlsource.compaction_select)
+    over the landed objects under `folder`, written as Parquet (ZSTD) without the partition column, as
+    Athena's partitioned UNLOAD writes it, to its key (layout.compacted_key) under `out`. The flat
+    datasets are read from the day's conversations as written (Athena reads them back from the Parquet:
+    the same rows). Returns the rows written and the landed files skipped (not conversation objects)."""
+    partition = layout.COMPACTED.partition_column
     with local.connect(folder, lock=False, days=[day]) as catalog:
-        tree = sqlglot.parse_one(sqlsource.compaction_select(), read=dialect.SOURCE_DIALECT)
-        tree = tree.transform(
-            lambda node: exp.Literal.string(day.isoformat()) if isinstance(node, exp.Placeholder) else node
-        )
+
+        def select(dataset: layout.Dataset, source: str | None = None) -> str:
+            tree = sqlglot.parse_one(sqlsource.compaction_select(dataset), read=dialect.SOURCE_DIALECT)
+            tree = tree.transform(
+                lambda node: (
+                    exp.Literal.string(day.isoformat()) if isinstance(node, exp.Placeholder) else node
+                )
+            )
+            if source is not None:  # the day's conversations from the table below, not from the Parquet
+                tree = tree.transform(
+                    lambda node: (
+                        exp.to_table(source)
+                        if isinstance(node, exp.Table) and node.name == sqlsource.COMPACTED_TABLE
+                        else node
+                    )
+                )
+            return catalog.translate(tree)
+
+        def copy(relation: str, dataset: layout.Dataset) -> None:
+            target = out / layout.compacted_key(day, dataset=dataset)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            catalog.connection.execute(
+                f"COPY (SELECT * EXCLUDE ({partition}) FROM {relation}) TO {dialect.quote(str(target))} "  # noqa: S608
+                "(FORMAT PARQUET, COMPRESSION ZSTD)"
+            )
+
         # Written from a table: DuckDB's Parquet writer is far slower fed straight from json_transform.
-        catalog.connection.execute(f"CREATE TEMP TABLE day_rows AS {catalog.translate(tree)}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partition = layout.COMPACTED.partition_column
-        catalog.connection.execute(
-            f"COPY (SELECT * EXCLUDE ({partition}) FROM day_rows) TO {dialect.quote(str(target))} "  # noqa: S608
-            "(FORMAT PARQUET, COMPRESSION ZSTD)"
-        )
+        catalog.connection.execute(f"CREATE TEMP TABLE day_rows AS {select(layout.COMPACTED)}")
+        copy("day_rows", layout.COMPACTED)
+        for flat in sqlsource.FLAT.values():
+            copy(f"({select(flat.dataset, source='day_rows')})", flat.dataset)
         (rows,) = catalog.connection.execute("SELECT count(*) FROM day_rows").fetchone() or (0,)
         skipped = [{"name": Path(file.path).name, "reason": file.reason} for file in catalog.skipped]
     return {"rows": int(rows), "skipped": skipped}
@@ -120,7 +146,7 @@ def compact_day(folder: Path, day: date, *, now: datetime | None = None) -> dict
     store = FolderStore(folder)
     landed = store.landed_files(day)  # what the query will read, listed before it runs
     compaction.clear(store, day)
-    written = write_day(folder, day, folder / layout.compacted_key(day))
+    written = write_day(folder, day, folder)
     return compaction.commit(
         store,
         day,
@@ -148,7 +174,8 @@ class BucketCompaction:
     """The compaction query of the in-process audit workflow (genesys_bridge.audit.workflow.QueryRunner):
     where the state machine has Athena run the UNLOAD, this copies the day's landed objects from the
     bucket to a scratch folder (keeping their modification times), writes the day with write_day and
-    puts the file where the UNLOAD puts its files. The workflow's own steps clear and commit the day."""
+    puts each dataset's file where its UNLOAD puts its files. The workflow's own steps clear and commit
+    the day."""
 
     def __init__(self, s3_client: Any, bucket: str, *, workers: int = DOWNLOAD_WORKERS) -> None:
         self._s3 = s3_client
@@ -164,14 +191,15 @@ class BucketCompaction:
         with tempfile.TemporaryDirectory(prefix="compaction-") as scratch:
             folder = Path(scratch)
             self._download(day, folder)
-            target = folder / layout.compacted_key(day)
-            written = write_day(folder, day, target)
-            self._s3.put_object(
-                Bucket=self._bucket,
-                Key=layout.compacted_key(day),
-                Body=target.read_bytes(),
-                ContentType=layout.COMPACTED.content_type,
-            )
+            written = write_day(folder, day, folder)
+            for dataset in layout.COMPACTED_DATASETS:
+                key = layout.compacted_key(day, dataset=dataset)
+                self._s3.put_object(
+                    Bucket=self._bucket,
+                    Key=key,
+                    Body=(folder / key).read_bytes(),
+                    ContentType=dataset.content_type,
+                )
         return {"engine": compaction.DUCKDB, **written}
 
     def _download(self, day: date, folder: Path) -> None:

@@ -165,9 +165,9 @@ def read_marker(folder: Path, day: date) -> dict[str, Any] | None:
     return compaction.valid_marker(value, day)
 
 
-def compacted_files(folder: Path, day: date) -> tuple[Path, ...]:
-    """The day's Parquet files: every file of its compacted folder a Hive table reads."""
-    day_folder = folder / layout.COMPACTED.day_prefix(day)
+def compacted_files(folder: Path, day: date, dataset: layout.Dataset = layout.COMPACTED) -> tuple[Path, ...]:
+    """The day's Parquet files of a compacted dataset: every file of its folder a Hive table reads."""
+    day_folder = folder / dataset.day_prefix(day)
     if not day_folder.is_dir():
         return ()
     return tuple(
@@ -327,7 +327,10 @@ def connect(
             connection.execute(f"CREATE OR REPLACE VIEW {name} AS {catalog.translate(statement)}")
         if lock:
             # https://duckdb.org/docs/stable/operations_manual/securing_duckdb/overview
-            readable = [found.folder / layout.CONVERSATIONS.prefix, found.folder / layout.COMPACTED.prefix]
+            readable = [
+                found.folder / dataset.prefix
+                for dataset in (layout.CONVERSATIONS, *layout.COMPACTED_DATASETS)
+            ]
             connection.execute(
                 f"SET allowed_directories = [{', '.join(quote(f'{path}/') for path in readable)}]"
             )
@@ -396,6 +399,17 @@ def _create_tables(
     empty = f"SELECT {', '.join(names)}, conversation_date FROM {DETAILS_TABLE} WHERE false"  # noqa: S608
     parquet = _files_union(found.compacted, "read_parquet", columns, empty)
     connection.execute(f"CREATE VIEW {sqlsource.COMPACTED_TABLE} AS {parquet}")
+    for flat in sqlsource.FLAT.values():
+        typed = ", ".join(f"CAST({name} AS {schema.duckdb_type(t)}) AS {name}" for name, t in flat.row.fields)
+        nothing = ", ".join(f"CAST(NULL AS {schema.duckdb_type(t)}) AS {name}" for name, t in flat.row.fields)
+        files = {day: compacted_files(found.folder, day, flat.dataset) for day in found.compacted}
+        flat_parquet = _files_union(
+            files,
+            "read_parquet",
+            typed,
+            f"SELECT {nothing}, CAST(NULL AS DATE) AS conversation_date WHERE false",
+        )
+        connection.execute(f"CREATE VIEW {flat.table} AS {flat_parquet}")
     marker_rows = [
         (day.isoformat(), marker.get("compacted_at"), marker.get("engine"))
         for day, marker in sorted(found.markers.items())

@@ -256,6 +256,42 @@ LOOKUP_ENTITIES: dict[str, Struct] = {
 }
 
 
+# The compacted days' flat datasets (genesys_bridge.layout.COMPACTED_SESSION_METRICS and
+# COMPACTED_SEGMENTS): one row per session metric and per segment, the columns catalog/sql/flat/*.sql
+# writes, in that order, before the partition column. Timestamps are UTC `timestamp`s there (Athena's
+# UNLOAD writes no `timestamp with time zone`); the views give them back with the zone.
+TIMESTAMP = Scalar("timestamp", "TIMESTAMP")
+SESSION_METRIC_ROW = struct(
+    *strings("conversation_id", "participant_id", "purpose", "user_id", "session_id"),
+    ("session_key", BIGINT),
+    *strings("media_type", "metric_name"),
+    ("metric_value", BIGINT),
+    ("emit_date", TIMESTAMP),
+    ("queue_id", STRING),
+)
+SEGMENT_ROW = struct(
+    *strings("conversation_id", "participant_id", "purpose", "user_id", "session_id", "media_type"),
+    ("segment_type", STRING),
+    ("segment_start", TIMESTAMP),
+    ("segment_end", TIMESTAMP),
+    ("duration_ms", BIGINT),
+    *strings("queue_id", "group_id", "disconnect_type", "error_code", "wrap_up_code", "wrap_up_note"),
+    ("wrap_up_tags", Array(STRING)),
+    ("conference", BOOLEAN),
+    ("requested_routing_skill_ids", Array(STRING)),
+    *strings("requested_language_id", "subject", "source_conversation_id", "destination_conversation_id"),
+)
+
+
+def duckdb_type(field_type: Type) -> str:
+    """The DuckDB type name of a scalar or an array of scalars (the flat datasets' columns)."""
+    if isinstance(field_type, Scalar):
+        return field_type.duckdb
+    if isinstance(field_type, Array):
+        return f"{duckdb_type(field_type.item)}[]"
+    raise TypeError(f"no flat DuckDB type for {field_type}")
+
+
 def hive_type(field_type: Type) -> str:
     """The Hive type string Glue stores (`array<struct<name:type,...>>`), field names lower-cased as
     Athena and Hive's JSON SerDe (which matches JSON keys case-insensitively) treat them."""

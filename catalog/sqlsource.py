@@ -32,6 +32,32 @@ MARKERS_TABLE = "compaction_markers"
 # The landed objects deduplicated per day: what a compaction writes and what the views read of a day
 # that is not compacted.
 LANDED_VIEW = "conversation_details_landed"
+# The compacted days flattened (genesys_bridge.layout.COMPACTED_SESSION_METRICS and COMPACTED_SEGMENTS,
+# Parquet): by the view that reads each, its Glue table, its dataset and its columns (catalog.schema).
+# A flat dataset's rows are catalog/sql/flat/<view>.sql over a set of conversations: the compaction
+# writes them from the day's compacted conversations, the view computes them for the other days.
+
+
+@dataclass(frozen=True)
+class Flat:
+    view: str
+    table: str
+    dataset: layout.Dataset
+    row: schema.Struct
+
+    @property
+    def columns(self) -> list[str]:
+        return [name for name, _ in self.row.fields]
+
+
+FLAT: dict[str, Flat] = {
+    flat.view: flat
+    for flat in (
+        Flat("session_metrics", "session_metrics_compacted", layout.COMPACTED_SESSION_METRICS,
+             schema.SESSION_METRIC_ROW),
+        Flat("segments", "segments_compacted", layout.COMPACTED_SEGMENTS, schema.SEGMENT_ROW),
+    )
+}  # fmt: skip
 # Views not written as files: their SQL is generated below (from KPI_SETTINGS, from the first day).
 KPI_SETTINGS_VIEW = "kpi_settings"
 UNCOMPACTED_DAYS_VIEW = "uncompacted_days"
@@ -65,7 +91,13 @@ VIEWS: tuple[str, ...] = (
     *LOOKUP_VIEWS,
 )
 # Every table the views read (and a user's query may read).
-TABLES: tuple[str, ...] = (DETAILS_TABLE, COMPACTED_TABLE, MARKERS_TABLE, *LOOKUP_TABLES.values())
+TABLES: tuple[str, ...] = (
+    DETAILS_TABLE,
+    COMPACTED_TABLE,
+    *(flat.table for flat in FLAT.values()),
+    MARKERS_TABLE,
+    *LOOKUP_TABLES.values(),
+)
 # The views ETL users expect; conversation_details_latest is the deduplicated table they all read.
 NORMALIZED_VIEWS = VIEWS[VIEWS.index(KPI_SETTINGS_VIEW) :]
 
@@ -207,12 +239,43 @@ def details_columns(alias: str = "") -> str:
     return ", ".join(f"{prefix}{name}" for name, _ in schema.CONVERSATION.fields)
 
 
-_COLUMNS = re.compile(r"\{(?:(?P<alias>\w+)\.)?columns\}")
+# {columns} / {alias.columns}: the details' columns; {alias.<flat>.columns}: a flat dataset's;
+# {<flat>.landed}: a flat dataset's rows of the landed days that have no compaction marker.
+_PLACEHOLDER = re.compile(r"\{(?:(?P<alias>\w+)\.)??(?:(?P<flat>\w+)\.)?(?P<what>columns|landed)\}")
+# The landed conversations of the days the views read as JSON, and one compacted day's conversations
+# (the day a parameter, as in compaction_select).
+UNCOMPACTED_LANDED = (
+    f"(SELECT {{columns}}, conversation_date FROM {LANDED_VIEW}\n"  # noqa: S608 - our names
+    f"        WHERE conversation_date IN (SELECT u.conversation_date FROM {UNCOMPACTED_DAYS_VIEW} AS u))"
+)
+COMPACTED_DAY = f"(SELECT {{columns}}, conversation_date FROM {COMPACTED_TABLE} WHERE conversation_date = ?)"  # noqa: S608
+
+
+def _placeholder(match: re.Match[str]) -> str:
+    alias, flat, what = match["alias"], match["flat"], match["what"]
+    if flat is not None and flat not in FLAT and alias is None:  # {d.columns}: an alias, no dataset
+        alias, flat = flat, None
+    if what == "landed":
+        if flat is None or alias is not None:
+            raise ValueError(f"{match[0]}: write {{<flat dataset>.landed}}")
+        return without_comment_lines(flat_rows(flat, _with_columns(UNCOMPACTED_LANDED)))
+    if flat is None:
+        return details_columns(alias or "")
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f"{prefix}{name}" for name in FLAT[flat].columns)
 
 
 def _with_columns(sql: str) -> str:
-    """A view file with its {columns} / {alias.columns} placeholders written out."""
-    return _COLUMNS.sub(lambda match: details_columns(match["alias"] or ""), sql)
+    """A view file with its placeholders written out."""
+    return _PLACEHOLDER.sub(_placeholder, sql)
+
+
+def flat_rows(name: str, details: str) -> str:
+    """A flat dataset's rows (catalog/sql/flat/<name>.sql, comments and all) over `details`, a relation
+    with the details' columns and conversation_date."""
+    if name not in FLAT:
+        raise KeyError(f"no flat dataset {name!r}; flat datasets: {', '.join(FLAT)}")
+    return _read(SQL_DIR / "flat" / f"{name}.sql").replace("{details}", details)
 
 
 @cache
@@ -227,26 +290,33 @@ def view(name: str, *, first_day: date | None = None) -> Statement:
     return Statement(name, _with_columns(_read(SQL_DIR / "views" / f"{name}.sql")))
 
 
-def compaction_select() -> str:
-    """The compaction's SELECT: one day's rows of conversation_details_landed, the day a parameter (?,
-    a string YYYY-MM-DD), the partition column last, as Athena's partitioned UNLOAD wants it."""
-    return (
-        f"SELECT {details_columns()}, conversation_date\n"
-        f"FROM {LANDED_VIEW}\n"
-        "WHERE conversation_date = CAST(? AS DATE)"
-    )
+def compaction_select(dataset: layout.Dataset = layout.COMPACTED) -> str:
+    """The compaction's SELECT for one of a day's compacted datasets, the day a parameter (?, a string
+    YYYY-MM-DD), the partition column last, as Athena's partitioned UNLOAD wants it: the day's rows of
+    conversation_details_landed, or a flat dataset's rows of the day's compacted conversations (written
+    just before, so the landed objects are read once)."""
+    if dataset == layout.COMPACTED:
+        return (
+            f"SELECT {details_columns()}, conversation_date\n"
+            f"FROM {LANDED_VIEW}\n"
+            "WHERE conversation_date = CAST(? AS DATE)"
+        )
+    flat = next((flat for flat in FLAT.values() if flat.dataset == dataset), None)
+    if flat is None:
+        raise ValueError(f"{dataset.prefix} is not a compacted dataset")
+    return flat_rows(flat.view, _with_columns(COMPACTED_DAY))
 
 
-def compaction_unload(bucket: str) -> str:
-    """The compaction's UNLOAD, as the audit workflow runs it (Athena's ExecutionParameters give the
-    day): the day's rows as Parquet (ZSTD) into layout.COMPACTED's folder for that day. A partitioned
-    UNLOAD may write into a location that holds other days, and the compact step has emptied this day's
-    folder (https://docs.aws.amazon.com/athena/latest/ug/unload.html)."""
+def compaction_unload(bucket: str, dataset: layout.Dataset = layout.COMPACTED) -> str:
+    """The compaction's UNLOAD of one dataset, as the audit workflow runs it (Athena's
+    ExecutionParameters give the day): the day's rows as Parquet (ZSTD) into the dataset's folder for
+    that day. A partitioned UNLOAD may write into a location that holds other days, and the compact
+    step has emptied this day's folders (https://docs.aws.amazon.com/athena/latest/ug/unload.html)."""
     return (
-        f"UNLOAD ({compaction_select()})\n"
-        f"TO '{layout.COMPACTED.location(bucket)}'\n"
+        f"UNLOAD ({without_comment_lines(compaction_select(dataset))})\n"
+        f"TO '{dataset.location(bucket)}'\n"
         "WITH (format = 'PARQUET', compression = 'ZSTD', "
-        f"partitioned_by = ARRAY['{layout.COMPACTED.partition_column}'])"
+        f"partitioned_by = ARRAY['{dataset.partition_column}'])"
     )
 
 

@@ -373,7 +373,12 @@ def _unexplained_other_objects(inventory: Inventory, audit: AuditSummary | None)
     done = [] if audit is None else [d for d in audit.days if d.error is None]
     reports = {report_key(d.day, d.mode) for d in done}
     compacted = tuple(
-        p for d in done for p in (layout.COMPACTED.day_prefix(d.day), layout.compaction_marker_key(d.day))
+        p
+        for d in done
+        for p in (
+            *(dataset.day_prefix(d.day) for dataset in layout.COMPACTED_DATASETS),
+            layout.compaction_marker_key(d.day),
+        )
     )
     return [key for key in inventory.other_objects if key not in reports and not key.startswith(compacted)]
 

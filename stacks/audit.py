@@ -14,6 +14,7 @@ function idles and the query's grants stay on the state machine's role, apart fr
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import cast
 
@@ -57,6 +58,13 @@ STEP_STATE_NAMES: Mapping[Step, str] = {
     Step.CANCEL: "CancelDetailsJob",
 }
 QUERY_STATE_NAMES: Mapping[Query, str] = {Query.COMPACTION: "CompactDay"}
+# The compaction is one UNLOAD per compacted dataset, one after the other (the flat datasets read the
+# day's compacted conversations): the first state is the query's, the others are named after it.
+DATASET_STATE_SUFFIXES: Mapping[layout.Dataset, str] = {
+    layout.COMPACTED: "",
+    layout.COMPACTED_SESSION_METRICS: "SessionMetrics",
+    layout.COMPACTED_SEGMENTS: "Segments",
+}
 # The longest a compaction query may run before Step Functions stops it (and the plan's retry clears it).
 QUERY_TIMEOUT = Duration.hours(1)
 WAIT_STATE_NAMES: Mapping[Wait, str] = {
@@ -153,7 +161,7 @@ class Audit(Construct):
         )
         ends: dict[End, sfn.Succeed] = {end: sfn.Succeed(self, name) for end, name in END_STATE_NAMES.items()}
         steps = {step: self._task(step) for step in Step}
-        queries = {query: self._query(query) for query in Query}
+        queries = {query: self._queries(query) for query in Query}
         waits = {
             wait: sfn.Wait(self, name, time=sfn.WaitTime.seconds_path("$.wait_seconds"))
             for wait, name in WAIT_STATE_NAMES.items()
@@ -165,19 +173,22 @@ class Audit(Construct):
             if isinstance(target, Wait):
                 return waits[target]
             if isinstance(target, Query):
-                return queries[target]
+                return queries[target][0]
             return steps[target]
 
         for wait, wait_state in waits.items():
             wait_state.next(state_of(plan.WAIT_THEN[wait]))
-        for query, query_state in queries.items():
-            # Any failure goes to the step that clears what the query wrote before it runs again.
-            query_state.add_catch(
-                steps[plan.QUERY_CAUGHT_BY[query]],
-                errors=[sfn.Errors.ALL],
-                result_path=f"$.{plan.QUERY_ERROR}",
-            )
-            query_state.next(steps[plan.QUERY_THEN[query]])
+        for query, chain in queries.items():
+            for query_state in chain:
+                # Any failure goes to the step that clears what the queries wrote before they run again.
+                query_state.add_catch(
+                    steps[plan.QUERY_CAUGHT_BY[query]],
+                    errors=[sfn.Errors.ALL],
+                    result_path=f"$.{plan.QUERY_ERROR}",
+                )
+            for earlier, later in itertools.pairwise(chain):
+                earlier.next(later)
+            chain[-1].next(steps[plan.QUERY_THEN[query]])
         for step, follows in plan.FLOW.items():
             task = steps[step]
             if len(follows) == 1:
@@ -226,32 +237,42 @@ class Audit(Construct):
             retry_on_service_exceptions=True,
         )
 
-    def _query(self, query: Query) -> sfn.CustomState:
-        """The compaction's UNLOAD (catalog.sqlsource) through Step Functions' Athena integration, which
-        starts it and waits for it (.sync); the compact step gives the day as ExecutionParameters."""
-        unload = sqlsource.compaction_unload(self._results_bucket.bucket_name)
-        return sfn.CustomState(
-            self,
-            QUERY_STATE_NAMES[query],
-            state_json={
-                "Type": "Task",
-                "Resource": f"arn:{Aws.PARTITION}:states:::athena:startQueryExecution.sync",
-                "Parameters": {
-                    "QueryString": unload,
-                    "QueryExecutionContext": {"Database": self._catalog.settings.database_name},
-                    "WorkGroup": self._catalog.workgroup.ref,
-                    "ExecutionParameters.$": f"$.{plan.QUERY_PARAMETERS}",
-                },
-                "TimeoutSeconds": QUERY_TIMEOUT.to_seconds(),
-                # What the commit step writes into the day's marker; nothing else of Athena's answer.
-                "ResultSelector": {
-                    "engine": "athena",
-                    "query_execution_id.$": "$.QueryExecution.QueryExecutionId",
-                    "data_scanned_bytes.$": "$.QueryExecution.Statistics.DataScannedInBytes",
-                },
-                "ResultPath": f"$.{plan.QUERY_RESULT}",
-            },
-        )
+    def _queries(self, query: Query) -> list[sfn.CustomState]:
+        """The compaction's UNLOADs (catalog.sqlsource), one per compacted dataset in layout's order,
+        through Step Functions' Athena integration, which starts each and waits for it (.sync); the
+        compact step gives the day as ExecutionParameters. The first one's result is the query's, each
+        other's goes beside it under its dataset's name."""
+        chain = []
+        for dataset in layout.COMPACTED_DATASETS:
+            suffix = DATASET_STATE_SUFFIXES[dataset]
+            nested = f".{layout.compacted_name(dataset, '').strip('/')}" if suffix else ""
+            chain.append(
+                sfn.CustomState(
+                    self,
+                    f"{QUERY_STATE_NAMES[query]}{suffix}",
+                    state_json={
+                        "Type": "Task",
+                        "Resource": f"arn:{Aws.PARTITION}:states:::athena:startQueryExecution.sync",
+                        "Parameters": {
+                            "QueryString": sqlsource.compaction_unload(
+                                self._results_bucket.bucket_name, dataset
+                            ),
+                            "QueryExecutionContext": {"Database": self._catalog.settings.database_name},
+                            "WorkGroup": self._catalog.workgroup.ref,
+                            "ExecutionParameters.$": f"$.{plan.QUERY_PARAMETERS}",
+                        },
+                        "TimeoutSeconds": QUERY_TIMEOUT.to_seconds(),
+                        # What the commit step writes into the day's marker; nothing else of Athena's answer.
+                        "ResultSelector": {
+                            "engine": "athena",
+                            "query_execution_id.$": "$.QueryExecution.QueryExecutionId",
+                            "data_scanned_bytes.$": "$.QueryExecution.Statistics.DataScannedInBytes",
+                        },
+                        "ResultPath": f"$.{plan.QUERY_RESULT}{nested}",
+                    },
+                )
+            )
+        return chain
 
     # --- permissions -------------------------------------------------------------------------------------
 
@@ -259,7 +280,7 @@ class Audit(Construct):
         conversations = f"{contracts.RESULTS_PREFIX}*"
         reports = f"{contracts.AUDITS_PREFIX}*"
         scratch = f"{contracts.AUDIT_WORK_PREFIX}*"
-        compacted = f"{layout.COMPACTED.prefix}*"
+        compacted = [f"{dataset.prefix}*" for dataset in layout.COMPACTED_DATASETS]
         markers = f"{layout.COMPACTION_MARKERS.prefix}*"
         grants = {
             # ListObjectsV2 gives every landed conversation's ETag: the comparison never reads a body.
@@ -270,7 +291,7 @@ class Audit(Construct):
             # Reports (is the day done?), scratch objects, markers; never a landed conversation.
             "s3:GetObject": [bucket.arn_for_objects(p) for p in (reports, scratch, markers)],
             # Scratch objects, and a compaction's marker and Parquet before it writes them again.
-            "s3:DeleteObject": [bucket.arn_for_objects(p) for p in (scratch, compacted, markers)],
+            "s3:DeleteObject": [bucket.arn_for_objects(p) for p in (scratch, *compacted, markers)],
             # The guard step: how many executions of this state machine are running, and which is oldest.
             "states:ListExecutions": [state_machine_arn],
         }
@@ -286,7 +307,10 @@ class Audit(Construct):
             (conversations, "one object per conversation, keyed by its date and id"),
             (reports, "one report per day and mode"),
             (scratch, "one inventory and one ledger per results page of each execution"),
-            (compacted, "one folder of Parquet files per compacted day, named by Athena"),
+            *(
+                (prefix, "one folder of Parquet files per compacted day, named by Athena")
+                for prefix in compacted
+            ),
             (markers, "one compaction marker per day"),
         ):
             acknowledge_nag_finding(
@@ -301,6 +325,7 @@ class Audit(Construct):
         the catalog entries the query reads, the landed objects, the compacted folders it writes and the
         workgroup's results location (https://docs.aws.amazon.com/step-functions/latest/dg/athena-iam.html)."""
         stack, catalog, bucket = Stack.of(self), self._catalog, self._results_bucket
+        compacted = f"{layout.COMPACTED.prefix}*"
         database = catalog.settings.database_name
         results = catalog.query_results_bucket
         statements = [
@@ -323,15 +348,23 @@ class Audit(Construct):
                     stack.format_arn(service="glue", resource="database", resource_name=database),
                     *(
                         stack.format_arn(service="glue", resource="table", resource_name=f"{database}/{name}")
-                        for name in (sqlsource.DETAILS_TABLE, sqlsource.LANDED_VIEW)
+                        for name in (
+                            sqlsource.DETAILS_TABLE,
+                            sqlsource.LANDED_VIEW,
+                            sqlsource.COMPACTED_TABLE,
+                        )
                     ),
                 ],
             ),
             (["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"], [bucket.bucket_arn]),
-            (["s3:GetObject"], [bucket.arn_for_objects(f"{contracts.RESULTS_PREFIX}*")]),
+            # The landed objects, and the day's compacted conversations the flat datasets are read from.
+            (
+                ["s3:GetObject"],
+                [bucket.arn_for_objects(p) for p in (f"{contracts.RESULTS_PREFIX}*", compacted)],
+            ),
             (
                 ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-                [bucket.arn_for_objects(f"{layout.COMPACTED.prefix}*")],
+                [bucket.arn_for_objects(f"{dataset.prefix}*") for dataset in layout.COMPACTED_DATASETS],
             ),
             (["s3:GetBucketLocation", "s3:ListBucket"], [results.bucket_arn]),
             (
@@ -344,7 +377,10 @@ class Audit(Construct):
         bucket_id = _logical_id(bucket)
         for resource, why in (
             (f"<{bucket_id}.Arn>/{contracts.RESULTS_PREFIX}*", "the day's landed objects the UNLOAD reads"),
-            (f"<{bucket_id}.Arn>/{layout.COMPACTED.prefix}*", "the Parquet files Athena names as it writes"),
+            *(
+                (f"<{bucket_id}.Arn>/{dataset.prefix}*", "the Parquet files Athena names as it writes")
+                for dataset in layout.COMPACTED_DATASETS
+            ),
             (
                 f"<{_logical_id(results)}.Arn>/{QUERY_RESULTS_PREFIX}*",
                 "each query's result and manifest, named by its query id",

@@ -115,6 +115,19 @@ class Catalog(Construct):
         )
         self.table = self._details_table(results_bucket, named)
         self.compacted_table = self._compacted_table(results_bucket, named)
+        self.flat_tables = [
+            self._parquet_table(
+                f"{flat.view.title().replace('_', '')}CompactedTable",
+                flat.table,
+                f"Compacted days' {flat.view.replace('_', ' ')} flattened (Parquet), read while a day has "
+                "its marker",
+                flat.dataset,
+                [(name, schema.hive_type(t)) for name, t in flat.row.fields],
+                results_bucket,
+                named,
+            )
+            for flat in sqlsource.FLAT.values()
+        ]
         self.markers_table = self._markers_table(results_bucket, named)
         self.lookup_tables = self._lookup_tables(results_bucket, named)
         self.query_results_bucket = self._query_results_bucket(access_logs_bucket, removal_policy)
@@ -192,19 +205,37 @@ class Catalog(Construct):
 
     def _compacted_table(self, results_bucket: s3.IBucket, removal_policy: RemovalPolicy) -> glue.S3Table:
         """The compacted days: the details' columns as Parquet, a folder per day (layout.COMPACTED)."""
-        files = layout.COMPACTED
+        return self._parquet_table(
+            "CompactedTable",
+            COMPACTED_TABLE,
+            "Compacted days of conversation details (Parquet), read while a day has its marker",
+            layout.COMPACTED,
+            schema.columns(),
+            results_bucket,
+            removal_policy,
+        )
+
+    def _parquet_table(
+        self,
+        construct_id: str,
+        table_name: str,
+        description: str,
+        files: layout.Dataset,
+        columns: list[tuple[str, str]],
+        results_bucket: s3.IBucket,
+        removal_policy: RemovalPolicy,
+    ) -> glue.S3Table:
+        """A table over one compacted dataset of the results bucket: Parquet, one day's folder per
+        partition."""
         table = glue.S3Table(
             self,
-            "CompactedTable",
+            construct_id,
             database=self.database,
-            table_name=COMPACTED_TABLE,
-            description="Compacted days of conversation details (Parquet), read while a day has its marker",
+            table_name=table_name,
+            description=description,
             storage=glue.S3TableStorage.from_bucket(results_bucket),
             s3_prefix=files.prefix,
-            columns=[
-                glue.Column(name=name, type=glue.Schema.custom(hive, False))
-                for name, hive in schema.columns()
-            ],
+            columns=[glue.Column(name=name, type=glue.Schema.custom(hive, False)) for name, hive in columns],
             partition_keys=[glue.Column(name=files.partition_column, type=glue.Schema.STRING)],
             data_format=glue.DataFormat.PARQUET,
             **self._projected(files, results_bucket, "parquet"),
@@ -340,7 +371,12 @@ class Catalog(Construct):
             removal_policy=named,
         )
         views.node.add_dependency(
-            self.table, self.compacted_table, self.markers_table, *self.lookup_tables, self.workgroup
+            self.table,
+            self.compacted_table,
+            *self.flat_tables,
+            self.markers_table,
+            *self.lookup_tables,
+            self.workgroup,
         )
         # DROP VIEW on delete writes its result to the query-results bucket: in an environment that
         # empties its buckets, the emptying custom resource (which also refuses new objects) must be
@@ -427,8 +463,13 @@ class Catalog(Construct):
 
 
 def table_columns_fingerprint() -> str:
-    """A digest of the tables' columns (names and Hive types): the details table's and the lookups'."""
-    tables = [schema.columns(), *(schema.columns(entity) for entity in schema.LOOKUP_ENTITIES.values())]
+    """A digest of the tables' columns (names and Hive types): the details table's, the flat compacted
+    datasets' and the lookups'."""
+    tables = [
+        schema.columns(),
+        *(schema.columns(flat.row) for flat in sqlsource.FLAT.values()),
+        *(schema.columns(entity) for entity in schema.LOOKUP_ENTITIES.values()),
+    ]
     return hashlib.sha256(json.dumps(tables).encode("utf-8")).hexdigest()[:16]
 
 

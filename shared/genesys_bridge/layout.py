@@ -11,6 +11,8 @@ only, so each of them can import it.
     audit-work/<YYYY-MM-DD>/<mode>/<execution>/...                              audit_work_prefix
     lookups/<lookup>/snapshot_date=<YYYY-MM-DD>/<lookup>.jsonl                  lookup_dataset
     compacted/conversations/conversation_date=<YYYY-MM-DD>/<file>               COMPACTED
+    compacted/session_metrics/conversation_date=<YYYY-MM-DD>/<file>             COMPACTED_SESSION_METRICS
+    compacted/segments/conversation_date=<YYYY-MM-DD>/<file>                    COMPACTED_SEGMENTS
     compacted/markers/conversation_date=<YYYY-MM-DD>/compacted.json             COMPACTION_MARKERS
 """
 
@@ -269,28 +271,48 @@ def serialize_lookup(entities: Iterable[Mapping[str, Any]]) -> bytes:
 
 # --- compacted days (docs/query.md, "Compaction") ---------------------------------------------------
 # compacted/conversations/conversation_date=<YYYY-MM-DD>/: a day's conversations rewritten whole as
-# Parquet (ZSTD), one row per conversation. Athena's UNLOAD names its own files, DuckDB writes
-# part-<n>.parquet: every file of the folder whose name does not start with "_" or "." is the day's
+# Parquet (ZSTD), one row per conversation; compacted/session_metrics/... and compacted/segments/...:
+# the same day flattened, one row per session metric and per segment (what the KPI queries read, so
+# they skip the nested participants). Athena's UNLOAD names its own files, DuckDB writes
+# part-<n>.parquet: every file of a folder whose name does not start with "_" or "." is the day's
 # data, as for any Hive table. A day's data counts only while its marker exists:
 # compacted/markers/conversation_date=<YYYY-MM-DD>/compacted.json, written last and removed first.
 
 COMPACTED_PREFIX: Final = "compacted/"
+PARQUET_CONTENT_TYPE: Final = "application/vnd.apache.parquet"
 COMPACTED: Final = Dataset(
     f"{COMPACTED_PREFIX}{CONVERSATIONS.prefix}",
     CONVERSATIONS.partition_column,
     ".parquet",
-    "application/vnd.apache.parquet",
+    PARQUET_CONTENT_TYPE,
 )
+COMPACTED_SESSION_METRICS: Final = Dataset(
+    f"{COMPACTED_PREFIX}session_metrics/", CONVERSATIONS.partition_column, ".parquet", PARQUET_CONTENT_TYPE
+)
+COMPACTED_SEGMENTS: Final = Dataset(
+    f"{COMPACTED_PREFIX}segments/", CONVERSATIONS.partition_column, ".parquet", PARQUET_CONTENT_TYPE
+)
+# A compacted day's datasets, in the order the compaction writes them: the conversations first, as the
+# flat ones are read from them.
+COMPACTED_DATASETS: Final = (COMPACTED, COMPACTED_SESSION_METRICS, COMPACTED_SEGMENTS)
 COMPACTION_MARKERS: Final = Dataset(
     f"{COMPACTED_PREFIX}markers/", CONVERSATIONS.partition_column, ".json", JSON_CONTENT_TYPE
 )
 COMPACTION_MARKER_NAME: Final = "compacted"
 
 
-def compacted_key(day: date, part: int = 0) -> str:
+def compacted_key(day: date, part: int = 0, dataset: Dataset = COMPACTED) -> str:
     if part < 0:
         raise ValueError(f"part must not be negative, got {part}")
-    return COMPACTED.key(day, f"part-{part:05d}")
+    if dataset not in COMPACTED_DATASETS:
+        raise ValueError(f"{dataset.prefix} is not a compacted dataset")
+    return dataset.key(day, f"part-{part:05d}")
+
+
+def compacted_name(dataset: Dataset, file_name: str) -> str:
+    """How a marker names a compacted file: its dataset's folder and its own name
+    (`session_metrics/part-00000.parquet`), the day left out."""
+    return f"{dataset.prefix.removeprefix(COMPACTED_PREFIX)}{file_name}"
 
 
 def compaction_marker_key(day: date) -> str:

@@ -13,7 +13,13 @@ from genesys_bridge import contracts, layout
 from genesys_bridge.audit import plan
 from genesys_bridge.audit.plan import End, Query, Step, Wait
 from genesys_bridge.metrics import MetricName
-from stacks.audit import END_STATE_NAMES, QUERY_STATE_NAMES, STEP_STATE_NAMES, WAIT_STATE_NAMES
+from stacks.audit import (
+    DATASET_STATE_SUFFIXES,
+    END_STATE_NAMES,
+    QUERY_STATE_NAMES,
+    STEP_STATE_NAMES,
+    WAIT_STATE_NAMES,
+)
 from stacks.config import ConfigError, parse_environment_config
 from tests.infrastructure.conftest import SynthesizedEnvironment
 from tests.infrastructure.test_resources import (
@@ -120,16 +126,19 @@ def test_every_step_leads_where_the_plan_says_and_nowhere_else(
             name_of(then),
         )
     for query, then in plan.QUERY_THEN.items():
-        # And each query goes on to the step the plan names, or on any failure to the one that catches it
-        state = asl["States"][QUERY_STATE_NAMES[query]]
-        assert state["Next"] == STEP_STATE_NAMES[then]
-        assert state["Catch"] == [
-            {
-                "ErrorEquals": ["States.ALL"],
-                "ResultPath": f"$.{plan.QUERY_ERROR}",
-                "Next": STEP_STATE_NAMES[plan.QUERY_CAUGHT_BY[query]],
-            }
-        ]
+        # And each query runs its Athena tasks, one per compacted dataset in layout's order, then goes on
+        # to the step the plan names, or on any failure of any of them to the one that catches it
+        names = [f"{QUERY_STATE_NAMES[query]}{DATASET_STATE_SUFFIXES[d]}" for d in layout.COMPACTED_DATASETS]
+        for name, after in zip(names, [*names[1:], STEP_STATE_NAMES[then]], strict=True):
+            state = asl["States"][name]
+            assert state["Next"] == after
+            assert state["Catch"] == [
+                {
+                    "ErrorEquals": ["States.ALL"],
+                    "ResultPath": f"$.{plan.QUERY_ERROR}",
+                    "Next": STEP_STATE_NAMES[plan.QUERY_CAUGHT_BY[query]],
+                }
+            ]
 
 
 def test_every_step_invokes_the_audit_function_with_its_step_and_the_state(
@@ -173,6 +182,14 @@ def test_the_compaction_runs_the_catalogs_unload_through_athenas_sync_integratio
     assert query["TimeoutSeconds"] == 3600
     assert query["ResultPath"] == f"$.{plan.QUERY_RESULT}"
     assert set(query["ResultSelector"]) == {"engine", "query_execution_id.$", "data_scanned_bytes.$"}
+    # And each flat dataset's UNLOAD follows, into its own folder, its result beside the first one's
+    for dataset in layout.COMPACTED_DATASETS[1:]:
+        flat = asl["States"][f"{QUERY_STATE_NAMES[Query.COMPACTION]}{DATASET_STATE_SUFFIXES[dataset]}"]
+        unload = sqlsource.compaction_unload(f"<{bucket}>", dataset)
+        assert flat["Parameters"] == {**query["Parameters"], "QueryString": unload}
+        assert f"TO 's3://<{bucket}>/{dataset.prefix}'" in unload
+        assert flat["ResultPath"] == f"$.{plan.QUERY_RESULT}.{dataset.prefix.split('/')[-2]}"
+        assert flat["ResultSelector"] == query["ResultSelector"]
     # And the report comes before the compaction, so a failed compaction never loses it
     assert transitions(asl, STEP_STATE_NAMES[Step.REPORT]) == {"*": STEP_STATE_NAMES[Step.COMPACT]}
 
@@ -190,22 +207,24 @@ def _statements_by_action(environment: SynthesizedEnvironment, role_id: str) -> 
 def test_the_state_machine_may_run_the_compaction_and_nothing_more(prod: SynthesizedEnvironment) -> None:
     _, properties = state_machine(prod)
     grants = _statements_by_action(prod, properties["RoleArn"]["Fn::GetAtt"][0])
-    # Athena in the catalog's workgroup only, reading the details table and the landed view ...
+    # Athena in the catalog's workgroup only, reading the details table, the landed view and the
+    # compacted table (the flat datasets are read from the day's compacted conversations) ...
     assert all("workgroup/" in r for r in grants["athena:StartQueryExecution"])
     assert all("workgroup/" in r for r in grants["athena:StopQueryExecution"])
     tables = [r for r in grants["glue:GetTable"] if "table/" in r]
-    assert len(tables) == 2
-    assert any(f"/{sqlsource.DETAILS_TABLE}" in r for r in tables)
-    assert any(f"/{sqlsource.LANDED_VIEW}" in r for r in tables)
+    assert len(tables) == 3
+    for table in (sqlsource.DETAILS_TABLE, sqlsource.LANDED_VIEW, sqlsource.COMPACTED_TABLE):
+        assert any(f"/{table}" in r for r in tables)
     writes = ("glue:Create", "glue:Delete", "glue:Update", "glue:Batch")
     assert not [action for action in grants if action.startswith(writes)]
-    # ... the landed objects to read, the compacted folders to write, and nothing else of the bucket
-    assert all(
-        f"/{contracts.RESULTS_PREFIX}*" in r for r in grants["s3:GetObject"] if "StorageResultsBucket" in r
-    )
-    assert all(
-        f"/{layout.COMPACTED.prefix}*" in r for r in grants["s3:PutObject"] if "StorageResultsBucket" in r
-    )
+    # ... the landed objects and compacted conversations to read, the compacted folders to write, and
+    # nothing else of the bucket
+    reads = [r for r in grants["s3:GetObject"] if "StorageResultsBucket" in r]
+    assert {f"/{contracts.RESULTS_PREFIX}*", f"/{layout.COMPACTED.prefix}*"} == {
+        r.rsplit('"', 2)[-2] for r in reads
+    }
+    writes_to = {r.rsplit('"', 2)[-2] for r in grants["s3:PutObject"] if "StorageResultsBucket" in r}
+    assert writes_to == {f"/{dataset.prefix}*" for dataset in layout.COMPACTED_DATASETS}
     assert "s3:DeleteObject" not in grants
     data_actions = [action for action in grants if action.startswith(("s3:", "glue:", "athena:"))]
     assert not [action for action in data_actions if '"*"' in grants[action]]
@@ -217,11 +236,12 @@ def test_the_audit_function_clears_and_commits_a_compaction_but_never_writes_its
     _, properties = function_named(prod, contracts.AUDIT_SERVICE)
     grants = _statements_by_action(prod, properties["Role"]["Fn::GetAtt"][0])
     assert any(f"/{layout.COMPACTION_MARKERS.prefix}*" in r for r in grants["s3:PutObject"])
-    assert not any(f"/{layout.COMPACTED.prefix}*" in r for r in grants["s3:PutObject"])
-    assert {f"/{layout.COMPACTED.prefix}*", f"/{layout.COMPACTION_MARKERS.prefix}*"} <= {
+    compacted = [f"/{dataset.prefix}*" for dataset in layout.COMPACTED_DATASETS]
+    assert not any(prefix in r for r in grants["s3:PutObject"] for prefix in compacted)
+    assert {*compacted, f"/{layout.COMPACTION_MARKERS.prefix}*"} <= {
         prefix
         for r in grants["s3:DeleteObject"]
-        for prefix in (f"/{layout.COMPACTED.prefix}*", f"/{layout.COMPACTION_MARKERS.prefix}*")
+        for prefix in (*compacted, f"/{layout.COMPACTION_MARKERS.prefix}*")
         if prefix in r
     }
     assert not any("athena:" in action for action in grants)

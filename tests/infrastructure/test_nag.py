@@ -29,6 +29,8 @@ EXPECTED_ACKNOWLEDGMENTS = {
             "audits/",
             "audit-work/",
             "compacted/conversations/",
+            "compacted/session_metrics/",
+            "compacted/segments/",
             "compacted/markers/",
         )
     ),
@@ -39,7 +41,12 @@ EXPECTED_ACKNOWLEDGMENTS = {
             "Audit/StateMachine/Role",
             f"AwsSolutions::AwsSolutions-IAM5[Resource::<StorageResultsBucketF87BB70E.Arn>/{p}*]",
         )
-        for p in ("conversations/", "compacted/conversations/")
+        for p in (
+            "conversations/",
+            "compacted/conversations/",
+            "compacted/session_metrics/",
+            "compacted/segments/",
+        )
     ),
     (
         "Audit/StateMachine/Role",

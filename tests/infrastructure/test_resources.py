@@ -858,9 +858,9 @@ class TestStorage:
             fixed_names += 1
             assert resource["DeletionPolicy"] == "RetainExceptOnCreate", logical_id
             assert resource["UpdateReplacePolicy"] == "Retain", logical_id
-        # the Glue database, its details, compacted and markers tables and the six lookup tables, and
-        # the Athena workgroup
-        assert fixed_names == 11
+        # the Glue database, its details, compacted (conversations, session metrics, segments) and
+        # markers tables and the six lookup tables, and the Athena workgroup
+        assert fixed_names == 13
 
     def test_dev_results_expire(self, dev: SynthesizedEnvironment) -> None:
         dev.template.has_resource_properties(

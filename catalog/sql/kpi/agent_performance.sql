@@ -2,7 +2,7 @@
 -- it (docs/query.md, "KPI definitions"): the session metrics of every session of that user, each in
 -- the interval of its emitDate, whatever queue (or none: an agent's own outbound call) it came from.
 -- answered = tAnswered count; handled = tHandle count; avg_handle_s = mean tHandle; avg_talk_s,
--- avg_hold_s, avg_acw_s = total tTalk, tHeld, tAcw over the interactions (sessions, by sessionId)
+-- avg_hold_s, avg_acw_s = total tTalk, tHeld, tAcw over the interactions (sessions, counted by session_key)
 -- that have any; transferred = nTransferred. The same definitions as queue_performance's.
 WITH agent_metrics AS (
     SELECT
@@ -10,7 +10,7 @@ WITH agent_metrics AS (
         user_id,
         metric_name,
         metric_value,
-        session_id
+        session_key
     FROM session_metrics AS m
     CROSS JOIN kpi_settings AS k
     WHERE user_id IS NOT NULL
@@ -37,17 +37,17 @@ figures AS (
         round(avg(metric_value) FILTER (WHERE metric_name = 'tHandle') / 1000, 1) AS avg_handle_s,
         round(
             CAST(sum(metric_value) FILTER (WHERE metric_name = 'tTalk') AS DOUBLE)
-            / nullif(count(DISTINCT CASE WHEN metric_name = 'tTalk' THEN session_id END), 0) / 1000,
+            / nullif(count(DISTINCT CASE WHEN metric_name = 'tTalk' THEN session_key END), 0) / 1000,
             1
         ) AS avg_talk_s,
         round(
             CAST(sum(metric_value) FILTER (WHERE metric_name = 'tHeld') AS DOUBLE)
-            / nullif(count(DISTINCT CASE WHEN metric_name = 'tHeld' THEN session_id END), 0) / 1000,
+            / nullif(count(DISTINCT CASE WHEN metric_name = 'tHeld' THEN session_key END), 0) / 1000,
             1
         ) AS avg_hold_s,
         round(
             CAST(sum(metric_value) FILTER (WHERE metric_name = 'tAcw') AS DOUBLE)
-            / nullif(count(DISTINCT CASE WHEN metric_name = 'tAcw' THEN session_id END), 0) / 1000,
+            / nullif(count(DISTINCT CASE WHEN metric_name = 'tAcw' THEN session_key END), 0) / 1000,
             1
         ) AS avg_acw_s,
         coalesce(sum(metric_value) FILTER (WHERE metric_name = 'nTransferred'), 0) AS transferred

@@ -5,7 +5,7 @@
 -- offered = nOffered; answered = tAnswered count; abandoned = tAbandon count (short abandons
 -- included); short_abandoned = tShortAbandon count; flowed_out = tFlowOut count; handled = tHandle
 -- count; avg_handle_s = mean tHandle; avg_talk_s, avg_hold_s, avg_acw_s = total tTalk, tHeld, tAcw over
--- the interactions (sessions, by sessionId) that have any (a session emits one tTalk or tHeld per talk
+-- the interactions (sessions, counted by session_key) that have any (a session emits one tTalk or tHeld per talk
 -- or hold segment); avg_speed_of_answer_s = mean tAnswered; transferred = nTransferred; abandon_pct =
 -- abandoned / offered; transfer_pct = transferred / answered; service_level_pct = (answered -
 -- answered over the target) / (answered + abandoned + flow-outs, as kpi_settings' three options say),
@@ -18,7 +18,7 @@ WITH queue_metrics AS (
         media_type,
         metric_name,
         metric_value,
-        session_id
+        session_key
     FROM session_metrics AS m
     CROSS JOIN kpi_settings AS k
     WHERE queue_id IS NOT NULL
@@ -69,11 +69,11 @@ counted AS (
         count_if(m.metric_name = 'tHandle') AS handled,
         sum(m.metric_value) FILTER (WHERE m.metric_name = 'tHandle') AS handle_ms,
         sum(m.metric_value) FILTER (WHERE m.metric_name = 'tTalk') AS talk_ms,
-        count(DISTINCT CASE WHEN m.metric_name = 'tTalk' THEN m.session_id END) AS talking,
+        count(DISTINCT CASE WHEN m.metric_name = 'tTalk' THEN m.session_key END) AS talking,
         sum(m.metric_value) FILTER (WHERE m.metric_name = 'tHeld') AS hold_ms,
-        count(DISTINCT CASE WHEN m.metric_name = 'tHeld' THEN m.session_id END) AS holding,
+        count(DISTINCT CASE WHEN m.metric_name = 'tHeld' THEN m.session_key END) AS holding,
         sum(m.metric_value) FILTER (WHERE m.metric_name = 'tAcw') AS acw_ms,
-        count(DISTINCT CASE WHEN m.metric_name = 'tAcw' THEN m.session_id END) AS wrapping_up,
+        count(DISTINCT CASE WHEN m.metric_name = 'tAcw' THEN m.session_key END) AS wrapping_up,
         avg(m.metric_value) FILTER (WHERE m.metric_name = 'tAnswered') AS answer_ms,
         coalesce(sum(m.metric_value) FILTER (WHERE m.metric_name = 'nTransferred'), 0) AS transferred
     FROM queue_metrics AS m

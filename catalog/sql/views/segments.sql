@@ -1,33 +1,36 @@
--- One row per segment of a session (the AnalyticsConversationSegment model): what happened when,
--- in which queue, and the wrap-up code an agent chose.
+-- One row per segment of a session (the AnalyticsConversationSegment model): what happened when, in
+-- which queue, and the wrap-up code an agent chose. The rows of catalog/sql/flat/segments.sql, read
+-- from the compacted days' flat Parquet (segments_compacted, while a day has its marker) and computed
+-- from the landed objects of every other day, so a day is never read twice or not at all.
 SELECT
-    d.conversationId AS conversation_id,
-    CAST(d.conversation_date AS DATE) AS conversation_date,
-    p.participantId AS participant_id,
-    p.purpose AS purpose,
-    p.userId AS user_id,
-    s.sessionId AS session_id,
-    s.mediaType AS media_type,
-    g.segmentType AS segment_type,
-    from_iso8601_timestamp(g.segmentStart) AS segment_start,
-    from_iso8601_timestamp(g.segmentEnd) AS segment_end,
-    date_diff(
-        'millisecond', from_iso8601_timestamp(g.segmentStart), from_iso8601_timestamp(g.segmentEnd)
-    ) AS duration_ms,
-    g.queueId AS queue_id,
-    g.groupId AS group_id,
-    g.disconnectType AS disconnect_type,
-    g.errorCode AS error_code,
-    g.wrapUpCode AS wrap_up_code,
-    g.wrapUpNote AS wrap_up_note,
-    g.wrapUpTags AS wrap_up_tags,
-    g.conference AS conference,
-    g.requestedRoutingSkillIds AS requested_routing_skill_ids,
-    g.requestedLanguageId AS requested_language_id,
-    g.subject AS subject,
-    g.sourceConversationId AS source_conversation_id,
-    g.destinationConversationId AS destination_conversation_id
-FROM conversation_details_latest AS d
-CROSS JOIN UNNEST(d.participants) AS p
-CROSS JOIN UNNEST(p.sessions) AS s
-CROSS JOIN UNNEST(s.segments) AS g
+    x.conversation_id,
+    x.conversation_date,
+    x.participant_id,
+    x.purpose,
+    x.user_id,
+    x.session_id,
+    x.media_type,
+    x.segment_type,
+    CAST(x.segment_start AS TIMESTAMP(3) WITH TIME ZONE) AS segment_start,
+    CAST(x.segment_end AS TIMESTAMP(3) WITH TIME ZONE) AS segment_end,
+    x.duration_ms,
+    x.queue_id,
+    x.group_id,
+    x.disconnect_type,
+    x.error_code,
+    x.wrap_up_code,
+    x.wrap_up_note,
+    x.wrap_up_tags,
+    x.conference,
+    x.requested_routing_skill_ids,
+    x.requested_language_id,
+    x.subject,
+    x.source_conversation_id,
+    x.destination_conversation_id
+FROM (
+    {segments.landed}
+    UNION ALL
+    SELECT {c.segments.columns}, CAST(c.conversation_date AS DATE) AS conversation_date
+    FROM segments_compacted AS c
+    WHERE CAST(c.conversation_date AS DATE) IN (SELECT CAST(m.conversation_date AS DATE) FROM compaction_markers AS m)
+) AS x

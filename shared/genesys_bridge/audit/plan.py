@@ -15,6 +15,8 @@ import math
 from enum import StrEnum
 from typing import Final
 
+from genesys_bridge import layout
+
 
 class Step(StrEnum):
     """One Lambda invocation each (the `step` field of the invocation's payload)."""
@@ -225,8 +227,9 @@ def events_besides_pages(
 
 def compaction_events(attempts: int = 1 + RETRY_MAX_ATTEMPTS) -> int:
     """History events of a day's compaction that runs its query `attempts` times: each attempt is the
-    compact step, its Choice and the query (and, after a failed one, a Wait); then the commit step."""
-    attempt = TASK_EVENTS + CHOICE_EVENTS + SYNC_TASK_EVENTS
+    compact step, its Choice and the query, an Athena task per compacted dataset (and, after a failed
+    one, a Wait); then the commit step."""
+    attempt = TASK_EVENTS + CHOICE_EVENTS + SYNC_TASK_EVENTS * len(layout.COMPACTED_DATASETS)
     return attempts * attempt + (attempts - 1) * WAIT_EVENTS + TASK_EVENTS
 
 

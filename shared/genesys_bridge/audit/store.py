@@ -197,10 +197,12 @@ class AuditStore:
         ]
 
     def compacted_files(self, day: date) -> list[StoredFile]:
-        """The day's Parquet files (every object of its folder a Hive table reads)."""
+        """The day's Parquet files of every compacted dataset (every object of its folders a Hive table
+        reads), each named by layout.compacted_name."""
         return [
-            StoredFile(name, int(item["Size"]), item["LastModified"])
-            for contents in self._list(layout.COMPACTED.day_prefix(day))
+            StoredFile(layout.compacted_name(dataset, name), int(item["Size"]), item["LastModified"])
+            for dataset in layout.COMPACTED_DATASETS
+            for contents in self._list(dataset.day_prefix(day))
             for item in contents
             if layout.is_data_file(name := item["Key"].rsplit("/", 1)[-1])
         ]
@@ -212,10 +214,12 @@ class AuditStore:
             self._s3.delete_object(Bucket=self.bucket, Key=key)
 
     def delete_compacted_files(self, day: date) -> int:
-        """Every object of the day's compacted folder, what a failed query left included."""
-        prefix = layout.COMPACTED.day_prefix(day)
+        """Every object of the day's compacted folders, what a failed query left included."""
         # A file left behind would be read beside the new ones: a key S3 could not delete fails the step.
-        return self._delete(prefix, self.keys(prefix), strict=True)
+        return sum(
+            self._delete(prefix, self.keys(prefix), strict=True)
+            for prefix in (dataset.day_prefix(day) for dataset in layout.COMPACTED_DATASETS)
+        )
 
     def put_compaction_marker(self, day: date, marker: Any) -> None:
         self.put_json(layout.compaction_marker_key(day), marker)

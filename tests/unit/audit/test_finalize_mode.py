@@ -92,9 +92,13 @@ def test_s3_requests_of_a_finalize_are_a_handful_per_page_not_one_per_conversati
         "ListObjectsV2",  # clean-up of the scratch objects
         "DeleteObjects",
         "DeleteObject",  # compact: the day's compaction marker first,
-        "ListObjectsV2",  # then its Parquet files (none yet),
+        "ListObjectsV2",  # then its Parquet files (none yet): the conversations',
+        "ListObjectsV2",  # the session metrics'
+        "ListObjectsV2",  # and the segments' folder,
         "ListObjectsV2",  # and the landed objects the query will read (their fingerprint)
-        "ListObjectsV2",  # commit, after the query (Athena's, not the audit's): the Parquet it wrote
+        "ListObjectsV2",  # commit, after the queries (Athena's, not the audit's): the Parquet they wrote,
+        "ListObjectsV2",  # in the three folders
+        "ListObjectsV2",
         "PutObject",  # the day's compaction marker
         "GetObject",  # (the in-process runner reading the report it returns)
     ]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from genesys_bridge import contracts
+from genesys_bridge import contracts, layout
 from genesys_bridge.audit import plan
 from genesys_bridge.audit.model import AuditMode, AuditRequest, AuditState
 from genesys_bridge.audit.plan import End, Query, Step, Wait
@@ -22,15 +22,15 @@ from tests.unit.audit.fakes import job_conversation
 
 def history_events(trace: list[tuple[Step, AuditState]]) -> int:
     """The events the state machine writes for a run of these steps: its start and end, each step's task
-    (and the Choice after a step with more than one way on), each Wait, each query's task, and the
-    Succeed state."""
+    (and the Choice after a step with more than one way on), each Wait, each query's tasks (an Athena
+    UNLOAD per compacted dataset, as the state machine chains them), and the Succeed state."""
     events = 2
     for step, state in trace:
         events += plan.TASK_EVENTS + (plan.CHOICE_EVENTS if len(plan.FLOW[step]) > 1 else 0)
         if any(isinstance(t, Wait) and t.value == state.next for t in plan.FLOW[step]):
             events += plan.WAIT_EVENTS
         if any(isinstance(t, Query) and t.value == state.next for t in plan.FLOW[step]):
-            events += plan.SYNC_TASK_EVENTS
+            events += plan.SYNC_TASK_EVENTS * len(layout.COMPACTED_DATASETS)
         if state.next == End.COMPLETE:
             events += plan.SUCCEED_EVENTS
     return events

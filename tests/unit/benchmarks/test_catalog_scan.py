@@ -17,9 +17,11 @@ def test_the_scan_figure_reads_every_json_object_and_some_parquet_column_chunks(
 
     # Then every KPI query read all the JSON there is, and only some column chunks of the Parquet
     assert list(scan.reads) == list(sqlsource.KPI_QUERIES)
-    for json_read, parquet_read in scan.reads.values():
+    for json_read, parquet_read, datasets in scan.reads.values():
         assert json_read == scan.json_total_bytes
         assert 0 < parquet_read < scan.parquet_total_bytes
+        assert datasets == 1  # each KPI query reads one flat dataset, never the nested conversations
+    assert 0 < scan.flat_source_bytes < scan.parquet_total_bytes
     # the spread may touch a fourth UTC day, and a conversation moved across midnight the day before
     assert scan.days in (3, 4, 5)
     # And each time is one clock tick apart: the runs were timed in order (JSON first, then compacted)

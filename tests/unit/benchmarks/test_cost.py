@@ -142,22 +142,32 @@ def test_the_whole_system_is_summed_per_service_and_a_part_not_measured_is_named
 
 
 def test_compaction_is_two_unload_passes_of_the_days_json_priced_per_million_conversations() -> None:
-    # Given a scan of 2,000 conversations whose JSON took 4 MB (2,000 B each) over 30 days
+    # Given a scan of 2,000 conversations whose JSON took 4 MB (2,000 B each) over 30 days, and whose
+    # compacted conversationId and participants (what each flat dataset's UNLOAD reads) took 1.2 MB
     from benchmarks.catalog_scan import CatalogScan, compaction_cost
     from benchmarks.cost import whole_system_rows
 
-    scan = CatalogScan(2000, 30, 4_000_000, 1_000_000, 1000, {}, 1.0, {})
+    scan = CatalogScan(2000, 30, 4_000_000, 1_000_000, 1000, {}, 1_200_000, 1.0, {})
     prices = ROUND_PRICES.__class__(**{**ROUND_PRICES.__dict__, "athena_byte": 5.0 / 1e12})
 
     # When the compaction is priced
     cost = compaction_cost(scan, prices, days=30)
 
-    # Then a million conversations' JSON (2 GB) is read twice at $5/TB, each object GET twice, and each
-    # pass writes a Parquet file and a marker a day
-    assert cost.usd("Athena bytes scanned") == pytest.approx(2 * 2e9 * 5 / 1e12)  # $0.02
+    # Then each pass reads a million conversations' JSON (2 GB) and, for each of the two flat datasets,
+    # their compacted conversations (600 MB); two passes at $5/TB, each object GET twice, and each pass
+    # writes three Parquet files (conversations, session metrics, segments) and a marker a day
+    assert cost.usd("Athena bytes scanned") == pytest.approx(2 * (2e9 + 2 * 600e6) * 5 / 1e12)  # $0.032
     assert cost.usd("S3 GETs (compaction)") == pytest.approx(2 * 1e6 * 0.0004 / 1000)  # $0.80
-    assert cost.usd("S3 PUTs (compaction)") == pytest.approx(2 * 2 * 30 * 0.005 / 1000)
+    assert cost.usd("S3 PUTs (compaction)") == pytest.approx(2 * 4 * 30 * 0.005 / 1000)
+    # And with Athena's 10 MB minimum a query, a day's flat UNLOAD over 20 MB is billed as read, one
+    # over less (60 MB a month per 1M: 2 MB a day) as 10 MB
+    minimum = ROUND_PRICES.__class__(**{**prices.__dict__, "athena_min_bytes": 10e6})
+    assert compaction_cost(scan, minimum, days=30).usd("Athena bytes scanned") == pytest.approx(0.032)
+    small = CatalogScan(2000, 30, 4_000_000, 1_000_000, 1000, {}, 120_000, 1.0, {})
+    assert compaction_cost(small, minimum, days=30).usd("Athena bytes scanned") == pytest.approx(
+        2 * (2e9 + 2 * 30 * 10e6) * 5 / 1e12
+    )
     # and figure 7 sums it under Athena and S3 beside the other parts
     rows = whole_system_rows({"compaction": cost}, {}, prices)
     by_service = {row.figure.strip(): row.reference for row in rows[1:]}
-    assert by_service == {"Athena": "compaction $0.02", "S3": "compaction $0.80"}
+    assert by_service == {"Athena": "compaction $0.03", "S3": "compaction $0.80"}

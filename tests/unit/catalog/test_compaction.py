@@ -158,7 +158,7 @@ def test_a_failure_between_compaction_steps_loses_and_duplicates_nothing(
         store.delete_compacted_files(day)
     if failed_after in ("some files written", "all written"):
         target = folder / layout.compacted_key(day)
-        compact.write_day(folder, day, target)
+        compact.write_day(folder, day, folder)
         if failed_after == "some files written":  # half a file, and a second file from another writer
             data = target.read_bytes()
             target.write_bytes(data[: len(data) // 2])
@@ -170,7 +170,10 @@ def test_a_failure_between_compaction_steps_loses_and_duplicates_nothing(
     assert compact.stale_days(folder) == [day]
     compact.compact_day(folder, day)
     assert every_view(folder) == expected
-    assert [item.name for item in store.compacted_files(day)] == [Path(layout.compacted_key(day)).name]
+    assert [item.name for item in store.compacted_files(day)] == [
+        layout.compacted_name(dataset, Path(layout.compacted_key(day, dataset=dataset)).name)
+        for dataset in layout.COMPACTED_DATASETS
+    ]
 
 
 @pytest.mark.parametrize("view", [*DATA_VIEWS, sqlsource.DETAILS_TABLE, sqlsource.COMPACTED_TABLE])
@@ -185,8 +188,9 @@ def test_a_filter_on_conversation_date_opens_only_that_days_files(
     compact.FolderStore(folder).delete_compaction_marker(json_day)
     for day in days:
         if day != wanted:
-            for path in compact.FolderStore(folder).compacted_files(day):
-                (folder / layout.COMPACTED.day_prefix(day) / path.name).write_bytes(b"not parquet")
+            for dataset in layout.COMPACTED_DATASETS:
+                for path in local.compacted_files(folder, day, dataset):
+                    path.write_bytes(b"not parquet")
     column = "CAST(conversation_date AS DATE)" if view in sqlsource.TABLES else "conversation_date"
     sql = f"SELECT * FROM {view} WHERE {column} = DATE '{wanted}'"  # noqa: S608
     # When the view is read for that one day
@@ -297,7 +301,11 @@ def test_the_marker_is_written_last_and_whole(tmp_path: Path, details_fixture: d
     assert compaction.valid_marker(on_disk, DAY) == marker
     assert marker["engine"] == compaction.DUCKDB
     assert marker["files"] == [
-        {"name": "part-00000.parquet", "bytes": (tmp_path / layout.compacted_key(DAY)).stat().st_size}
+        {
+            "name": layout.compacted_name(dataset, "part-00000.parquet"),
+            "bytes": (tmp_path / layout.compacted_key(DAY, dataset=dataset)).stat().st_size,
+        }
+        for dataset in layout.COMPACTED_DATASETS
     ]
     assert marker["landed_objects"] == 1
     assert not list((tmp_path / layout.COMPACTION_MARKERS.day_prefix(DAY)).glob(".*"))  # no partial file left
