@@ -257,6 +257,7 @@ class Catalog:
     skipped: tuple[SkippedFile, ...] = ()
     survey: Survey | None = None
     settings: dict[str, sqlsource.SettingValue] = field(default_factory=dict)
+    views: set[str] = field(default_factory=set)  # the views created (only those a query reads)
 
     def __enter__(self) -> Self:
         return self
@@ -320,11 +321,14 @@ def connect(
             SkippedFile(where, why, kind=local_lookups.LINE)
             for where, why in local_lookups.load(connection, found.folder)
         )
-        for name in sqlsource.VIEWS:
+        # The views the query reads (all of them without one): creating a view costs its translation.
+        views = set(sqlsource.VIEWS) if query is None else _views_read(query)
+        for name in [name for name in sqlsource.VIEWS if name in views]:
             statement = sqlsource.view(name, first_day=found.first_day).sql
             if name == sqlsource.KPI_SETTINGS_VIEW:
                 statement = sqlsource.kpi_settings_sql(values)
             connection.execute(f"CREATE OR REPLACE VIEW {name} AS {catalog.translate(statement)}")
+            catalog.views.add(name)
         if lock:
             # https://duckdb.org/docs/stable/operations_manual/securing_duckdb/overview
             readable = [
@@ -342,12 +346,21 @@ def connect(
     return catalog
 
 
-def _tables_read(sql: str) -> set[str]:
+def _views_read(sql: str) -> set[str]:
+    """The views a query reads, directly or through another; every view for text that does not parse
+    (run refuses it)."""
+    try:
+        return sqlsource.views_needed(sqlsource.tables_read(sql))
+    except sqlglot.errors.SqlglotError:
+        return set(sqlsource.VIEWS)
+
+
+def _tables_read(sql: str) -> frozenset[str]:
     """The tables and views a query reads; every table for text that does not parse (run refuses it)."""
     try:
         return sqlsource.tables_read(sql)
     except sqlglot.errors.SqlglotError:
-        return set(sqlsource.TABLES)
+        return frozenset(sqlsource.TABLES)
 
 
 def _days_read(sql: str, values: Mapping[str, sqlsource.SettingValue]) -> pruning.DayFilter | None:

@@ -79,7 +79,12 @@ def _settings(
     return settings
 
 
-def _views_text(catalog: local.Catalog) -> str:
+def _views_text(catalog: local.Catalog, out_dir: Path) -> str:
+    """Every view and its columns: from `catalog` if it has them all, else from one that does (a
+    catalog made for one query holds only the views that query reads)."""
+    if catalog.views < set(sqlsource.VIEWS):
+        with local.connect(out_dir, settings=catalog.settings) as every_view:
+            return _views_text(every_view, out_dir)
     lines = ["views (and the details table they read):"]
     for name, columns in local.describe_views(catalog).items():
         lines.append(f"  {name}: {', '.join(columns)}")
@@ -116,7 +121,7 @@ def main(
         if skipped:
             print(f"catalog.query: {skipped}", file=err)
         if not sql:
-            print(_views_text(catalog), file=out)
+            print(_views_text(catalog, args.out), file=out)
             return 0
         try:
             result = local.run(catalog, sql)
@@ -124,10 +129,13 @@ def main(
             print(f"catalog.query: the query was refused: {error}", file=err)
             return 2
         except (sqlglot.errors.SqlglotError, duckdb.ParserException) as error:
-            print(f"catalog.query: the query could not be read: {error}\n\n{_views_text(catalog)}", file=err)
+            print(
+                f"catalog.query: the query could not be read: {error}\n\n{_views_text(catalog, args.out)}",
+                file=err,
+            )
             return 2
         except (duckdb.CatalogException, duckdb.BinderException) as error:
-            print(f"catalog.query: {error}\n\n{_views_text(catalog)}", file=err)
+            print(f"catalog.query: {error}\n\n{_views_text(catalog, args.out)}", file=err)
             return 2
         except duckdb.Error as error:
             print(f"catalog.query: the query failed: {error}", file=err)

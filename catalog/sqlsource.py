@@ -10,7 +10,7 @@ compacted day has exactly the columns of a landed one.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -321,16 +321,42 @@ def compaction_unload(bucket: str, dataset: layout.Dataset = layout.COMPACTED) -
 
 
 @cache
+def _views_named(name: str) -> frozenset[str]:
+    """The other views a view reads: each view's name after a FROM or a JOIN in its text (less comments),
+    which is how every view names another (a test holds it to what sqlglot finds); no parse, as a
+    parse costs as much as creating the view."""
+    text = without_comment_lines(view(name).sql)
+    return frozenset(
+        other
+        for other in VIEWS
+        if other != name and re.search(rf"\b(?:FROM|JOIN)\s+{other}\b", text, flags=re.IGNORECASE)
+    )
+
+
+def views_needed(names: Iterable[str]) -> set[str]:
+    """The views among `names` and every view they read, directly or through another."""
+    needed, pending = set(), [name for name in names if name in VIEWS]
+    while pending:
+        name = pending.pop()
+        if name not in needed:
+            needed.add(name)
+            pending.extend(_views_named(name))
+    return needed
+
+
+@cache
 def kpi_query(name: str) -> Statement:
     if name not in KPI_QUERIES:
         raise KeyError(f"no KPI query {name!r}; KPI queries: {', '.join(KPI_QUERIES)}")
     return Statement(name, _read(SQL_DIR / "kpi" / f"{name}.sql"))
 
 
-def tables_read(sql: str) -> set[str]:
-    """The tables and views one statement (Athena's dialect) reads, its own WITH names left out."""
+@cache
+def tables_read(sql: str) -> frozenset[str]:
+    """The tables and views one statement (Athena's dialect) reads, its own WITH names left out (a
+    query's catalog asks more than once: parsed once)."""
     tree = sqlglot.parse_one(sql, read="trino")
-    return {table.name for table in tree.find_all(exp.Table)} - {cte.alias for cte in tree.find_all(exp.CTE)}
+    return frozenset({t.name for t in tree.find_all(exp.Table)} - {c.alias for c in tree.find_all(exp.CTE)})
 
 
 def without_comment_lines(sql: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from catalog import local
+from catalog import local, sqlsource
 from catalog.query import main
 from tests.unit.catalog import kpi_reference
 from tests.unit.catalog.conftest import land, simulator_bodies
@@ -164,6 +164,22 @@ def test_the_engine_is_locked_once_the_objects_are_loaded(landed: Path) -> None:
         # while the views still answer from what was loaded
         assert catalog.connection.execute("SELECT count(*) FROM conversations").fetchone() == (5,)
     assert not (landed / "copied.csv").exists()
+
+
+def test_a_catalog_for_one_query_creates_only_the_views_that_query_reads(landed: Path) -> None:
+    sql = sqlsource.kpi_query("queue_performance").sql
+    with local.connect(landed, query=sql) as catalog:
+        created = {
+            row[0] for row in catalog.connection.execute("SELECT view_name FROM duckdb_views()").fetchall()
+        }
+        assert created & set(sqlsource.VIEWS) == sqlsource.views_needed(sqlsource.tables_read(sql))
+        assert "conversations" not in created
+    # and a catalog for no one query has every view
+    with local.connect(landed) as catalog:
+        created = {
+            row[0] for row in catalog.connection.execute("SELECT view_name FROM duckdb_views()").fetchall()
+        }
+        assert set(sqlsource.VIEWS) <= created
 
 
 @pytest.mark.parametrize("pattern", ["out*", "ou?", "[o]ut"])
