@@ -116,7 +116,7 @@ def write_day(folder: Path, day: date, out: Path) -> dict[str, Any]:
             if source is not None:  # the day's conversations from the table below, not from the Parquet
                 tree = tree.transform(
                     lambda node: (
-                        exp.to_table(source)
+                        exp.Table(this=exp.to_identifier(source), alias=node.args.get("alias"))
                         if isinstance(node, exp.Table) and node.name == sqlsource.COMPACTED_TABLE
                         else node
                     )

@@ -61,6 +61,7 @@ FLAT: dict[str, Flat] = {
 # Views not written as files: their SQL is generated below (from KPI_SETTINGS, from the first day).
 KPI_SETTINGS_VIEW = "kpi_settings"
 UNCOMPACTED_DAYS_VIEW = "uncompacted_days"
+UNCOMPACTED_VIEW = "conversation_details_uncompacted"
 LATEST_VIEW = "conversation_details_latest"
 
 # The Glue tables over the lookups' daily snapshots (genesys_bridge.layout.lookup_dataset), by lookup;
@@ -81,6 +82,7 @@ LOOKUP_VIEWS: tuple[str, ...] = (
 VIEWS: tuple[str, ...] = (
     LANDED_VIEW,
     UNCOMPACTED_DAYS_VIEW,
+    UNCOMPACTED_VIEW,
     LATEST_VIEW,
     KPI_SETTINGS_VIEW,
     "conversations",
@@ -242,13 +244,6 @@ def details_columns(alias: str = "") -> str:
 # {columns} / {alias.columns}: the details' columns; {alias.<flat>.columns}: a flat dataset's;
 # {<flat>.landed}: a flat dataset's rows of the landed days that have no compaction marker.
 _PLACEHOLDER = re.compile(r"\{(?:(?P<alias>\w+)\.)??(?:(?P<flat>\w+)\.)?(?P<what>columns|landed)\}")
-# The landed conversations of the days the views read as JSON, and one compacted day's conversations
-# (the day a parameter, as in compaction_select).
-UNCOMPACTED_LANDED = (
-    f"(SELECT {{columns}}, conversation_date FROM {LANDED_VIEW}\n"  # noqa: S608 - our names
-    f"        WHERE conversation_date IN (SELECT u.conversation_date FROM {UNCOMPACTED_DAYS_VIEW} AS u))"
-)
-COMPACTED_DAY = f"(SELECT {{columns}}, conversation_date FROM {COMPACTED_TABLE} WHERE conversation_date = ?)"  # noqa: S608
 
 
 def _placeholder(match: re.Match[str]) -> str:
@@ -258,7 +253,7 @@ def _placeholder(match: re.Match[str]) -> str:
     if what == "landed":
         if flat is None or alias is not None:
             raise ValueError(f"{match[0]}: write {{<flat dataset>.landed}}")
-        return without_comment_lines(flat_rows(flat, _with_columns(UNCOMPACTED_LANDED)))
+        return without_comment_lines(flat_rows(flat, UNCOMPACTED_VIEW))
     if flat is None:
         return details_columns(alias or "")
     prefix = f"{alias}." if alias else ""
@@ -304,7 +299,14 @@ def compaction_select(dataset: layout.Dataset = layout.COMPACTED) -> str:
     flat = next((flat for flat in FLAT.values() if flat.dataset == dataset), None)
     if flat is None:
         raise ValueError(f"{dataset.prefix} is not a compacted dataset")
-    return flat_rows(flat.view, _with_columns(COMPACTED_DAY))
+    # The day's filter outside: it reaches the compacted table's partition through the UNNEST joins (as
+    # the landed view's does through its window), and the rows read from a table, not a subquery.
+    columns = ", ".join(f"f.{name}" for name in flat.columns)
+    return (
+        f"SELECT {columns}, f.conversation_date\n"
+        f"FROM (\n{flat_rows(flat.view, COMPACTED_TABLE)}\n) AS f\n"
+        "WHERE f.conversation_date = CAST(? AS DATE)"
+    )
 
 
 def compaction_unload(bucket: str, dataset: layout.Dataset = layout.COMPACTED) -> str:

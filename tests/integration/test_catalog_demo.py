@@ -93,7 +93,9 @@ def test_the_views_and_kpis_over_a_demo_run_are_exactly_what_it_landed(tmp_path:
         copied = landed_only / path.relative_to(out)
         copied.parent.mkdir(parents=True, exist_ok=True)
         copied.write_bytes(path.read_bytes())
-    for view in [v for v in sqlsource.VIEWS if v not in (sqlsource.KPI_SETTINGS_VIEW, "uncompacted_days")]:
+    # (not the plumbing that says which days are read from where, which compaction changes by design)
+    plumbing = (sqlsource.KPI_SETTINGS_VIEW, sqlsource.UNCOMPACTED_DAYS_VIEW, sqlsource.UNCOMPACTED_VIEW)
+    for view in [v for v in sqlsource.VIEWS if v not in plumbing]:
         query = f"SELECT * FROM {view}"  # noqa: S608
         compacted, json_only = local.run_query(out, query).rows, local.run_query(landed_only, query).rows
         assert sorted(compacted, key=repr) == sorted(json_only, key=repr), view

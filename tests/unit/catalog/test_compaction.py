@@ -20,8 +20,16 @@ from genesys_bridge import compaction, layout
 from tests.unit.catalog.conftest import fixture_bodies, land, simulator_bodies
 
 DAY = date(2026, 11, 20)
-# Every view that holds conversations (kpi_settings, uncompacted_days and the lookups' hold none).
-NO_CONVERSATIONS = {sqlsource.KPI_SETTINGS_VIEW, "uncompacted_days", *sqlsource.LOOKUP_VIEWS}
+# Every view that holds conversations whether or not their day is compacted (kpi_settings,
+# uncompacted_days and the lookups' hold none; conversation_details_uncompacted holds only the days a
+# compaction has not reached, by design).
+NO_CONVERSATIONS = {
+    sqlsource.KPI_SETTINGS_VIEW,
+    sqlsource.UNCOMPACTED_DAYS_VIEW,
+    sqlsource.UNCOMPACTED_VIEW,
+    *sqlsource.LOOKUP_VIEWS,
+}
+COMPACTED_TABLES = [sqlsource.COMPACTED_TABLE, *(flat.table for flat in sqlsource.FLAT.values())]
 DATA_VIEWS = [name for name in sqlsource.VIEWS if name not in NO_CONVERSATIONS]
 
 
@@ -176,7 +184,7 @@ def test_a_failure_between_compaction_steps_loses_and_duplicates_nothing(
     ]
 
 
-@pytest.mark.parametrize("view", [*DATA_VIEWS, sqlsource.DETAILS_TABLE, sqlsource.COMPACTED_TABLE])
+@pytest.mark.parametrize("view", [*DATA_VIEWS, sqlsource.DETAILS_TABLE, *COMPACTED_TABLES])
 def test_a_filter_on_conversation_date_opens_only_that_days_files(
     simulated: Path, tmp_path: Path, view: str
 ) -> None:
@@ -200,7 +208,7 @@ def test_a_filter_on_conversation_date_opens_only_that_days_files(
     reads_json = view in (sqlsource.DETAILS_TABLE, sqlsource.LANDED_VIEW)
     assert files_opened(folder, sql) == (len(local.survey(folder).landed[wanted]) if reads_json else 1)
     json_sql = f"SELECT * FROM {view} WHERE {column} = DATE '{json_day}'"  # noqa: S608
-    expected = 0 if view == sqlsource.COMPACTED_TABLE else len(local.survey(folder).landed[json_day])
+    expected = 0 if view in COMPACTED_TABLES else len(local.survey(folder).landed[json_day])
     assert files_opened(folder, json_sql) == expected
 
 

@@ -55,6 +55,7 @@ def test_the_views_a_query_needs_are_exactly_those_it_reads_through_the_others()
     needed = sqlsource.views_needed(sqlsource.tables_read(sqlsource.kpi_query("queue_performance").sql))
     assert needed == {
         "session_metrics",
+        "conversation_details_uncompacted",
         "conversation_details_landed",
         "uncompacted_days",
         "kpi_settings",
