@@ -162,7 +162,7 @@ def one_statement(sql: str) -> exp.Expr:
     return trees[0]
 
 
-def inline_day_lists(tree: exp.Expr, days: Mapping[str, Sequence[date]]) -> exp.Expr:
+def inline_day_lists(tree: exp.Expr, days: Mapping[str, Sequence[date]], *, copy: bool = True) -> exp.Expr:
     """`x IN (SELECT <day> FROM <name> ...)` becomes `x IN (DATE 'a', DATE 'b', ...)` for each name in
     `days`: what Athena's dynamic filtering finds at run time, known here before the query runs."""
 
@@ -179,10 +179,12 @@ def inline_day_lists(tree: exp.Expr, days: Mapping[str, Sequence[date]]) -> exp.
             return exp.false()
         return exp.In(this=node.this, expressions=[_date_literal(day) for day in listed])
 
-    return tree.transform(rewrite)
+    return tree.transform(rewrite, copy=copy)
 
 
-def inline_settings(tree: exp.Expr, values: Mapping[str, sqlsource.SettingValue]) -> exp.Expr:
+def inline_settings(
+    tree: exp.Expr, values: Mapping[str, sqlsource.SettingValue], *, copy: bool = True
+) -> exp.Expr:
     """Each reference to a kpi_settings column through the view's alias becomes the setting's value, so
     that a filter on a setting prunes as a literal one does."""
     aliases = {
@@ -194,7 +196,7 @@ def inline_settings(tree: exp.Expr, values: Mapping[str, sqlsource.SettingValue]
             return sqlglot.parse_one(sqlsource.literal(values[node.name]), read=SOURCE_DIALECT)
         return node
 
-    return tree.transform(rewrite) if aliases else tree
+    return tree.transform(rewrite, copy=copy) if aliases else tree
 
 
 def _date_literal(day: date) -> exp.Expr:

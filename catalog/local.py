@@ -268,8 +268,9 @@ class Catalog:
         self.connection.close()
 
     def translate(self, sql: str | exp.Expr) -> str:
-        """An Athena statement for this catalog's DuckDB: the day lists and settings written in."""
-        tree = one_statement(sql) if isinstance(sql, str) else sql
+        """An Athena statement for this catalog's DuckDB: the day lists and settings written in (into a
+        tree of its own: parsed here, or a copy of the one given, so each rewrite needs no copy)."""
+        tree = one_statement(sql) if isinstance(sql, str) else sql.copy()
         if self.survey is not None:
             tree = inline_day_lists(
                 tree,
@@ -277,8 +278,9 @@ class Catalog:
                     sqlsource.UNCOMPACTED_DAYS_VIEW: self.survey.uncompacted,
                     sqlsource.MARKERS_TABLE: sorted(self.survey.compacted),
                 },
+                copy=False,
             )
-        return to_duckdb(inline_settings(tree, self.settings))
+        return to_duckdb(inline_settings(tree, self.settings, copy=False))
 
 
 def connect(
