@@ -2,8 +2,8 @@
 -- it (docs/query.md, "KPI definitions"): the session metrics of every session of that user, each in
 -- the interval of its emitDate, whatever queue (or none: an agent's own outbound call) it came from.
 -- answered = tAnswered count; handled = tHandle count; avg_handle_s = mean tHandle; avg_talk_s,
--- avg_hold_s, avg_acw_s = total tTalk, tHeld, tAcw over the interactions (sessions, counted by session_key)
--- that have any; transferred = nTransferred. The same definitions as queue_performance's.
+-- avg_hold_s, avg_acw_s = total tTalk, tHeld, tAcw over the interactions (sessions, counted by
+-- session_key) that have any; transferred = nTransferred. The same definitions as queue_performance's.
 WITH agent_metrics AS (
     SELECT
         interval_date,

@@ -5,10 +5,11 @@
 -- offered = nOffered; answered = tAnswered count; abandoned = tAbandon count (short abandons
 -- included); short_abandoned = tShortAbandon count; flowed_out = tFlowOut count; handled = tHandle
 -- count; avg_handle_s = mean tHandle; avg_talk_s, avg_hold_s, avg_acw_s = total tTalk, tHeld, tAcw over
--- the interactions (sessions, counted by session_key) that have any (a session emits one tTalk or tHeld per talk
--- or hold segment); avg_speed_of_answer_s = mean tAnswered; transferred = nTransferred; abandon_pct =
--- abandoned / offered; transfer_pct = transferred / answered; service_level_pct = (answered -
--- answered over the target) / (answered + abandoned + flow-outs, as kpi_settings' three options say),
+-- the interactions (sessions, counted by session_key) that have any (a session emits one tTalk or
+-- tHeld per talk or hold segment); avg_speed_of_answer_s = mean tAnswered; transferred =
+-- nTransferred; abandon_pct = abandoned / offered; transfer_pct = transferred / answered;
+-- service_level_pct = (answered - answered over the target) / (answered + abandoned + flow-outs, as
+-- kpi_settings' three options say),
 -- answered over the target meaning tAnswered above it, the target being the queue's own for the media
 -- type (queue_service_levels) or kpi_settings.default_service_level_target_s.
 WITH queue_metrics AS (
