@@ -116,15 +116,16 @@ class Catalog(Construct):
         self.table = self._details_table(results_bucket, named)
         self.compacted_table = self._compacted_table(results_bucket, named)
         self.flat_tables = [
-            self._parquet_table(
+            self._day_table(
                 f"{flat.view.title().replace('_', '')}CompactedTable",
                 flat.table,
                 f"Compacted days' {flat.view.replace('_', ' ')} flattened (Parquet), read while a day has "
                 "its marker",
                 flat.dataset,
-                [(name, schema.hive_type(t)) for name, t in flat.row.fields],
+                schema.columns(flat.row),
                 results_bucket,
                 named,
+                parquet=True,
             )
             for flat in sqlsource.FLAT.values()
         ]
@@ -149,7 +150,7 @@ class Catalog(Construct):
             query.node.add_dependency(self.views)
 
     def _details_table(self, results_bucket: s3.IBucket, removal_policy: RemovalPolicy) -> glue.S3Table:
-        return self._json_table(
+        return self._day_table(
             "DetailsTable",
             DETAILS_TABLE,
             "Genesys conversation details as the bridge lands them, one JSON object each",
@@ -162,7 +163,7 @@ class Catalog(Construct):
     def _lookup_tables(self, results_bucket: s3.IBucket, removal_policy: RemovalPolicy) -> list[glue.S3Table]:
         """One table per lookup over its daily snapshots (docs/query.md, "Lookups"); the views read them."""
         return [
-            self._json_table(
+            self._day_table(
                 f"{lookup.title().replace('_', '')}SnapshotsTable",
                 table_name,
                 f"Daily snapshots of the Genesys {lookup.replace('_', ' ')} listing, a JSON line per entity",
@@ -174,7 +175,7 @@ class Catalog(Construct):
             for lookup, table_name in sqlsource.LOOKUP_TABLES.items()
         ]
 
-    def _json_table(
+    def _day_table(
         self,
         construct_id: str,
         table_name: str,
@@ -183,8 +184,11 @@ class Catalog(Construct):
         columns: list[tuple[str, str]],
         results_bucket: s3.IBucket,
         removal_policy: RemovalPolicy,
+        *,
+        parquet: bool = False,
     ) -> glue.S3Table:
-        """A table over one dataset of the results bucket: JSON, one day's folder per partition."""
+        """A table over one dataset of the results bucket, one day's folder per partition: JSON objects,
+        or with `parquet` a compacted dataset's Parquet files."""
         table = glue.S3Table(
             self,
             construct_id,
@@ -195,17 +199,18 @@ class Catalog(Construct):
             s3_prefix=files.prefix,
             columns=[glue.Column(name=name, type=glue.Schema.custom(hive, False)) for name, hive in columns],
             partition_keys=[glue.Column(name=files.partition_column, type=glue.Schema.STRING)],
-            data_format=json_data_format(),
-            **self._projected(files, results_bucket, "json"),
+            data_format=glue.DataFormat.PARQUET if parquet else json_data_format(),
+            **self._projected(files, results_bucket, "parquet" if parquet else "json"),
         )
-        # One object the SerDe cannot read must not fail every query (JSON_SERDE).
-        apply_json_serde_parameters(table)
+        if not parquet:
+            # One object the SerDe cannot read must not fail every query (JSON_SERDE).
+            apply_json_serde_parameters(table)
         table.apply_removal_policy(removal_policy)
         return table
 
     def _compacted_table(self, results_bucket: s3.IBucket, removal_policy: RemovalPolicy) -> glue.S3Table:
         """The compacted days: the details' columns as Parquet, a folder per day (layout.COMPACTED)."""
-        return self._parquet_table(
+        return self._day_table(
             "CompactedTable",
             COMPACTED_TABLE,
             "Compacted days of conversation details (Parquet), read while a day has its marker",
@@ -213,39 +218,12 @@ class Catalog(Construct):
             schema.columns(),
             results_bucket,
             removal_policy,
+            parquet=True,
         )
-
-    def _parquet_table(
-        self,
-        construct_id: str,
-        table_name: str,
-        description: str,
-        files: layout.Dataset,
-        columns: list[tuple[str, str]],
-        results_bucket: s3.IBucket,
-        removal_policy: RemovalPolicy,
-    ) -> glue.S3Table:
-        """A table over one compacted dataset of the results bucket: Parquet, one day's folder per
-        partition."""
-        table = glue.S3Table(
-            self,
-            construct_id,
-            database=self.database,
-            table_name=table_name,
-            description=description,
-            storage=glue.S3TableStorage.from_bucket(results_bucket),
-            s3_prefix=files.prefix,
-            columns=[glue.Column(name=name, type=glue.Schema.custom(hive, False)) for name, hive in columns],
-            partition_keys=[glue.Column(name=files.partition_column, type=glue.Schema.STRING)],
-            data_format=glue.DataFormat.PARQUET,
-            **self._projected(files, results_bucket, "parquet"),
-        )
-        table.apply_removal_policy(removal_policy)
-        return table
 
     def _markers_table(self, results_bucket: s3.IBucket, removal_policy: RemovalPolicy) -> glue.S3Table:
         """The compaction markers, one object a compacted day (layout.COMPACTION_MARKERS)."""
-        return self._json_table(
+        return self._day_table(
             "MarkersTable",
             MARKERS_TABLE,
             "One object per compacted day, written after its Parquet",
