@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -319,13 +319,16 @@ def connect(
         # A query that reads the JSON only through conversation_details_latest reads no compacted day's
         # objects: the table's stand-in then leaves them out, so DuckDB does not even list them.
         reads_json = query is None or bool(_tables_read(query) & {DETAILS_TABLE, sqlsource.LANDED_VIEW})
-        catalog.skipped = _create_tables(connection, found, every_landed_day=reads_json) + tuple(
+        # The relations the query reads (all of them without one): creating a view costs its
+        # translation, and a compacted table's stand-in reads its files' footers.
+        relations = set(sqlsource.VIEWS + sqlsource.TABLES) if query is None else _relations_read(query)
+        catalog.skipped = _create_tables(
+            connection, found, every_landed_day=reads_json, tables=relations & set(sqlsource.TABLES)
+        ) + tuple(
             SkippedFile(where, why, kind=local_lookups.LINE)
             for where, why in local_lookups.load(connection, found.folder)
         )
-        # The views the query reads (all of them without one): creating a view costs its translation.
-        views = set(sqlsource.VIEWS) if query is None else _views_read(query)
-        for name in [name for name in sqlsource.VIEWS if name in views]:
+        for name in [name for name in sqlsource.VIEWS if name in relations]:
             statement = sqlsource.view(name, first_day=found.first_day).sql
             if name == sqlsource.KPI_SETTINGS_VIEW:
                 statement = sqlsource.kpi_settings_sql(values)
@@ -348,13 +351,13 @@ def connect(
     return catalog
 
 
-def _views_read(sql: str) -> set[str]:
-    """The views a query reads, directly or through another; every view for text that does not parse
-    (run refuses it)."""
+def _relations_read(sql: str) -> set[str]:
+    """The views and tables a query reads, directly or through a view; every one for text that does
+    not parse (run refuses it)."""
     try:
-        return sqlsource.views_needed(sqlsource.tables_read(sql))
+        return sqlsource.relations_needed(sqlsource.tables_read(sql))
     except sqlglot.errors.SqlglotError:
-        return set(sqlsource.VIEWS)
+        return set(sqlsource.VIEWS + sqlsource.TABLES)
 
 
 def _tables_read(sql: str) -> frozenset[str]:
@@ -383,11 +386,16 @@ def _holds_days(folder: Path) -> bool:
 
 
 def _create_tables(
-    connection: duckdb.DuckDBPyConnection, found: Survey, *, every_landed_day: bool = True
+    connection: duckdb.DuckDBPyConnection,
+    found: Survey,
+    *,
+    every_landed_day: bool = True,
+    tables: Collection[str] = sqlsource.TABLES,
 ) -> tuple[SkippedFile, ...]:
-    """The three tables' stand-ins; returns the landed files left out. The landed days the views read
-    as JSON are checked file by file; a compacted day's are as its marker says. Without
-    `every_landed_day`, conversation_details holds only the days without a marker."""
+    """The tables' stand-ins; returns the landed files left out. The landed days the views read as
+    JSON are checked file by file; a compacted day's are as its marker says. Without
+    `every_landed_day`, conversation_details holds only the days without a marker; a compacted table
+    not among `tables` (those a query reads) is left empty, its files unread."""
     pending = landed_files_sql({day: found.landed[day] for day in found.uncompacted})
     skipped = [SkippedFile(str(path), MISPLACED) for path in found.misplaced]
     skipped += [
@@ -412,12 +420,14 @@ def _create_tables(
     names = [name for name, _ in schema.CONVERSATION.fields]
     columns = ", ".join(f"CAST({name} AS {types[name]}) AS {name}" for name in names)
     empty = f"SELECT {', '.join(names)}, conversation_date FROM {DETAILS_TABLE} WHERE false"  # noqa: S608
-    parquet = _files_union(found.compacted, "read_parquet", columns, empty)
+    compacted = found.compacted if sqlsource.COMPACTED_TABLE in tables else {}
+    parquet = _files_union(compacted, "read_parquet", columns, empty)
     connection.execute(f"CREATE VIEW {sqlsource.COMPACTED_TABLE} AS {parquet}")
     for flat in sqlsource.FLAT.values():
         typed = ", ".join(f"CAST({name} AS {schema.duckdb_type(t)}) AS {name}" for name, t in flat.row.fields)
         nothing = ", ".join(f"CAST(NULL AS {schema.duckdb_type(t)}) AS {name}" for name, t in flat.row.fields)
-        files = {day: compacted_files(found.folder, day, flat.dataset) for day in found.compacted}
+        days = found.compacted if flat.table in tables else {}
+        files = {day: compacted_files(found.folder, day, flat.dataset) for day in days}
         flat_parquet = _files_union(
             files,
             "read_parquet",

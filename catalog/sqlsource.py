@@ -323,27 +323,33 @@ def compaction_unload(bucket: str, dataset: layout.Dataset = layout.COMPACTED) -
 
 
 @cache
-def _views_named(name: str) -> frozenset[str]:
-    """The other views a view reads: each view's name after a FROM or a JOIN in its text (less comments),
-    which is how every view names another (a test holds it to what sqlglot finds); no parse, as a
-    parse costs as much as creating the view."""
+def _relations_named(name: str) -> frozenset[str]:
+    """The other views and the tables a view reads: each name after a FROM or a JOIN in its text (less
+    comments), which is how every view names another (a test holds it to what sqlglot finds); no
+    parse, as a parse costs as much as creating the view."""
     text = without_comment_lines(view(name).sql)
     return frozenset(
         other
-        for other in VIEWS
+        for other in (*VIEWS, *TABLES)
         if other != name and re.search(rf"\b(?:FROM|JOIN)\s+{other}\b", text, flags=re.IGNORECASE)
     )
 
 
-def views_needed(names: Iterable[str]) -> set[str]:
-    """The views among `names` and every view they read, directly or through another."""
-    needed, pending = set(), [name for name in names if name in VIEWS]
+def relations_needed(names: Iterable[str]) -> set[str]:
+    """The views and tables among `names` and every view and table they read, directly or through
+    another view."""
+    needed, pending = set(), [name for name in names if name in VIEWS or name in TABLES]
     while pending:
         name = pending.pop()
         if name not in needed:
             needed.add(name)
-            pending.extend(_views_named(name))
+            pending.extend(_relations_named(name) if name in VIEWS else ())
     return needed
+
+
+def views_needed(names: Iterable[str]) -> set[str]:
+    """The views among `names` and every view they read, directly or through another."""
+    return relations_needed(names) & set(VIEWS)
 
 
 @cache

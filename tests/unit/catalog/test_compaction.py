@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from catalog import compact, local, sqlsource
@@ -95,6 +96,29 @@ def test_every_view_and_kpi_query_reads_the_same_rows_compacted_as_landed(
     # Then each answers the same rows, and the compacted folder reads no JSON object to do so
     assert every_view(compacted) == every_view(simulated)
     assert files_opened(compacted, "SELECT count(*) FROM session_metrics") == len(found.compacted)
+
+
+def test_the_kpi_queries_of_compacted_days_read_the_flat_files_not_the_nested_conversations(
+    simulated: Path, tmp_path: Path
+) -> None:
+    # Given every day compacted, and the KPI queries' answers then
+    compacted = compacted_copy(simulated, tmp_path / "parquet")
+    with local.connect(compacted) as catalog:
+        expected = {
+            name: local.run(catalog, sqlsource.kpi_query(name).sql).rows for name in sqlsource.KPI_QUERIES
+        }
+    # When the days' compacted conversations (the nested Parquet) are made unreadable
+    days = sorted(local.survey(compacted).compacted)
+    for day in days:
+        for path in local.compacted_files(compacted, day, layout.COMPACTED):
+            path.write_bytes(b"not parquet")
+    # Then every KPI query (its catalog made for it, as `make query` makes one) still answers the same,
+    # from the flat session metrics and segments
+    for name in sqlsource.KPI_QUERIES:
+        assert local.run_query(compacted, sqlsource.kpi_query(name).sql).rows == expected[name], name
+    # while a view over the nested conversations does read them (and so fails)
+    with pytest.raises(duckdb.Error):
+        local.run_query(compacted, "SELECT count(*) FROM conversations")
 
 
 def test_hand_built_edge_cases_read_the_same_compacted(
