@@ -23,7 +23,7 @@ import json
 import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -32,7 +32,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from catalog import local_lookups, pruning, schema, sqlsource
+from catalog import local_lookups, pruning, render, schema, sqlsource
 from catalog.dialect import check_query, inline_day_lists, inline_settings, one_statement, quote, to_duckdb
 from catalog.sqlsource import DETAILS_TABLE
 from genesys_bridge import compaction, layout
@@ -504,69 +504,6 @@ def describe_views(catalog: Catalog) -> dict[str, list[str]]:
     return described
 
 
-_SKIPPED_HEADERS = {
-    "file": "landed file(s) that are not conversation objects",
-    "line": "lookup snapshot line(s) or file(s) that are no entity",
-}
-
-
-def skipped_text(skipped: Sequence[SkippedFile], *, shown: int = 10) -> str:
-    """Lines naming the skipped files and lookup lines (at most `shown` of each kind) and why; empty when
-    none was."""
-    lines = []
-    for kind, header in _SKIPPED_HEADERS.items():
-        of_kind = [file for file in skipped if file.kind == kind]
-        if not of_kind:
-            continue
-        lines.append(f"skipped {len(of_kind)} {header}:")
-        lines += [f"  {file.path}: {file.reason}" for file in of_kind[:shown]]
-        if len(of_kind) > shown:
-            lines.append(f"  ... and {len(of_kind) - shown} more")
-    return "\n".join(lines)
-
-
-def format_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:g}" if abs(value) >= 1e15 else f"{value:.15g}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(format_value(item) for item in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{key}: {format_value(item)}" for key, item in value.items()) + "}"
-    if isinstance(value, datetime):
-        # as Athena prints a timestamp(3) with time zone
-        zone = (
-            " UTC" if value.utcoffset() == timedelta(0) else (value.strftime(" %z") if value.tzinfo else "")
-        )
-        return value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}{zone}"
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def render(result: Result, *, max_rows: int | None = None, max_width: int = 60) -> str:
-    """A padded Markdown table; cells past max_width are cut with an ellipsis."""
-
-    def cell(value: Any) -> str:
-        text = format_value(value).replace("|", "/").replace("\n", " ")
-        return text if len(text) <= max_width else text[: max_width - 1] + "…"
-
-    shown: Sequence[tuple[Any, ...]] = result.rows if max_rows is None else result.rows[:max_rows]
-    body = [result.columns, *([cell(value) for value in row] for row in shown)]
-    widths = [max(len(line[index]) for line in body) for index in range(len(result.columns))]
-    lines = [
-        "| " + " | ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)) + " |"
-        for line in body
-    ]
-    lines.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")
-    hidden = len(result.rows) - len(shown)
-    if hidden > 0:
-        lines.append(f"... {hidden} more row(s) (--csv prints all)")
-    lines.append(f"({len(result.rows)} row{'s' if len(result.rows) != 1 else ''})")
-    return "\n".join(lines)
-
-
 # What the demo shows of queue_performance (the rest with `make query ARGS="--kpi queue_performance"`).
 SUMMARY_COLUMNS = (
     "interval_date",
@@ -593,10 +530,10 @@ def kpi_summary(out_dir: Path) -> str:
         return f"KPIs: {error}"
     except duckdb.Error as error:  # the run's own verdict stands
         return f"KPIs: the catalog views could not read {out_dir}: {error}"
-    skipped = skipped_text(result.skipped)
+    skipped = render.skipped_text(result.skipped)
     return (
         "Queue performance per interval day through the catalog views (catalog/sql/kpi/queue_performance.sql;"
         ' every column with `make query ARGS="--kpi queue_performance"`):\n'
-        + render(result.select(SUMMARY_COLUMNS), max_rows=SUMMARY_ROWS, max_width=90)
+        + render.render(result.select(SUMMARY_COLUMNS), max_rows=SUMMARY_ROWS, max_width=90)
         + (f"\n{skipped}" if skipped else "")
     )

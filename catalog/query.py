@@ -19,7 +19,7 @@ from typing import TextIO
 import duckdb
 import sqlglot
 
-from catalog import dialect, local, sqlsource
+from catalog import dialect, local, render, sqlsource
 
 DEFAULT_OUT = Path("out/demo")
 
@@ -96,7 +96,7 @@ def _views_text(catalog: local.Catalog, out_dir: Path) -> str:
 def _write_csv(result: local.Result, stream: TextIO) -> None:
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(result.columns)
-    writer.writerows([local.format_value(value) for value in row] for row in result.rows)
+    writer.writerows([render.format_value(value) for value in row] for row in result.rows)
 
 
 def main(
@@ -117,7 +117,7 @@ def main(
         print(f"catalog.query: {error}", file=err)
         return 2
     with catalog:
-        skipped = local.skipped_text(catalog.skipped)
+        skipped = render.skipped_text(catalog.skipped)
         if skipped:
             print(f"catalog.query: {skipped}", file=err)
         if not sql:
@@ -143,7 +143,7 @@ def main(
     if args.csv:
         _write_csv(result, out)
     else:
-        print(local.render(result, max_rows=args.max_rows), file=out)
+        print(render.render(result, max_rows=args.max_rows), file=out)
     return 0
 
 
