@@ -48,8 +48,8 @@ class CatalogScan:
     json_total_bytes: int
     parquet_total_bytes: int
     parquet_footer_bytes: int  # per file on average: what is not column data
-    # KPI query -> (JSON bytes read, Parquet column chunk bytes read, compacted datasets read)
-    reads: dict[str, tuple[int, int, int]]
+    # KPI query -> (JSON bytes read, Parquet column chunk bytes read, the compacted datasets' prefixes read)
+    reads: dict[str, tuple[int, int, frozenset[str]]]
     flat_source_bytes: int  # what the flat datasets' UNLOADs read of the compacted conversations
     compaction_s: float
     seconds: dict[tuple[str, str], float]  # (JSON | compacted, ALL_DAYS | ONE_DAY | NO_DAY) -> seconds
@@ -163,7 +163,7 @@ def measure(
             name: (
                 int(as_json[name]["io"]["total_bytes_read"]),
                 sum(chunks.get(read, 0) for read in read_of[name]),
-                len({prefix for prefix, _ in read_of[name]}),
+                frozenset(prefix for prefix, _ in read_of[name]),
             )
             for name in names
         },
@@ -188,7 +188,8 @@ def athena_usd(scanned_bytes: float, gets: float, prices: Prices) -> str:
 def rows_of(scan: CatalogScan, prices: Prices, days: int = DEFAULT_DAYS) -> list[Row]:
     """Figure 8: a row per KPI query over a month of 1M conversations, the compaction, the local times."""
     rows = []
-    for name, (json_read, parquet_read, datasets) in scan.reads.items():
+    for name, (json_read, parquet_read, read) in scan.reads.items():
+        datasets = len(read)
         parquet_objects = (datasets + 1) * days  # a Parquet file of each dataset read and a marker a day
         json_bytes = scan.per_million(json_read)
         parquet_bytes = scan.per_million(parquet_read) + datasets * days * scan.parquet_footer_bytes

@@ -106,21 +106,13 @@ def write_day(folder: Path, day: date, out: Path) -> dict[str, Any]:
     partition = layout.COMPACTED.partition_column
     with local.connect(folder, lock=False, days=[day]) as catalog:
 
-        def select(dataset: layout.Dataset, source: str | None = None) -> str:
-            tree = sqlglot.parse_one(sqlsource.compaction_select(dataset), read=dialect.SOURCE_DIALECT)
+        def select(sql: str) -> str:
+            tree = sqlglot.parse_one(sql, read=dialect.SOURCE_DIALECT)
             tree = tree.transform(
                 lambda node: (
                     exp.Literal.string(day.isoformat()) if isinstance(node, exp.Placeholder) else node
                 )
             )
-            if source is not None:  # the day's conversations from the table below, not from the Parquet
-                tree = tree.transform(
-                    lambda node: (
-                        exp.Table(this=exp.to_identifier(source), alias=node.args.get("alias"))
-                        if isinstance(node, exp.Table) and node.name == sqlsource.COMPACTED_TABLE
-                        else node
-                    )
-                )
             return catalog.translate(tree)
 
         def copy(relation: str, dataset: layout.Dataset) -> None:
@@ -132,10 +124,11 @@ def write_day(folder: Path, day: date, out: Path) -> dict[str, Any]:
             )
 
         # Written from a table: DuckDB's Parquet writer is far slower fed straight from json_transform.
-        catalog.connection.execute(f"CREATE TEMP TABLE day_rows AS {select(layout.COMPACTED)}")
+        catalog.connection.execute(f"CREATE TEMP TABLE day_rows AS {select(sqlsource.compaction_select())}")
         copy("day_rows", layout.COMPACTED)
         for flat in sqlsource.FLAT.values():
-            copy(f"({select(flat.dataset, source='day_rows')})", flat.dataset)
+            # the day's conversations from the table above, not read back from the Parquet just written
+            copy(f"({select(sqlsource.compaction_select(flat.dataset, compacted='day_rows'))})", flat.dataset)
         (rows,) = catalog.connection.execute("SELECT count(*) FROM day_rows").fetchone() or (0,)
         skipped = [{"name": Path(file.path).name, "reason": file.reason} for file in catalog.skipped]
     return {"rows": int(rows), "skipped": skipped}

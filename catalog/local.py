@@ -321,7 +321,11 @@ def connect(
         reads_json = query is None or bool(_tables_read(query) & {DETAILS_TABLE, sqlsource.LANDED_VIEW})
         # The relations the query reads (all of them without one): creating a view costs its
         # translation, and a compacted table's stand-in reads its files' footers.
-        relations = set(sqlsource.VIEWS + sqlsource.TABLES) if query is None else _relations_read(query)
+        relations = (
+            set(sqlsource.VIEWS + sqlsource.TABLES)
+            if query is None
+            else sqlsource.relations_needed(_tables_read(query))
+        )
         catalog.skipped = _create_tables(
             connection, found, every_landed_day=reads_json, tables=relations & set(sqlsource.TABLES)
         ) + tuple(
@@ -349,15 +353,6 @@ def connect(
         connection.close()
         raise
     return catalog
-
-
-def _relations_read(sql: str) -> set[str]:
-    """The views and tables a query reads, directly or through a view; every one for text that does
-    not parse (run refuses it)."""
-    try:
-        return sqlsource.relations_needed(sqlsource.tables_read(sql))
-    except sqlglot.errors.SqlglotError:
-        return set(sqlsource.VIEWS + sqlsource.TABLES)
 
 
 def _tables_read(sql: str) -> frozenset[str]:

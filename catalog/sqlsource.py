@@ -243,13 +243,13 @@ def details_columns(alias: str = "") -> str:
 
 # {columns} / {alias.columns}: the details' columns; {alias.<flat>.columns}: a flat dataset's;
 # {<flat>.landed}: a flat dataset's rows of the landed days that have no compaction marker.
-_PLACEHOLDER = re.compile(r"\{(?:(?P<alias>\w+)\.)??(?:(?P<flat>\w+)\.)?(?P<what>columns|landed)\}")
+_PLACEHOLDER = re.compile(
+    rf"\{{(?:(?P<alias>\w+)\.)??(?:(?P<flat>{'|'.join(FLAT)})\.)?(?P<what>columns|landed)\}}"
+)
 
 
 def _placeholder(match: re.Match[str]) -> str:
     alias, flat, what = match["alias"], match["flat"], match["what"]
-    if flat is not None and flat not in FLAT and alias is None:  # {d.columns}: an alias, no dataset
-        alias, flat = flat, None
     if what == "landed":
         if flat is None or alias is not None:
             raise ValueError(f"{match[0]}: write {{<flat dataset>.landed}}")
@@ -285,11 +285,12 @@ def view(name: str, *, first_day: date | None = None) -> Statement:
     return Statement(name, _with_columns(_read(SQL_DIR / "views" / f"{name}.sql")))
 
 
-def compaction_select(dataset: layout.Dataset = layout.COMPACTED) -> str:
+def compaction_select(dataset: layout.Dataset = layout.COMPACTED, *, compacted: str = COMPACTED_TABLE) -> str:
     """The compaction's SELECT for one of a day's compacted datasets, the day a parameter (?, a string
     YYYY-MM-DD), the partition column last, as Athena's partitioned UNLOAD wants it: the day's rows of
     conversation_details_landed, or a flat dataset's rows of the day's compacted conversations (written
-    just before, so the landed objects are read once)."""
+    just before, so the landed objects are read once): `compacted`, the table, or locally a relation
+    that holds the same rows."""
     if dataset == layout.COMPACTED:
         return (
             f"SELECT {details_columns()}, conversation_date\n"
@@ -304,7 +305,7 @@ def compaction_select(dataset: layout.Dataset = layout.COMPACTED) -> str:
     columns = ", ".join(f"f.{name}" for name in flat.columns)
     return (
         f"SELECT {columns}, f.conversation_date\n"
-        f"FROM (\n{flat_rows(flat.view, COMPACTED_TABLE)}\n) AS f\n"
+        f"FROM (\n{flat_rows(flat.view, compacted)}\n) AS f\n"
         "WHERE f.conversation_date = CAST(? AS DATE)"
     )
 
@@ -345,11 +346,6 @@ def relations_needed(names: Iterable[str]) -> set[str]:
             needed.add(name)
             pending.extend(_relations_named(name) if name in VIEWS else ())
     return needed
-
-
-def views_needed(names: Iterable[str]) -> set[str]:
-    """The views among `names` and every view they read, directly or through another."""
-    return relations_needed(names) & set(VIEWS)
 
 
 @cache

@@ -245,7 +245,7 @@ class Audit(Construct):
         chain = []
         for dataset in layout.COMPACTED_DATASETS:
             suffix = DATASET_STATE_SUFFIXES[dataset]
-            nested = f".{layout.compacted_name(dataset, '').strip('/')}" if suffix else ""
+            nested = "" if dataset == layout.COMPACTED else f".{layout.compacted_folder(dataset)}"
             chain.append(
                 sfn.CustomState(
                     self,

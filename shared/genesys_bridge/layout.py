@@ -309,10 +309,18 @@ def compacted_key(day: date, part: int = 0, dataset: Dataset = COMPACTED) -> str
     return dataset.key(day, f"part-{part:05d}")
 
 
+def compacted_folder(dataset: Dataset) -> str:
+    """A compacted dataset's folder under compacted/ (`session_metrics`): its name in a marker and in
+    the workflow's query results."""
+    if dataset not in COMPACTED_DATASETS:
+        raise ValueError(f"{dataset.prefix} is not a compacted dataset")
+    return dataset.prefix.removeprefix(COMPACTED_PREFIX).rstrip("/")
+
+
 def compacted_name(dataset: Dataset, file_name: str) -> str:
     """How a marker names a compacted file: its dataset's folder and its own name
     (`session_metrics/part-00000.parquet`), the day left out."""
-    return f"{dataset.prefix.removeprefix(COMPACTED_PREFIX)}{file_name}"
+    return f"{compacted_folder(dataset)}/{file_name}"
 
 
 def compaction_marker_key(day: date) -> str:

@@ -188,7 +188,7 @@ def test_the_compaction_runs_the_catalogs_unload_through_athenas_sync_integratio
         unload = sqlsource.compaction_unload(f"<{bucket}>", dataset)
         assert flat["Parameters"] == {**query["Parameters"], "QueryString": unload}
         assert f"TO 's3://<{bucket}>/{dataset.prefix}'" in unload
-        assert flat["ResultPath"] == f"$.{plan.QUERY_RESULT}.{dataset.prefix.split('/')[-2]}"
+        assert flat["ResultPath"] == f"$.{plan.QUERY_RESULT}.{layout.compacted_folder(dataset)}"
         assert flat["ResultSelector"] == query["ResultSelector"]
     # And the report comes before the compaction, so a failed compaction never loses it
     assert transitions(asl, STEP_STATE_NAMES[Step.REPORT]) == {"*": STEP_STATE_NAMES[Step.COMPACT]}

@@ -170,7 +170,20 @@ def test_the_reserved_homes_follow_their_documented_shapes() -> None:
     assert layout.compacted_key(day) == (
         "compacted/conversations/conversation_date=2026-11-20/part-00000.parquet"
     )
+    assert layout.compacted_key(day, 2, dataset=layout.COMPACTED_SEGMENTS) == (
+        "compacted/segments/conversation_date=2026-11-20/part-00002.parquet"
+    )
+    assert layout.compacted_name(layout.COMPACTED_SESSION_METRICS, "x.parquet") == "session_metrics/x.parquet"
+    assert [layout.compacted_folder(d) for d in layout.COMPACTED_DATASETS] == [
+        "conversations",
+        "session_metrics",
+        "segments",
+    ]
     assert layout.report_key(day, "finalize") == "audits/conversation_date=2026-11-20/finalize.json"
+    with pytest.raises(ValueError, match="not a compacted dataset"):
+        layout.compacted_key(day, dataset=layout.CONVERSATIONS)
+    with pytest.raises(ValueError, match="not a compacted dataset"):
+        layout.compacted_folder(layout.COMPACTION_MARKERS)
     with pytest.raises(ValueError, match="not a lookup"):
         layout.lookup_key("queue", day)
     with pytest.raises(ValueError, match="not a file name"):
